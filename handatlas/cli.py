@@ -1,0 +1,251 @@
+"""The ``handatlas`` command.
+
+Errors go to stderr with exit code 2 (usage, unknown ids, bad values) or 1 (invalid files found
+by a check); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from handatlas import format as fmt
+from handatlas.atlas import Atlas, UnknownNameError, load_atlas
+
+
+class CommandError(Exception):
+    """A user error: printed as ``handatlas: error: ...`` with an exit code."""
+
+    def __init__(self, message: str, *, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: exit 2, no traceback
+        self.print_usage(sys.stderr)
+        raise CommandError(message)
+
+
+def _atlas(args: argparse.Namespace) -> Atlas:
+    return load_atlas(args.atlas)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=1) + "\n")
+
+
+# ------------------------------------------------------------------ commands
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print what the atlas holds."""
+    from rich.table import Table
+
+    atlas = _atlas(args)
+    table = Table(title=f"{atlas.info.name} {atlas.info.version} — {atlas.folder}")
+    for col in ("group", "structures", "with mesh", "triangles"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    total = 0
+    for gid in atlas.children("hand"):
+        ids = (gid, *atlas.descendants(gid))
+        meshes = [i for i in ids if atlas.structures[i].has_mesh]
+        faces = sum(atlas.triangles(i) for i in meshes)
+        total += faces
+        table.add_row(atlas.structures[gid].name, str(len(ids)), str(len(meshes)), f"{faces:,}")
+    table.add_row("all", str(len(atlas.structures)), str(len(atlas.with_geometry())), f"{total:,}")
+    console = _console()
+    console.print(table)
+    console.print(
+        f"{len(atlas.landmarks)} landmarks; territories {', '.join(atlas.territory_labels)} "
+        f"(variants: {', '.join(atlas.manifest.territories.variants)}); frame: {atlas.info.frame}"
+    )
+    return 0
+
+
+def cmd_structures(args: argparse.Namespace) -> int:
+    """List structures as a table or JSON."""
+    atlas = _atlas(args)
+    ids = (args.group, *atlas.descendants(args.group)) if args.group else tuple(atlas.structures)
+    if args.group:
+        ids = tuple(atlas.structure(i).id for i in ids)
+    rows = [atlas.structures[i].as_dict() for i in ids]
+    if args.json:
+        _print_json(rows)
+        return 0
+    from rich.table import Table
+
+    table = Table()
+    for col in ("id", "name", "parent", "tissue", "layer", "risk"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    _console().print(table)
+    return 0
+
+
+def cmd_landmarks(args: argparse.Namespace) -> int:
+    """List landmarks as a table or JSON."""
+    atlas = _atlas(args)
+    rows = [lm.as_dict() for lm in atlas.landmarks.values()]
+    if args.json:
+        _print_json(rows)
+        return 0
+    from rich.table import Table
+
+    table = Table()
+    for col in ("id", "point (mm)", "normal"):
+        table.add_column(col)
+    for row in rows:
+        point = ", ".join(f"{v:7.1f}" for v in row["point"])
+        normal = ", ".join(f"{v:5.2f}" for v in row["normal"])
+        table.add_row(str(row["id"]), point, normal)
+    _console().print(table)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Describe one structure (or landmark)."""
+    atlas = _atlas(args)
+    name = args.name
+    if name.strip().lower() in atlas.landmarks and name not in atlas:
+        lm = atlas.landmark(name)
+        data = {**lm.as_dict(), "description": lm.description,
+                "territory": atlas.territory_at(lm.point)}
+    else:
+        s = atlas.structure(name)
+        data = {
+            **s.as_dict(),
+            "acronym": s.acronym,
+            "synonyms": list(s.synonyms),
+            "risk_note": s.risk_note,
+            "colour": s.colour,
+            "description": s.description,
+            "ancestors": list(atlas.ancestors(s.id)),
+            "children": list(atlas.children(s.id)),
+        }
+        if s.has_mesh:
+            mesh = atlas.mesh(s.id)
+            data["triangles"] = len(mesh.faces)
+            data["bounds_mm"] = [[round(float(v), 1) for v in b] for b in mesh.bounds]
+    if args.json:
+        _print_json(data)
+        return 0
+    console = _console()
+    for key, value in data.items():
+        if value in ("", [], None):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        console.print(f"[bold]{key:>12}[/bold]  {shown}", highlight=False)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render a named view to PNG."""
+    from handatlas.render import render_view
+
+    atlas = _atlas(args)
+    layers = [t for t in args.layers.split(",") if t.strip()] if args.layers else None
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise CommandError(f"--size must look like 900x1100, got {args.size!r}") from None
+    path = render_view(atlas, args.output, view=args.view, layers=layers, size=(width, height))
+    print(path)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Rebuild the atlas from myo-sim and the anatomy specification."""
+    try:
+        from handatlas.build.pipeline import build_atlas
+    except ImportError as exc:
+        raise CommandError(
+            f"the build needs the 'build' extra ({exc}); install it with: pip install -e '.[build]'"
+        ) from None
+    out = Path(args.out) if args.out else None
+    report = build_atlas(out)
+    print(report)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check the manifest and every mesh file; exit 1 when anything is wrong."""
+    try:
+        atlas = _atlas(args)
+    except fmt.ManifestError as exc:
+        raise CommandError(str(exc), code=1) from None
+    problems = atlas.validate()
+    for problem in problems:
+        print(f"handatlas: invalid: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{atlas.folder}: valid ({len(atlas.with_geometry())} meshes, "
+          f"{len(atlas.landmarks)} landmarks)")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``handatlas``."""
+    parser = _Parser(prog="handatlas", description=__doc__.splitlines()[0])
+    parser.add_argument("--atlas", metavar="DIR", help="atlas folder (default: the shipped one)")
+    parser.set_defaults(func=cmd_summary)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    add("summary", cmd_summary, "what the atlas holds")
+    p = add("structures", cmd_structures, "list the structures")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--group", help="only this group and what lies below it")
+    p = add("landmarks", cmd_landmarks, "list the named landmarks (skin points with normals)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("info", cmd_info, "describe a structure or landmark")
+    p.add_argument("name", metavar="ID_OR_NAME")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("render", cmd_render, "render a view of the hand to PNG (off screen)")
+    p.add_argument("--view", choices=("palmar", "dorsal", "radial", "ulnar"), default="palmar")
+    p.add_argument("--layers", help="comma-separated layers, tissues or structure names")
+    p.add_argument("--size", default="900x1100", help="WIDTHxHEIGHT in pixels")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    p = add("build", cmd_build, "rebuild the atlas from myo-sim (needs the build extra)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: the source tree's meshes/)")
+    add("validate", cmd_validate, "check the manifest and every mesh file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``handatlas`` console script."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except CommandError as exc:
+        print(f"handatlas: error: {exc}", file=sys.stderr)
+        return exc.code
+    except UnknownNameError as exc:
+        print(f"handatlas: error: {exc}", file=sys.stderr)
+        return 2
+    except fmt.ManifestError as exc:
+        print(f"handatlas: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"handatlas: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Shared fixtures: a tiny atlas built from primitives with the real writer, and the shipped atlas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from handatlas import load_atlas
+from handatlas.atlas import default_atlas_dir
+from handatlas.build.writer import MeshData, write_atlas
+
+FIXTURE_INFO = {
+    "name": "fixture hand",
+    "version": "0.0.1",
+    "frame": "mm; +x radial, +y distal, +z palmar",
+    "pose": "none",
+    "sources": ["primitives made in tests/conftest.py"],
+    "generator": "tests",
+}
+
+
+def _row(sid, name, parent, *, tissue=None, layer=None, risk=None, **extra):
+    return {"id": sid, "name": name, "parent": parent, "tissue": tissue, "layer": layer,
+            "risk": risk, **extra}
+
+
+def tube(start, end, radius, *, sections=16):
+    """A straight capsule tube with its centreline: the geometry of a nerve or vessel."""
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    axis = end - start
+    mesh = trimesh.creation.capsule(height=np.linalg.norm(axis), radius=radius, count=[sections, sections])
+    # trimesh's capsule runs along z, centred on the origin
+    align = trimesh.geometry.align_vectors([0, 0, 1], axis / np.linalg.norm(axis))
+    mesh.apply_transform(align)
+    mesh.apply_translation((start + end) / 2)
+    centre = np.linspace(start, end, 5)
+    return MeshData(mesh.vertices, mesh.faces, centerline=centre, radii=np.full(5, radius))
+
+
+def write_fixture_atlas(folder: Path) -> Path:
+    """Write the fixture atlas: a box of skin around a bone, a nerve and an artery.
+
+    Skin: box 80 x 120 x 40 mm centred on the origin (palmar face at z = +20).  Territories:
+    ``radial`` for x > 10, ``ulnar`` for x < -10, ``median`` between; the variant
+    ``dorsal_ulnar_2_5`` makes every vertex with x < 0 ulnar.
+    """
+    skin = trimesh.creation.box(extents=(80, 120, 40)).subdivide_to_size(4.0)
+    x = skin.vertices[:, 0]
+    standard = np.where(x > 10, 2, np.where(x < -10, 1, 0))
+    variant = np.where(x < 0, 1, standard)
+    bone = trimesh.creation.icosphere(subdivisions=3, radius=8.0)
+    records = [
+        _row("hand", "Hand", None),
+        _row("bones", "Bones", "hand"),
+        _row("carpals", "Carpal bones", "bones", synonyms=["carpus"]),
+        _row("capitate", "Capitate", "carpals", tissue="bone", layer="skeleton", risk="low",
+             colour="#e8dcc0", synonyms=["os capitatum"]),
+        _row("nerves", "Nerves", "hand"),
+        _row("median_nerve", "Median nerve", "nerves", tissue="nerve", layer="neurovascular",
+             risk="high", colour="#f2d43a", risk_note="No sustained pressure over the tunnel."),
+        _row("arteries", "Arteries", "hand"),
+        _row("radial_artery", "Radial artery", "arteries", tissue="artery", layer="neurovascular",
+             risk="high", colour="#d22d2d", acronym="RA"),
+        _row("skin", "Skin", "hand", tissue="skin", layer="skin", risk="low", colour="#f1c6a8"),
+    ]
+    meshes = {
+        "capitate": MeshData(bone.vertices, bone.faces),
+        "median_nerve": tube([0, -50, 10], [0, 50, 10], 1.7),
+        "radial_artery": tube([25, -50, 15], [25, 0, 15], 1.4),
+        "skin": MeshData(skin.vertices, skin.faces,
+                         territories={"standard": standard, "dorsal_ulnar_2_5": variant}),
+    }
+    landmarks = [
+        {"id": "palm_center", "point": [0.0, 0.0, 20.0], "normal": [0.0, 0.0, 1.0],
+         "description": "over the bone"},
+        {"id": "radial_pulse", "point": [25.0, -40.0, 20.0], "normal": [0.0, 0.0, 1.0]},
+        {"id": "dorsum_center", "point": [0.0, 0.0, -20.0], "normal": [0.0, 0.0, -1.0]},
+    ]
+    territories = {"labels": ["median", "ulnar", "radial", "forearm"],
+                   "variants": ["standard", "dorsal_ulnar_2_5"], "default": "standard"}
+    write_atlas(folder, info=FIXTURE_INFO, records=records, meshes=meshes, landmarks=landmarks,
+                territories=territories)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fixture_dir(tmp_path_factory) -> Path:
+    """A pristine fixture atlas folder (do not modify: copy it with ``atlas_copy``)."""
+    return write_fixture_atlas(tmp_path_factory.mktemp("fixture_atlas"))
+
+
+@pytest.fixture(scope="session")
+def fixture_atlas(fixture_dir):
+    return load_atlas(fixture_dir)
+
+
+@pytest.fixture
+def atlas_copy(fixture_dir, tmp_path) -> Path:
+    """A writable copy of the fixture atlas folder."""
+    target = tmp_path / "atlas"
+    shutil.copytree(fixture_dir, target)
+    return target
+
+
+def edit_manifest(folder: Path, change) -> Path:
+    """Apply ``change(document)`` to a folder's manifest.json and write it back."""
+    path = folder / "manifest.json"
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+@pytest.fixture(scope="session")
+def atlas():
+    """The shipped atlas (meshes/ of the source tree or the installed package)."""
+    if not (default_atlas_dir() / "manifest.json").exists():
+        pytest.fail(f"the shipped atlas is missing at {default_atlas_dir()}")
+    return load_atlas()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install handatlas with its test and build extras into .venv and run the whole test suite.
+# Works on a fresh Debian machine with Python 3.11+: installs the Debian packages the tests need
+# (EGL + Mesa for off-screen rendering) when they are missing.  Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "handatlas needs Python 3.11 or newer")'
+
+debs=(libegl1 libegl-mesa0 libgl1-mesa-dri)
+missing=()
+for deb in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test,build]"
+.venv/bin/ruff check handatlas tests benchmarks
+.venv/bin/python -m pytest "$@"

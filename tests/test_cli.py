@@ -1,0 +1,93 @@
+"""The ``handatlas`` command on the fixture atlas: outputs, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handatlas.cli import main
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_structures_json(capsys, fixture_dir):
+    code, out, err = run(capsys, "--atlas", fixture_dir, "structures", "--json")
+    assert code == 0 and err == ""
+    rows = json.loads(out)
+    assert rows[0] == {"id": "hand", "name": "Hand", "parent": None, "tissue": None,
+                       "layer": None, "risk": None}
+    assert {r["id"] for r in rows} >= {"capitate", "median_nerve", "skin"}
+    assert all(set(r) == {"id", "name", "parent", "tissue", "layer", "risk"} for r in rows)
+
+
+def test_structures_group_table(capsys, fixture_dir):
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "structures", "--group", "Bones")
+    assert code == 0
+    assert "capitate" in out and "median_nerve" not in out
+
+
+def test_landmarks_json(capsys, fixture_dir):
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "landmarks", "--json")
+    rows = json.loads(out)
+    assert code == 0
+    assert rows[0] == {"id": "palm_center", "point": [0.0, 0.0, 20.0], "normal": [0.0, 0.0, 1.0]}
+    assert all(set(r) == {"id", "point", "normal"} for r in rows)
+
+
+def test_info_structure_and_landmark(capsys, fixture_dir):
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "info", "RA", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["id"] == "radial_artery" and data["ancestors"] == ["arteries", "hand"]
+    assert data["triangles"] > 100
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "info", "radial_pulse", "--json")
+    data = json.loads(out)
+    assert data["territory"] == "radial" and data["point"] == [25.0, -40.0, 20.0]
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "info", "median nerve")
+    assert code == 0 and "tunnel" in out
+
+
+def test_unknown_name_exit_2(capsys, fixture_dir):
+    code, out, err = run(capsys, "--atlas", fixture_dir, "info", "medain nerve")
+    assert code == 2 and out == ""
+    assert err.startswith("handatlas: error: unknown structure 'medain nerve'; did you mean")
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys, fixture_dir):
+    code, _, err = run(capsys, "--atlas", fixture_dir, "render", "--view", "top", "-o", "x.png")
+    assert code == 2 and "invalid choice: 'top'" in err
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_validate(capsys, atlas_copy):
+    code, out, _ = run(capsys, "--atlas", atlas_copy, "validate")
+    assert code == 0 and "valid (4 meshes, 3 landmarks)" in out
+    (atlas_copy / "skin.npz").write_bytes(b"not a mesh")
+    code, out, err = run(capsys, "--atlas", atlas_copy, "validate")
+    assert code == 1
+    assert "structure 'skin'" in err and "skin.npz: sha256" in err
+
+
+def test_validate_broken_manifest_exit_1(capsys, tmp_path):
+    (tmp_path / "manifest.json").write_text("{")
+    code, _, err = run(capsys, "--atlas", tmp_path, "validate")
+    assert code == 1 and "manifest.json: line 1" in err
+
+
+def test_summary_is_default(capsys, fixture_dir):
+    code, out, _ = run(capsys, "--atlas", fixture_dir)
+    assert code == 0 and "3 landmarks" in out and "Nerves" in out
+
+
+@pytest.mark.parametrize("flag", ["--help"])
+def test_help(capsys, flag):
+    with pytest.raises(SystemExit) as info:
+        main([flag])
+    assert info.value.code == 0
+    assert "render" in capsys.readouterr().out
