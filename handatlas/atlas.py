@@ -12,7 +12,6 @@ import difflib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -261,7 +260,8 @@ class Atlas:
         """The raw arrays of a structure's mesh file (read once, sha256-checked)."""
         s = self.structure(name)
         if not s.has_mesh:
-            msg = f"structure {s.id!r} is a group and has no mesh; try one of {list(self.with_geometry(s.id))[:5]}"
+            examples = list(self.with_geometry(s.id))[:5]
+            msg = f"structure {s.id!r} is a group and has no mesh; try one of {examples}"
             raise ValueError(msg)
         if s.id not in self._arrays:
             ref = self._records[s.id].mesh

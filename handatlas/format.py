@@ -276,7 +276,8 @@ def _check_consistency(manifest: Manifest, source: str | Path) -> None:
             raise ManifestError(msg)
         if rec.mesh is not None and (rec.tissue is None or rec.layer is None or rec.risk is None):
             missing = [f for f in ("tissue", "layer", "risk") if getattr(rec, f) is None]
-            msg = f"{source}: structure {rec.id!r}, field {missing[0]!r}: required for a structure with a mesh"
+            msg = (f"{source}: structure {rec.id!r}, field {missing[0]!r}: "
+                   "required for a structure with a mesh")
             raise ManifestError(msg)
     parents = {rec.id: rec.parent for rec in manifest.structures}
     for rec in manifest.structures:

@@ -24,7 +24,7 @@ def test_unknown_name_suggests(fixture_atlas):
         fixture_atlas.structure("median nrve")
     assert "did you mean" in str(info.value) and "'median nerve'" in str(info.value)
     assert "median nerve" in info.value.suggestions
-    with pytest.raises(UnknownNameError, match="unknown structure 'zzz'$"):
+    with pytest.raises(UnknownNameError, match=r"unknown structure 'zzz'$"):
         fixture_atlas.structure("zzz")
 
 
