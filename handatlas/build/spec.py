@@ -1,4 +1,12 @@
-"""Read the authored anatomy specification (``anatomy.yaml``) with errors that name file and line."""
+"""Read the authored anatomy specification with errors that name file and line.
+
+The specification is a folder of YAML files (``handatlas/build/anatomy/``), one per part of the
+hand, read in the order of :data:`SPEC_FILES`.  Each file has an optional ``defaults:`` block
+(fields keyed by geometry kind) and a ``structures:`` list; each structure has the manifest
+fields (id, name, acronym, synonyms, parent, tissue, layer, risk, risk_note, colour,
+description) and a ``geometry`` mapping whose ``kind`` selects the builder: ``group`` (no mesh),
+``bone`` (a myo-sim bone), ``skin``; soft structures carry their bone-relative control points.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handatlas import format as fmt
 
-SPEC_NAME = "anatomy.yaml"
+SPEC_DIR = "anatomy"
+SPEC_FILES = ("hand.yaml", "bones.yaml")
 
 
 class SpecError(ValueError):
@@ -49,9 +58,9 @@ class StructureSpec(BaseModel):
         return self.model_dump(exclude={"geometry"}, mode="json")
 
 
-def default_spec_path() -> Path:
-    """The anatomy specification shipped in the package."""
-    return Path(str(resources.files("handatlas.build") / SPEC_NAME))
+def default_spec_dir() -> Path:
+    """The folder of the anatomy specification shipped in the package."""
+    return Path(str(resources.files("handatlas.build") / SPEC_DIR))
 
 
 def _structure_lines(text: str) -> list[int]:
@@ -65,17 +74,38 @@ def _structure_lines(text: str) -> list[int]:
     return []
 
 
-def load_spec(path: str | Path | None = None) -> list[StructureSpec]:
-    """Load and validate the anatomy specification.
+def load_spec(folder: str | Path | None = None) -> list[StructureSpec]:
+    """Load and validate the anatomy specification, every file of :data:`SPEC_FILES` in order.
 
-    Defaults of the ``defaults:`` block (keyed by geometry kind) fill fields an entry leaves out.
+    Parameters
+    ----------
+    folder
+        The specification folder; default :func:`default_spec_dir`.
 
     Raises
     ------
     SpecError
-        E.g. ``anatomy.yaml: line 40: structure 'radius', field 'risk': Input should be ...``.
+        E.g. ``.../bones.yaml: line 40: structure 'radius', field 'risk': Input should be ...``.
     """
-    path = Path(path) if path is not None else default_spec_path()
+    folder = Path(folder) if folder is not None else default_spec_dir()
+    specs: list[StructureSpec] = []
+    where: dict[str, str] = {}
+    for name in SPEC_FILES:
+        path = folder / name
+        if not path.exists():
+            msg = f"{path}: specification file is missing"
+            raise SpecError(msg)
+        for spec, line in load_spec_file(path):
+            if spec.id in where:
+                msg = f"{path}: line {line}: structure {spec.id!r}: duplicate id (first in {where[spec.id]})"
+                raise SpecError(msg)
+            where[spec.id] = f"{path.name} line {line}"
+            specs.append(spec)
+    return specs
+
+
+def load_spec_file(path: Path) -> list[tuple[StructureSpec, int]]:
+    """Validate one specification file; each structure with its 1-based line."""
     text = path.read_text(encoding="utf-8")
     try:
         doc = yaml.safe_load(text)
@@ -89,7 +119,7 @@ def load_spec(path: str | Path | None = None) -> list[StructureSpec]:
         raise SpecError(msg)
     lines = _structure_lines(text)
     defaults = doc.get("defaults") or {}
-    specs: list[StructureSpec] = []
+    specs: list[tuple[StructureSpec, int]] = []
     for i, raw in enumerate(doc["structures"]):
         line = f"line {lines[i]}: " if i < len(lines) else ""
         if not isinstance(raw, dict):
@@ -98,16 +128,11 @@ def load_spec(path: str | Path | None = None) -> list[StructureSpec]:
         kind = (raw.get("geometry") or {}).get("kind")
         entry = {**defaults.get(kind, {}), **raw}
         try:
-            specs.append(StructureSpec.model_validate(entry))
+            specs.append((StructureSpec.model_validate(entry), lines[i] if i < len(lines) else 0))
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
             msg = (f"{path}: {line}structure {raw.get('id', f'#{i}')!r}, field {field!r}: "
                    f"{err['msg']} (found {err.get('input')!r})")
             raise SpecError(msg) from None
-    ids = [s.id for s in specs]
-    for i, sid in enumerate(ids):
-        if sid in ids[:i]:
-            msg = f"{path}: line {lines[i] if i < len(lines) else '?'}: structure {sid!r}: duplicate id"
-            raise SpecError(msg)
     return specs
