@@ -9,6 +9,7 @@ module holds no spatial query code: ``Atlas.territory_at`` (and the pressure que
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -282,13 +283,23 @@ class Atlas:
         return self._meshes[sid]
 
     def centerline(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The centreline ``(k, 3)`` and radii ``(k,)`` of a tube (nerve, artery, vein)."""
+        """The centreline ``(k, 3)`` and radii ``(k,)`` of a tube (nerve, artery, vein).
+
+        A structure made of several paths (a venous network) returns them concatenated; see
+        :meth:`centerlines` for one array per path.
+        """
         s = self.structure(name)
         arr = self.arrays(s.id)
         if "centerline" not in arr:
             msg = f"structure {s.id!r} is not a tube"
             raise ValueError(msg)
         return arr["centerline"].astype(np.float64), arr["radii"].astype(np.float64)
+
+    def centerlines(self, name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each path of a tube structure as ``(points (k, 3), radii (k,))``."""
+        line, radii = self.centerline(name)
+        starts = [int(i) for i in self.arrays(name)["path_starts"]] + [len(line)]
+        return [(line[a:b], radii[a:b]) for a, b in itertools.pairwise(starts)]
 
     def triangles(self, name: str) -> int:
         """Triangle count of a structure's mesh as the manifest records it (0 for groups)."""

@@ -7,10 +7,11 @@ An atlas is a folder::
         <structure id>.npz   # one mesh file per structure that has geometry
 
 Every mesh file is an uncompressed ``.npz`` holding ``vertices`` (n, 3) float32 in millimetres
-and ``faces`` (m, 3) int32; tubes (nerves, vessels) add their ``centerline`` (k, 3) and
-``radii`` (k,); the skin adds one ``territory_<variant>`` (n,) uint8 array per territory variant,
-whose codes index ``manifest["territories"]["labels"]``.  Files are written byte for byte
-reproducibly (fixed zip timestamps, sorted members) and guarded by a sha256 in the manifest.
+and ``faces`` (m, 3) int32; tubes (nerves, vessels) add their ``centerline`` (k, 3), ``radii``
+(k,) and ``path_starts`` (p,) int32 (where each polyline begins); the skin adds one
+``territory_<variant>`` (n,) uint8 array per territory variant, whose codes index
+``manifest["territories"]["labels"]``.  Files are written byte for byte reproducibly (fixed zip
+timestamps, sorted members) and guarded by a sha256 in the manifest.
 
 This module owns the names, the vocabularies and the validation of the manifest; it performs no
 I/O at import time and imports neither pyvista nor panel.
@@ -368,6 +369,7 @@ def mesh_arrays(
     *,
     centerline: np.ndarray | None = None,
     radii: np.ndarray | None = None,
+    path_starts: np.ndarray | None = None,
     territories: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Arrays of one mesh file, in the dtypes of the format.
@@ -382,6 +384,9 @@ def mesh_arrays(
         Centreline of a tube.
     radii : (k,) float, optional
         Radius at each centreline point.
+    path_starts : (p,) int, optional
+        Start index of each polyline in ``centerline`` (several paths, e.g. a venous network);
+        default one path starting at 0.
     territories : mapping of variant -> (n,) int, optional
         Territory codes per vertex (skin only).
     """
@@ -398,6 +403,11 @@ def mesh_arrays(
         if len(out["radii"]) != len(out["centerline"]):
             msg = "centerline and radii differ in length"
             raise ValueError(msg)
+        starts = np.zeros(1, dtype=np.int32) if path_starts is None else np.asarray(path_starts, np.int32)
+        if starts[0] != 0 or np.any(np.diff(starts) < 2) or starts[-1] > len(out["centerline"]) - 2:
+            msg = f"path_starts {starts.tolist()} do not split {len(out['centerline'])} points into paths"
+            raise ValueError(msg)
+        out["path_starts"] = starts
     for variant, codes in (territories or {}).items():
         arr = np.asarray(codes, dtype=np.uint8).reshape(-1)
         if len(arr) != len(out["vertices"]):

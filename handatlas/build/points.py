@@ -10,9 +10,19 @@ an optional ``offset``:
 ``{landmark: ID, depth: MM}``
     A named skin landmark moved ``depth`` mm inward along its normal: how literature depths
     ("4.7 mm below the skin") enter the model.
-``{on: STRUCTURE, t: FRACTION}``
+``{along: STRUCTURE, t: FRACTION}``
     A point of an already-built tube's centreline at arc-length fraction ``t`` (0 = start,
     1 = end): where a branch leaves its trunk.
+
+Optional keys refine the point:
+
+``local: [radial, distal, palmar]``
+    millimetres in the frame of the anchor's digit segment (its radial, axial and palmar
+    directions; for the thumb its own frame), for points that sit beside a finger bone;
+``toward: DIRECTION, depth: MM``
+    cast a ray from the point toward ``palmar``, ``dorsal``, ``radial``, ``ulnar`` (or a vector)
+    to the skin and place the point ``depth`` mm inside the skin along that ray: how
+    "subcutaneous" or "5 mm under the palmar skin" is said;
 
 ``offset: [dx, dy, dz]`` adds millimetres along the hand frame's axes (+x radial, +y distal,
 +z palmar) of the built pose.  Anchors are bone-relative, so points follow the bones; offsets
@@ -22,7 +32,8 @@ Anchors name a bone and a feature, ``BONE.FEATURE``:
 
 - ``BONE`` alone: the centroid;
 - ``base`` / ``head``: the proximal / distal joint centre of a metacarpal or phalanx (``head``
-  of a distal phalanx is its fingertip site);
+  of a distal phalanx is its fingertip site); for the radius and ulna, the centre of the cut
+  at the forearm cap and the centre of the distal end;
 - ``shaft(T)``: the point at fraction T from base to head;
 - ``palmar``, ``dorsal``, ``radial``, ``ulnar``, ``proximal``, ``distal``: the mean of the
   vertices furthest in that direction (a surface point);
@@ -38,10 +49,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from handatlas.build.digits import DIGITS, TIP_SITES, digit_of, segments_of, unit
-from handatlas.build.landmarks import Prominences
+from handatlas.build.digits import DIGITS, digit_of, segment_ends, segment_frame, unit
+from handatlas.build.landmarks import Prominences, cast_to_skin
 
 if TYPE_CHECKING:
+    import trimesh
+
     from handatlas.build.skeleton import PosedHand
 
 DIRECTIONS = {
@@ -52,6 +65,8 @@ DIRECTIONS = {
     "distal": (0.0, 1.0, 0.0),
     "proximal": (0.0, -1.0, 0.0),
 }
+#: The distal end of the radius or ulna: the mean of its vertices within this of its tip (mm).
+FOREARM_END_MM = 6.0
 _SHAFT = re.compile(r"^shaft\(\s*([0-9.]+)\s*\)$")
 
 
@@ -70,6 +85,8 @@ class PointContext:
         Landmark id -> (point, outward normal).
     curves
         Structure id -> centreline ``(k, 3)`` of tubes built so far (filled by the build).
+    skin
+        The closed skin, for ``toward``/``depth`` points.
     """
 
     def __init__(
@@ -78,11 +95,13 @@ class PointContext:
         *,
         landmarks: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
         curves: dict[str, np.ndarray] | None = None,
+        skin: trimesh.Trimesh | None = None,
     ) -> None:
         self.hand = hand
         self.bones = Prominences(hand)
         self.landmarks = dict(landmarks or {})
         self.curves = curves if curves is not None else {}
+        self.skin = skin
         self._named: dict[str, Callable[[], np.ndarray]] = {
             "scaphoid.tubercle": self.bones.scaphoid_tubercle,
             "trapezium.tubercle": self.bones.trapezium_tubercle,
@@ -117,18 +136,15 @@ class PointContext:
 
     def _ends(self, bone: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         digit = digit_of(bone)
+        if bone in ("radius", "ulna"):
+            verts = np.asarray(self.hand.meshes[bone].vertices)
+            base = verts[verts[:, 1] < verts[:, 1].min() + 0.5].mean(axis=0)
+            head = verts[verts[:, 1] > verts[:, 1].max() - FOREARM_END_MM].mean(axis=0)
+            return base, head
         if digit == 0:
             msg = f"anchor {name!r}: base/head/shaft exist only for metacarpals and phalanges"
             raise PointError(msg)
-        segment = bone.rsplit("_", 1)[0]
-        chain = segments_of(digit)
-        i = chain.index(segment)
-        base = self.hand.joint_centres[bone]
-        if i + 1 < len(chain):
-            head = self.hand.joint_centres[f"{chain[i + 1]}_{digit}"]
-        else:
-            head = self.hand.sites[TIP_SITES[digit - 1]]
-        return np.asarray(base, float), np.asarray(head, float)
+        return segment_ends(self.hand, digit, bone.rsplit("_", 1)[0])
 
     # ------------------------------------------------------------------ specs
     def point(self, spec: Mapping[str, Any]) -> np.ndarray:
@@ -142,11 +158,11 @@ class PointContext:
         if not isinstance(spec, Mapping):
             msg = f"a point must be a mapping like {{at: capitate}}, got {spec!r}"
             raise PointError(msg)
-        keys = {"at", "mix", "landmark", "on"} & set(spec)
-        allowed = {"at", "mix", "landmark", "on", "offset", "depth", "t"}
+        keys = {"at", "mix", "landmark", "along"} & set(spec)
+        allowed = {"at", "mix", "landmark", "along", "offset", "depth", "t", "local", "toward"}
         extra = set(spec) - allowed
         if len(keys) != 1 or extra:
-            msg = f"point {dict(spec)!r} needs exactly one of at, mix, landmark, on" + (
+            msg = f"point {dict(spec)!r} needs exactly one of at, mix, landmark, along" + (
                 f" (unknown keys: {sorted(extra)})" if extra else ""
             )
             raise PointError(msg)
@@ -165,20 +181,48 @@ class PointContext:
             point, normal = self.landmarks[lid]
             base = point - float(spec.get("depth", 0.0)) * unit(normal)
         else:
-            sid = str(spec["on"])
+            sid = str(spec["along"])
             if sid not in self.curves:
                 msg = f"point {dict(spec)!r}: {sid!r} is not built yet (list it before its branches)"
                 raise PointError(msg)
             base = point_along(self.curves[sid], float(spec.get("t", 1.0)))
-        offset = np.asarray(spec.get("offset", (0.0, 0.0, 0.0)), dtype=float)
-        if offset.shape != (3,):
-            msg = f"point {dict(spec)!r}: offset must be [dx, dy, dz]"
+        point = np.asarray(base, dtype=float)
+        if "local" in spec:
+            point = point + self._local_offset(spec)
+        if "toward" in spec:
+            point = self._under_skin(point, spec)
+        return point + _vector(spec, "offset")
+
+    def _local_offset(self, spec: Mapping[str, Any]) -> np.ndarray:
+        bone = str(spec.get("at", "")).partition(".")[0]
+        digit = digit_of(bone)
+        if "at" not in spec or digit == 0:
+            msg = f"point {dict(spec)!r}: 'local' needs an 'at' anchor on a metacarpal or phalanx"
             raise PointError(msg)
-        return np.asarray(base, dtype=float) + offset
+        frame = segment_frame(self.hand, digit, bone.rsplit("_", 1)[0])
+        radial, distal, palmar = _vector(spec, "local")
+        return radial * frame.radial + distal * frame.axis + palmar * frame.palmar
+
+    def _under_skin(self, point: np.ndarray, spec: Mapping[str, Any]) -> np.ndarray:
+        if self.skin is None:
+            msg = f"point {dict(spec)!r}: 'toward' needs the skin"
+            raise PointError(msg)
+        toward = spec["toward"]
+        direction = unit(DIRECTIONS[toward] if isinstance(toward, str) else toward)
+        hit, _ = cast_to_skin(self.skin, point[None], direction[None])
+        return hit[0] - float(spec.get("depth", 0.0)) * direction
 
     def points(self, specs: list[Mapping[str, Any]]) -> np.ndarray:
         """Evaluate a list of point specs to ``(n, 3)``."""
         return np.array([self.point(s) for s in specs], dtype=float)
+
+
+def _vector(spec: Mapping[str, Any], key: str) -> np.ndarray:
+    value = np.asarray(spec.get(key, (0.0, 0.0, 0.0)), dtype=float)
+    if value.shape != (3,):
+        msg = f"point {dict(spec)!r}: {key} must be three numbers"
+        raise PointError(msg)
+    return value
 
 
 def point_along(curve: np.ndarray, t: float) -> np.ndarray:

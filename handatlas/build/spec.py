@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handatlas import format as fmt
 
 SPEC_DIR = "anatomy"
-SPEC_FILES = ("hand.yaml", "bones.yaml")
+SPEC_FILES = ("hand.yaml", "bones.yaml", "nerves.yaml", "arteries.yaml", "veins.yaml")
 
 
 class SpecError(ValueError):
@@ -32,7 +32,7 @@ class Geometry(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    kind: Literal["group", "bone", "skin"]
+    kind: Literal["group", "bone", "skin", "tube", "tubes"]
 
 
 class StructureSpec(BaseModel):

@@ -27,6 +27,8 @@ class MeshData:
         Tube centreline (nerves and vessels).
     radii : (k,) float, optional
         Tube radius at each centreline point.
+    path_starts : (p,) int, optional
+        Where each polyline of a multi-path tube (a venous network) starts in ``centerline``.
     territories : mapping of variant -> (n,) int
         Territory codes per vertex (skin only).
     """
@@ -35,6 +37,7 @@ class MeshData:
     faces: np.ndarray
     centerline: np.ndarray | None = None
     radii: np.ndarray | None = None
+    path_starts: np.ndarray | None = None
     territories: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -89,6 +92,7 @@ def write_atlas(
                 data.faces,
                 centerline=data.centerline,
                 radii=data.radii,
+                path_starts=data.path_starts,
                 territories=data.territories,
             )
             name = f"{rec['id']}{fmt.MESH_SUFFIX}"

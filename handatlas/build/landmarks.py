@@ -1,0 +1,227 @@
+"""Named landmarks: bone prominences and the skin points (with outward normals) that users press.
+
+Every landmark is the first skin point hit by a ray from a bone-relative origin in a stated
+direction, so it follows the bones and the skin of whatever pose the build uses.  The digit grid
+(``<digit>_<segment>_<aspect>``) casts from each bone's mid-shaft (its centroid) in the
+direction of the aspect, perpendicular to the bone's axis (for the thumb, its own frame: palmar
+is the pulp side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from trimesh.ray.ray_triangle import RayMeshIntersector
+
+from handatlas.build.digits import DIGITS, segment_frame, segments_of, unit
+
+if TYPE_CHECKING:
+    import trimesh
+
+    from handatlas.build.skeleton import PosedHand
+
+#: How many of the furthest vertices average into a prominence.
+PROMINENCE_VERTICES = 8
+#: The radial pulse is felt this far proximal to the radial styloid tip (mm).
+PULSE_PROXIMAL_MM = 15.0
+#: ... and at this fraction of the distal radius's width from its ulnar border (lateral to FCR).
+PULSE_WIDTH_FRACTION = 0.72
+
+
+class Prominences:
+    """Bony landmarks of the posed hand (hand frame, mm)."""
+
+    def __init__(self, hand: PosedHand) -> None:
+        self.hand = hand
+
+    def centroid(self, bone: str) -> np.ndarray:
+        """Centre of mass of a bone."""
+        return np.asarray(self.hand.meshes[bone].center_mass, dtype=float)
+
+    def extreme(self, bone: str, direction: np.ndarray, *, count: int = PROMINENCE_VERTICES) -> np.ndarray:
+        """Mean of the ``count`` vertices of ``bone`` furthest along ``direction``."""
+        verts = np.asarray(self.hand.meshes[bone].vertices)
+        order = np.argsort(-(verts @ unit(direction)), kind="stable")
+        return verts[order[:count]].mean(axis=0)
+
+    def scaphoid_tubercle(self) -> np.ndarray:
+        """Palmar-radial tubercle of the scaphoid (radial anchor of the flexor retinaculum)."""
+        return self.extreme("scaphoid", np.array([0.45, 0.0, 0.9]))
+
+    def trapezium_tubercle(self) -> np.ndarray:
+        """Palmar ridge of the trapezium."""
+        return self.extreme("trapezium", np.array([0.0, 0.0, 1.0]))
+
+    def hook_of_hamate(self) -> np.ndarray:
+        """Tip of the hamulus, the hamate's most palmar point."""
+        return self.extreme("hamate", np.array([0.0, 0.0, 1.0]))
+
+    def radial_styloid(self) -> np.ndarray:
+        """Tip of the radial styloid (the most distal point of the radius's radial third)."""
+        from handatlas.build.skeleton import radial_styloid_tip
+
+        return radial_styloid_tip(self.hand.meshes["radius"])
+
+    def ulnar_styloid(self) -> np.ndarray:
+        """Tip of the ulnar styloid: the ulna's most distal point on its dorsal-ulnar side."""
+        return self.extreme("ulna", np.array([-0.3, 1.0, -0.3]), count=4)
+
+    def radial_pulse_origin(self) -> np.ndarray:
+        """A point in the distal radius under the radial pulse (lateral to the FCR tendon)."""
+        verts = np.asarray(self.hand.meshes["radius"].vertices)
+        y0 = self.radial_styloid()[1] - PULSE_PROXIMAL_MM
+        ring = verts[np.abs(verts[:, 1] - y0) < 2.0]
+        x_lo, x_hi = ring[:, 0].min(), ring[:, 0].max()
+        x = x_lo + PULSE_WIDTH_FRACTION * (x_hi - x_lo)
+        return np.array([x, y0, ring[:, 2].mean()])
+
+
+@dataclass(frozen=True)
+class Ray:
+    """Where a landmark's ray starts (inside the skin) and which way it goes."""
+
+    origin: np.ndarray
+    direction: np.ndarray
+    description: str
+
+
+def named_rays(hand: PosedHand) -> dict[str, Ray]:
+    """The rays of the named sites of ANATOMY.md."""
+    bone = Prominences(hand)
+    palmar, dorsal = np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, -1.0])
+    pis, hook = bone.centroid("pisiform"), bone.hook_of_hamate()
+    scaph_tub = bone.scaphoid_tubercle()
+    crease_y = (pis[1] + scaph_tub[1]) / 2
+    web = (bone.centroid("metacarpal_1") + bone.centroid("metacarpal_2")) / 2
+    tunnel = (scaph_tub + pis + bone.trapezium_tubercle() + hook) / 4
+    return {
+        "anatomical_snuffbox": Ray(bone.centroid("scaphoid"), unit([0.8, 0.1, -0.6]),
+                                   "Hollow between the APL/EPB and EPL tendons over the scaphoid"),
+        "radial_pulse": Ray(bone.radial_pulse_origin(), palmar,
+                            "Radial pulse over the distal radius, lateral to the FCR tendon"),
+        "carpal_tunnel": Ray(tunnel, palmar,
+                             "Palm just distal to the distal wrist crease, between the eminences"),
+        "guyons_canal": Ray(pis + 0.4 * (hook - pis), palmar,
+                            "Just radial and distal to the pisiform, over Guyon's canal"),
+        "pisiform": Ray(pis, palmar, "Over the pisiform, ulnar palmar wrist"),
+        "hook_of_hamate": Ray(hook - 2.0 * palmar, palmar, "Over the hook of the hamate"),
+        "radial_styloid": Ray(bone.radial_styloid() - np.array([3.0, 0.0, 0.0]), unit([1.0, 0.0, 0.0]),
+                              "Over the tip of the radial styloid"),
+        "ulnar_styloid": Ray(bone.ulnar_styloid() + np.array([2.0, -2.0, 2.0]), unit([-0.5, 0.0, -0.85]),
+                             "Over the ulnar styloid, dorsal-ulnar wrist"),
+        "thenar_eminence": Ray(bone.centroid("metacarpal_1"), palmar, "The thenar eminence's bulk"),
+        "hypothenar_eminence": Ray(bone.centroid("metacarpal_5"), unit([-0.3, 0.0, 1.0]),
+                                   "The hypothenar eminence's bulk"),
+        "palm_center": Ray(bone.centroid("metacarpal_3"), palmar,
+                           "Centre of the palm over the third metacarpal shaft"),
+        "first_web_space_palmar": Ray(web, palmar, "Palmar skin of the first web space"),
+        "first_web_space_dorsal": Ray(web, dorsal, "Dorsal skin of the first web space"),
+        "dorsum_center": Ray(bone.centroid("metacarpal_3"), dorsal,
+                             "Centre of the dorsum over the third metacarpal shaft"),
+        "distal_wrist_crease": Ray(np.array([(pis[0] + scaph_tub[0]) / 2, crease_y, 0.0]), palmar,
+                                   "Midpoint of the distal wrist crease"),
+    }
+
+
+def grid_rays(hand: PosedHand) -> dict[str, Ray]:
+    """The digit grid: ``<digit>_<segment>_<aspect>`` from each bone's mid-shaft."""
+    rays: dict[str, Ray] = {}
+    for number, digit in enumerate(DIGITS, start=1):
+        for segment in segments_of(number):
+            frame = segment_frame(hand, number, segment)
+            aspects = ["palmar", "dorsal"]
+            if segment != "metacarpal":
+                aspects += ["radial", "ulnar"]
+            elif digit in ("thumb", "index"):
+                aspects.append("radial")
+            elif digit == "little":
+                aspects.append("ulnar")
+            for aspect in aspects:
+                name = f"{digit}_{segment}_{aspect}"
+                where = f"the {segment.replace('_', ' ')} of the {digit}"
+                rays[name] = Ray(frame.centre, frame.direction(aspect),
+                                 f"{aspect.capitalize()} skin over {where}")
+    return rays
+
+
+def cast_to_skin(
+    skin: trimesh.Trimesh, origins: np.ndarray, directions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First skin hit of each ray, with the interpolated outward vertex normal there.
+
+    Parameters
+    ----------
+    skin
+        Closed skin mesh.
+    origins, directions : (n, 3) float
+        Rays starting inside the skin.
+
+    Returns
+    -------
+    points, normals : (n, 3) float
+
+    Raises
+    ------
+    ValueError
+        When a ray misses the skin (its origin lies outside).
+    """
+    intersector = RayMeshIntersector(skin)
+    faces, rays, locations = intersector.intersects_id(
+        origins, directions, multiple_hits=True, return_locations=True
+    )
+    points = np.full((len(origins), 3), np.nan)
+    normals = np.full((len(origins), 3), np.nan)
+    best = np.full(len(origins), np.inf)
+    vertex_normals = np.asarray(skin.vertex_normals)
+    for face, ray, loc in zip(faces, rays, locations, strict=True):
+        dist = float((loc - origins[ray]) @ directions[ray])
+        if 0 < dist < best[ray]:
+            best[ray] = dist
+            points[ray] = loc
+            tri = skin.vertices[skin.faces[face]]
+            bary = _barycentric(tri, loc)
+            normals[ray] = unit(bary @ vertex_normals[skin.faces[face]])
+    missed = np.flatnonzero(~np.isfinite(best))
+    if len(missed):
+        msg = f"rays {missed.tolist()} miss the skin: their origins lie outside it"
+        raise ValueError(msg)
+    return points, normals
+
+
+def _barycentric(triangle: np.ndarray, point: np.ndarray) -> np.ndarray:
+    a, b, c = triangle
+    v0, v1, v2 = b - a, c - a, point - a
+    d00, d01, d11 = v0 @ v0, v0 @ v1, v1 @ v1
+    d20, d21 = v2 @ v0, v2 @ v1
+    denom = d00 * d11 - d01 * d01
+    v = (d11 * d20 - d01 * d21) / denom
+    w = (d00 * d21 - d01 * d20) / denom
+    return np.array([1.0 - v - w, v, w])
+
+
+def build_landmarks(hand: PosedHand, skin: trimesh.Trimesh) -> list[dict[str, object]]:
+    """Every landmark as a manifest row ``{"id", "point", "normal", "description"}``.
+
+    Points are rounded to 1e-4 mm and normals to 1e-6 so that rebuilds give identical text.
+    """
+    rays = {**named_rays(hand), **grid_rays(hand)}
+    names = list(rays)
+    origins = np.array([rays[n].origin for n in names], dtype=float)
+    directions = np.array([rays[n].direction for n in names], dtype=float)
+    inside = skin.contains(origins)
+    if not inside.all():
+        outside = [n for n, ok in zip(names, inside, strict=True) if not ok]
+        msg = f"landmark rays start outside the skin: {outside}"
+        raise ValueError(msg)
+    points, normals = cast_to_skin(skin, origins, directions)
+    return [
+        {
+            "id": name,
+            "point": [round(float(v), 4) for v in point],
+            "normal": [round(float(v), 6) for v in unit(normal)],
+            "description": rays[name].description,
+        }
+        for name, point, normal in zip(names, points, normals, strict=True)
+    ]

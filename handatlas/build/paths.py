@@ -1,0 +1,129 @@
+"""Nerves, vessels and tendons as tubes along authored paths.
+
+Geometry kinds of the specification handled here:
+
+``{kind: tube, radius: R | [R0, ..., Rn], path: [POINT, ...], margin: MM}``
+    One tube through the points (see :mod:`handatlas.build.points`); radii spread evenly along
+    it.  Path items may also be a digit course, ``{digit: index, side: radial, lateral: MM,
+    palmar: MM}``, which expands into points beside each phalanx of that digit (lateral and
+    palmar distances from the bone's axis, tapering toward the tip), the way proper digital
+    nerves and arteries run.
+``{kind: tubes, radius: R, paths: [[POINT, ...], ...]}``
+    Several tubes as one structure (a venous network).
+
+After the curve is made, every centreline point is pushed under the skin to at least its
+radius plus ``margin`` (default 1 mm): the skin is the outer limit of every structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from handatlas.build.digits import DIGITS, bone_id, segments_of
+from handatlas.build.points import PointContext, PointError
+from handatlas.build.tubes import catmull_rom, interpolate_radii, push_inside, sweep_tube
+from handatlas.build.writer import MeshData
+
+if TYPE_CHECKING:
+    import trimesh
+
+DEFAULT_MARGIN_MM = 1.0
+#: Where along each phalanx a digit course passes (fractions of the shaft) and how much the
+#: lateral and palmar distances shrink toward the tip.
+DIGIT_STATIONS = {
+    "proximal_phalanx": ((0.15, 0.6), 1.0),
+    "middle_phalanx": ((0.5,), 0.85),
+    "distal_phalanx": ((0.35, 0.75), 0.7),
+}
+
+
+def digit_course(ctx: PointContext, item: Mapping[str, Any]) -> list[np.ndarray]:
+    """Points beside the phalanges of one digit: ``{digit, side, lateral, palmar}``."""
+    digit_name = str(item["digit"])
+    if digit_name not in DIGITS:
+        msg = f"digit course {dict(item)!r}: digit must be one of {', '.join(DIGITS)}"
+        raise PointError(msg)
+    side = str(item.get("side", "radial"))
+    if side not in ("radial", "ulnar"):
+        msg = f"digit course {dict(item)!r}: side must be radial or ulnar"
+        raise PointError(msg)
+    sign = 1.0 if side == "radial" else -1.0
+    lateral, palmar = float(item["lateral"]), float(item["palmar"])
+    number = DIGITS.index(digit_name) + 1
+    points = []
+    for segment in segments_of(number):
+        if segment == "metacarpal":
+            continue
+        fractions, scale = DIGIT_STATIONS[segment]
+        for t in fractions:
+            spec = {"at": f"{bone_id(number, segment)}.shaft({t})",
+                    "local": [sign * lateral * scale, 0.0, palmar * scale]}
+            points.append(ctx.point(spec))
+    return points
+
+
+def path_points(ctx: PointContext, items: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Evaluate a path: point specs and digit courses, in order."""
+    out: list[np.ndarray] = []
+    for item in items:
+        if isinstance(item, Mapping) and "digit" in item:
+            out.extend(digit_course(ctx, item))
+        else:
+            out.append(ctx.point(item))
+    return np.array(out, dtype=float)
+
+
+def tube_along(
+    ctx: PointContext,
+    items: Sequence[Mapping[str, Any]],
+    radius: float | Sequence[float],
+    *,
+    skin: trimesh.Trimesh,
+    margin: float = DEFAULT_MARGIN_MM,
+) -> tuple[trimesh.Trimesh, np.ndarray, np.ndarray]:
+    """Tube mesh, centreline and radii of one path, kept under the skin."""
+    control = path_points(ctx, items)
+    curve = catmull_rom(control)
+    radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
+    curve = push_inside(curve, radii, skin, margin=margin)
+    return sweep_tube(curve, radii), curve, radii
+
+
+def build_tube(structure_id: str, geometry: Mapping[str, Any], ctx: PointContext, *,
+               skin: trimesh.Trimesh) -> MeshData:
+    """Mesh data of a ``tube`` or ``tubes`` structure; records its centreline in ``ctx.curves``.
+
+    Raises
+    ------
+    PointError
+        With the structure id, when a point cannot be evaluated.
+    """
+    margin = float(geometry.get("margin", DEFAULT_MARGIN_MM))
+    radius = geometry.get("radius")
+    if radius is None:
+        msg = f"structure {structure_id!r}: a tube needs a radius"
+        raise PointError(msg)
+    paths = [geometry.get("path")] if geometry["kind"] == "tube" else geometry.get("paths")
+    if not paths or not all(paths):
+        msg = f"structure {structure_id!r}: a {geometry['kind']} needs at least one path of points"
+        raise PointError(msg)
+    meshes, curves, radii, starts = [], [], [], []
+    for items in paths:
+        try:
+            mesh, curve, rad = tube_along(ctx, items, radius, skin=skin, margin=margin)
+        except PointError as exc:
+            msg = f"structure {structure_id!r}: {exc}"
+            raise PointError(msg) from None
+        starts.append(sum(len(c) for c in curves))
+        meshes.append(mesh)
+        curves.append(curve)
+        radii.append(rad)
+    ctx.curves[structure_id] = curves[0]
+    offsets = np.cumsum([0] + [len(m.vertices) for m in meshes[:-1]])
+    vertices = np.vstack([m.vertices for m in meshes])
+    faces = np.vstack([m.faces + off for m, off in zip(meshes, offsets, strict=True)])
+    return MeshData(vertices, faces, centerline=np.vstack(curves), radii=np.concatenate(radii),
+                    path_starts=np.array(starts, dtype=np.int32))

@@ -1,0 +1,730 @@
+"""The skin: a smooth, watertight implicit surface around the posed hand.
+
+The skin is the zero level set of a field ``f`` (mm, negative inside) on a voxel grid in the hand
+frame:
+
+1. **Bone offset.** Every bone surface is sampled densely; one exact Euclidean distance
+   transform gives every voxel its nearest bone sample ``s``. The soft tissue over a sample
+   depends on where its surface faces: ``t = lateral + (palmar - lateral) * max(0, c)**1.5 +
+   (dorsal - lateral) * max(0, -c)**1.5`` with ``c`` the cosine between the sample's surface
+   normal and its bone's palmar axis (:data:`SOFT_TISSUE`), and ``f = |x - s| - t``. Taking
+   ``t`` from the sample, not from the voxel's direction, makes ``f`` a union of spheres that is
+   smooth across the surface (no "orange peel").
+2. **Soft-tissue primitives**, each anchored to bone-local points so that they follow the pose,
+   combined with a polynomial smooth minimum: tapered capsules along the phalanges, palm and
+   dorsal slabs, thenar and hypothenar ellipsoids, the first web space and a forearm elliptic
+   cylinder around the radius and ulna.
+3. Gaussian blur, the flat cap ``f = max(f, cap_y - y)``, marching cubes, the largest component,
+   Taubin smoothing, quadric decimation (fast_simplification keeps the surface closed). Cap
+   vertices are snapped back onto the cap plane after smoothing and decimation.
+
+Examples
+--------
+>>> from handatlas.build.skeleton import pose_hand
+>>> skin = build_skin(pose_hand())  # doctest: +SKIP
+>>> skin.is_watertight  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import trimesh
+from numpy.typing import ArrayLike
+from scipy import ndimage
+from skimage import measure
+
+from handatlas.build.bones import decimate, is_sound
+from handatlas.build.skeleton import PosedHand
+
+__all__ = [
+    "SOFT_TISSUE",
+    "Anchor",
+    "Blend",
+    "Ellipsoid",
+    "EllipticCylinder",
+    "Grid",
+    "SkinBuild",
+    "Slab",
+    "TaperedCapsule",
+    "bone_offset_field",
+    "build_skin",
+    "build_skin_report",
+    "skin_primitives",
+]
+
+# ----------------------------------------------------------------------------- parameters
+#: Soft tissue over each bone, mm: (palmar, lateral, dorsal).
+SOFT_TISSUE: dict[str, tuple[float, float, float]] = {
+    "radius": (5.0, 5.0, 4.0),
+    "ulna": (6.0, 5.0, 4.0),
+    "scaphoid": (5.5, 5.0, 4.0),
+    "lunate": (6.0, 5.0, 4.0),
+    "triquetrum": (6.0, 5.0, 4.0),
+    "pisiform": (4.0, 4.0, 4.0),
+    "trapezium": (5.5, 5.0, 4.0),
+    "trapezoid": (7.0, 5.0, 4.0),
+    "capitate": (7.0, 5.0, 4.0),
+    "hamate": (6.0, 5.0, 4.0),
+    "metacarpal_1": (7.0, 4.5, 3.5),
+    "metacarpal_2": (9.0, 4.0, 3.2),
+    "metacarpal_3": (9.0, 4.0, 3.2),
+    "metacarpal_4": (9.0, 4.0, 3.2),
+    "metacarpal_5": (9.0, 5.0, 3.2),
+    "proximal_phalanx_1": (5.5, 4.0, 2.8),
+    "distal_phalanx_1": (5.5, 4.0, 2.2),
+    **{f"proximal_phalanx_{d}": (4.5, 3.5, 2.6) for d in (2, 3, 4, 5)},
+    **{f"middle_phalanx_{d}": (4.2, 3.2, 2.3) for d in (2, 3, 4, 5)},
+    **{f"distal_phalanx_{d}": (4.5, 3.2, 2.0) for d in (2, 3, 4, 5)},
+}
+
+#: Bone-local palmar direction (myo-sim body frames: -z palmar; the ulna frame is the MoBL
+#: ground frame, anterior +x; the thumb column is pronated, its pulp faces ulnar-palmar).
+_THUMB_PALMAR = (-0.6, 0.0, -0.8)
+PALMAR_AXIS: dict[str, tuple[float, float, float]] = {bone: (0.0, 0.0, -1.0) for bone in SOFT_TISSUE} | {
+    "ulna": (1.0, 0.0, 0.0),
+    "metacarpal_1": _THUMB_PALMAR,
+    "proximal_phalanx_1": _THUMB_PALMAR,
+    "distal_phalanx_1": _THUMB_PALMAR,
+}
+
+#: Bone surface samples per voxel face (squared density factor): spacing = voxel / this.
+SAMPLES_PER_VOXEL = 3.0
+#: Grid margin around the bones, mm.
+GRID_MARGIN_MM = 18.0
+#: Gaussian blur of the field, mm.
+BLUR_MM = 1.6
+#: Taubin smoothing iterations of the marching-cubes surface.
+TAUBIN_ITERATIONS = 25
+#: Vertices within this distance of the cap plane after smoothing are put back onto it, mm.
+CAP_SNAP_MM = 0.05
+
+
+# ----------------------------------------------------------------------------- anchors
+@dataclass(frozen=True)
+class Anchor:
+    """A point fixed to a bone: bone id and bone-local millimetres.
+
+    Examples
+    --------
+    >>> Anchor("capitate", (0.0, -6.0, -5.0)).resolve(hand)  # doctest: +SKIP
+    array([-1.9,  5.2,  5.5])
+    """
+
+    bone: str
+    local: tuple[float, float, float]
+
+    def resolve(self, hand: PosedHand) -> np.ndarray:
+        """The anchor in the hand frame, mm."""
+        return hand.to_hand(self.bone, self.local)
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A weighted mean of anchors on different bones (e.g. between the radius and ulna)."""
+
+    anchors: tuple[Anchor, ...]
+    weights: tuple[float, ...]
+
+    def resolve(self, hand: PosedHand) -> np.ndarray:
+        """The mixed point in the hand frame, mm."""
+        points = np.array([anchor.resolve(hand) for anchor in self.anchors])
+        weights = np.asarray(self.weights, dtype=np.float64)
+        return weights @ points / weights.sum()
+
+
+def _palmar(hand: PosedHand, bone: str) -> np.ndarray:
+    """Unit palmar axis of ``bone`` in the hand frame."""
+    axis = np.asarray(PALMAR_AXIS[bone], dtype=np.float64)
+    return hand.transforms[bone][:3, :3] @ (axis / np.linalg.norm(axis))
+
+
+# ----------------------------------------------------------------------------- shapes (SDFs)
+def smooth_min(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
+    """Polynomial smooth minimum of two fields with blend radius ``k`` (mm)."""
+    h = np.clip(0.5 + 0.5 * (b - a) / k, 0.0, 1.0)
+    return b * (1.0 - h) + a * h - k * h * (1.0 - h)
+
+
+@dataclass(frozen=True)
+class TaperedCapsule:
+    """Capsule from ``start`` (radius ``start_radius``) to ``end`` (``end_radius``), mm."""
+
+    start: np.ndarray
+    end: np.ndarray
+    start_radius: float
+    end_radius: float
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned box holding the shape."""
+        reach = max(self.start_radius, self.end_radius)
+        return np.minimum(self.start, self.end) - reach, np.maximum(self.start, self.end) + reach
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance (approximate), ``(..., 3) -> (...)``."""
+        axis = self.end - self.start
+        t = np.clip(((points - self.start) @ axis) / (axis @ axis), 0.0, 1.0)
+        nearest = self.start + t[..., None] * axis
+        radius = self.start_radius + (self.end_radius - self.start_radius) * t
+        return np.linalg.norm(points - nearest, axis=-1) - radius
+
+
+def _triangle_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray):
+    """Exact unsigned distance from ``points`` to the triangle ``abc`` (Inigo Quilez)."""
+    ba, pa = b - a, points - a
+    cb, pb = c - b, points - b
+    ac, pc = a - c, points - c
+    normal = np.cross(ba, ac)
+    sides = (
+        np.sign(pa @ np.cross(ba, normal))
+        + np.sign(pb @ np.cross(cb, normal))
+        + np.sign(pc @ np.cross(ac, normal))
+    )
+    inside = sides >= 2.0
+
+    def edge_squared(edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        t = np.clip((offset @ edge) / (edge @ edge), 0.0, 1.0)
+        gap = edge * t[..., None] - offset
+        return np.einsum("...k,...k->...", gap, gap)
+
+    edges = np.minimum(np.minimum(edge_squared(ba, pa), edge_squared(cb, pb)), edge_squared(ac, pc))
+    plane = (pa @ normal) ** 2 / (normal @ normal)
+    return np.sqrt(np.where(inside, plane, edges))
+
+
+@dataclass(frozen=True)
+class Slab:
+    """A rounded slab: points within ``radius`` of a fan of triangles (corners in order), mm."""
+
+    corners: np.ndarray
+    radius: float
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned box holding the shape."""
+        return self.corners.min(axis=0) - self.radius, self.corners.max(axis=0) + self.radius
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance, ``(..., 3) -> (...)``."""
+        first = self.corners[0]
+        nearest = np.full(points.shape[:-1], np.inf)
+        for second, third in zip(self.corners[1:-1], self.corners[2:], strict=True):
+            nearest = np.minimum(nearest, _triangle_distance(points, first, second, third))
+        return nearest - self.radius
+
+
+@dataclass(frozen=True)
+class Ellipsoid:
+    """Ellipsoid with centre, orthonormal axes (columns) and semi-axes, mm."""
+
+    centre: np.ndarray
+    axes: np.ndarray
+    radii: np.ndarray
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned box holding the shape."""
+        reach = np.sqrt((self.axes**2) @ (self.radii**2))
+        return self.centre - reach, self.centre + reach
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Approximate signed distance, ``(..., 3) -> (...)``."""
+        scaled = ((points - self.centre) @ self.axes) / self.radii
+        return (np.linalg.norm(scaled, axis=-1) - 1.0) * self.radii.min()
+
+
+@dataclass(frozen=True)
+class EllipticCylinder:
+    """Elliptic cylinder from ``start`` to ``end``, open (unbounded) before ``start``.
+
+    The semi-axes ``(across, depth)`` taper linearly from ``start_radii`` to ``end_radii``;
+    ``across`` lies along ``across_direction`` (orthogonalised against the axis).
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    across_direction: np.ndarray
+    start_radii: tuple[float, float]
+    end_radii: tuple[float, float]
+    proximal_reach: float = 60.0
+
+    def _frame(self) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        axis = self.end - self.start
+        length = float(np.linalg.norm(axis))
+        axis = axis / length
+        across = self.across_direction - axis * (self.across_direction @ axis)
+        across = across / np.linalg.norm(across)
+        return axis, length, across, np.cross(axis, across)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned box holding the shape (``proximal_reach`` mm before ``start``)."""
+        axis, _, _, _ = self._frame()
+        reach = max(*self.start_radii, *self.end_radii)
+        before = self.start - axis * self.proximal_reach
+        return (
+            np.minimum(before, self.end) - reach,
+            np.maximum(before, self.end) + reach,
+        )
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Approximate signed distance, ``(..., 3) -> (...)``."""
+        axis, length, across, depth = self._frame()
+        offset = points - self.start
+        along = offset @ axis
+        s = np.clip(along / length, 0.0, 1.0)
+        radial = offset - along[..., None] * axis
+        rx = self.start_radii[0] + (self.end_radii[0] - self.start_radii[0]) * s
+        rz = self.start_radii[1] + (self.end_radii[1] - self.start_radii[1]) * s
+        ellipse = (np.hypot((radial @ across) / rx, (radial @ depth) / rz) - 1.0) * np.minimum(rx, rz)
+        return np.maximum(ellipse, along - length)
+
+
+Shape = TaperedCapsule | Slab | Ellipsoid | EllipticCylinder
+
+
+@dataclass(frozen=True)
+class Blend:
+    """A named shape merged into the field with a smooth minimum of radius ``k`` (mm)."""
+
+    name: str
+    shape: Shape
+    k: float
+
+
+# ----------------------------------------------------------------------------- primitives
+#: Digit -> (proximal, middle, distal phalanx, tip site) and capsule radii (start, end) per
+#: segment, mm.
+FINGERS: dict[int, tuple[tuple[str, str, str, str], tuple[tuple[float, float], ...]]] = {
+    2: (
+        ("proximal_phalanx_2", "middle_phalanx_2", "distal_phalanx_2", "IFtip_r"),
+        ((9.0, 8.2), (8.0, 7.4), (7.2, 6.2)),
+    ),
+    3: (
+        ("proximal_phalanx_3", "middle_phalanx_3", "distal_phalanx_3", "MFtip_r"),
+        ((9.3, 8.5), (8.3, 7.6), (7.4, 6.4)),
+    ),
+    4: (
+        ("proximal_phalanx_4", "middle_phalanx_4", "distal_phalanx_4", "RFtip_r"),
+        ((8.8, 8.0), (7.8, 7.1), (7.0, 6.0)),
+    ),
+    5: (
+        ("proximal_phalanx_5", "middle_phalanx_5", "distal_phalanx_5", "LFtip_r"),
+        ((7.8, 7.1), (7.0, 6.4), (6.4, 5.5)),
+    ),
+}
+THUMB: tuple[tuple[str, str, str], tuple[tuple[float, float], ...]] = (
+    ("proximal_phalanx_1", "distal_phalanx_1", "THtip_r"),
+    ((9.5, 8.6), (8.4, 7.0)),
+)
+#: Skin beyond the fingertip site, mm.
+TIP_PULP_MM = 4.0
+#: Palmar shift of the digit capsules at their start and end, mm.
+CAPSULE_PALMAR_SHIFT_MM = (1.5, 1.0)
+#: Smooth-min radius of the digit capsules, mm.
+DIGIT_BLEND_MM = 2.5
+
+
+def _digit_capsules(
+    hand: PosedHand,
+    name: str,
+    segments: Sequence[str],
+    tip_site: str,
+    radii: Sequence[tuple[float, float]],
+    *,
+    palmar_bone: str | None = None,
+) -> Iterator[Blend]:
+    """Tapered capsules from each joint centre to the next, the last one past the tip."""
+    ends = [hand.joint_centres[bone] for bone in segments] + [hand.sites[tip_site]]
+    start_shift, end_shift = CAPSULE_PALMAR_SHIFT_MM
+    for index, (bone, (start_radius, end_radius)) in enumerate(zip(segments, radii, strict=True)):
+        palmar = _palmar(hand, palmar_bone or bone)
+        start = ends[index] + palmar * start_shift
+        end = ends[index + 1] + palmar * end_shift
+        if index == len(segments) - 1:
+            direction = (end - start) / np.linalg.norm(end - start)
+            end = end + direction * (TIP_PULP_MM - end_radius)
+        capsule = TaperedCapsule(start, end, start_radius, end_radius)
+        yield Blend(f"{name}_{bone}", capsule, DIGIT_BLEND_MM)
+
+
+def finger_primitives(hand: PosedHand) -> list[Blend]:
+    """Tapered capsules around every phalanx of the fingers and the thumb."""
+    blends: list[Blend] = []
+    for digit, (names, radii) in FINGERS.items():
+        blends.extend(_digit_capsules(hand, f"digit{digit}", names[:3], names[3], radii))
+    segments, radii = THUMB
+    blends.extend(
+        _digit_capsules(hand, "thumb", segments[:2], segments[2], radii, palmar_bone="metacarpal_1")
+    )
+    return blends
+
+
+def _oriented_ellipsoid(
+    start: np.ndarray, end: np.ndarray, palmar: np.ndarray, radii: tuple[float, float, float]
+) -> Ellipsoid:
+    """Ellipsoid centred between ``start`` and ``end``, long axis along them.
+
+    ``radii`` are (across, along, palmar-dorsal) semi-axes.
+    """
+    along = (end - start) / np.linalg.norm(end - start)
+    across = np.cross(along, palmar)
+    across = across / np.linalg.norm(across)
+    depth = np.cross(across, along)
+    return Ellipsoid(
+        centre=(start + end) / 2.0,
+        axes=np.column_stack([across, along, depth]),
+        radii=np.asarray(radii, dtype=np.float64),
+    )
+
+
+def _corners(hand: PosedHand, anchors: Sequence[Anchor]) -> np.ndarray:
+    return np.array([anchor.resolve(hand) for anchor in anchors])
+
+
+# Palm: a rounded quad palmar to the carpus and the metacarpal heads (the palmar pad of fat and
+# aponeurosis over the flexor tendons), reaching radially under the thenar base so that the palm
+# and the thenar eminence meet in a shallow crease.
+PALM_PAD = (
+    Anchor("capitate", (6.0, 2.0, -10.0)),
+    Anchor("trapezium", (-2.0, -6.0, -6.0)),
+    Anchor("proximal_phalanx_2", (1.0, 3.0, -5.0)),
+    Anchor("proximal_phalanx_5", (-2.0, 3.0, -5.0)),
+    Anchor("hamate", (-4.0, -4.0, -8.0)),
+)
+PALM_PAD_RADIUS_MM = 8.0
+# Carpal pad: the proximal palm over the carpal tunnel (flexor retinaculum, thenar and
+# hypothenar origins), spanning the pisiform, the hook of hamate, the scaphoid tubercle and the
+# trapezium, so that neither the pisiform nor the proximal thenar crease stands out.
+CARPAL_PAD = (
+    Anchor("pisiform", (2.0, 0.0, -3.0)),
+    Anchor("hamate", (-1.0, -4.0, -8.0)),
+    Anchor("capitate", (4.0, 2.0, -9.0)),
+    Anchor("trapezium", (3.0, -2.0, -5.0)),
+    Anchor("scaphoid", (4.0, -3.0, -9.0)),
+    Anchor("lunate", (0.0, 0.0, -8.0)),
+)
+CARPAL_PAD_RADIUS_MM = 6.0
+# Dorsum: fills the intermetacarpal valleys (interossei and extensor tendons).
+DORSAL_PAD = (
+    Anchor("metacarpal_2", (0.0, 10.0, 3.0)),
+    Anchor("proximal_phalanx_2", (0.0, 6.0, 3.0)),
+    Anchor("proximal_phalanx_5", (-1.0, 6.0, 2.0)),
+    Anchor("metacarpal_5", (-1.0, 12.0, 2.0)),
+)
+DORSAL_PAD_RADIUS_MM = 5.0
+# Thenar eminence (APB, FPB, OP over the 1st metacarpal).
+THENAR_AXIS = (Anchor("metacarpal_1", (-6.0, 0.0, -5.0)), Anchor("metacarpal_1", (-1.0, -25.0, -8.0)))
+THENAR_RADII = (12.0, 22.0, 8.5)
+# A filler between the thenar eminence and the palm pad (adductor pollicis, deep thenar
+# muscles): keeps the thenar crease shallow.
+THENAR_FILL = (
+    Anchor("metacarpal_3", (2.0, 12.0, -12.0)),
+    Anchor("metacarpal_3", (2.0, -20.0, -11.0)),
+    Anchor("metacarpal_1", (-5.0, -18.0, -6.0)),
+    Anchor("metacarpal_1", (-6.0, 2.0, -4.0)),
+)
+THENAR_FILL_RADIUS_MM = 8.5
+# First web space (adductor pollicis and the first dorsal interosseous).
+FIRST_WEB = (
+    Anchor("metacarpal_2", (4.0, 10.0, -4.0)),
+    Anchor("proximal_phalanx_1", (-5.0, -2.0, -1.0)),
+    Anchor("proximal_phalanx_2", (5.0, 8.0, -2.0)),
+)
+FIRST_WEB_RADIUS_MM = 5.0
+# Hypothenar eminence (ADM, FDM, ODM over the 5th metacarpal).
+HYPOTHENAR_AXIS = (
+    Anchor("metacarpal_5", (-5.0, 20.0, -11.0)),
+    Anchor("metacarpal_5", (-6.0, -14.0, -9.0)),
+)
+HYPOTHENAR_RADII = (10.0, 21.0, 9.0)
+
+
+def palm_primitives(hand: PosedHand) -> list[Blend]:
+    """Palm and dorsal pads, thenar and hypothenar eminences, first web space."""
+    palmar = _palmar(hand, "capitate")
+    thenar = _oriented_ellipsoid(*(anchor.resolve(hand) for anchor in THENAR_AXIS), palmar, THENAR_RADII)
+    hypothenar = _oriented_ellipsoid(
+        *(anchor.resolve(hand) for anchor in HYPOTHENAR_AXIS), palmar, HYPOTHENAR_RADII
+    )
+    return [
+        Blend("palm_pad", Slab(_corners(hand, PALM_PAD), PALM_PAD_RADIUS_MM), 5.0),
+        Blend("carpal_pad", Slab(_corners(hand, CARPAL_PAD), CARPAL_PAD_RADIUS_MM), 5.0),
+        Blend("dorsal_pad", Slab(_corners(hand, DORSAL_PAD), DORSAL_PAD_RADIUS_MM), 3.0),
+        Blend("thenar_fill", Slab(_corners(hand, THENAR_FILL), THENAR_FILL_RADIUS_MM), 6.0),
+        Blend("thenar", thenar, 8.0),
+        Blend("first_web", Slab(_corners(hand, FIRST_WEB), FIRST_WEB_RADIUS_MM), 4.0),
+        Blend("hypothenar", hypothenar, 6.0),
+    ]
+
+
+# Forearm: an elliptic cylinder around the radius and the ulna, from the proximal forearm to
+# the carpus, open proximally (the cap closes it). Its section is wide along the line from the
+# ulna to the radius.
+FOREARM_PROXIMAL = Mix(
+    (Anchor("radius", (23.5, -127.0, 17.6)), Anchor("ulna", (-8.7, -140.0, 29.2))), (1.0, 1.0)
+)
+FOREARM_DISTAL = Anchor("capitate", (0.0, -6.0, -5.0))
+FOREARM_ACROSS = (Anchor("ulna", (-8.7, -140.0, 29.2)), Anchor("radius", (23.5, -127.0, 17.6)))
+FOREARM_PROXIMAL_RADII = (33.0, 22.0)
+FOREARM_DISTAL_RADII = (25.0, 12.0)
+
+
+def forearm_primitives(hand: PosedHand) -> list[Blend]:
+    """The forearm and wrist elliptic cylinder."""
+    ulna_point, radius_point = (anchor.resolve(hand) for anchor in FOREARM_ACROSS)
+    cylinder = EllipticCylinder(
+        start=FOREARM_PROXIMAL.resolve(hand),
+        end=FOREARM_DISTAL.resolve(hand),
+        across_direction=radius_point - ulna_point,
+        start_radii=FOREARM_PROXIMAL_RADII,
+        end_radii=FOREARM_DISTAL_RADII,
+    )
+    return [Blend("forearm", cylinder, 4.0)]
+
+
+def skin_primitives(hand: PosedHand) -> list[Blend]:
+    """Every soft-tissue primitive of the skin, posed, in the order they are blended."""
+    return forearm_primitives(hand) + palm_primitives(hand) + finger_primitives(hand)
+
+
+# ----------------------------------------------------------------------------- the grid
+@dataclass(frozen=True)
+class Grid:
+    """A regular grid of voxel centres: ``lower + spacing * index``, mm."""
+
+    lower: np.ndarray
+    spacing: float
+    shape: tuple[int, int, int]
+
+    @classmethod
+    def around(cls, lower: ArrayLike, upper: ArrayLike, spacing: float) -> Grid:
+        """The grid covering the box ``[lower, upper]``."""
+        lower = np.asarray(lower, dtype=np.float64)
+        counts = np.ceil((np.asarray(upper, dtype=np.float64) - lower) / spacing).astype(int) + 1
+        return cls(lower=lower, spacing=spacing, shape=(int(counts[0]), int(counts[1]), int(counts[2])))
+
+    def axis(self, dimension: int) -> np.ndarray:
+        """Voxel-centre coordinates along one axis."""
+        return self.lower[dimension] + self.spacing * np.arange(self.shape[dimension])
+
+    def points(self, window: tuple[slice, slice, slice]) -> np.ndarray:
+        """Voxel centres of a window, ``(i, j, k, 3)``."""
+        axes = [self.axis(d)[window[d]] for d in range(3)]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+
+    def window(self, lower: ArrayLike, upper: ArrayLike) -> tuple[slice, slice, slice]:
+        """Index window of the voxels inside a box (clipped to the grid)."""
+        start = np.floor((np.asarray(lower) - self.lower) / self.spacing).astype(int)
+        stop = np.ceil((np.asarray(upper) - self.lower) / self.spacing).astype(int) + 1
+        start = np.clip(start, 0, self.shape)
+        stop = np.clip(stop, 0, self.shape)
+        return (
+            slice(int(start[0]), int(stop[0])),
+            slice(int(start[1]), int(stop[1])),
+            slice(int(start[2]), int(stop[2])),
+        )
+
+
+def _skin_grid(hand: PosedHand, voxel_mm: float) -> Grid:
+    vertices = np.vstack([mesh.vertices for mesh in hand.meshes.values()])
+    lower = vertices.min(axis=0) - GRID_MARGIN_MM
+    upper = vertices.max(axis=0) + GRID_MARGIN_MM
+    # half a voxel off the cap plane: no field value is exactly zero on a grid node there
+    lower[1] = hand.cap_y - 2.5 * voxel_mm
+    return Grid.around(lower, upper, voxel_mm)
+
+
+# ----------------------------------------------------------------------------- the bone field
+@dataclass(frozen=True)
+class _Seeds:
+    points: np.ndarray  # (n, 3) float64
+    thickness: np.ndarray  # (n,) float32
+    index: np.ndarray  # (n, 3) int voxel of each seed
+
+
+def _bone_samples(hand: PosedHand, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Dense deterministic surface samples of every bone with their soft-tissue thickness."""
+    points, thickness = [], []
+    for number, bone in enumerate(SOFT_TISSUE):
+        mesh = hand.meshes[bone]
+        count = max(int(np.ceil(mesh.area / spacing**2)), 200)
+        samples, faces = trimesh.sample.sample_surface(mesh, count, seed=number)
+        cosine = mesh.face_normals[faces] @ _palmar(hand, bone)
+        palmar, lateral, dorsal = SOFT_TISSUE[bone]
+        points.append(samples)
+        thickness.append(
+            lateral
+            + (palmar - lateral) * np.clip(cosine, 0.0, 1.0) ** 1.5
+            + (dorsal - lateral) * np.clip(-cosine, 0.0, 1.0) ** 1.5
+        )
+    return np.vstack(points), np.concatenate(thickness)
+
+
+def _seeds(hand: PosedHand, grid: Grid) -> _Seeds:
+    """One bone sample per seeded voxel: the one nearest to that voxel's centre."""
+    points, thickness = _bone_samples(hand, grid.spacing / SAMPLES_PER_VOXEL)
+    index = np.rint((points - grid.lower) / grid.spacing).astype(np.int64)
+    inside = np.all((index >= 0) & (index < np.asarray(grid.shape)), axis=1)
+    points, thickness, index = points[inside], thickness[inside], index[inside]
+    offset = np.linalg.norm(points - (grid.lower + index * grid.spacing), axis=1)
+    linear = np.ravel_multi_index(tuple(index.T), grid.shape)
+    order = np.lexsort((offset, linear))
+    _, first = np.unique(linear[order], return_index=True)
+    chosen = order[first]
+    return _Seeds(points[chosen], thickness[chosen].astype(np.float32), index[chosen])
+
+
+def bone_offset_field(hand: PosedHand, grid: Grid) -> np.ndarray:
+    """Distance to the nearest bone sample minus its soft-tissue thickness, mm (float32).
+
+    Parameters
+    ----------
+    hand : PosedHand
+        Posed bones.
+    grid : Grid
+        Voxel grid.
+
+    Returns
+    -------
+    (i, j, k) float32
+    """
+    seeds = _seeds(hand, grid)
+    seeded = np.ones(grid.shape, dtype=bool)
+    seeded[tuple(seeds.index.T)] = False
+    owner = np.full(grid.shape, -1, dtype=np.int64)
+    owner[tuple(seeds.index.T)] = np.arange(len(seeds.points))
+    nearest = ndimage.distance_transform_edt(seeded, return_distances=False, return_indices=True)
+    nearest_seed = owner[tuple(nearest)]
+    del nearest
+    field = np.empty(grid.shape, dtype=np.float32)
+    seed_points = seeds.points.astype(np.float32)
+    for i in range(grid.shape[0]):  # slab by slab: bounded memory
+        centres = grid.points((slice(i, i + 1), slice(None), slice(None)))[0].astype(np.float32)
+        owners = nearest_seed[i]
+        gap = np.linalg.norm(centres - seed_points[owners], axis=-1)
+        field[i] = gap - seeds.thickness[owners]
+    return field
+
+
+# ----------------------------------------------------------------------------- surface
+def _apply(field: np.ndarray, grid: Grid, blend: Blend) -> None:
+    """``field = smooth_min(field, shape)`` inside the shape's box (plus the blend margin)."""
+    lower, upper = blend.shape.bounds()
+    window = grid.window(lower - blend.k - 1.0, upper + blend.k + 1.0)
+    distance = blend.shape.distance(grid.points(window))
+    field[window] = smooth_min(field[window], distance, blend.k).astype(np.float32)
+
+
+def _cap(field: np.ndarray, grid: Grid, cap_y: float) -> np.ndarray:
+    below = (cap_y - grid.axis(1)).astype(np.float32)
+    return np.maximum(field, below[None, :, None])
+
+
+def _contour(field: np.ndarray, grid: Grid) -> trimesh.Trimesh:
+    padded = np.pad(field, 1, mode="constant", constant_values=np.float32(10.0))
+    vertices, faces, _, _ = measure.marching_cubes(padded, level=0.0, spacing=(grid.spacing,) * 3)
+    vertices = vertices + grid.lower - grid.spacing
+    return trimesh.Trimesh(vertices.astype(np.float64), faces, process=True)
+
+
+def _largest_component(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    parts = mesh.split(only_watertight=False)
+    order = sorted(range(len(parts)), key=lambda i: (-len(parts[i].faces), i))
+    return parts[order[0]]
+
+
+def _snap_cap(mesh: trimesh.Trimesh, cap_y: float) -> trimesh.Trimesh:
+    vertices = np.array(mesh.vertices)
+    vertices[np.abs(vertices[:, 1] - cap_y) < CAP_SNAP_MM, 1] = cap_y
+    vertices[vertices[:, 1] < cap_y, 1] = cap_y
+    return trimesh.Trimesh(vertices, mesh.faces, process=False)
+
+
+def _finish(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Round vertices to 1e-6 mm, make the normals outward, check it."""
+    finished = trimesh.Trimesh(np.round(mesh.vertices, 6), mesh.faces, process=True)
+    trimesh.repair.fix_winding(finished)
+    if finished.volume < 0:
+        finished.invert()
+    if not is_sound(finished):
+        msg = "the skin is not a single watertight surface"
+        raise RuntimeError(msg)
+    return finished
+
+
+@dataclass(frozen=True)
+class SkinBuild:
+    """The skin and how it was built.
+
+    Attributes
+    ----------
+    mesh : trimesh.Trimesh
+        The skin, hand frame mm.
+    grid_shape : tuple of int
+        Voxels of the field.
+    timings_s : dict of str -> float
+        Seconds per stage.
+    """
+
+    mesh: trimesh.Trimesh
+    grid_shape: tuple[int, int, int]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def build_skin_report(hand: PosedHand, *, voxel_mm: float = 1.0, target_faces: int = 60000) -> SkinBuild:
+    """Build the skin and report grid size and timings; see :func:`build_skin`."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    grid = _skin_grid(hand, voxel_mm)
+    field_mm = bone_offset_field(hand, grid)
+    lap("bone_field")
+    for blend in skin_primitives(hand):
+        _apply(field_mm, grid, blend)
+    lap("primitives")
+    field_mm = ndimage.gaussian_filter(field_mm, BLUR_MM / voxel_mm)
+    field_mm = _cap(field_mm, grid, hand.cap_y)
+    surface = _largest_component(_contour(field_mm, grid))
+    lap("contour")
+    trimesh.smoothing.filter_taubin(surface, iterations=TAUBIN_ITERATIONS)
+    surface = _snap_cap(surface, hand.cap_y)
+    surface = _snap_cap(decimate(surface, target_faces), hand.cap_y)
+    skin = _finish(surface)
+    lap("smooth_decimate")
+    timings["total"] = round(sum(timings.values()), 3)
+    return SkinBuild(mesh=skin, grid_shape=grid.shape, timings_s=timings)
+
+
+def build_skin(hand: PosedHand, *, voxel_mm: float = 1.0, target_faces: int = 60000) -> trimesh.Trimesh:
+    """A smooth, watertight, single-component skin around the posed hand.
+
+    Parameters
+    ----------
+    hand : PosedHand
+        The posed bones (:func:`handatlas.build.skeleton.pose_hand`).
+    voxel_mm : float
+        Voxel size of the implicit field.
+    target_faces : int
+        Triangles after decimation.
+
+    Returns
+    -------
+    trimesh.Trimesh
+        Hand frame mm, outward normals, vertices rounded to 1e-6 mm, closed by a flat cap at
+        ``y = hand.cap_y``.
+
+    Examples
+    --------
+    >>> skin = build_skin(pose_hand(), voxel_mm=1.0)  # doctest: +SKIP
+    >>> round(skin.bounds[0][1], 3) == round(pose_hand().cap_y, 3)  # doctest: +SKIP
+    True
+    """
+    return build_skin_report(hand, voxel_mm=voxel_mm, target_faces=target_faces).mesh

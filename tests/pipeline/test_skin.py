@@ -1,0 +1,108 @@
+"""The skin: watertight, around every bone, capped, anatomically plausible, deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("myo_sim")
+pytest.importorskip("skimage")
+pytest.importorskip("fast_simplification")
+
+import trimesh
+from scipy.spatial import cKDTree
+
+from handatlas.build.skeleton import BONE_CUT_OFFSET_MM, PosedHand, pose_hand
+from handatlas.build.skin import build_skin
+
+pytestmark = [pytest.mark.build]
+
+TARGET_FACES = 60000
+
+
+@pytest.fixture(scope="module")
+def hand() -> PosedHand:
+    return pose_hand()
+
+
+@pytest.fixture(scope="module")
+def skin(hand: PosedHand) -> trimesh.Trimesh:
+    return build_skin(hand, voxel_mm=1.0, target_faces=TARGET_FACES)
+
+
+def _depth_along(skin: trimesh.Trimesh, point: np.ndarray, direction: np.ndarray) -> float:
+    """Distance from an inside point to the skin along a direction."""
+    hits, _, _ = skin.ray.intersects_location([point], [direction])
+    return float(np.min((hits - point) @ direction))
+
+
+def test_skin_is_one_closed_outward_surface(skin: trimesh.Trimesh) -> None:
+    assert skin.is_watertight
+    assert skin.is_winding_consistent
+    assert skin.body_count == 1
+    assert skin.volume > 300_000.0  # mm³: hand and 12 cm of forearm
+    assert abs(len(skin.faces) - TARGET_FACES) <= 0.01 * TARGET_FACES
+    assert skin.vertices.dtype == np.float64
+    np.testing.assert_array_equal(skin.vertices, np.round(skin.vertices, 6))
+    # outward: the normal at the most distal vertex points distally
+    top = np.argmax(skin.vertices[:, 1])
+    assert skin.vertex_normals[top][1] > 0.5
+
+
+def test_every_bone_lies_inside_the_skin(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    surface = trimesh.sample.sample_surface_even(skin, 150_000, seed=1)[0]
+    tree = cKDTree(surface)
+    for bone, mesh in hand.meshes.items():
+        vertices = np.asarray(mesh.vertices)
+        assert skin.contains(vertices[:: max(1, len(vertices) // 200)]).all(), bone
+        near, _ = tree.query(vertices)
+        close = vertices[near < 4.0]  # sampling gap << 2 mm: exact check only where it matters
+        if len(close) == 0:
+            continue
+        depth = trimesh.proximity.signed_distance(skin, close)
+        # the cut ends of the radius and ulna lie BONE_CUT_OFFSET_MM inside the cap
+        cut = close[:, 1] < hand.cap_y + 1.5
+        assert depth[~cut].min(initial=np.inf) >= 1.5, bone
+        assert depth[cut].min(initial=np.inf) >= BONE_CUT_OFFSET_MM - 0.01, bone
+
+
+def test_cap_is_a_flat_disc_at_cap_y(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    assert skin.vertices[:, 1].min() == pytest.approx(hand.cap_y, abs=1e-6)
+    facing_down = skin.face_normals[:, 1] < -0.999
+    on_cap = np.abs(skin.triangles_center[:, 1] - hand.cap_y) < 1e-6
+    assert (facing_down == on_cap).all()
+    cap_area = skin.area_faces[on_cap].sum()
+    assert 2000.0 < cap_area < 4000.0  # forearm section 12 cm above the wrist, mm²
+    cap = skin.submesh([np.flatnonzero(on_cap)], append=True)
+    assert cap.body_count == 1
+
+
+def test_palmar_soft_tissue_is_thicker_than_dorsal(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    for digit in (2, 3, 4):
+        bone = f"metacarpal_{digit}"
+        mesh = hand.meshes[bone]
+        local = hand.to_local(bone, mesh.vertices)
+        middle = 0.5 * (local[:, 1].min() + local[:, 1].max())
+        centre = hand.to_hand(bone, [0.0, middle, 0.0])
+        palmar_axis = hand.transforms[bone][:3, :3] @ np.array([0.0, 0.0, -1.0])
+        palmar = _depth_along(skin, centre, palmar_axis)
+        dorsal = _depth_along(skin, centre, -palmar_axis)
+        assert palmar > dorsal + 5.0, bone
+
+
+def test_radial_pulse_soft_tissue(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    """Palmar soft tissue over the distal radius, 10-20 mm proximal to the styloid: 5-8 mm."""
+    styloid_y = hand.cap_y + 120.0
+    vertices = hand.meshes["radius"].vertices
+    for offset in (10.0, 15.0, 20.0):
+        band = vertices[np.abs(vertices[:, 1] - (styloid_y - offset)) < 1.5]
+        radial = band[band[:, 0] > np.median(band[:, 0])]
+        palmar_point = radial[np.argmax(radial[:, 2])]
+        depth = _depth_along(skin, palmar_point, np.array([0.0, 0.0, 1.0]))
+        assert 5.0 <= depth <= 8.0, offset
+
+
+def test_skin_build_is_deterministic(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    again = build_skin(hand, voxel_mm=1.0, target_faces=TARGET_FACES)
+    np.testing.assert_array_equal(again.vertices, skin.vertices)
+    np.testing.assert_array_equal(again.faces, skin.faces)
