@@ -128,10 +128,12 @@ def segment_frame(hand: PosedHand, digit: int, segment: str) -> SegmentFrame:
                         axis, palmar, radial)
 
 
-def ray_line(hand: PosedHand, digit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A line along a finger ray: (point, axis, radial) through the MCP joint along the finger.
+def ray_line(
+    hand: PosedHand, digit: int, segment: str = "proximal_phalanx"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The axis of one bone of a ray: (point, axis, radial), through its proximal joint centre.
 
-    The signed distance ``(p - point) @ radial`` tells on which side of the ray's axis a point lies.
+    The signed distance ``(p - point) @ radial`` tells on which side of the axis a point lies.
     """
-    frame = segment_frame(hand, digit, "proximal_phalanx")
+    frame = segment_frame(hand, digit, segment)
     return frame.proximal, frame.axis, frame.radial

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import trimesh
 from trimesh.ray.ray_triangle import RayMeshIntersector
 
 from handatlas.build.digits import DIGITS, segment_frame, segments_of, unit
 
 if TYPE_CHECKING:
-    import trimesh
-
     from handatlas.build.skeleton import PosedHand
 
 #: How many of the furthest vertices average into a prominence.
@@ -118,11 +117,49 @@ def named_rays(hand: PosedHand) -> dict[str, Ray]:
                            "Centre of the palm over the third metacarpal shaft"),
         "first_web_space_palmar": Ray(web, palmar, "Palmar skin of the first web space"),
         "first_web_space_dorsal": Ray(web, dorsal, "Dorsal skin of the first web space"),
+
         "dorsum_center": Ray(bone.centroid("metacarpal_3"), dorsal,
                              "Centre of the dorsum over the third metacarpal shaft"),
         "distal_wrist_crease": Ray(np.array([(pis[0] + scaph_tub[0]) / 2, crease_y, 0.0]), palmar,
                                    "Midpoint of the distal wrist crease"),
     }
+
+
+#: The web spaces: landmark id -> (radial digit, description).
+COMMISSURES = {
+    "first_web_space_apex": (1, "Apex of the first web space, where Kaplan's cardinal line starts"),
+    "second_web_space": (2, "Commissure of the web between the index and middle fingers"),
+    "third_web_space": (3, "Commissure of the web between the middle and ring fingers"),
+    "fourth_web_space": (4, "Commissure of the web between the ring and little fingers"),
+}
+#: Only skin within this distance of the two MCP joints' midpoint belongs to a web space (mm).
+COMMISSURE_REACH_MM = 45.0
+#: Radius over which a commissure's normal is averaged (mm).
+NORMAL_RADIUS_MM = 5.0
+
+
+def commissure(hand: PosedHand, skin: trimesh.Trimesh, digit: int) -> np.ndarray:
+    """The commissure (free margin) of the web between ``digit`` and ``digit + 1``.
+
+    The plane that bisects the angle between the two proximal phalanges, through the midpoint
+    of their MCP joints, passes between the two fingers; its section of the skin is the palm
+    and the web, and the web's free margin is that section's point furthest along the
+    bisector.
+    """
+    from trimesh.intersections import mesh_plane
+
+    first, second = (segment_frame(hand, d, "proximal_phalanx") for d in (digit, digit + 1))
+    origin = (first.proximal + second.proximal) / 2
+    bisector = unit(first.axis + second.axis)
+    section = mesh_plane(skin, unit(first.axis - second.axis), origin).reshape(-1, 3)
+    near = section[np.linalg.norm(section - origin, axis=1) < COMMISSURE_REACH_MM]
+    return near[np.argmax((near - origin) @ bisector)]
+
+
+def mean_normal(skin: trimesh.Trimesh, point: np.ndarray, *, radius: float = NORMAL_RADIUS_MM) -> np.ndarray:
+    """The mean outward vertex normal of the skin around ``point`` (for saddle points)."""
+    near = np.linalg.norm(skin.vertices - point, axis=1) < radius
+    return unit(np.asarray(skin.vertex_normals)[near].sum(axis=0))
 
 
 def grid_rays(hand: PosedHand) -> dict[str, Ray]:
@@ -216,6 +253,12 @@ def build_landmarks(hand: PosedHand, skin: trimesh.Trimesh) -> list[dict[str, ob
         msg = f"landmark rays start outside the skin: {outside}"
         raise ValueError(msg)
     points, normals = cast_to_skin(skin, origins, directions)
+    for name, (digit, text) in COMMISSURES.items():
+        point = commissure(hand, skin, digit)
+        names.append(name)
+        points = np.vstack([points, point])
+        normals = np.vstack([normals, mean_normal(skin, point)])
+        rays[name] = Ray(point, normals[-1], text)
     return [
         {
             "id": name,

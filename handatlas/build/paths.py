@@ -36,7 +36,7 @@ DEFAULT_MARGIN_MM = 1.0
 DIGIT_STATIONS = {
     "proximal_phalanx": ((0.15, 0.6), 1.0),
     "middle_phalanx": ((0.5,), 0.85),
-    "distal_phalanx": ((0.35, 0.75), 0.7),
+    "distal_phalanx": ((0.3, 0.6, 0.85), 0.7),
 }
 
 

@@ -21,8 +21,8 @@ Optional keys refine the point:
     directions; for the thumb its own frame), for points that sit beside a finger bone;
 ``toward: DIRECTION, depth: MM``
     cast a ray from the point toward ``palmar``, ``dorsal``, ``radial``, ``ulnar`` (or a vector)
-    to the skin and place the point ``depth`` mm inside the skin along that ray: how
-    "subcutaneous" or "5 mm under the palmar skin" is said;
+    to the skin and place the point ``depth`` mm under the skin where the ray leaves it, along
+    the skin's inward normal there: how "subcutaneous" or "5 mm under the palmar skin" is said;
 
 ``offset: [dx, dy, dz]`` adds millimetres along the hand frame's axes (+x radial, +y distal,
 +z palmar) of the built pose.  Anchors are bone-relative, so points follow the bones; offsets
@@ -36,7 +36,8 @@ Anchors name a bone and a feature, ``BONE.FEATURE``:
   at the forearm cap and the centre of the distal end;
 - ``shaft(T)``: the point at fraction T from base to head;
 - ``palmar``, ``dorsal``, ``radial``, ``ulnar``, ``proximal``, ``distal``: the mean of the
-  vertices furthest in that direction (a surface point);
+  vertices furthest in that direction (a surface point); ``extreme(X, Y, Z)`` the same in any
+  direction;
 - named prominences: ``scaphoid.tubercle``, ``trapezium.tubercle``, ``hamate.hook``,
   ``radius.styloid``, ``ulna.styloid``.
 """
@@ -68,6 +69,7 @@ DIRECTIONS = {
 #: The distal end of the radius or ulna: the mean of its vertices within this of its tip (mm).
 FOREARM_END_MM = 6.0
 _SHAFT = re.compile(r"^shaft\(\s*([0-9.]+)\s*\)$")
+_EXTREME = re.compile(r"^extreme\(\s*([-0-9.]+)\s*,\s*([-0-9.]+)\s*,\s*([-0-9.]+)\s*\)$")
 
 
 class PointError(ValueError):
@@ -123,6 +125,8 @@ class PointContext:
             return self.bones.centroid(bone)
         if feature in DIRECTIONS:
             return self.bones.extreme(bone, np.array(DIRECTIONS[feature]))
+        if match := _EXTREME.match(feature):
+            return self.bones.extreme(bone, np.array([float(v) for v in match.groups()]))
         if feature in ("base", "head") or _SHAFT.match(feature):
             base, head = self._ends(bone, name)
             if feature == "base":
@@ -163,7 +167,7 @@ class PointContext:
         extra = set(spec) - allowed
         if len(keys) != 1 or extra:
             msg = f"point {dict(spec)!r} needs exactly one of at, mix, landmark, along" + (
-                f" (unknown keys: {sorted(extra)})" if extra else ""
+                f" (unknown keys: {sorted(map(str, extra))})" if extra else ""
             )
             raise PointError(msg)
         if "at" in spec:
@@ -209,8 +213,8 @@ class PointContext:
             raise PointError(msg)
         toward = spec["toward"]
         direction = unit(DIRECTIONS[toward] if isinstance(toward, str) else toward)
-        hit, _ = cast_to_skin(self.skin, point[None], direction[None])
-        return hit[0] - float(spec.get("depth", 0.0)) * direction
+        hit, normal = cast_to_skin(self.skin, point[None], direction[None])
+        return hit[0] - float(spec.get("depth", 0.0)) * unit(normal[0])
 
     def points(self, specs: list[Mapping[str, Any]]) -> np.ndarray:
         """Evaluate a list of point specs to ``(n, 3)``."""

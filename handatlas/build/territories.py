@@ -18,8 +18,11 @@ nerve; the median's nail-bed zones are unchanged.
 
 A vertex is assigned to the bone nearest to it (carpals and hand bones; proximal to the wrist
 crease everything is forearm) and is palmar when its outward normal faces that bone's palmar
-direction more than :data:`PALMAR_COSINE`.  The lateral borders of the digits count as palmar,
-as the proper palmar digital nerves supply them.
+direction more than a cosine: :data:`DIGIT_PALMAR_COSINE` on the phalanges, whose lateral
+borders count as palmar because the proper palmar digital nerves supply them, and
+:data:`PALM_PALMAR_COSINE` (the mid-lateral line) over the metacarpals and carpus.  Radial and
+ulnar halves are split by the axis of the ring finger on the digits and by the axis of the
+fourth metacarpal over the palm and dorsum.
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ VARIANT_NOTES = {
     "standard": "Ulnar nerve dorsally to 1½ digits; median nail beds of the radial 3½ digits.",
     "dorsal_ulnar_2_5": "Dorsal branch of the ulnar nerve to 2½ digits (a common variant).",
 }
-#: A vertex is palmar when normal · palmar > this cosine (the digit sides count as palmar).
-PALMAR_COSINE = -0.35
+#: On the phalanges a vertex is palmar when normal · palmar > this (the sides count as palmar).
+DIGIT_PALMAR_COSINE = -0.35
+#: Over the metacarpals and carpus the border is the mid-lateral line.
+PALM_PALMAR_COSINE = 0.0
 MEDIAN, ULNAR, RADIAL, FOREARM = (TERRITORY_LABELS.index(t) for t in ("median", "ulnar", "radial", "forearm"))
 
 
@@ -94,12 +99,16 @@ def label_territories(hand: PosedHand, skin: trimesh.Trimesh) -> dict[str, np.nd
         for seg in segments_of(d):
             mask = (digit == d) & (segment == seg)
             palmar_dir[mask] = segment_frame(hand, d, seg).palmar
-    palmar = np.einsum("ij,ij->i", normals, palmar_dir) > PALMAR_COSINE
+    on_digit = np.isin(segment, ("proximal_phalanx", "middle_phalanx", "distal_phalanx"))
+    cosine = np.where(on_digit, DIGIT_PALMAR_COSINE, PALM_PALMAR_COSINE)
+    palmar = np.einsum("ij,ij->i", normals, palmar_dir) > cosine
     distal_seg = np.isin(segment, ("middle_phalanx", "distal_phalanx"))
 
     def side_of(ray: int) -> np.ndarray:
-        point, _, radial = ray_line(hand, ray)
-        return (points - point) @ radial
+        """Signed distance radial to the ray's axis: the finger's on the digit, else its metacarpal's."""
+        finger = ray_line(hand, ray, "proximal_phalanx")
+        palm = ray_line(hand, ray, "metacarpal")
+        return np.where(on_digit, (points - finger[0]) @ finger[2], (points - palm[0]) @ palm[2])
 
     ring_side, middle_side = side_of(4), side_of(3)
     radial_to_ring = ring_side > 0
