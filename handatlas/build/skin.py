@@ -62,15 +62,15 @@ __all__ = [
 SOFT_TISSUE: dict[str, tuple[float, float, float]] = {
     "radius": (5.0, 5.0, 4.0),
     "ulna": (6.0, 5.0, 4.0),
-    "scaphoid": (5.5, 5.0, 4.0),
+    "scaphoid": (4.5, 5.0, 4.0),
     "lunate": (6.0, 5.0, 4.0),
     "triquetrum": (6.0, 5.0, 4.0),
     "pisiform": (4.0, 4.0, 4.0),
-    "trapezium": (5.5, 5.0, 4.0),
+    "trapezium": (4.5, 5.0, 4.0),
     "trapezoid": (7.0, 5.0, 4.0),
     "capitate": (7.0, 5.0, 4.0),
     "hamate": (6.0, 5.0, 4.0),
-    "metacarpal_1": (7.0, 4.5, 3.5),
+    "metacarpal_1": (4.0, 3.5, 3.0),
     "metacarpal_2": (9.0, 4.0, 3.2),
     "metacarpal_3": (9.0, 4.0, 3.2),
     "metacarpal_4": (9.0, 4.0, 3.2),
@@ -239,8 +239,13 @@ class Ellipsoid:
 class EllipticCylinder:
     """Elliptic cylinder from ``start`` to ``end``, open (unbounded) before ``start``.
 
+    Past ``end`` it closes with a half-ellipsoid dome ``end_cap`` mm long (flat if 0). The
+    section is a superellipse whose exponent goes from ``start_exponent`` to ``end_exponent``
+    (2: an ellipse; larger: squarer, a flattened oval).
+
     The semi-axes ``(across, depth)`` taper linearly from ``start_radii`` to ``end_radii``;
-    ``across`` lies along ``across_direction`` (orthogonalised against the axis).
+    ``across`` lies along ``across_direction`` (orthogonalised against the axis), turning
+    linearly toward ``end_across_direction`` (if given) along the cylinder.
     """
 
     start: np.ndarray
@@ -249,6 +254,10 @@ class EllipticCylinder:
     start_radii: tuple[float, float]
     end_radii: tuple[float, float]
     proximal_reach: float = 60.0
+    end_across_direction: np.ndarray | None = None
+    end_cap: float = 0.0
+    start_exponent: float = 2.0
+    end_exponent: float = 2.0
 
     def _frame(self) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
         axis = self.end - self.start
@@ -258,27 +267,44 @@ class EllipticCylinder:
         across = across / np.linalg.norm(across)
         return axis, length, across, np.cross(axis, across)
 
+    def _end_across(self, axis: np.ndarray, across: np.ndarray) -> np.ndarray:
+        if self.end_across_direction is None:
+            return across
+        end = self.end_across_direction - axis * (self.end_across_direction @ axis)
+        return end / np.linalg.norm(end)
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned box holding the shape (``proximal_reach`` mm before ``start``)."""
         axis, _, _, _ = self._frame()
         reach = max(*self.start_radii, *self.end_radii)
         before = self.start - axis * self.proximal_reach
+        after = self.end + axis * self.end_cap
         return (
-            np.minimum(before, self.end) - reach,
-            np.maximum(before, self.end) + reach,
+            np.minimum(before, after) - reach,
+            np.maximum(before, after) + reach,
         )
 
     def distance(self, points: np.ndarray) -> np.ndarray:
         """Approximate signed distance, ``(..., 3) -> (...)``."""
-        axis, length, across, depth = self._frame()
+        axis, length, across, _ = self._frame()
+        end_across = self._end_across(axis, across)
         offset = points - self.start
         along = offset @ axis
         s = np.clip(along / length, 0.0, 1.0)
         radial = offset - along[..., None] * axis
+        turned = (1.0 - s)[..., None] * across + s[..., None] * end_across
+        turned = turned / np.linalg.norm(turned, axis=-1, keepdims=True)
+        depth = np.cross(axis, turned)
         rx = self.start_radii[0] + (self.end_radii[0] - self.start_radii[0]) * s
         rz = self.start_radii[1] + (self.end_radii[1] - self.start_radii[1]) * s
-        ellipse = (np.hypot((radial @ across) / rx, (radial @ depth) / rz) - 1.0) * np.minimum(rx, rz)
-        return np.maximum(ellipse, along - length)
+        u = np.einsum("...k,...k->...", radial, turned)
+        v = np.einsum("...k,...k->...", radial, depth)
+        power = self.start_exponent + (self.end_exponent - self.start_exponent) * s
+        norm = (np.abs(u / rx) ** power + np.abs(v / rz) ** power) ** (1.0 / power)
+        if self.end_cap <= 0.0:
+            return np.maximum((norm - 1.0) * np.minimum(rx, rz), along - length)
+        beyond = np.maximum(along - length, 0.0) / self.end_cap
+        return (np.hypot(norm, beyond) - 1.0) * np.minimum(rx, rz)
 
 
 Shape = TaperedCapsule | Slab | Ellipsoid | EllipticCylinder
@@ -314,9 +340,11 @@ FINGERS: dict[int, tuple[tuple[str, str, str, str], tuple[tuple[float, float], .
         ((7.8, 7.1), (7.0, 6.4), (6.4, 5.5)),
     ),
 }
-THUMB: tuple[tuple[str, str, str], tuple[tuple[float, float], ...]] = (
-    ("proximal_phalanx_1", "distal_phalanx_1", "THtip_r"),
-    ((9.5, 8.6), (8.4, 7.0)),
+#: The thumb column from the carpometacarpal joint: the first metacarpal is subcutaneous on its
+#: dorsal-radial side, the thenar eminence covers its palmar-ulnar side.
+THUMB: tuple[tuple[str, str, str, str], tuple[tuple[float, float], ...]] = (
+    ("metacarpal_1", "proximal_phalanx_1", "distal_phalanx_1", "THtip_r"),
+    ((5.5, 7.5), (9.0, 8.6), (8.4, 7.0)),
 )
 #: Skin beyond the fingertip site, mm.
 TIP_PULP_MM = 4.0
@@ -347,6 +375,32 @@ def _digit_capsules(
             end = end + direction * (TIP_PULP_MM - end_radius)
         capsule = TaperedCapsule(start, end, start_radius, end_radius)
         yield Blend(f"{name}_{bone}", capsule, DIGIT_BLEND_MM)
+    yield Blend(
+        f"{name}_pulp",
+        _pulp(ends[-2], ends[-1], _palmar(hand, palmar_bone or segments[-1]), radii[-1][1]),
+        DIGIT_BLEND_MM,
+    )
+
+
+#: The pulp of a distal phalanx: an ellipsoid palmar to its capsule, (across, along, depth) as
+#: fractions of the capsule's end radius, of the segment length and of the end radius.
+PULP_SHAPE = (0.85, 0.42, 0.85)
+#: Palmar offset of the pulp's centre from the segment axis, in end radii.
+PULP_PALMAR_SHIFT = 0.45
+#: Where along the distal segment (joint centre to tip site) the pulp is centred.
+PULP_CENTRE = 0.6
+
+
+def _pulp(joint: np.ndarray, tip: np.ndarray, palmar: np.ndarray, radius: float) -> Ellipsoid:
+    """The fingertip pulp: a little palmar fullness over the distal phalanx."""
+    along = tip - joint
+    length = float(np.linalg.norm(along))
+    centre = joint + PULP_CENTRE * along + palmar * PULP_PALMAR_SHIFT * radius
+    half = along / length * PULP_SHAPE[1] * length
+    across, _, depth = PULP_SHAPE
+    return _oriented_ellipsoid(
+        centre - half, centre + half, palmar, (across * radius, PULP_SHAPE[1] * length, depth * radius)
+    )
 
 
 def finger_primitives(hand: PosedHand) -> list[Blend]:
@@ -356,20 +410,22 @@ def finger_primitives(hand: PosedHand) -> list[Blend]:
         blends.extend(_digit_capsules(hand, f"digit{digit}", names[:3], names[3], radii))
     segments, radii = THUMB
     blends.extend(
-        _digit_capsules(hand, "thumb", segments[:2], segments[2], radii, palmar_bone="metacarpal_1")
+        _digit_capsules(hand, "thumb", segments[:3], segments[3], radii, palmar_bone="metacarpal_1")
     )
     return blends
 
 
 def _oriented_ellipsoid(
-    start: np.ndarray, end: np.ndarray, palmar: np.ndarray, radii: tuple[float, float, float]
+    start: np.ndarray, end: np.ndarray, up: np.ndarray, radii: tuple[float, float, float]
 ) -> Ellipsoid:
     """Ellipsoid centred between ``start`` and ``end``, long axis along them.
 
-    ``radii`` are (across, along, palmar-dorsal) semi-axes.
+    ``up`` points from the centre toward the skin the ellipsoid bulges (its depth axis is
+    ``up`` orthogonalised against the long axis); ``radii`` are (across, along, depth)
+    semi-axes.
     """
     along = (end - start) / np.linalg.norm(end - start)
-    across = np.cross(along, palmar)
+    across = np.cross(along, up)
     across = across / np.linalg.norm(across)
     depth = np.cross(across, along)
     return Ellipsoid(
@@ -383,29 +439,26 @@ def _corners(hand: PosedHand, anchors: Sequence[Anchor]) -> np.ndarray:
     return np.array([anchor.resolve(hand) for anchor in anchors])
 
 
-# Palm: a rounded quad palmar to the carpus and the metacarpal heads (the palmar pad of fat and
-# aponeurosis over the flexor tendons), reaching radially under the thenar base so that the palm
-# and the thenar eminence meet in a shallow crease.
+# Palm: one rounded slab, a fan around the centre of the palm. Its mid-surface lies ~12 mm
+# palmar to the metacarpals, so its palmar face is the gently domed floor of the palm (≈ 21 mm
+# palmar to the hand's origin at the centre, ≈ 17 mm over the metacarpal heads): the flexor
+# tendons, the superficial arch, the common digital nerves and the aponeurosis fit under it.
+# Its rounded rims make the ulnar border, the distal palm over the metacarpal heads and the
+# proximal palm at the distal wrist crease. (Hand-frame position of each corner in comments.)
 PALM_PAD = (
-    Anchor("capitate", (6.0, 2.0, -10.0)),
-    Anchor("trapezium", (-2.0, -6.0, -6.0)),
-    Anchor("proximal_phalanx_2", (1.0, 3.0, -5.0)),
-    Anchor("proximal_phalanx_5", (-2.0, 3.0, -5.0)),
-    Anchor("hamate", (-4.0, -4.0, -8.0)),
+    Anchor("metacarpal_3", (0.7, 3.9, -14.4)),  # (-3, 34, 11.5): the fan centre
+    Anchor("hamate", (-2.9, 1.7, -11.3)),  # (-17, -1, 7)
+    Anchor("capitate", (6.2, 2.2, -6.2)),  # (4, -3, 7.5)
+    Anchor("metacarpal_2", (-0.1, 11.4, -6.1)),  # (12, 26, 9)
+    Anchor("metacarpal_2", (0.5, -19.6, 3.7)),  # (14, 58, 4)
+    Anchor("metacarpal_3", (0.2, -22.6, -1.9)),  # (-1, 62, 3)
+    Anchor("metacarpal_4", (1.3, -20.0, -2.1)),  # (-13, 60, 3)
+    Anchor("metacarpal_5", (1.1, -16.7, -0.7)),  # (-24, 50, 4.5)
+    Anchor("metacarpal_5", (1.3, 10.4, -9.1)),  # (-25, 22, 9)
+    Anchor("hamate", (-2.9, 1.7, -11.3)),  # closes the fan
 )
-PALM_PAD_RADIUS_MM = 8.0
-# Carpal pad: the proximal palm over the carpal tunnel (flexor retinaculum, thenar and
-# hypothenar origins), spanning the pisiform, the hook of hamate, the scaphoid tubercle and the
-# trapezium, so that neither the pisiform nor the proximal thenar crease stands out.
-CARPAL_PAD = (
-    Anchor("pisiform", (2.0, 0.0, -3.0)),
-    Anchor("hamate", (-1.0, -4.0, -8.0)),
-    Anchor("capitate", (4.0, 2.0, -9.0)),
-    Anchor("trapezium", (3.0, -2.0, -5.0)),
-    Anchor("scaphoid", (4.0, -3.0, -9.0)),
-    Anchor("lunate", (0.0, 0.0, -8.0)),
-)
-CARPAL_PAD_RADIUS_MM = 6.0
+PALM_PAD_RADIUS_MM = 12.0
+PALM_PAD_BLEND_MM = 8.0
 # Dorsum: fills the intermetacarpal valleys (interossei and extensor tendons).
 DORSAL_PAD = (
     Anchor("metacarpal_2", (0.0, 10.0, 3.0)),
@@ -413,19 +466,16 @@ DORSAL_PAD = (
     Anchor("proximal_phalanx_5", (-1.0, 6.0, 2.0)),
     Anchor("metacarpal_5", (-1.0, 12.0, 2.0)),
 )
-DORSAL_PAD_RADIUS_MM = 5.0
-# Thenar eminence (APB, FPB, OP over the 1st metacarpal).
-THENAR_AXIS = (Anchor("metacarpal_1", (-6.0, 0.0, -5.0)), Anchor("metacarpal_1", (-1.0, -25.0, -8.0)))
-THENAR_RADII = (12.0, 22.0, 8.5)
-# A filler between the thenar eminence and the palm pad (adductor pollicis, deep thenar
-# muscles): keeps the thenar crease shallow.
-THENAR_FILL = (
-    Anchor("metacarpal_3", (2.0, 12.0, -12.0)),
-    Anchor("metacarpal_3", (2.0, -20.0, -11.0)),
-    Anchor("metacarpal_1", (-5.0, -18.0, -6.0)),
-    Anchor("metacarpal_1", (-6.0, 2.0, -4.0)),
+DORSAL_PAD_RADIUS_MM = 6.0
+# Thenar eminence (APB, FPB, OP): from the scaphoid tubercle and trapezium along the ulnar-palmar
+# side of the first metacarpal; (start, end, up): up points palmar and a little radial.
+THENAR_AXIS = (
+    Anchor("scaphoid", (4.9, -3.1, -8.9)),  # (9, -9, 15): the scaphoid tubercle
+    Anchor("metacarpal_1", (7.6, -24.4, -4.9)),  # (29, 31, 24)
+    Anchor("metacarpal_1", (2.9, -7.0, -11.4)),  # (23.5, 14, 31)
 )
-THENAR_FILL_RADIUS_MM = 8.5
+THENAR_RADII = (13.0, 24.0, 10.5)
+THENAR_BLEND_MM = 14.0
 # First web space (adductor pollicis and the first dorsal interosseous).
 FIRST_WEB = (
     Anchor("metacarpal_2", (4.0, 10.0, -4.0)),
@@ -433,55 +483,86 @@ FIRST_WEB = (
     Anchor("proximal_phalanx_2", (5.0, 8.0, -2.0)),
 )
 FIRST_WEB_RADIUS_MM = 5.0
-# Hypothenar eminence (ADM, FDM, ODM over the 5th metacarpal).
+# Hypothenar eminence (ADM, FDM, ODM): from the pisiform along the palmar-ulnar side of the
+# fifth metacarpal; up points palmar and a little ulnar.
 HYPOTHENAR_AXIS = (
-    Anchor("metacarpal_5", (-5.0, 20.0, -11.0)),
-    Anchor("metacarpal_5", (-6.0, -14.0, -9.0)),
+    Anchor("pisiform", (2.8, 4.3, -5.1)),  # (-19, -12, 11)
+    Anchor("metacarpal_5", (-0.2, -17.9, -9.0)),  # (-28, 50, 12)
+    Anchor("metacarpal_5", (3.0, 8.7, -21.5)),  # (-27.4, 22, 21.4)
 )
-HYPOTHENAR_RADII = (10.0, 21.0, 9.0)
+HYPOTHENAR_RADII = (9.0, 30.0, 12.0)
+HYPOTHENAR_BLEND_MM = 8.0
+
+
+def _ellipsoid(hand: PosedHand, axis: Sequence[Anchor], radii: tuple[float, float, float]) -> Ellipsoid:
+    start, end, up = (anchor.resolve(hand) for anchor in axis)
+    return _oriented_ellipsoid(start, end, up - (start + end) / 2.0, radii)
 
 
 def palm_primitives(hand: PosedHand) -> list[Blend]:
     """Palm and dorsal pads, thenar and hypothenar eminences, first web space."""
-    palmar = _palmar(hand, "capitate")
-    thenar = _oriented_ellipsoid(*(anchor.resolve(hand) for anchor in THENAR_AXIS), palmar, THENAR_RADII)
-    hypothenar = _oriented_ellipsoid(
-        *(anchor.resolve(hand) for anchor in HYPOTHENAR_AXIS), palmar, HYPOTHENAR_RADII
-    )
     return [
-        Blend("palm_pad", Slab(_corners(hand, PALM_PAD), PALM_PAD_RADIUS_MM), 5.0),
-        Blend("carpal_pad", Slab(_corners(hand, CARPAL_PAD), CARPAL_PAD_RADIUS_MM), 5.0),
-        Blend("dorsal_pad", Slab(_corners(hand, DORSAL_PAD), DORSAL_PAD_RADIUS_MM), 3.0),
-        Blend("thenar_fill", Slab(_corners(hand, THENAR_FILL), THENAR_FILL_RADIUS_MM), 6.0),
-        Blend("thenar", thenar, 8.0),
+        Blend("palm_pad", Slab(_corners(hand, PALM_PAD), PALM_PAD_RADIUS_MM), PALM_PAD_BLEND_MM),
+        Blend("dorsal_pad", Slab(_corners(hand, DORSAL_PAD), DORSAL_PAD_RADIUS_MM), 5.0),
+        Blend("thenar", _ellipsoid(hand, THENAR_AXIS, THENAR_RADII), THENAR_BLEND_MM),
         Blend("first_web", Slab(_corners(hand, FIRST_WEB), FIRST_WEB_RADIUS_MM), 4.0),
-        Blend("hypothenar", hypothenar, 6.0),
+        Blend("hypothenar", _ellipsoid(hand, HYPOTHENAR_AXIS, HYPOTHENAR_RADII), HYPOTHENAR_BLEND_MM),
     ]
 
 
 # Forearm: an elliptic cylinder around the radius and the ulna, from the proximal forearm to
-# the carpus, open proximally (the cap closes it). Its section is wide along the line from the
-# ulna to the radius.
+# the carpus, open proximally (the cap closes it). Its section is wide across the forearm: at
+# the cap it leans toward the line from the ulna to the radius, at the wrist it lies in the
+# plane of the palm (a flattened oval, ≈ 60 × 36 mm at the distal radius).
 FOREARM_PROXIMAL = Mix(
-    (Anchor("radius", (23.5, -127.0, 17.6)), Anchor("ulna", (-8.7, -140.0, 29.2))), (1.0, 1.0)
+    (
+        Anchor("radius", (27.3, -130.5, 15.1)),  # (8, -127, -3)
+        Anchor("ulna", (-4.8, -137.0, 27.8)),  # (-20, -133, -21)
+    ),
+    (1.0, 1.0),
 )
-FOREARM_DISTAL = Anchor("capitate", (0.0, -6.0, -5.0))
-FOREARM_ACROSS = (Anchor("ulna", (-8.7, -140.0, 29.2)), Anchor("radius", (23.5, -127.0, 17.6)))
-FOREARM_PROXIMAL_RADII = (33.0, 22.0)
-FOREARM_DISTAL_RADII = (25.0, 12.0)
+FOREARM_DISTAL = Anchor("capitate", (-0.8, 12.1, 0.2))  # (0, -12, -2)
+FOREARM_ACROSS_PROXIMAL = (
+    Anchor("ulna", (-8.7, -140.0, 29.2)),
+    Anchor("radius", (42.4, -129.2, 23.3)),  # (25, -127, -6)
+)
+FOREARM_ACROSS_DISTAL = (
+    Anchor("capitate", (-18.3, 0.6, -8.5)),  # (-20, -2, 2)
+    Anchor("capitate", (18.3, 3.3, 7.9)),  # (20, -2, -2)
+)
+FOREARM_PROXIMAL_RADII = (36.0, 23.0)
+FOREARM_DISTAL_RADII = (26.0, 20.0)
+FOREARM_BLEND_MM = 8.0
+#: Superellipse exponent of the wrist section (2 at the cap: an ellipse).
+FOREARM_DISTAL_EXPONENT = 2.6
+#: Length of the rounded distal end of the forearm cylinder, inside the proximal palm, mm.
+FOREARM_END_CAP_MM = 16.0
+# The dorsal wrist: a tapered capsule over the dorsal carpus (extensor tendons under the extensor
+# retinaculum) that ramps the dorsum of the hand down to the deeper dorsal forearm.
+DORSAL_WRIST = (
+    Anchor("capitate", (-4.7, 20.3, 1.0)),  # (-3, -20, -5)
+    Anchor("capitate", (-2.3, -16.1, 0.3)),  # (-3, 16, 1)
+)
+DORSAL_WRIST_RADII = (17.0, 11.0)
 
 
 def forearm_primitives(hand: PosedHand) -> list[Blend]:
     """The forearm and wrist elliptic cylinder."""
-    ulna_point, radius_point = (anchor.resolve(hand) for anchor in FOREARM_ACROSS)
+    ulna_point, radius_point = (anchor.resolve(hand) for anchor in FOREARM_ACROSS_PROXIMAL)
+    ulnar_point, radial_point = (anchor.resolve(hand) for anchor in FOREARM_ACROSS_DISTAL)
     cylinder = EllipticCylinder(
         start=FOREARM_PROXIMAL.resolve(hand),
         end=FOREARM_DISTAL.resolve(hand),
         across_direction=radius_point - ulna_point,
         start_radii=FOREARM_PROXIMAL_RADII,
         end_radii=FOREARM_DISTAL_RADII,
+        end_across_direction=radial_point - ulnar_point,
+        end_cap=FOREARM_END_CAP_MM,
+        end_exponent=FOREARM_DISTAL_EXPONENT,
     )
-    return [Blend("forearm", cylinder, 4.0)]
+    start, end = (anchor.resolve(hand) for anchor in DORSAL_WRIST)
+    ramp = TaperedCapsule(start, end, *DORSAL_WRIST_RADII)
+    return [Blend("forearm", cylinder, FOREARM_BLEND_MM), Blend("dorsal_wrist", ramp, FOREARM_BLEND_MM)]
 
 
 def skin_primitives(hand: PosedHand) -> list[Blend]:

@@ -106,3 +106,47 @@ def test_skin_build_is_deterministic(hand: PosedHand, skin: trimesh.Trimesh) -> 
     again = build_skin(hand, voxel_mm=1.0, target_faces=TARGET_FACES)
     np.testing.assert_array_equal(again.vertices, skin.vertices)
     np.testing.assert_array_equal(again.faces, skin.faces)
+
+
+def _palmar_height(skin: trimesh.Trimesh, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Height (z) of the palmar skin over a grid, seen from the palmar side: (len(ys), len(xs))."""
+    origins = np.array([[x, y, 300.0] for y in ys for x in xs])
+    directions = np.tile([0.0, 0.0, -1.0], (len(origins), 1))
+    hits, rays, _ = skin.ray.intersects_location(origins, directions, multiple_hits=False)
+    height = np.full(len(origins), np.nan)
+    height[rays] = hits[:, 2]
+    return height.reshape(len(ys), len(xs))
+
+
+def _surface_height(skin: trimesh.Trimesh, start: np.ndarray, direction: np.ndarray) -> float:
+    direction = direction / np.linalg.norm(direction)
+    return float((start + direction * _depth_along(skin, start, direction))[2])
+
+
+def test_palm_is_gently_cupped(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    """Thenar 6-14 mm and hypothenar -4-6 mm above the palm centre (as the landmarks probe them)."""
+    up = np.array([0.0, 0.0, 1.0])
+    centre = _surface_height(skin, hand.meshes["metacarpal_3"].vertices.mean(axis=0), up)
+    thenar = _surface_height(skin, hand.meshes["metacarpal_1"].vertices.mean(axis=0), up)
+    hypothenar = _surface_height(
+        skin, hand.meshes["metacarpal_5"].vertices.mean(axis=0), np.array([-0.3, 0.0, 1.0])
+    )
+    assert 6.0 <= thenar - centre <= 14.0
+    assert -4.0 <= hypothenar - centre <= 6.0
+    # room for the aponeurosis, the superficial arch, the nerves and the flexor tendons
+    shaft = hand.meshes["metacarpal_3"].vertices
+    column = shaft[np.hypot(*(shaft[:, :2] - shaft.mean(axis=0)[:2]).T) < 3.0]
+    assert centre - column[:, 2].max() >= 10.0
+
+
+def test_palm_has_no_creases(skin: trimesh.Trimesh) -> None:
+    """Over the central palm the skin bends gently: no crease or pit deeper than 3 mm over 8 mm."""
+    xs = np.arange(-25.0, 15.5, 1.0)
+    ys = np.arange(0.0, 55.5, 1.0)
+    height = _palmar_height(skin, xs, ys)
+    assert not np.isnan(height).any()
+    step = 4
+    across = height[:, : -2 * step] + height[:, 2 * step :] - 2.0 * height[:, step:-step]
+    along = height[: -2 * step] + height[2 * step :] - 2.0 * height[step:-step]
+    assert across.max() <= 3.0
+    assert along.max() <= 3.0
