@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import trimesh
     from numpy.typing import ArrayLike
 
+    from handatlas.lookup.press import PressBatch, PressReport
+    from handatlas.lookup.stroke import StrokeReport
+
 ATLAS_ENV = "HANDATLAS_ATLAS"
 
 
@@ -115,7 +118,8 @@ def _suggest(word: str, candidates: list[str]) -> tuple[str, ...]:
     return tuple(difflib.get_close_matches(word.lower(), candidates, n=3, cutoff=0.6))
 
 
-def _unknown(kind: str, word: str, candidates: list[str]) -> UnknownNameError:
+def unknown_name(kind: str, word: str, candidates: list[str]) -> UnknownNameError:
+    """An :class:`UnknownNameError` for ``word`` with up to three close ``candidates``."""
     hints = _suggest(word, candidates)
     hint = f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""
     return UnknownNameError(f"unknown {kind} {word!r}{hint}", suggestions=hints)
@@ -203,13 +207,18 @@ class Atlas:
         key = name.strip().casefold()
         if key in self._names:
             return self.structures[self._names[key]]
-        raise _unknown("structure", name, list(self._names))
+        raise unknown_name("structure", name, list(self._names))
 
     def __getitem__(self, name: str) -> Structure:
         return self.structure(name)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.strip().casefold() in self._names
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every name that :meth:`structure` accepts (lower case)."""
+        return tuple(self._names)
 
     def __iter__(self) -> Iterator[Structure]:
         return iter(self.structures.values())
@@ -219,7 +228,7 @@ class Atlas:
         key = landmark_id.strip().casefold()
         if key in self.landmarks:
             return self.landmarks[key]
-        raise _unknown("landmark", landmark_id, list(self.landmarks))
+        raise unknown_name("landmark", landmark_id, list(self.landmarks))
 
     # -------------------------------------------------------------- hierarchy
     def parent(self, name: str) -> Structure | None:
@@ -333,7 +342,7 @@ class Atlas:
         info = self.manifest.territories
         variant = info.default if variant is None else variant
         if variant not in info.variants:
-            raise _unknown("territory variant", variant, list(info.variants))
+            raise unknown_name("territory variant", variant, list(info.variants))
         return self.arrays(fmt.SKIN_ID)[f"territory_{variant}"]
 
     def territory_at(self, point: ArrayLike, *, variant: str | None = None) -> str:
@@ -347,6 +356,41 @@ class Atlas:
         from handatlas.lookup.territory import territory_at
 
         return territory_at(self, point, variant=variant)
+
+    # ------------------------------------------------------------------ pressure
+    def press(self, where: str | ArrayLike, *, grade: str = "moderate", radius_mm: float = 8.0,
+              direction: ArrayLike | None = None) -> PressReport:
+        """Press at a landmark, over a structure or at coordinates (see :mod:`handatlas.lookup.press`).
+
+        Examples
+        --------
+        >>> atlas.press("radial_pulse", grade="firm").verdict  # doctest: +SKIP
+        'avoid'
+        """
+        from handatlas.lookup.press import press
+
+        return press(self, where, grade=grade, radius_mm=radius_mm, direction=direction)
+
+    def press_many(self, points: ArrayLike, normals: ArrayLike | None = None, *, grade: str = "moderate",
+                   radius_mm: float = 8.0) -> PressBatch:
+        """Many presses at once; arrays of verdicts and of structures at risk."""
+        from handatlas.lookup.press import press_many
+
+        return press_many(self, points, normals, grade=grade, radius_mm=radius_mm)
+
+    def safety_map(self, *, grade: str = "firm", radius_mm: float = 8.0) -> np.ndarray:
+        """One verdict code per skin vertex (0 safe, 1 caution, 2 avoid)."""
+        from handatlas.lookup.press import safety_map
+
+        return safety_map(self, grade=grade, radius_mm=radius_mm)
+
+    def stroke(
+        self, path_points: ArrayLike, *, grade: str = "moderate", radius_mm: float = 8.0
+    ) -> StrokeReport:
+        """Risk along a massage stroke (a polyline over the skin), with its riskiest stretch."""
+        from handatlas.lookup.stroke import stroke
+
+        return stroke(self, path_points, grade=grade, radius_mm=radius_mm)
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> list[str]:

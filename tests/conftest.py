@@ -47,31 +47,40 @@ def write_fixture_atlas(folder: Path) -> Path:
 
     Skin: box 80 x 120 x 40 mm centred on the origin (palmar face at z = +20).  Territories:
     ``radial`` for x > 10, ``ulnar`` for x < -10, ``median`` between; the variant
-    ``dorsal_ulnar_2_5`` makes every vertex with x < 0 ulnar.
+    ``dorsal_ulnar_2_5`` makes every vertex with x < 0 ulnar.  Inside: a bone sphere (capitate,
+    radius 8 at the origin), the median nerve (x = 0, z = 10, r = 1.7, along y), the radial
+    artery (x = 25, z = 15, r = 1.4, y <= 0), a bone plate (hamate: x -32..-5, y 15..45,
+    z 5..8) and under it the ulnar artery (y = 30, z = 3, r = 1, along x from -38 to 38).
     """
     skin = trimesh.creation.box(extents=(80, 120, 40)).subdivide_to_size(4.0)
     x = skin.vertices[:, 0]
     standard = np.where(x > 10, 2, np.where(x < -10, 1, 0))
     variant = np.where(x < 0, 1, standard)
     bone = trimesh.creation.icosphere(subdivisions=3, radius=8.0)
+    plate = trimesh.creation.box(bounds=[[-32, 15, 5], [-5, 45, 8]])
     records = [
         _row("hand", "Hand", None),
         _row("bones", "Bones", "hand"),
         _row("carpals", "Carpal bones", "bones", synonyms=["carpus"]),
         _row("capitate", "Capitate", "carpals", tissue="bone", layer="skeleton", risk="low",
              colour="#e8dcc0", synonyms=["os capitatum"]),
+        _row("hamate", "Hamate", "carpals", tissue="bone", layer="skeleton", risk="low", colour="#e8dcc0"),
         _row("nerves", "Nerves", "hand"),
         _row("median_nerve", "Median nerve", "nerves", tissue="nerve", layer="neurovascular",
              risk="high", colour="#f2d43a", risk_note="No sustained pressure over the tunnel."),
         _row("arteries", "Arteries", "hand"),
         _row("radial_artery", "Radial artery", "arteries", tissue="artery", layer="neurovascular",
              risk="high", colour="#d22d2d", acronym="RA"),
+        _row("ulnar_artery", "Ulnar artery", "arteries", tissue="artery", layer="neurovascular",
+             risk="high", colour="#d22d2d"),
         _row("skin", "Skin", "hand", tissue="skin", layer="skin", risk="low", colour="#f1c6a8"),
     ]
     meshes = {
         "capitate": MeshData(bone.vertices, bone.faces),
         "median_nerve": tube([0, -50, 10], [0, 50, 10], 1.7),
         "radial_artery": tube([25, -50, 15], [25, 0, 15], 1.4),
+        "hamate": MeshData(plate.vertices, plate.faces),
+        "ulnar_artery": tube([-38, 30, 3], [38, 30, 3], 1.0),
         "skin": MeshData(skin.vertices, skin.faces,
                          territories={"standard": standard, "dorsal_ulnar_2_5": variant}),
     }

@@ -49,7 +49,9 @@ def grid_landmarks() -> list[str]:
         for segment in SEGMENTS:
             if digit == "thumb" and segment == "middle_phalanx":
                 continue
-            aspects = ("palmar", "dorsal") if segment == "metacarpal" else ("palmar", "dorsal", "radial", "ulnar")
+            aspects = ("palmar", "dorsal")
+            if segment != "metacarpal":
+                aspects += ("radial", "ulnar")
             out += [f"{digit}_{segment}_{aspect}" for aspect in aspects]
     return [*out, "thumb_metacarpal_radial", "index_metacarpal_radial", "little_metacarpal_ulnar"]
 

@@ -145,7 +145,7 @@ def test_snuffbox(atlas):
 
 
 def test_superficial_radial_nerve_is_subcutaneous(atlas):
-    sbrn, radii = atlas.centerline("radial_nerve_superficial_branch")
+    sbrn, _ = atlas.centerline("radial_nerve_superficial_branch")
     styloid_y = atlas.landmark("radial_styloid").point[1]
     # subcutaneous from about 9 cm proximal to the radial styloid (Abrams 1992) to the hand
     course = sbrn[(sbrn[:, 1] > styloid_y - 85) & (sbrn[:, 1] < styloid_y + 20)]
@@ -194,7 +194,7 @@ def test_common_digital_nerves_lie_deep_to_the_arch(atlas, nerve):
 
 
 def test_deep_branch_of_the_ulnar_nerve_hooks_around_the_hamate(atlas):
-    line, radii = atlas.centerline("ulnar_nerve_deep_branch")
+    line, _ = atlas.centerline("ulnar_nerve_deep_branch")
     gap = -trimesh.proximity.ProximityQuery(atlas.mesh("hamate")).signed_distance(line).max()
     assert gap < 4.0
     assert line[-1][0] > line[0][0] + 20  # it crosses the palm radially

@@ -67,7 +67,7 @@ def test_usage_errors_exit_2(capsys, fixture_dir):
 
 def test_validate(capsys, atlas_copy):
     code, out, _ = run(capsys, "--atlas", atlas_copy, "validate")
-    assert code == 0 and "valid (4 meshes, 3 landmarks)" in out
+    assert code == 0 and "valid (6 meshes, 3 landmarks)" in out
     (atlas_copy / "skin.npz").write_bytes(b"not a mesh")
     code, out, err = run(capsys, "--atlas", atlas_copy, "validate")
     assert code == 1

@@ -11,16 +11,16 @@ pv = pytest.importorskip("pyvista")
 
 
 def test_resolve_layers(fixture_atlas):
-    assert resolve_layers(fixture_atlas, ["skeleton"]) == ("capitate",)
+    assert resolve_layers(fixture_atlas, ["skeleton"]) == ("capitate", "hamate")
     assert resolve_layers(fixture_atlas, ["nerve", "skin"]) == ("median_nerve", "skin")
-    assert resolve_layers(fixture_atlas, ["arteries"]) == ("radial_artery",)
+    assert resolve_layers(fixture_atlas, ["arteries"]) == ("radial_artery", "ulnar_artery")
     assert set(resolve_layers(fixture_atlas, None)) == set(fixture_atlas.with_geometry())
 
 
 def test_scene_actors_and_colours(fixture_atlas):
     plotter = scene(fixture_atlas, layers=["skeleton", "nerve", "skin"], view="palmar")
     try:
-        assert set(plotter.actors) == {"capitate", "median_nerve", "skin"}
+        assert set(plotter.actors) == {"capitate", "hamate", "median_nerve", "skin"}
         skin = plotter.actors["skin"].prop
         assert skin.opacity == pytest.approx(0.28)
         assert pv.Color(plotter.actors["median_nerve"].prop.color).hex_rgb == "#f2d43a"
