@@ -279,3 +279,19 @@ def test_territory_shares(atlas):
     share = {t: float(np.mean(labels == t)) for t in ("median", "ulnar", "radial", "forearm")}
     assert all(v > 0.05 for v in share.values()), share
     assert share["median"] > share["ulnar"]
+
+
+@pytest.mark.parametrize("lid", grid_landmarks())
+def test_grid_landmark_lies_on_its_own_bone(atlas, lid):
+    """Each digit-grid point is the skin of its own segment: fingers are separate there, not webbed."""
+    digit, rest = lid.split("_", 1)
+    segment = rest.rsplit("_", 1)[0]
+    number = ["thumb", "index", "middle", "ring", "little"].index(digit) + 1
+    own = f"{segment}_{number}"
+    point = atlas.landmark(lid).point
+    gaps = {b: -trimesh.proximity.ProximityQuery(atlas.mesh(b)).signed_distance([point])[0] for b in BONES}
+    if lid.endswith("metacarpal_palmar"):  # under the thick, arched palm a neighbour can be as near
+        assert gaps[own] < min(gaps.values()) + 4.0 and gaps[own] < 25.0
+        return
+    assert min(gaps, key=gaps.get) == own, f"{lid} lies nearer {min(gaps, key=gaps.get)} than {own}"
+    assert gaps[own] < 14.0
