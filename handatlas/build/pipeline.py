@@ -15,6 +15,8 @@ from handatlas import __version__
 from handatlas import format as fmt
 from handatlas.build.paths import build_tube
 from handatlas.build.points import PointContext
+from handatlas.build.solids import KINDS as SOLID_KINDS
+from handatlas.build.solids import build_solid
 from handatlas.build.spec import StructureSpec, load_spec
 from handatlas.build.writer import MeshData, write_atlas
 
@@ -152,5 +154,7 @@ def _geometry(spec: StructureSpec, *, hand, skin, territories, ctx: PointContext
         return MeshData(np.asarray(skin.vertices), np.asarray(skin.faces), territories=territories)
     if kind in ("tube", "tubes"):
         return build_tube(spec.id, geometry, ctx, skin=skin)
+    if kind in SOLID_KINDS:
+        return build_solid(spec.id, geometry, ctx, skin=skin)
     msg = f"structure {spec.id!r}: no builder for geometry kind {kind!r}"
     raise ValueError(msg)

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handatlas import format as fmt
 
 SPEC_DIR = "anatomy"
-SPEC_FILES = ("hand.yaml", "bones.yaml", "nerves.yaml", "arteries.yaml", "veins.yaml")
+SPEC_FILES = ("hand.yaml", "bones.yaml", "nerves.yaml", "arteries.yaml", "veins.yaml",
+              "tendons.yaml", "fascia.yaml", "muscles.yaml")
 
 
 class SpecError(ValueError):
@@ -32,7 +33,7 @@ class Geometry(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    kind: Literal["group", "bone", "skin", "tube", "tubes"]
+    kind: Literal["group", "bone", "skin", "tube", "tubes", "belly", "sheet", "tendon"]
 
 
 class StructureSpec(BaseModel):
