@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -162,6 +163,81 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+_COORDS = re.compile(r"^\s*-?\d*\.?\d+(?:[eE][-+]?\d+)?(?:\s*,\s*-?\d*\.?\d+(?:[eE][-+]?\d+)?){2}\s*$")
+
+
+def parse_xyz(text: str, *, name: str = "point") -> list[float]:
+    """``"x,y,z"`` (mm) -> three floats, with a clear error for anything else."""
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise CommandError(f"{name} must be three numbers X,Y,Z in mm, got {text!r}") from None
+    if len(values) != 3:
+        raise CommandError(f"{name} must be three numbers X,Y,Z in mm, got {len(values)} in {text!r}")
+    return values
+
+
+def cmd_press(args: argparse.Namespace) -> int:
+    """Press at a landmark, a structure or X,Y,Z and print what is at risk."""
+    atlas = _atlas(args)
+    where: str | list[float] = args.where
+    if _COORDS.match(args.where) or "," in args.where:
+        where = parse_xyz(args.where)
+    direction = parse_xyz(args.direction, name="--direction") if args.direction else None
+    report = atlas.press(where, grade=args.grade, radius_mm=args.radius, direction=direction)
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    print_report(report, atlas)
+    return 0
+
+
+def print_report(report, atlas: Atlas) -> None:
+    """A press report as readable tables."""
+    from rich.table import Table
+
+    console = _console()
+    colour = {"avoid": "bold red", "caution": "bold yellow", "safe": "bold green"}[report.verdict]
+    where = report.landmark or ", ".join(f"{v:.1f}" for v in report.point)
+    console.print(f"[bold]{where}[/bold] — {report.grade} ({report.depth_limit_mm:g} mm), "
+                  f"pad {report.radius_mm:g} mm, territory {report.territory}: "
+                  f"[{colour}]{report.verdict.upper()}[/{colour}]", highlight=False)
+    console.print(report.message, highlight=False)
+    if report.at_risk or report.shielded:
+        table = Table(title="within reach")
+        for col in ("structure", "tissue", "risk", "distance mm", "depth mm", ""):
+            table.add_column(col, justify="right" if "mm" in col else "left")
+        for row, note in [(r, "") for r in report.at_risk] + [(r, "behind bone") for r in report.shielded]:
+            table.add_row(row.name, row.tissue, row.risk, f"{row.distance_mm:.1f}", f"{row.depth_mm:.1f}",
+                          note)
+        console.print(table)
+    table = Table(title="layers along the axis")
+    for col in ("structure", "layer", "from mm", "to mm"):
+        table.add_column(col, justify="right" if "mm" in col else "left")
+    for layer in report.layers:
+        s = atlas.structures[layer.id]
+        table.add_row(s.name, s.layer or "", f"{layer.entry_mm:.1f}", f"{layer.exit_mm:.1f}")
+    console.print(table)
+
+
+def cmd_safety_map(args: argparse.Namespace) -> int:
+    """Render the skin coloured by the verdict of a press at every point."""
+    import numpy as np
+
+    from handatlas.lookup.grades import VERDICTS
+    from handatlas.render import safety_map_plotter, save
+
+    atlas = _atlas(args)
+    codes = atlas.safety_map(grade=args.grade, radius_mm=args.radius)
+    views = [v.strip() for v in args.view.split(",") if v.strip()]
+    title = f"{args.grade} pressure, {args.radius:g} mm pad"
+    path = save(safety_map_plotter(atlas, codes, views=views, title=title), args.output)
+    shares = ", ".join(f"{name} {np.mean(codes == i):.0%}" for i, name in enumerate(VERDICTS))
+    print(f"{path}: {shares} of the skin")
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     """Rebuild the atlas from myo-sim and the anatomy specification."""
     try:
@@ -219,17 +295,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", help="comma-separated layers, tissues or structure names")
     p.add_argument("--size", default="900x1100", help="WIDTHxHEIGHT in pixels")
     p.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    p = add("press", cmd_press, "press at a landmark, structure or X,Y,Z: what is at risk, how deep")
+    p.add_argument("where", metavar="LANDMARK|STRUCTURE|X,Y,Z",
+                   help="a landmark id, a structure name, or coordinates in mm (negative ones after --)")
+    p.add_argument("--grade", default="moderate", help="light (4 mm), moderate (10 mm) or firm (20 mm)")
+    p.add_argument("--radius", type=float, default=8.0, metavar="MM", help="contact radius (default 8)")
+    p.add_argument("--direction", metavar="DX,DY,DZ", help="inward axis (default: into the skin)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("safety-map", cmd_safety_map, "render the skin coloured by the verdict of a press everywhere")
+    p.add_argument("--grade", default="firm", help="light, moderate or firm")
+    p.add_argument("--radius", type=float, default=8.0, metavar="MM", help="contact radius (default 8)")
+    p.add_argument("--view", default="palmar,dorsal", help="comma-separated views")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png")
     p = add("build", cmd_build, "rebuild the atlas from myo-sim (needs the build extra)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the source tree's meshes/)")
     add("validate", cmd_validate, "check the manifest and every mesh file")
     return parser
 
 
+def _coordinates_last(argv: list[str]) -> list[str]:
+    """Let ``press -12.5,3,4 --grade firm`` work: argparse would read -12.5,... as an option."""
+    if "--" in argv:
+        return argv
+    coords = [a for a in argv if a.startswith("-") and _COORDS.match(a)]
+    if not coords:
+        return argv
+    return [a for a in argv if a not in coords] + ["--", *coords]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``handatlas`` console script."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_coordinates_last(list(sys.argv[1:] if argv is None else argv)))
         return args.func(args)
     except CommandError as exc:
         print(f"handatlas: error: {exc}", file=sys.stderr)

@@ -144,6 +144,52 @@ def scene(
     return plotter
 
 
+#: Colours of the verdicts on a safety map: safe, caution, avoid.
+VERDICT_COLOURS = ("#4caf50", "#ffb300", "#e53935")
+
+
+def safety_map_plotter(
+    atlas: Atlas,
+    codes: np.ndarray,
+    *,
+    views: Sequence[str] = ("palmar", "dorsal"),
+    size: tuple[int, int] = (1400, 1000),
+    title: str = "",
+) -> pv.Plotter:
+    """The skin coloured by verdict code per vertex, one panel per view."""
+    for view in views:
+        if view not in VIEWS:
+            msg = f"unknown view {view!r}; choose one of {', '.join(VIEWS)}"
+            raise ValueError(msg)
+    pyvista = _pyvista()
+    skin = to_polydata(atlas, fmt.SKIN_ID)
+    skin.point_data["verdict"] = np.asarray(codes, dtype=float)
+    plotter = pyvista.Plotter(off_screen=True, window_size=list(size), shape=(1, len(views)))
+    for i, view in enumerate(views):
+        plotter.subplot(0, i)
+        plotter.set_background("white")
+        plotter.add_mesh(skin.copy(), scalars="verdict", cmap=list(VERDICT_COLOURS), clim=[-0.5, 2.5],
+                         n_colors=3, show_scalar_bar=False, smooth_shading=True, interpolate_before_map=False)
+        plotter.add_text(f"{title} — {view}" if title else view, font_size=12, color="black")
+        direction, up = VIEWS[view]
+        plotter.view_vector(direction, viewup=up)
+        plotter.enable_parallel_projection()
+        plotter.reset_camera()
+        plotter.camera.zoom(1.2)
+    return plotter
+
+
+def save(plotter: pv.Plotter, path: str | Path) -> Path:
+    """Write a plotter's picture to PNG and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        plotter.screenshot(str(path))
+    finally:
+        plotter.close()
+    return path
+
+
 def render_view(
     atlas: Atlas,
     path: str | Path,
@@ -159,11 +205,4 @@ def render_view(
     --------
     >>> render_view(load_atlas(), "palmar.png", view="palmar", layers=["skeleton", "skin"])  # doctest: +SKIP
     """
-    plotter = scene(atlas, layers=layers, view=view, size=size, skin_opacity=skin_opacity)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        plotter.screenshot(str(path))
-    finally:
-        plotter.close()
-    return path
+    return save(scene(atlas, layers=layers, view=view, size=size, skin_opacity=skin_opacity), path)

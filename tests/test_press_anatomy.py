@@ -76,8 +76,11 @@ def test_no_flag_through_bone(atlas):
     # contact point of each reached structure, recomputed from the depths
     caps = index.capsules
     centres = pts[rows] - 8.0 * -nrm[rows] + batch.depth[rows, cols][:, None] * -nrm[rows]
-    first = np.array([np.flatnonzero(caps.owner == c)[np.argmin(
-        np.linalg.norm(caps.mid[caps.owner == c] - centre, axis=1))] for centre, c in zip(centres, cols, strict=True)])
+    first = []
+    for centre, c in zip(centres, cols, strict=True):
+        mine = np.flatnonzero(caps.owner == c)
+        first.append(mine[np.argmin(np.linalg.norm(caps.mid[mine] - centre, axis=1))])
+    first = np.array(first)
     contact = touch_points(caps, centres, first)
     bones = [s.id for s in atlas if s.tissue == "bone"]
     engines = [RayMeshIntersector(atlas.mesh(b)) for b in bones]

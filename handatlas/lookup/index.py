@@ -12,6 +12,7 @@ import trimesh
 from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.rays import RayIndex
+from handatlas.lookup.surface import SurfaceQuery
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -55,17 +56,18 @@ class LookupIndex:
         return RayIndex({sid: self.atlas.mesh(sid) for sid in self.atlas.with_geometry()})
 
     @cached_property
-    def skin(self) -> trimesh.proximity.ProximityQuery:
-        return trimesh.proximity.ProximityQuery(self.atlas.skin)
+    def skin(self) -> SurfaceQuery:
+        """Exact closest-point queries on the skin."""
+        return SurfaceQuery(self.atlas.skin)
 
     def snap_to_skin(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest skin point, its outward normal and the signed distance (+ inside) of each point."""
-        skin = self.atlas.skin
-        closest, _, faces = self.skin.on_surface(points)
-        tri = skin.vertices[skin.faces[faces]]
-        normals = _interpolate(tri, closest, np.asarray(skin.vertex_normals)[skin.faces[faces]])
-        signed = self.skin.signed_distance(points)
-        return closest, normals, signed
+        skin = self.skin
+        points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        closest, faces = skin.closest(points)
+        corners = skin.faces[faces]
+        normals = _interpolate(skin.vertices[corners], closest, skin.vertex_normals[corners])
+        return closest, normals, skin.signed_distance(points, closest, faces)
 
 
 def _interpolate(triangles: np.ndarray, points: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,122 @@
+"""Pressure queries, side by side with the naive baseline, in one run.
+
+Baseline: what a first implementation would do, trimesh's ``closest_point`` against the mesh of
+every structure that can be at risk (nerves, arteries, veins), per press point; it is timed on a
+subsample and scaled.  Ours: compiled capsule-chain kernels with a sweep prefilter, bone
+shielding by Embree rays (the same answer as the pressure model, with depths, not only
+distances).
+
+Measured: (a) single press latency p50/p99, the full report (at-risk structures, shielding,
+layer stack, territory, explanation) and the core query alone; (b) ``safety_map`` and
+``press_many`` over every skin vertex; (c) cold start: a fresh interpreter that imports
+handatlas, loads the atlas and answers one press.  Prints a table and ends with one JSON line.
+Run: ``.venv/bin/python benchmarks/bench_lookup.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import trimesh
+
+from handatlas import load_atlas
+from handatlas.lookup.index import lookup_index
+from handatlas.lookup.press import evaluate
+
+SINGLE = 400
+BASELINE_SAMPLE = 40
+
+COLD = """
+import time
+t0 = time.perf_counter()
+import handatlas
+atlas = handatlas.load_atlas()
+report = atlas.press("radial_pulse", grade="firm")
+print(time.perf_counter() - t0)
+"""
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
+
+
+def main() -> None:
+    atlas = load_atlas()
+    skin = atlas.skin
+    index = lookup_index(atlas)
+    risky = list(index.capsules.ids)
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(skin.vertices), SINGLE, replace=False)
+    points, normals = skin.vertices[picks], skin.vertex_normals[picks]
+
+    atlas.press(points[0], grade="firm")  # warm up: build indexes, load compiled kernels
+    atlas.safety_map(grade="firm")
+
+    full, core = [], []
+    for p, n in zip(points, normals, strict=True):
+        t = time.perf_counter()
+        atlas.press(p, grade="firm")
+        full.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        evaluate(index, p[None], -n[None], depth_limit=20.0, radius_mm=8.0)
+        core.append(time.perf_counter() - t)
+
+    meshes = [atlas.mesh(sid) for sid in risky]
+    naive = []
+    for p in points[:BASELINE_SAMPLE]:
+        t = time.perf_counter()
+        for mesh in meshes:
+            trimesh.proximity.closest_point(mesh, p[None])
+        naive.append(time.perf_counter() - t)
+
+    t = time.perf_counter()
+    atlas.safety_map(grade="firm")
+    safety = time.perf_counter() - t
+    t = time.perf_counter()
+    atlas.press_many(skin.vertices, skin.vertex_normals, grade="moderate")
+    batch = time.perf_counter() - t
+    naive_batch = float(np.mean(naive)) * len(skin.vertices)
+
+    cold = sorted(float(subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True,
+                                       check=True).stdout) for _ in range(3))[1]
+
+    full50, full99 = percentiles(full)
+    core50, core99 = percentiles(core)
+    naive50, naive99 = percentiles(naive)
+    rows = [
+        ("single press, full report (p50 / p99)", f"{full50 * 1e3:.2f} / {full99 * 1e3:.2f} ms"),
+        ("single press, core query (p50 / p99)", f"{core50 * 1e3:.3f} / {core99 * 1e3:.3f} ms"),
+        ("baseline single press (p50 / p99)", f"{naive50 * 1e3:.1f} / {naive99 * 1e3:.1f} ms"),
+        (f"safety_map, {len(skin.vertices):,} skin vertices (firm)", f"{safety:.3f} s"),
+        ("press_many, every skin vertex (moderate)", f"{batch:.3f} s"),
+        ("baseline over every skin vertex (scaled)", f"{naive_batch:.1f} s"),
+        ("cold: import + load_atlas() + first press", f"{cold:.2f} s"),
+    ]
+    print(f"atlas: {len(risky)} structures at risk as {len(index.capsules):,} capsules; "
+          f"{len(skin.vertices):,} skin vertices; baseline on {BASELINE_SAMPLE} points, scaled")
+    for name, value in rows:
+        print(f"  {name:<52} {value:>20}")
+    result = {
+        "benchmark": "lookup",
+        "single_press_full_p50_ms": round(full50 * 1e3, 3),
+        "single_press_full_p99_ms": round(full99 * 1e3, 3),
+        "single_press_core_p50_ms": round(core50 * 1e3, 4),
+        "single_press_core_p99_ms": round(core99 * 1e3, 4),
+        "baseline_single_p50_ms": round(naive50 * 1e3, 2),
+        "safety_map_s": round(safety, 3),
+        "press_many_s": round(batch, 3),
+        "baseline_batch_s": round(naive_batch, 1),
+        "cold_start_s": round(cold, 2),
+        "ratio_single_core": round(naive50 / core50, 1),
+        "ratio_single_full": round(naive50 / full50, 1),
+        "ratio_batch": round(naive_batch / safety, 1),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
