@@ -11,8 +11,8 @@ Geometry kinds of the specification handled here:
 ``{kind: tubes, radius: R, paths: [[POINT, ...], ...]}``
     Several tubes as one structure (a venous network).
 
-After the curve is made, every centreline point is pushed under the skin to at least its
-radius plus ``margin`` (default 1 mm): the skin is the outer limit of every structure.
+After the curve is made, every centreline point is kept out of the bones and under the skin by
+at least its radius plus ``margin`` (default 1 mm): bone and skin bound every tube.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 from handatlas.build.digits import DIGITS, bone_id, segments_of
 from handatlas.build.points import PointContext, PointError
-from handatlas.build.tubes import catmull_rom, interpolate_radii, push_inside, sweep_tube
+from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube
 from handatlas.build.writer import MeshData
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def tube_along(
     control = path_points(ctx, items)
     curve = catmull_rom(control)
     radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
-    curve = push_inside(curve, radii, skin, margin=margin)
+    curve = keep_clear(curve, radii, skin=skin, bones=ctx.bone_surface, skin_margin=margin)
     return sweep_tube(curve, radii), curve, radii
 
 

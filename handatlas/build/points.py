@@ -46,16 +46,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import trimesh
 
 from handatlas.build.digits import DIGITS, digit_of, segment_ends, segment_frame, unit
 from handatlas.build.landmarks import Prominences, cast_to_skin
+from handatlas.lookup.surface import SurfaceQuery
 
 if TYPE_CHECKING:
-    import trimesh
-
     from handatlas.build.skeleton import PosedHand
 
 DIRECTIONS = {
@@ -111,6 +112,11 @@ class PointContext:
             "radius.styloid": self.bones.radial_styloid,
             "ulna.styloid": self.bones.ulnar_styloid,
         }
+
+    @cached_property
+    def bone_surface(self) -> SurfaceQuery:
+        """Exact closest points on the union of the bones (for keeping tubes out of them)."""
+        return SurfaceQuery(trimesh.util.concatenate(list(self.hand.meshes.values())))
 
     # ------------------------------------------------------------------ anchors
     def anchor(self, name: str) -> np.ndarray:

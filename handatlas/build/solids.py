@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 from handatlas.build.digits import unit
 from handatlas.build.paths import path_points
 from handatlas.build.points import DIRECTIONS, PointContext, PointError
-from handatlas.build.tubes import catmull_rom, interpolate_radii, push_inside, sweep_tube
+from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube
 from handatlas.build.writer import MeshData
 
 if TYPE_CHECKING:
@@ -513,7 +513,8 @@ def build_tendon(structure_id: str, geometry: Mapping[str, Any], ctx: PointConte
         raise PointError(msg)
     curve = catmull_rom(solid_path(ctx, geometry["path"]), step=float(geometry.get("step", TENDON_STEP_MM)))
     radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
-    curve = push_inside(curve, radii, skin, margin=float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1)
+    curve = keep_clear(curve, radii, skin=skin, bones=ctx.bone_surface,
+                       skin_margin=float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1)
     mesh = sweep_tube(curve, radii, sides=int(geometry.get("sides", TENDON_SIDES)))
     ctx.curves[structure_id] = curve
     return MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), centerline=curve, radii=radii,

@@ -11,6 +11,7 @@ import numpy as np
 import trimesh
 
 from handatlas.build.digits import unit
+from handatlas.lookup.surface import SurfaceQuery
 
 STEP_MM = 1.0
 SIDES = 12
@@ -128,6 +129,41 @@ def sweep_tube(curve: np.ndarray, radii: np.ndarray, *, sides: int = SIDES) -> t
     if mesh.volume < 0:
         mesh.invert()
     return mesh
+
+
+#: Gap kept between a tube's surface and any bone (mm).
+BONE_CLEARANCE_MM = 0.4
+
+
+def keep_clear(
+    curve: np.ndarray,
+    radii: np.ndarray,
+    *,
+    skin: trimesh.Trimesh,
+    bones: SurfaceQuery,
+    skin_margin: float,
+    bone_clearance: float = BONE_CLEARANCE_MM,
+    rounds: int = 6,
+) -> np.ndarray:
+    """Keep a tube between the bones and the skin: out of every bone by ``bone_clearance`` and
+    at least ``skin_margin`` under the skin (surface to surface).
+
+    Points inside the bone margin move out along the bone's surface normal, then points too
+    close to the skin move in along the skin's; a few rounds settle points squeezed between.
+    """
+    out = np.array(curve, dtype=float)
+    for _ in range(rounds):
+        closest, faces = bones.closest(out)
+        depth = bones.signed_distance(out, closest, faces)  # + inside a bone
+        need = radii + bone_clearance
+        bad = depth > -need + 1e-6
+        if bad.any():
+            out[bad] = closest[bad] + bones.face_normals[faces[bad]] * (need[bad] * 1.02)[:, None]
+        moved = push_inside(out, radii, skin, margin=skin_margin, iterations=1)
+        if not bad.any() and np.array_equal(moved, out):
+            break
+        out = moved
+    return out
 
 
 def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *, margin: float = 1.0,
