@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from handatlas.cli import main
@@ -91,3 +92,61 @@ def test_help(capsys, flag):
         main([flag])
     assert info.value.code == 0
     assert "render" in capsys.readouterr().out
+
+
+def test_press_json_contract(capsys, fixture_dir):
+    code, out, err = run(capsys, "--atlas", fixture_dir, "press", "radial_pulse", "--grade", "firm", "--json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert {"point", "normal", "direction", "radius_mm", "grade", "depth_limit_mm", "landmark", "territory",
+            "verdict", "at_risk", "layers", "message"} <= set(data)
+    assert data["verdict"] == "avoid" and data["depth_limit_mm"] == 20.0 and data["radius_mm"] == 8.0
+    assert data["at_risk"][0]["id"] == "radial_artery"
+    assert set(data["at_risk"][0]) == {"id", "name", "tissue", "risk", "distance_mm", "depth_mm"}
+    assert all(set(layer) == {"id", "entry_mm", "exit_mm"} for layer in data["layers"])
+
+
+@pytest.mark.parametrize("form", [["--", "-20,30,20"], ["-20,30,20"], ["-20, 30, 20"]])
+def test_press_negative_coordinates(capsys, fixture_dir, form):
+    code, out, err = run(capsys, "--atlas", fixture_dir, "press", "--grade", "firm", "--json", *form)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["point"] == [-20.0, 30.0, 20.0] and data["verdict"] == "safe"
+    assert data["shielded"][0]["id"] == "ulnar_artery"
+
+
+def test_press_table(capsys, fixture_dir):
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "moderate")
+    assert code == 0 and "AVOID" in out and "Median nerve" in out and "layers along the axis" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["press", "palm_centre"], "unknown landmark or structure 'palm_centre'; did you mean 'palm_center'"),
+        (["press", "1,2"], "point must be three numbers X,Y,Z in mm, got 2 in '1,2'"),
+        (["press", "a,b,c"], "point must be three numbers X,Y,Z in mm, got 'a,b,c'"),
+        (["press", "nan,0,0"], "point has non-finite coordinates"),
+        (["press", "0,0,300"], "280.0 mm outside the skin"),
+        (["press", "palm_center", "--grade", "hard"], "unknown grade 'hard'"),
+        (["press", "palm_center", "--radius", "0"], "radius must be more than 0"),
+        (["press", "palm_center", "--radius", "x"], "invalid float value: 'x'"),
+        (["press", "palm_center", "--direction", "0,0,1"], "points out of the skin"),
+    ],
+)
+def test_press_errors(capsys, fixture_dir, args, message):
+    code, out, err = run(capsys, "--atlas", fixture_dir, *args)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err
+
+
+def test_safety_map_picture(capsys, fixture_dir, tmp_path):
+    from PIL import Image
+
+    target = tmp_path / "map.png"
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "safety-map", "--grade", "firm", "-o", target)
+    assert code == 0 and "avoid" in out
+    img = np.asarray(Image.open(target).convert("RGB")).astype(int)
+    red = (img[..., 0] > 180) & (img[..., 1] < 90) & (img[..., 2] < 90)
+    green = (img[..., 1] > 130) & (img[..., 0] < 120) & (img[..., 2] < 120)
+    assert red.sum() > 200 and green.sum() > 200  # both verdicts are drawn
