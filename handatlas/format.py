@@ -27,10 +27,10 @@ import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -69,6 +69,17 @@ class ManifestError(ValueError):
     """A manifest or mesh file that is not a valid atlas; the message names file and field."""
 
 
+def _snake_case(value: str) -> str:
+    if not _ID.match(value):
+        msg = f"{value!r} is not a lowercase snake_case id"
+        raise ValueError(msg)
+    return value
+
+
+#: A structure or landmark id: lowercase snake_case.
+Identifier = Annotated[str, AfterValidator(_snake_case)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,7 +113,7 @@ class MeshRef(_Strict):
 class StructureRecord(_Strict):
     """One row of the structure table: a group (no mesh) or a structure with geometry."""
 
-    id: str
+    id: Identifier
     name: str = Field(min_length=1)
     acronym: str = ""
     synonyms: tuple[str, ...] = ()
@@ -114,14 +125,6 @@ class StructureRecord(_Strict):
     colour: str = "#c0c0c0"
     description: str = ""
     mesh: MeshRef | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            msg = f"{value!r} is not a lowercase snake_case id"
-            raise ValueError(msg)
-        return value
 
     @field_validator("colour")
     @classmethod
@@ -135,18 +138,10 @@ class StructureRecord(_Strict):
 class LandmarkRecord(_Strict):
     """A named pressure point: a skin point and its outward unit normal (mm, hand frame)."""
 
-    id: str
+    id: Identifier
     point: tuple[float, float, float]
     normal: tuple[float, float, float]
     description: str = ""
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            msg = f"{value!r} is not a lowercase snake_case id"
-            raise ValueError(msg)
-        return value
 
     @field_validator("normal")
     @classmethod

@@ -106,9 +106,7 @@ def scene(
     highlight
         Structure ids drawn in strong colour while the rest is faded.
     """
-    if view not in VIEWS:
-        msg = f"unknown view {view!r}; choose one of {', '.join(VIEWS)}"
-        raise ValueError(msg)
+    _check_view(view)
     pyvista = _pyvista()
     ids = resolve_layers(atlas, layers)
     highlight = set(highlight)
@@ -136,12 +134,23 @@ def scene(
             specular=0.1,
             name=fmt.SKIN_ID,
         )
+    _point_camera(plotter, view, zoom=1.15)
+    return plotter
+
+
+def _check_view(view: str) -> None:
+    if view not in VIEWS:
+        msg = f"unknown view {view!r}; choose one of {', '.join(VIEWS)}"
+        raise ValueError(msg)
+
+
+def _point_camera(plotter: pv.Plotter, view: str, *, zoom: float) -> None:
+    """Look at the whole scene from a named view, without perspective."""
     direction, up = VIEWS[view]
     plotter.view_vector(direction, viewup=up)
     plotter.enable_parallel_projection()
     plotter.reset_camera()
-    plotter.camera.zoom(1.15)
-    return plotter
+    plotter.camera.zoom(zoom)
 
 
 #: Colours of the verdicts on a safety map: safe, caution, avoid.
@@ -158,9 +167,7 @@ def safety_map_plotter(
 ) -> pv.Plotter:
     """The skin coloured by verdict code per vertex, one panel per view."""
     for view in views:
-        if view not in VIEWS:
-            msg = f"unknown view {view!r}; choose one of {', '.join(VIEWS)}"
-            raise ValueError(msg)
+        _check_view(view)
     pyvista = _pyvista()
     skin = to_polydata(atlas, fmt.SKIN_ID)
     skin.point_data["verdict"] = np.asarray(codes, dtype=float)
@@ -169,13 +176,10 @@ def safety_map_plotter(
         plotter.subplot(0, i)
         plotter.set_background("white")
         plotter.add_mesh(skin.copy(), scalars="verdict", cmap=list(VERDICT_COLOURS), clim=[-0.5, 2.5],
-                         n_colors=3, show_scalar_bar=False, smooth_shading=True, interpolate_before_map=False)
+                         n_colors=3, show_scalar_bar=False, smooth_shading=True,
+                         interpolate_before_map=False)
         plotter.add_text(f"{title} — {view}" if title else view, font_size=12, color="black")
-        direction, up = VIEWS[view]
-        plotter.view_vector(direction, viewup=up)
-        plotter.enable_parallel_projection()
-        plotter.reset_camera()
-        plotter.camera.zoom(1.2)
+        _point_camera(plotter, view, zoom=1.2)
     return plotter
 
 
