@@ -268,6 +268,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quiz_check(args: argparse.Namespace) -> int:
+    """Check quiz files (default: the shipped ones) against the atlas; exit 1 if any is invalid."""
+    from handatlas.quiz import check_files, default_quiz_dir, quiz_paths
+
+    paths = quiz_paths(args.files or [default_quiz_dir()])
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing or not paths:
+        raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to check")
+    problems = check_files(paths, _atlas(args))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    bad = {p.file for p in problems}
+    for path in paths:
+        if str(path) not in bad:
+            print(f"{path}: valid")
+    return 1 if problems else 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``handatlas``."""
@@ -310,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", cmd_build, "rebuild the atlas from myo-sim (needs the build extra)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the source tree's meshes/)")
     add("validate", cmd_validate, "check the manifest and every mesh file")
+    quiz = sub.add_parser("quiz", help="check quizzes", description="check quizzes")
+    quiz_sub = quiz.add_subparsers(dest="quiz_command", metavar="ACTION", parser_class=_Parser, required=True)
+    p = quiz_sub.add_parser("check", help="validate quiz files against the atlas",
+                            description="validate quiz files against the atlas (exit 1 if any is invalid)")
+    p.set_defaults(func=cmd_quiz_check)
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="quiz files or folders (default: the shipped quizzes)")
     return parser
 
 

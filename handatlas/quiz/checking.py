@@ -1,0 +1,170 @@
+"""Check quizzes against the atlas: unknown ids, impossible answers, empty keys.
+
+Loading (:mod:`handatlas.quiz.loading`) refuses what the format itself forbids.  Checking
+finds what only the content or the atlas can tell: an answer index out of range, duplicate or
+empty options, an order of fewer than two items, an unknown structure or landmark (with "did you
+mean"), a locate target without geometry, a press that asks for the structures at risk where
+none are, a territory point outside the hand's territories, a quiz id used by two files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from handatlas.quiz import schema
+from handatlas.quiz.keys import KeyProblem, compute_key, normalise
+from handatlas.quiz.loading import LoadedQuiz, load_quiz, quiz_paths
+from handatlas.quiz.problems import Problem, QuizError
+
+if TYPE_CHECKING:
+    from handatlas.atlas import Atlas
+
+#: Territory labels a territory question may have as its answer.
+HAND_TERRITORIES = ("median", "ulnar", "radial")
+
+
+def _options(quiz: LoadedQuiz, i: int, options: list[str], *, kind: str) -> list[Problem]:
+    if not options:
+        return [quiz.problem(i, ("options",), "the option list is empty")]
+    out = []
+    if len(options) < 2:
+        out.append(quiz.problem(i, ("options",), f"a {kind} needs at least 2 options, got 1"))
+    seen: dict[str, int] = {}
+    for j, text in enumerate(options):
+        key = normalise(text)
+        if not key:
+            out.append(quiz.problem(i, ("options", j), "the option is blank"))
+        elif key in seen:
+            first = seen[key]
+            out.append(quiz.problem(i, ("options", j), f"duplicate of options[{first}] {options[first]!r}"))
+        else:
+            seen[key] = j
+    return out
+
+
+def structural_problems(quiz: LoadedQuiz, i: int, q: schema.Question) -> list[Problem]:
+    """Problems of question ``i`` that need no atlas: impossible or ambiguous answers."""
+    out: list[Problem] = []
+    if isinstance(q, schema.Choice):
+        out += _options(quiz, i, q.options, kind="choice question")
+        if q.multiple and not q.answers:
+            out.append(quiz.problem(i, ("answer",), "the answer list is empty: name at least one option"))
+        for k, a in enumerate(q.answers):
+            path = ("answer", k) if q.multiple else ("answer",)
+            if not 0 <= a < len(q.options):
+                top = f"0 to {len(q.options) - 1}" if q.options else "none: the list is empty"
+                out.append(quiz.problem(i, path, f"index {a} is out of range: options are numbered {top}"))
+            elif a in q.answers[:k]:
+                out.append(quiz.problem(i, path, f"index {a} is listed twice"))
+    elif isinstance(q, schema.Order):
+        if len(q.items) < 2:
+            message = f"an order question needs at least 2 items, got {len(q.items)}"
+            out.append(quiz.problem(i, ("items",), message))
+        seen: dict[str, int] = {}
+        for j, item in enumerate(q.items):
+            key = normalise(item)
+            if not key:
+                out.append(quiz.problem(i, ("items", j), "the item is blank"))
+            elif key in seen:
+                first = seen[key]
+                out.append(quiz.problem(i, ("items", j), f"duplicate of items[{first}] {q.items[first]!r}"))
+            else:
+                seen[key] = j
+    elif isinstance(q, schema.Identify) and q.options is not None:
+        out += _options(quiz, i, q.options, kind="identify question")
+    elif isinstance(q, schema.Press) and len(set(q.ask)) != len(q.ask):
+        out.append(quiz.problem(i, ("ask",), "lists the same thing twice"))
+    return out
+
+
+def key_problems(quiz: LoadedQuiz, i: int, q: schema.Question, atlas: Atlas) -> list[Problem]:
+    """Problems of question ``i`` found by computing its key from the atlas."""
+    try:
+        key = compute_key(q, atlas)
+    except KeyProblem as exc:
+        return [quiz.problem(i, exc.field_path, exc.message)]
+    if isinstance(q, schema.Identify) and key.options is not None:
+        if key.target not in key.options:
+            return [quiz.problem(i, ("options",), f"none of the options is the target {key.target!r}")]
+        if len(set(key.options)) != len(key.options):
+            j = next(j for j, o in enumerate(key.options) if o in key.options[:j])
+            return [quiz.problem(i, ("options", j), f"names {key.options[j]!r} again")]
+    if isinstance(q, schema.Press) and "at_risk" in q.ask and not key.at_risk:
+        return [quiz.problem(i, ("ask",), f"asks for the structures at risk, but a {q.grade} press here "
+                                          f"puts none at risk (verdict {key.verdict}); ask for the "
+                                          f"verdict only, or choose another point or grade")]
+    if isinstance(q, schema.Territory) and key.territory not in HAND_TERRITORIES:
+        return [quiz.problem(i, ("where",), f"the skin here is labelled {key.territory!r}, not a hand "
+                                            f"territory ({', '.join(HAND_TERRITORIES)}); choose a point "
+                                            f"on the hand")]
+    return []
+
+
+def check_quiz(quiz: LoadedQuiz, atlas: Atlas | None = None) -> list[Problem]:
+    """Every problem of a loaded quiz (the atlas checks are skipped without an atlas).
+
+    Examples
+    --------
+    >>> from handatlas.quiz import check_quiz, default_quiz_dir, load_quiz
+    >>> check_quiz(load_quiz(default_quiz_dir() / "hand_anatomy.yaml"), atlas)  # doctest: +SKIP
+    []
+    """
+    out: list[Problem] = []
+    for i, q in enumerate(quiz.questions):
+        found = structural_problems(quiz, i, q)
+        if not found and atlas is not None:
+            found = key_problems(quiz, i, q, atlas)
+        out += found
+    return sorted(out, key=lambda p: p.line)
+
+
+def check_file(path: str | Path, atlas: Atlas | None = None) -> list[Problem]:
+    """Load and check one file; loading errors come back as problems too."""
+    try:
+        quiz = load_quiz(path)
+    except QuizError as exc:
+        return list(exc.problems)
+    return check_quiz(quiz, atlas)
+
+
+def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None) -> list[Problem]:
+    """Check files and folders (their ``*.yaml``); also refuses a quiz id used by two files.
+
+    Parameters
+    ----------
+    paths
+        Quiz files, or folders whose ``*.yaml`` files are checked.
+    atlas
+        The atlas to compute keys from (``None``: only the checks that need no atlas).
+
+    Returns
+    -------
+    list of Problem
+        Empty when every file is valid.
+
+    Examples
+    --------
+    >>> from handatlas import load_atlas
+    >>> from handatlas.quiz import check_files, default_quiz_dir
+    >>> check_files([default_quiz_dir()], load_atlas())
+    []
+    """
+    out: list[Problem] = []
+    owners: dict[str, tuple[str, int]] = {}
+    for path in quiz_paths(paths):
+        try:
+            quiz = load_quiz(path)
+        except QuizError as exc:
+            out += exc.problems
+            continue
+        out += check_quiz(quiz, atlas)
+        qid = quiz.model.quiz.id
+        if qid in owners:
+            other, line = owners[qid]
+            out.append(Problem(quiz.name, quiz.line("quiz", "id"), f"quiz id {qid!r} is also used by "
+                                                                   f"{other}:{line}", None, "quiz.id"))
+        else:
+            owners[qid] = (quiz.name, quiz.line("quiz", "id"))
+    return out

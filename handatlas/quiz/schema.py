@@ -1,0 +1,176 @@
+"""The quiz file format (``quizzes/*.yaml``), as pydantic models.
+
+A file holds one quiz::
+
+    format_version: 1
+    quiz:
+      id: wrist_caution            # lower-case slug, unique across the bank
+      title: Areas of caution at the wrist
+      author: handatlas
+      pass_mark: 0.8               # a fraction of the total score, 0 to 1 (0.8 = 80 %)
+      shuffle: true                # present questions (and options) in random order
+      description: Optional text.
+    questions:
+      - id: pulse_firm             # unique within the file
+        type: press                # locate, identify, press, territory, choice, order
+        prompt: A firm press at the radial pulse point. What is the verdict?
+        where: radial_pulse        # a landmark id, or [x, y, z] in mm (hand frame)
+        grade: firm
+        ask: [verdict, at_risk]
+        explanation: The radial artery lies about 5 mm under the skin here.
+        tags: [topic:radial_artery, domain:areas_of_caution]
+        difficulty: 2
+
+Spatial answer keys (what a locate click must hit, the verdict of a press, the structures at
+risk, the territory of a point) are never written in the file: :mod:`handatlas.quiz.keys`
+computes them from the atlas, so a quiz cannot contradict the model.  Choice answers are
+0-based indices into ``options``; ``order`` lists its items in the correct order.
+
+Every model forbids unknown keys.  Checks that need the atlas, or that concern whether an answer
+is possible at all (an index out of range, duplicate options), live in
+:mod:`handatlas.quiz.checking`, so that they are reported with the file's line numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt, field_validator
+
+#: The format version this module reads and writes.
+FORMAT_VERSION = 1
+#: Question types, in the order the documentation lists them.
+QUESTION_TYPES = ("locate", "identify", "press", "territory", "choice", "order")
+#: Press grades (their depths live in :mod:`handatlas.lookup.grades`).
+GRADES = ("light", "moderate", "firm")
+#: What a press question can ask for.
+PRESS_ASKS = ("verdict", "at_risk")
+#: Tag prefixes: ``topic:<what>`` and ``domain:<exam domain>``.
+TAG_PREFIXES = ("topic", "domain")
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
+Text = Annotated[str, Field(min_length=1)]
+Tag = Annotated[str, Field(pattern=r"^(topic|domain):[a-z0-9][a-z0-9_-]*$")]
+Point = tuple[FiniteFloat, FiniteFloat, FiniteFloat]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QuizHeader(_Model):
+    """The ``quiz:`` block.
+
+    ``pass_mark`` is a fraction from 0 to 1 of the maximum score (``0.8`` means 80 %); a
+    percentage such as ``80`` is refused with that hint rather than guessed.
+    """
+
+    id: Slug
+    title: Text
+    author: Text
+    pass_mark: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    shuffle: bool = False
+    description: str = ""
+
+
+class _Question(_Model):
+    """Fields every question has."""
+
+    id: Slug
+    prompt: Text
+    explanation: Text
+    tags: list[Tag] = Field(default_factory=list)
+    difficulty: Annotated[StrictInt, Field(ge=1, le=5)] = 3
+
+
+class Locate(_Question):
+    """Click the target: a structure (id, name, acronym or synonym) or a landmark id.
+
+    A click within ``tolerance_mm`` of the target's surface (or of the landmark point) scores
+    full marks; see :func:`handatlas.quiz.grading.grade_locate`.
+    """
+
+    type: Literal["locate"]
+    target: Text
+    tolerance_mm: Annotated[float, Field(gt=0.0, le=50.0)] = 5.0
+
+
+class Identify(_Question):
+    """Name the highlighted ``target`` structure, from ``options`` or typed.
+
+    Typed answers match the name, acronym, synonyms and ``accept`` (extra spellings) with a
+    little fuzziness; ``synonyms: false`` accepts the name and ``accept`` only.
+    """
+
+    type: Literal["identify"]
+    target: Text
+    options: list[str] | None = None
+    accept: list[Text] = Field(default_factory=list)
+    synonyms: bool = True
+
+
+class Press(_Question):
+    """Press at ``where`` with ``grade``: give the verdict and/or the structures at risk."""
+
+    type: Literal["press"]
+    where: Text | Point
+    grade: Literal["light", "moderate", "firm"] = "moderate"
+    radius_mm: Annotated[float, Field(gt=0.0, le=40.0)] = 8.0
+    ask: list[Literal["verdict", "at_risk"]] = Field(default_factory=lambda: ["verdict"], min_length=1)
+
+    @field_validator("ask", mode="before")
+    @classmethod
+    def _one_ask(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class Territory(_Question):
+    """Which nerve supplies the skin at ``where`` (a landmark id or a point)?
+
+    ``variant`` names one of the atlas's territory variants; default the atlas's default.
+    """
+
+    type: Literal["territory"]
+    where: Text | Point
+    variant: str | None = None
+
+
+class Choice(_Question):
+    """Single best answer (``answer: 2``) or multiple answers (``answer: [0, 2]``).
+
+    Indices are 0-based.  ``scenario`` holds the case text of a certification-style item.
+    """
+
+    type: Literal["choice"]
+    scenario: str = ""
+    options: list[str]
+    answer: StrictInt | list[StrictInt]
+
+    @property
+    def answers(self) -> tuple[int, ...]:
+        """The right indices as a tuple."""
+        return (self.answer,) if isinstance(self.answer, int) else tuple(self.answer)
+
+    @property
+    def multiple(self) -> bool:
+        """Whether the learner may pick several options (``answer`` is a list)."""
+        return isinstance(self.answer, list)
+
+
+class Order(_Question):
+    """Put ``items`` (written here in the correct order) in order."""
+
+    type: Literal["order"]
+    items: list[str]
+
+
+Question = Annotated[Locate | Identify | Press | Territory | Choice | Order, Field(discriminator="type")]
+SPATIAL_TYPES = ("locate", "identify", "press", "territory")
+
+
+class QuizFile(_Model):
+    """A whole quiz file."""
+
+    format_version: Literal[1]
+    quiz: QuizHeader
+    questions: Annotated[list[Question], Field(min_length=1)]

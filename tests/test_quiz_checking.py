@@ -1,0 +1,170 @@
+"""Checking quizzes against the fixture atlas: unknown ids with did-you-mean, impossible answers."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from conftest import edit_manifest
+
+from handatlas import load_atlas
+from handatlas.quiz import check_files, check_quiz, parse_quiz
+
+HEAD = """\
+format_version: 1
+quiz:
+  id: wrist
+  title: Wrist
+  author: tester
+questions:
+"""
+# the first question starts at line 7
+
+
+def check(text: str, atlas) -> list[str]:
+    quiz = parse_quiz(HEAD + textwrap.dedent(text), name="q.yaml")
+    return [str(p) for p in check_quiz(quiz, atlas)]
+
+
+def question(kind: str, body: str, qid: str = "q1") -> str:
+    """A question of ``kind``: id at line 7, type 8, prompt 9, explanation 10, ``body`` from 11."""
+    return (f"  - id: {qid}\n    type: {kind}\n    prompt: What?\n    explanation: This.\n"
+            + textwrap.indent(textwrap.dedent(body), "    "))
+
+
+def test_valid_questions_have_no_problems(fixture_atlas):
+    text = (question("locate", "target: median nerve\n", "a")
+            + question("locate", "target: palm_center\n", "b")
+            + question("identify", "target: os capitatum\noptions: [capitate, hamate]\n", "c")
+            + question("press", "where: radial_pulse\ngrade: light\nask: [verdict, at_risk]\n", "d")
+            + question("press", "where: [0, 0, 20]\n", "e")
+            + question("territory", "where: palm_center\nvariant: dorsal_ulnar_2_5\n", "f")
+            + question("choice", "options: [a, b, c]\nanswer: [0, 2]\n", "g")
+            + question("order", "items: [first, second]\n", "h"))
+    assert check(text, fixture_atlas) == []
+
+
+def test_unknown_structure_suggests(fixture_atlas):
+    assert check(question("locate", "target: median nerv\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'target': unknown structure or landmark 'median nerv'; "
+        "did you mean 'median_nerve'?"]
+
+
+def test_unknown_identify_target_suggests_by_synonym(fixture_atlas):
+    assert check(question("identify", "target: os capitatumm\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'target': unknown structure 'os capitatumm'; "
+        "did you mean 'capitate'?"]
+
+
+def test_unknown_landmark_suggests(fixture_atlas):
+    assert check(question("press", "where: radial_puls\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'where': unknown landmark 'radial_puls'; "
+        "did you mean 'radial_pulse'?"]
+
+
+def test_unknown_landmark_in_territory(fixture_atlas):
+    assert check(question("territory", "where: palm_centre\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'where': unknown landmark 'palm_centre'; "
+        "did you mean 'palm_center'?"]
+
+
+def test_unknown_variant_suggests(fixture_atlas):
+    assert check(question("territory", "where: palm_center\nvariant: dorsal_ulnar\n"), fixture_atlas) == [
+        "q.yaml:12: question 'q1', field 'variant': unknown territory variant 'dorsal_ulnar'; "
+        "did you mean 'dorsal_ulnar_2_5'?"]
+
+
+def test_identify_option_unknown_and_target_missing(fixture_atlas):
+    text = question("identify", "target: capitate\noptions: [hamate, median nerf]\n")
+    assert check(text, fixture_atlas) == [
+        "q.yaml:12: question 'q1', field 'options[1]': unknown structure 'median nerf'; "
+        "did you mean 'median_nerve'?"]
+    assert check(question("identify", "target: capitate\noptions: [hamate, skin]\n"), fixture_atlas) == [
+        "q.yaml:12: question 'q1', field 'options': none of the options is the target 'capitate'"]
+    assert check(question("identify", "target: capitate\noptions: [capitate, os capitatum]\n"),
+                  fixture_atlas) == ["q.yaml:12: question 'q1', field 'options[1]': names 'capitate' again"]
+
+
+def test_press_asking_for_at_risk_with_an_empty_key(fixture_atlas):
+    assert check(question("press", "where: palm_center\ngrade: light\nask: at_risk\n"), fixture_atlas) == [
+        "q.yaml:13: question 'q1', field 'ask': asks for the structures at risk, but a light press here "
+        "puts none at risk (verdict safe); ask for the verdict only, or choose another point or grade"]
+
+
+def test_press_point_off_the_skin(fixture_atlas):
+    (message,) = check(question("press", "where: [0, 0, 100]\n"), fixture_atlas)
+    assert message.startswith("q.yaml:11: question 'q1', field 'where': point [0.0, 0.0, 100.0] is 80.0 mm "
+                              "outside the skin")
+
+
+def test_choice_impossible_answers(fixture_atlas):
+    assert check(question("choice", "options: [a, b, c]\nanswer: 3\n"), fixture_atlas) == [
+        "q.yaml:12: question 'q1', field 'answer': index 3 is out of range: options are numbered 0 to 2"]
+    assert check(question("choice", "options: [a, b, c]\nanswer: [0, -1, 0]\n"), fixture_atlas) == [
+        "q.yaml:12: question 'q1', field 'answer[1]': index -1 is out of range: options are numbered 0 to 2",
+        "q.yaml:12: question 'q1', field 'answer[2]': index 0 is listed twice"]
+    assert check(question("choice", "options: [a, b]\nanswer: []\n"), fixture_atlas) == [
+        "q.yaml:12: question 'q1', field 'answer': the answer list is empty: name at least one option"]
+
+
+def test_choice_options(fixture_atlas):
+    assert check(question("choice", "options: []\nanswer: 0\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'options': the option list is empty",
+        "q.yaml:12: question 'q1', field 'answer': index 0 is out of range: options are numbered none: "
+        "the list is empty"]
+    assert check(question("choice", "options: [Radial artery, ' radial  ARTERY ']\nanswer: 0\n"),
+                 fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'options[1]': duplicate of options[0] 'Radial artery'"]
+    assert check(question("choice", "options: [only]\nanswer: 0\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'options': a choice question needs at least 2 options, got 1"]
+
+
+def test_order_items(fixture_atlas):
+    assert check(question("order", "items: [alone]\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'items': an order question needs at least 2 items, got 1"]
+    assert check(question("order", "items: [a, b, A]\n"), fixture_atlas) == [
+        "q.yaml:11: question 'q1', field 'items[2]': duplicate of items[0] 'a'"]
+
+
+def test_locate_target_without_geometry(atlas_copy):
+    def add_group(doc):
+        doc["structures"].append({"id": "veins", "name": "Veins", "acronym": "", "synonyms": [],
+                                  "parent": "hand", "tissue": None, "layer": None, "risk": None,
+                                  "risk_note": "", "colour": "#3050c0", "description": "", "mesh": None})
+
+    edit_manifest(atlas_copy, add_group)
+    atlas = load_atlas(atlas_copy)
+    assert check(question("locate", "target: Veins\n"), atlas) == [
+        "q.yaml:11: question 'q1', field 'target': 'veins' has no geometry to click "
+        "(a group with no meshes below it)"]
+
+
+def test_checks_without_an_atlas_skip_the_keys():
+    text = question("locate", "target: nonsense\n") + question("choice", "options: [a]\nanswer: 0\n", "q2")
+    assert check(text, None) == [
+        "q.yaml:16: question 'q2', field 'options': a choice question needs at least 2 options, got 1"]
+
+
+@pytest.fixture
+def two_files(tmp_path):
+    good = tmp_path / "a.yaml"
+    good.write_text(HEAD + question("locate", "target: capitate\n"))
+    same_id = tmp_path / "b.yaml"
+    same_id.write_text(HEAD + question("locate", "target: capitat\n"))
+    return tmp_path
+
+
+def test_check_files_over_a_folder(two_files, fixture_atlas):
+    found = [str(p).replace(str(two_files) + "/", "") for p in check_files([two_files], fixture_atlas)]
+    assert found == [
+        "b.yaml:11: question 'q1', field 'target': unknown structure or landmark 'capitat'; "
+        "did you mean 'capitate'?",
+        "b.yaml:3: field 'quiz.id': quiz id 'wrist' is also used by a.yaml:3",
+    ]
+
+
+def test_check_files_reports_loading_errors(tmp_path, fixture_atlas):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format_version: 1\nquiz: [\n")
+    (problem,) = check_files([bad], fixture_atlas)
+    assert problem.file == str(bad) and problem.line == 3 and "broken YAML" in problem.message
