@@ -14,7 +14,11 @@ frame:
    combined with a polynomial smooth minimum: tapered capsules along the phalanges, palm and
    dorsal slabs, thenar and hypothenar ellipsoids, the first web space and a forearm elliptic
    cylinder around the radius and ulna.
-3. Gaussian blur, the flat cap ``f = max(f, cap_y - y)``, marching cubes, the largest component,
+3. Gaussian blur, then the **web spaces**: between the fingers a flat, round-ended cleft is cut
+   out of the field (a smooth maximum) from each web commissure, about a third of the way along
+   the proximal phalanges, so that every finger is a separate cylinder of skin from there on;
+   the cut keeps clear of the bones and its floor is rounded into a U (:func:`web_carves`).
+4. The flat cap ``f = max(f, cap_y - y)``, marching cubes, the largest component,
    Taubin smoothing, quadric decimation (fast_simplification keeps the surface closed). Cap
    vertices are snapped back onto the cap plane after smoothing and decimation.
 
@@ -36,6 +40,7 @@ import numpy as np
 import trimesh
 from numpy.typing import ArrayLike
 from scipy import ndimage
+from scipy.spatial import cKDTree
 from skimage import measure
 
 from handatlas.build.bones import decimate, is_sound
@@ -45,6 +50,8 @@ __all__ = [
     "SOFT_TISSUE",
     "Anchor",
     "Blend",
+    "Carve",
+    "Cleft",
     "Ellipsoid",
     "EllipticCylinder",
     "Grid",
@@ -55,6 +62,7 @@ __all__ = [
     "build_skin",
     "build_skin_report",
     "skin_primitives",
+    "web_carves",
 ]
 
 # ----------------------------------------------------------------------------- parameters
@@ -565,6 +573,132 @@ def forearm_primitives(hand: PosedHand) -> list[Blend]:
     return [Blend("forearm", cylinder, FOREARM_BLEND_MM), Blend("dorsal_wrist", ramp, FOREARM_BLEND_MM)]
 
 
+# ----------------------------------------------------------------------------- web spaces
+@dataclass(frozen=True)
+class Cleft:
+    """A flat, round-ended wedge between two fingers: the space distal to a web commissure.
+
+    In the plane spanned by ``start -> end`` and ``depth_direction`` it is a tapered 2-D
+    capsule (half-width ``start_radius`` at the commissure, ``end_radius`` at ``end``) swept
+    ``half_depth`` mm palmar and dorsal; its round proximal end is the U of the commissure.
+    ``slope`` moves the commissure distally per mm palmar (the dorsal web slopes from the
+    knuckles down to a free margin near the palmar skin), mm.
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    depth_direction: np.ndarray
+    start_radius: float
+    end_radius: float
+    half_depth: float
+    slope: float = 0.0
+
+    def _frame(self) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        depth = self.depth_direction / np.linalg.norm(self.depth_direction)
+        along = self.end - self.start
+        along = along - depth * (along @ depth)
+        length = float(np.linalg.norm(along))
+        along = along / length
+        return along, length, depth, np.cross(along, depth)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned box holding the shape."""
+        _, _, depth, _ = self._frame()
+        reach = max(self.start_radius, self.end_radius) + abs(self.slope) * self.half_depth
+        ends = (self.start, self.end)
+        corners = np.array([point + sign * self.half_depth * depth for point in ends for sign in (-1, 1)])
+        return corners.min(axis=0) - reach, corners.max(axis=0) + reach
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Approximate signed distance, ``(..., 3) -> (...)``."""
+        along, length, depth, across = self._frame()
+        offset = points - self.start
+        w = offset @ depth
+        s = offset @ along - self.slope * np.clip(w, -self.half_depth, self.half_depth)
+        u = offset @ across
+        t = np.clip(s / length, 0.0, 1.0)
+        radius = self.start_radius + (self.end_radius - self.start_radius) * t
+        flat = np.hypot(s - t * length, u) - radius
+        return np.maximum(flat, np.abs(w) - self.half_depth)
+
+
+@dataclass(frozen=True)
+class Carve:
+    """A named shape cut out of the field with a smooth maximum of radius ``k`` (mm).
+
+    The cut stops ``clearance`` mm from the bones of ``sides`` (one group of bones per side of
+    the cut): the distances to the groups are merged with a smooth minimum of radius
+    ``fillet``, so that where the cut reaches both sides its floor is round, not a V.
+    """
+
+    name: str
+    shape: Cleft
+    k: float
+    sides: tuple[tuple[str, ...], ...] = ()
+    clearance: float = 2.5
+    fillet: float = 5.0
+
+
+#: Web spaces between the fingers: radial digit -> where the commissure lies, as fractions of
+#: the two proximal phalanges (radial, ulnar digit) from their MCP joint centres. The webs lie
+#: about a third of the way along the proximal phalanges; the fifth MCP joint is ~10 mm
+#: proximal to the fourth, so the fourth web is near the ring finger's base.
+WEB_COMMISSURES: dict[int, tuple[float, float]] = {2: (0.35, 0.33), 3: (0.33, 0.36), 4: (0.18, 0.39)}
+#: The cleft runs from the commissure to this fraction of the proximal phalanges.
+WEB_CLEFT_END = 1.3
+#: Half-width of the cleft at the commissure (the radius of its U) and at its distal end, mm.
+WEB_CLEFT_RADII = (3.0, 3.5)
+#: Palmar and dorsal reach of the cleft, mm.
+WEB_CLEFT_HALF_DEPTH_MM = 16.0
+#: Distal shift of the commissure per mm palmar: the dorsal web slopes down from the knuckles.
+WEB_CLEFT_SLOPE = 0.3
+#: Smooth-max radius of the cut, mm.
+WEB_CLEFT_BLEND_MM = 3.0
+#: The cut stays this far from the bones of the two fingers, mm.
+WEB_BONE_CLEARANCE_MM = 2.0
+#: Where the cut reaches the bones of both fingers, its floor is rounded with this radius, mm.
+WEB_FLOOR_FILLET_MM = 5.0
+
+
+def _between_skins(
+    hand: PosedHand, radial: int, fraction: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The point midway between the two fingers' capsule surfaces at the given fractions, and
+    the unit direction from the radial finger's axis to the ulnar one's."""
+    points, radii = [], []
+    for digit, tau in zip((radial, radial + 1), fraction, strict=True):
+        proximal, middle = FINGERS[digit][0][:2]
+        start, end = hand.joint_centres[proximal], hand.joint_centres[middle]
+        points.append(start + tau * (end - start))
+        (r0, r1) = FINGERS[digit][1][0]
+        radii.append(r0 + (r1 - r0) * min(tau, 1.0))
+    gap = points[1] - points[0]
+    distance = float(np.linalg.norm(gap))
+    return points[0] + gap / distance * (distance + radii[0] - radii[1]) / 2.0, gap / distance
+
+
+def web_carves(hand: PosedHand) -> list[Carve]:
+    """The clefts that separate the fingers distal to the 2nd, 3rd and 4th web commissures."""
+    carves = []
+    for radial, fraction in WEB_COMMISSURES.items():
+        start, across = _between_skins(hand, radial, fraction)
+        end, _ = _between_skins(hand, radial, (WEB_CLEFT_END, WEB_CLEFT_END))
+        # the cleft's plane is normal to the line between the fingers: the little finger lies
+        # palmar to the ring finger, so its plane leans
+        depth = _palmar(hand, FINGERS[radial][0][0]) + _palmar(hand, FINGERS[radial + 1][0][0])
+        depth = depth - across * (depth @ across)
+        cleft = Cleft(start, end, depth, *WEB_CLEFT_RADII, WEB_CLEFT_HALF_DEPTH_MM, WEB_CLEFT_SLOPE)
+        sides = tuple(
+            tuple(f"{segment}_{digit}" for segment in ("metacarpal", "proximal_phalanx", "middle_phalanx"))
+            for digit in (radial, radial + 1)
+        )
+        name = f"web_{radial}_{radial + 1}"
+        carves.append(
+            Carve(name, cleft, WEB_CLEFT_BLEND_MM, sides, WEB_BONE_CLEARANCE_MM, WEB_FLOOR_FILLET_MM)
+        )
+    return carves
+
+
 def skin_primitives(hand: PosedHand) -> list[Blend]:
     """Every soft-tissue primitive of the skin, posed, in the order they are blended."""
     return forearm_primitives(hand) + palm_primitives(hand) + finger_primitives(hand)
@@ -698,6 +832,38 @@ def _apply(field: np.ndarray, grid: Grid, blend: Blend) -> None:
     field[window] = smooth_min(field[window], distance, blend.k).astype(np.float32)
 
 
+#: The bone clearance of a carve is enforced within this distance of its shape, mm.
+CARVE_CLAMP_REACH_MM = 6.0
+
+
+def _bone_distance(hand: PosedHand, bones: Sequence[str], points: np.ndarray) -> np.ndarray:
+    """Distance from ``points`` to the nearest surface sample of ``bones``, mm."""
+    samples = []
+    for bone in bones:
+        mesh = hand.meshes[bone]
+        count = max(int(np.ceil(mesh.area / 0.4**2)), 200)
+        samples.append(trimesh.sample.sample_surface(mesh, count, seed=list(SOFT_TISSUE).index(bone))[0])
+    distance, _ = cKDTree(np.vstack(samples)).query(points.reshape(-1, 3))
+    return distance.reshape(points.shape[:-1])
+
+
+def _carve(field: np.ndarray, grid: Grid, hand: PosedHand, carve: Carve) -> None:
+    """``field = smooth_max(field, -shape)`` inside the shape's box (plus the blend margin),
+    but no closer to the carve's bones than its clearance."""
+    lower, upper = carve.shape.bounds()
+    window = grid.window(lower - carve.k - 1.0, upper + carve.k + 1.0)
+    points = grid.points(window)
+    cut = -carve.shape.distance(points)
+    near = cut > -CARVE_CLAMP_REACH_MM  # deeper in the fingers the cut changes nothing
+    if carve.sides and near.any():
+        distances = [_bone_distance(hand, bones, points[near]) for bones in carve.sides]
+        bone = distances[0]
+        for other in distances[1:]:
+            bone = smooth_min(bone, other, carve.fillet)
+        cut[near] = smooth_min(cut[near], bone - carve.clearance, carve.k)
+    field[window] = (-smooth_min(-field[window], -cut, carve.k)).astype(np.float32)
+
+
 def _cap(field: np.ndarray, grid: Grid, cap_y: float) -> np.ndarray:
     below = (cap_y - grid.axis(1)).astype(np.float32)
     return np.maximum(field, below[None, :, None])
@@ -772,6 +938,8 @@ def build_skin_report(hand: PosedHand, *, voxel_mm: float = 1.0, target_faces: i
         _apply(field_mm, grid, blend)
     lap("primitives")
     field_mm = ndimage.gaussian_filter(field_mm, BLUR_MM / voxel_mm)
+    for carve in web_carves(hand):
+        _carve(field_mm, grid, hand, carve)
     field_mm = _cap(field_mm, grid, hand.cap_y)
     surface = _largest_component(_contour(field_mm, grid))
     lap("contour")

@@ -150,3 +150,42 @@ def test_palm_has_no_creases(skin: trimesh.Trimesh) -> None:
     along = height[: -2 * step] + height[2 * step :] - 2.0 * height[step:-step]
     assert across.max() <= 3.0
     assert along.max() <= 3.0
+
+
+def _web_levels(hand: PosedHand, skin: trimesh.Trimesh, digit: int) -> np.ndarray:
+    """Whether the skin joins ``digit`` and ``digit + 1`` at fractions 0..1 of their proximal
+    phalanges: a point midway between the two bone axes lies inside the skin."""
+    from handatlas.build.digits import segment_frame
+
+    first, second = (segment_frame(hand, d, "proximal_phalanx") for d in (digit, digit + 1))
+    fractions = np.linspace(0.0, 1.0, 41)[:, None]
+    middle = (first.proximal + second.proximal) / 2 + fractions * (
+        first.distal - first.proximal + second.distal - second.proximal
+    ) / 2
+    return skin.contains(middle)
+
+
+def test_fingers_are_separate_at_their_proximal_phalanges(hand: PosedHand, skin: trimesh.Trimesh) -> None:
+    """Web commissures lie about a third of the way along the proximal phalanges: from each
+    proximal phalanx's mid-shaft the skin is reached sideways within 12 mm, on its own finger."""
+    from handatlas.build.digits import segment_frame
+
+    shafts = {d: segment_frame(hand, d, "proximal_phalanx") for d in (2, 3, 4, 5)}
+    for digit, frame in shafts.items():
+        for side in (1.0, -1.0):
+            direction = side * frame.radial
+            depth = _depth_along(skin, frame.centre, direction)
+            assert 3.0 <= depth <= 12.0, (digit, side, depth)
+            exit_point = frame.centre + direction * depth
+            gaps = {
+                d: float(np.min(np.linalg.norm(hand.meshes[f.bone].vertices - exit_point, axis=1)))
+                for d, f in shafts.items()
+            }
+            assert min(gaps, key=gaps.get) == digit, (digit, side, gaps)
+    for digit in (2, 3, 4):
+        joined = _web_levels(hand, skin, digit)
+        assert joined[0], digit  # a web at the MCP joints ...
+        margin = int(np.argmin(joined))
+        first_free = margin / (len(joined) - 1)
+        assert not joined[margin:].any(), digit  # ... with one free margin
+        assert 0.15 <= first_free <= 0.45, (digit, first_free)  # about a third along the phalanges
