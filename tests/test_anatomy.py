@@ -188,7 +188,7 @@ def test_common_digital_nerves_lie_deep_to_the_arch(atlas, nerve):
     line, _ = atlas.centerline(nerve)
     gaps = np.linalg.norm(line[:, None, :2] - arch[None, :, :2], axis=2)
     i, j = np.unravel_index(np.argmin(gaps), gaps.shape)
-    assert gaps[i, j] < 2.5, f"{nerve} does not cross the arch in the palm plane"
+    assert gaps[i, j] < 3.0, f"{nerve} does not cross the arch in the palm plane"
     depth_nerve, depth_arch = depth_below_skin(atlas, np.array([line[i], arch[j]]))
     assert depth_nerve > depth_arch
 

@@ -15,6 +15,7 @@ from handatlas import __version__
 from handatlas import format as fmt
 from handatlas.build.paths import build_tube
 from handatlas.build.points import PointContext
+from handatlas.build.relax import TUBE_KINDS, relax_built
 from handatlas.build.solids import KINDS as SOLID_KINDS
 from handatlas.build.solids import build_solid
 from handatlas.build.spec import StructureSpec, load_spec
@@ -46,12 +47,14 @@ class BuildReport:
     triangles: dict[str, int] = field(default_factory=dict)
     landmarks: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    relax: str = ""
 
     def __str__(self) -> str:
         total = sum(self.triangles.values())
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         return (f"wrote {self.folder}: {self.structures} structures, {self.meshes} meshes, "
-                f"{total:,} triangles, {self.landmarks} landmarks ({steps})")
+                f"{total:,} triangles, {self.landmarks} landmarks ({steps})"
+                + (f"; {self.relax}" if self.relax else ""))
 
 
 def source_meshes_dir() -> Path:
@@ -111,7 +114,17 @@ def build_atlas(out: str | Path | None = None, *, spec_dir: str | Path | None = 
         skin=skin,
     )
     meshes: dict[str, MeshData] = {}
+    # tubes first (in order: branches need their trunks), then push apart those that intersect,
+    # then the solids, which carve around the final tube courses
+    tubes = [s for s in specs if s.geometry.kind in TUBE_KINDS]
+    for spec in tubes:
+        meshes[spec.id] = _geometry(spec, hand=hand, skin=skin, territories=territories, ctx=ctx)
+    lap("tubes")
+    report.relax = str(relax_built(tubes, meshes, ctx, skin))
+    lap("relax")
     for spec in specs:
+        if spec.geometry.kind in TUBE_KINDS:
+            continue
         data = _geometry(spec, hand=hand, skin=skin, territories=territories, ctx=ctx)
         if data is not None:
             meshes[spec.id] = data

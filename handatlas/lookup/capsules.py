@@ -256,7 +256,8 @@ def touch_points(capsules: CapsuleSet, centres: np.ndarray, segments: np.ndarray
     """
     a, b, rad = capsules.a[segments], capsules.b[segments], capsules.radius[segments]
     ab = b - a
-    t = np.clip(np.einsum("ij,ij->i", centres - a, ab) / np.einsum("ij,ij->i", ab, ab), 0.0, 1.0)
+    t = np.clip(np.einsum("ij,ij->i", centres - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-18),
+                0.0, 1.0)
     foot = a + t[:, None] * ab
     towards = centres - foot
     length = np.linalg.norm(towards, axis=1, keepdims=True)
@@ -269,7 +270,7 @@ def _gaps(capsules: CapsuleSet, centres: np.ndarray, segments: np.ndarray) -> np
     a, b, rad = capsules.a[segments], capsules.b[segments], capsules.radius[segments]
     ab = b - a
     rel = centres[:, None, :] - a[None, :, :]
-    t = np.clip(np.einsum("smk,mk->sm", rel, ab) / np.einsum("mk,mk->m", ab, ab), 0.0, 1.0)
+    t = np.clip(np.einsum("smk,mk->sm", rel, ab) / np.maximum(np.einsum("mk,mk->m", ab, ab), 1e-18), 0.0, 1.0)
     return np.linalg.norm(rel - t[..., None] * ab[None], axis=2) - rad[None, :]
 
 

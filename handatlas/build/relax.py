@@ -1,0 +1,468 @@
+"""Push apart tubes that intersect: a deterministic relaxation of the built centrelines.
+
+Authored courses put nerves, vessels and tendons near their literature positions, but tubes a
+few millimetres thick still cross each other where many run together (the carpal tunnel, the web
+spaces, the dorsum).  After every tube is built, :func:`relax` moves centreline points of
+overlapping tubes apart until their surfaces are :data:`GAP_MM` apart:
+
+- Overlaps are found among centreline samples with a KD-tree (only pairs closer than the sum of
+  the largest radii); for each point and each other structure only the nearest sample counts.
+- Each point of a pair moves perpendicular to its own centreline, away from the other point, by
+  a share of the overlap inversely proportional to its *stiffness* ``factor(tissue) * r**2``
+  (cross-section area: a thick tendon displaces a thin nerve more than the reverse).  Nerves and
+  arteries get :data:`STIFFNESS` 8: their courses carry the literature depths and relations the
+  trainer teaches (pulse points, the tunnel, Guyon's canal), so they should be the last to move;
+  superficial veins, the most variable structures, get 0.5.
+- Displacements are smoothed along each path (a binomial kernel) so tubes bend instead of
+  kinking, capped per iteration (:data:`MAX_STEP_MM`), and scaled by each point's *mobility*:
+  0 at a junction (a branch whose path starts ``{along: X}`` and X near that point, or two tubes
+  whose ends touch), at a tendon's insertion, rising linearly to 1 between
+  :data:`FIXED_MM` and :data:`FREE_MM` from it.  Pairs of points both within :data:`JOIN_MM` of
+  a junction they share are not pushed (a branch is meant to touch its trunk there).
+- Every :data:`CONSTRAIN_EVERY` iterations the moved points are handed to ``constrain`` (the
+  build passes :func:`handatlas.build.tubes.keep_clear`: out of the bones, under the skin);
+  points it had to move are marked *blocked* and take a quarter of their share afterwards, so
+  the partner that still has room gives way.
+
+Everything is plain array arithmetic in a fixed order: the same input gives the same output.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+#: Surface-to-surface gap the relaxation aims for (mm).
+GAP_MM = 0.35
+#: Relative stiffness by tissue, multiplied by the squared radius.
+STIFFNESS = {"nerve": 8.0, "artery": 8.0, "vein": 0.5, "tendon": 1.0}
+#: Points closer than this to a junction or insertion do not move (mm) ...
+FIXED_MM = 1.5
+#: ... and points further than this move freely; linear in between (mm).
+FREE_MM = 6.0
+#: Two tubes sharing a junction are not pushed apart within this distance of it (mm).
+JOIN_MM = 5.0
+#: An end of a tube this close to another tube's centreline joins it there (mm).
+TOUCH_MM = 0.6
+#: Largest move of a point in one iteration (mm).
+MAX_STEP_MM = 0.6
+ITERATIONS = 80
+CONSTRAIN_EVERY = 6
+#: A point the constraint moved keeps this fraction of its mobility in later shares.
+BLOCKED = 0.25
+#: Stop when no surfaces overlap by more than this (mm).
+TOLERANCE_MM = 0.02
+
+
+@dataclass
+class Tube:
+    """One tube structure for :func:`relax`.
+
+    Attributes
+    ----------
+    sid : str
+        Structure id.
+    paths : list of (k, 3) float
+        Centrelines (one per path; a venous network has several).
+    radii : list of (k,) float
+        Radius at each centreline point.
+    tissue : str
+        ``nerve``, ``artery``, ``vein`` or ``tendon`` (selects the stiffness).
+    joins : str, optional
+        The structure the first path starts on (its path begins with ``{along: joins}``).
+    insertion : bool
+        The last point is anchored (a tendon's insertion).
+    margin : float
+        Skin margin handed to ``constrain``.
+    """
+
+    sid: str
+    paths: list[np.ndarray]
+    radii: list[np.ndarray]
+    tissue: str = "nerve"
+    joins: str | None = None
+    insertion: bool = False
+    margin: float = 1.0
+
+
+@dataclass
+class RelaxReport:
+    """What :func:`relax` did: overlapping structure pairs and the worst overlap, before/after."""
+
+    pairs_before: int = 0
+    pairs_after: int = 0
+    worst_before: float = 0.0
+    worst_after: float = 0.0
+    iterations: int = 0
+    moved: dict[str, float] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (f"relax: {self.pairs_before} -> {self.pairs_after} overlapping pairs, worst "
+                f"{self.worst_before:.2f} -> {self.worst_after:.2f} mm in {self.iterations} iterations")
+
+
+Constrain = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+class _Flat:
+    """All centreline samples in one array, with their owners and neighbours."""
+
+    def __init__(self, tubes: Sequence[Tube]) -> None:
+        points, radii, owner, path_of, prev, nxt = [], [], [], [], [], []
+        self.slices: list[list[slice]] = []
+        start = 0
+        path_id = 0
+        for s, tube in enumerate(tubes):
+            own = []
+            for line, rad in zip(tube.paths, tube.radii, strict=True):
+                k = len(line)
+                idx = np.arange(start, start + k)
+                points.append(np.asarray(line, dtype=float))
+                radii.append(np.asarray(rad, dtype=float))
+                owner.append(np.full(k, s))
+                path_of.append(np.full(k, path_id))
+                prev.append(np.maximum(idx - 1, start))
+                nxt.append(np.minimum(idx + 1, start + k - 1))
+                own.append(slice(start, start + k))
+                start += k
+                path_id += 1
+            self.slices.append(own)
+        self.points = np.vstack(points)
+        self.radii = np.concatenate(radii)
+        self.owner = np.concatenate(owner)
+        self.path = np.concatenate(path_of)
+        self.prev = np.concatenate(prev)
+        self.next = np.concatenate(nxt)
+
+    def tangents(self) -> np.ndarray:
+        t = self.points[self.next] - self.points[self.prev]
+        norm = np.linalg.norm(t, axis=1, keepdims=True)
+        return t / np.where(norm > 1e-12, norm, 1.0)
+
+    def smooth(self, values: np.ndarray, rounds: int = 2) -> np.ndarray:
+        out = values
+        for _ in range(rounds):
+            out = 0.25 * out[self.prev] + 0.5 * out + 0.25 * out[self.next]
+        return out
+
+
+def _ramp(distance: np.ndarray) -> np.ndarray:
+    return np.clip((distance - FIXED_MM) / (FREE_MM - FIXED_MM), 0.0, 1.0)
+
+
+def _junctions(tubes: Sequence[Tube], flat: _Flat) -> tuple[np.ndarray, list[set[int]]]:
+    """Junction points and the structures meeting at each (branch starts and touching ends)."""
+    index = {t.sid: s for s, t in enumerate(tubes)}
+    found: list[tuple[np.ndarray, set[int]]] = []
+    for s, tube in enumerate(tubes):
+        if tube.joins is not None and tube.joins in index:
+            found.append((tube.paths[0][0], {s, index[tube.joins]}))
+    tree = cKDTree(flat.points)
+    for s, tube in enumerate(tubes):
+        for line in tube.paths:
+            for end in (line[0], line[-1]):
+                for i in sorted(tree.query_ball_point(end, TOUCH_MM)):
+                    if flat.owner[i] != s:
+                        found.append((end, {s, int(flat.owner[i])}))
+    points: list[np.ndarray] = []
+    members: list[set[int]] = []
+    for point, who in found:
+        for k, other in enumerate(points):
+            if np.linalg.norm(other - point) < 1.0:
+                members[k] |= who
+                break
+        else:
+            points.append(np.asarray(point, dtype=float))
+            members.append(set(who))
+    return np.array(points).reshape(-1, 3), members
+
+
+def _mobility(tubes: Sequence[Tube], flat: _Flat, joints: np.ndarray,
+              members: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Mobility of every sample (0..1) and which junctions each sample lies near."""
+    n = len(flat.points)
+    mobility = np.ones(n)
+    near = np.zeros((n, max(1, len(joints))), dtype=bool)
+    for k, (point, who) in enumerate(zip(joints, members, strict=True)):
+        mine = np.isin(flat.owner, sorted(who))
+        dist = np.linalg.norm(flat.points - point, axis=1)
+        mobility[mine] = np.minimum(mobility[mine], _ramp(dist[mine]))
+        near[:, k] = mine & (dist < JOIN_MM)
+    for s, tube in enumerate(tubes):
+        if tube.insertion:
+            sl = flat.slices[s][0]
+            line = flat.points[sl]
+            seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+            from_end = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])
+            mobility[sl] = np.minimum(mobility[sl], _ramp(from_end))
+    return mobility, near
+
+
+def _contacts(flat: _Flat, near: np.ndarray, *, gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Directed overlapping pairs ``(a, b)``, nearest sample of each other structure per point,
+    and their overlaps (mm)."""
+    reach = 2 * flat.radii.max() + gap
+    pairs = cKDTree(flat.points).query_pairs(reach, output_type="ndarray")
+    if len(pairs) == 0:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    i, j = pairs[:, 0], pairs[:, 1]
+    keep = flat.owner[i] != flat.owner[j]
+    i, j = i[keep], j[keep]
+    dist = np.linalg.norm(flat.points[i] - flat.points[j], axis=1)
+    overlap = flat.radii[i] + flat.radii[j] + gap - dist
+    keep = overlap > 0
+    keep &= ~np.any(near[i] & near[j], axis=1)
+    i, j, dist, overlap = i[keep], j[keep], dist[keep], overlap[keep]
+    a, b = np.concatenate([i, j]), np.concatenate([j, i])
+    dist, overlap = np.concatenate([dist, dist]), np.concatenate([overlap, overlap])
+    order = np.lexsort((b, dist, flat.owner[b], a))
+    a, b, overlap = a[order], b[order], overlap[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (flat.owner[b][1:] != flat.owner[b][:-1])
+    return a[first], b[first], overlap[first]
+
+
+def measure(tubes: Sequence[Tube], *, gap: float = 0.0) -> dict[tuple[str, str], float]:
+    """Worst surface overlap (mm, > 0) of every pair of structures that overlap, junctions excepted."""
+    flat = _Flat(tubes)
+    joints, members = _junctions(tubes, flat)
+    _, near = _mobility(tubes, flat, joints, members)
+    a, b, overlap = _contacts(flat, near, gap=gap)
+    worst: dict[tuple[str, str], float] = {}
+    for x, y, o in zip(flat.owner[a], flat.owner[b], overlap, strict=True):
+        if x < y:
+            key = (tubes[x].sid, tubes[y].sid)
+            worst[key] = max(worst.get(key, 0.0), float(o))
+    return worst
+
+
+def relax(tubes: Sequence[Tube], *, constrain: Constrain | None = None,
+          finish: Constrain | None = None, gap: float = GAP_MM,
+          iterations: int = ITERATIONS) -> RelaxReport:
+    """Push overlapping tubes apart in place (``tube.paths`` are replaced).
+
+    Parameters
+    ----------
+    tubes
+        The tubes; their order fixes the (deterministic) order of the arithmetic.
+    constrain
+        ``constrain(points, radii, margins, travel) -> points``: keeps moved points (which
+        have travelled ``travel`` mm since the start) where they may be
+        (out of the bones, under the skin); called every :data:`CONSTRAIN_EVERY` iterations and
+        at the end on the points that moved.
+    finish
+        Like ``constrain``, applied once at the end instead of it (an exact, slower check);
+        default ``constrain``.
+    gap
+        Target surface-to-surface gap, mm.
+    iterations
+        Upper bound on the iterations.
+
+    Returns
+    -------
+    RelaxReport
+    """
+    report = RelaxReport()
+    if len(tubes) < 2:
+        return report
+    before = measure(tubes, gap=0.0)
+    report.pairs_before = len(before)
+    report.worst_before = max(before.values(), default=0.0)
+    flat = _Flat(tubes)
+    start = flat.points.copy()
+    joints, members = _junctions(tubes, flat)
+    mobility, near = _mobility(tubes, flat, joints, members)
+    tissue = np.array([STIFFNESS.get(t.tissue, 1.0) for t in tubes])
+    stiffness = tissue[flat.owner] * flat.radii**2
+    margins = np.array([t.margin for t in tubes])[flat.owner]
+    blocked = np.ones(len(flat.points))
+    checked = flat.points.copy()
+    for it in range(iterations):
+        report.iterations = it + 1
+        a, b, overlap = _contacts(flat, near, gap=gap)
+        if len(a) == 0 or overlap.max() < TOLERANCE_MM:
+            break
+        give = mobility * blocked / stiffness
+        total = give[a] + give[b]
+        share = np.divide(give[a], total, out=np.zeros_like(total), where=total > 0)
+        tangent = flat.tangents()[a]
+        away = flat.points[a] - flat.points[b]
+        away -= tangent * np.einsum("ij,ij->i", away, tangent)[:, None]
+        norm = np.linalg.norm(away, axis=1)
+        degenerate = norm < 1e-6
+        if degenerate.any():  # centrelines through each other: push across both of them
+            other = flat.tangents()[b[degenerate]]
+            cross = np.cross(tangent[degenerate], other)
+            flip = np.where(a[degenerate] < b[degenerate], 1.0, -1.0)[:, None]
+            fallback = np.cross(tangent[degenerate], [0.0, 0.0, 1.0])
+            small = np.linalg.norm(cross, axis=1) < 1e-6
+            cross[small] = fallback[small]
+            away[degenerate] = cross * flip
+            norm[degenerate] = np.linalg.norm(away[degenerate], axis=1)
+        away /= np.maximum(norm, 1e-12)[:, None]
+        disp = np.zeros_like(flat.points)
+        np.add.at(disp, a, (share * overlap)[:, None] * away)
+        disp = flat.smooth(disp) * mobility[:, None]
+        length = np.linalg.norm(disp, axis=1, keepdims=True)
+        disp *= np.minimum(1.0, MAX_STEP_MM / np.maximum(length, 1e-12))
+        flat.points += disp
+        if constrain is not None and (it + 1) % CONSTRAIN_EVERY == 0:
+            blocked = _apply(flat, constrain, margins, checked, blocked, start)
+            checked = flat.points.copy()
+    finish = finish or constrain
+    if finish is not None:
+        _apply(flat, finish, margins, start, blocked, start)
+    for s, tube in enumerate(tubes):
+        tube.paths = [flat.points[sl].copy() for sl in flat.slices[s]]
+        shift = np.linalg.norm(flat.points[flat.owner == s] - start[flat.owner == s], axis=1).max()
+        if shift > 1e-9:
+            report.moved[tube.sid] = float(shift)
+    after = measure(tubes, gap=0.0)
+    report.pairs_after = len(after)
+    report.worst_after = max(after.values(), default=0.0)
+    return report
+
+
+def _apply(flat: _Flat, constrain: Constrain, margins: np.ndarray, checked: np.ndarray,
+           blocked: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Constrain the points that moved since the last check; mark those it moved as blocked."""
+    moved = np.flatnonzero(np.linalg.norm(flat.points - checked, axis=1) > 1e-9)
+    if len(moved) == 0:
+        return blocked
+    travel = np.linalg.norm(flat.points[moved] - start[moved], axis=1)
+    fixed = constrain(flat.points[moved], flat.radii[moved], margins[moved], travel)
+    pushed = np.linalg.norm(fixed - flat.points[moved], axis=1) > 0.05
+    flat.points[moved] = fixed
+    out = blocked.copy()
+    out[moved[pushed]] = BLOCKED
+    return out
+
+
+# ---------------------------------------------------------------------------- the build's use
+#: Geometry kinds built as tubes (and relaxed together).
+TUBE_KINDS = ("tube", "tubes", "tendon")
+#: Spacing of the bone and skin samples of the approximate clearance test (mm).
+FIELD_MM = 0.8
+#: How far the approximate clearance test looks for the surface (mm).
+SEARCH_MM = 5.0
+
+
+def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
+    """Relax every built tube of ``specs`` in ``meshes`` (``MeshData`` by id), in place.
+
+    Re-sweeps the meshes of the tubes that moved, records their new centrelines in the
+    ``MeshData`` and in ``ctx.curves`` (so solids built later carve around the final courses).
+    """
+    from handatlas.build.paths import DEFAULT_MARGIN_MM
+    from handatlas.build.solids import SKIN_CLEARANCE_MM, TENDON_SIDES
+    from handatlas.build.tubes import BONE_CLEARANCE_MM, SIDES, keep_clear, push_inside, sweep_tube
+    from handatlas.build.writer import MeshData
+
+    tubes: list[Tube] = []
+    sides: dict[str, int] = {}
+    for spec in specs:
+        geometry = spec.geometry.model_dump()
+        kind = geometry["kind"]
+        if kind not in TUBE_KINDS or spec.id not in meshes:
+            continue
+        data = meshes[spec.id]
+        cuts = [*(int(i) for i in data.path_starts), len(data.centerline)]
+        first = (geometry.get("path") or (geometry.get("paths") or [[]])[0] or [{}])[0]
+        joins = str(first["along"]) if isinstance(first, dict) and "along" in first else None
+        if kind == "tendon":
+            margin = float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1
+            sides[spec.id] = int(geometry.get("sides", TENDON_SIDES))
+        else:
+            margin = float(geometry.get("margin", DEFAULT_MARGIN_MM))
+            sides[spec.id] = SIDES
+        tubes.append(Tube(spec.id,
+                          [data.centerline[a:b].copy() for a, b in itertools.pairwise(cuts)],
+                          [data.radii[a:b].copy() for a, b in itertools.pairwise(cuts)],
+                          tissue=str(spec.tissue or "tendon"), joins=joins,
+                          insertion=kind == "tendon", margin=margin))
+
+    bones = ctx.bone_surface
+    bone_field = _Field(bones.vertices[bones.faces], bones.face_normals)
+    skin_field = _Field(np.asarray(skin.triangles, dtype=float), np.asarray(skin.face_normals))
+
+    def constrain(points: np.ndarray, radii: np.ndarray, margins: np.ndarray,
+                  travel: np.ndarray) -> np.ndarray:
+        # Inside the loop: the sampled fields (about 0.1 mm off), out of the bones by their
+        # clearance and under the skin by the margin, a few rounds for squeezed points.
+        out = points.copy()
+        for _ in range(4):
+            out = bone_field.keep_out(out, radii + BONE_CLEARANCE_MM)
+            out = skin_field.keep_out(out, radii + margins, inside=True)
+        return out
+
+    def exact(points: np.ndarray, radii: np.ndarray, margins: np.ndarray,
+              travel: np.ndarray) -> np.ndarray:
+        # At the end: the build's own exact keep_clear, for the points near a bone or the skin.
+        # Every point was clear as built and has since moved ``travel``: it can only have
+        # crossed a surface it is now within ``travel`` of.
+        near_bone = bone_field.distance(points) < np.maximum(radii + BONE_CLEARANCE_MM, travel) + 0.5
+        near_skin = skin_field.distance(points) < np.maximum(radii + margins, travel) + 0.5
+        out = points.copy()
+        for margin in np.unique(margins[near_bone | near_skin]):
+            both = near_bone & (margins == margin)
+            if both.any():
+                out[both] = keep_clear(points[both], radii[both], skin=skin, bones=bones,
+                                       skin_margin=float(margin))
+            only = near_skin & ~near_bone & (margins == margin)
+            if only.any():
+                out[only] = push_inside(points[only], radii[only], skin, margin=float(margin))
+        return out
+
+    report = relax(tubes, constrain=constrain, finish=exact)
+    for tube in tubes:
+        if tube.sid not in report.moved:
+            continue
+        parts = [sweep_tube(line, rad, sides=sides[tube.sid])
+                 for line, rad in zip(tube.paths, tube.radii, strict=True)]
+        offsets = np.cumsum([0] + [len(m.vertices) for m in parts[:-1]])
+        old = meshes[tube.sid]
+        meshes[tube.sid] = MeshData(
+            np.vstack([m.vertices for m in parts]),
+            np.vstack([m.faces + off for m, off in zip(parts, offsets, strict=True)]),
+            centerline=np.vstack(tube.paths), radii=np.concatenate(tube.radii),
+            path_starts=old.path_starts)
+        ctx.curves[tube.sid] = tube.paths[0]
+    return report
+
+
+
+class _Field:
+    """Signed distance to a closed surface from dense samples (nearest sample and its normal)."""
+
+    def __init__(self, triangles: np.ndarray, normals: np.ndarray) -> None:
+        from handatlas.build.solids import surface_samples
+
+        self.samples, faces = surface_samples(np.asarray(triangles, dtype=float), FIELD_MM)
+        self.normals = np.asarray(normals, dtype=float)[faces]
+        self.tree = cKDTree(self.samples)
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Unsigned distance to the nearest sample (``inf`` beyond :data:`SEARCH_MM`)."""
+        return self.tree.query(points, distance_upper_bound=SEARCH_MM, workers=-1)[0]
+
+    def keep_out(self, points: np.ndarray, need: np.ndarray, *, inside: bool = False) -> np.ndarray:
+        """Move points closer than ``need`` to the surface (or on the wrong side) to ``need`` off
+        it: outside the surface, or inside it with ``inside``."""
+        # points move less than SEARCH_MM between two calls: further from the surface they
+        # are still on the side they were (every point starts clear of bone and skin)
+        distance, index = self.tree.query(points, distance_upper_bound=SEARCH_MM, workers=-1)
+        found = np.flatnonzero(np.isfinite(distance))
+        index = index[found]
+        normal = self.normals[index]
+        side = np.einsum("ij,ij->i", points[found] - self.samples[index], normal)
+        sign = -1.0 if inside else 1.0
+        bad = (sign * side < 0) | (distance[found] < need[found])
+        out = points.copy()
+        out[found[bad]] = (self.samples[index[bad]]
+                           + sign * normal[bad] * (need[found[bad]] * 1.02)[:, None])
+        return out

@@ -1,0 +1,70 @@
+"""The relaxation that pushes intersecting tubes apart, on analytic cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handatlas.build.relax import GAP_MM, Tube, measure, relax
+
+
+def line(start, end, step=1.0):
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    n = int(np.ceil(np.linalg.norm(end - start) / step)) + 1
+    return start + np.linspace(0.0, 1.0, n)[:, None] * (end - start)
+
+
+def test_crossing_tubes_end_up_separated_by_their_radii():
+    a = Tube("a", [line([-20, 0, 0], [20, 0, 0])], [np.full(41, 1.5)], tissue="tendon")
+    b = Tube("b", [line([0, -20, 0.5], [0, 20, 0.5])], [np.full(41, 1.0)], tissue="nerve")
+    assert measure([a, b])
+    report = relax([a, b])
+    assert report.pairs_before == 1 and report.pairs_after == 0
+    gap = np.linalg.norm(a.paths[0][:, None] - b.paths[0][None], axis=2).min()
+    assert gap >= 1.5 + 1.0 + GAP_MM - 0.1
+    # the nerve (stiffer per unit area, but thinner) and the tendon share the move; the order
+    # of the layers is kept: b stays palmar (+z) of a
+    assert b.paths[0][20, 2] > a.paths[0][20, 2]
+
+
+def test_relaxation_is_deterministic():
+    def tubes():
+        b = line([0, -20, 0.3], [0, 20, -0.2])
+        return [Tube("a", [line([-20, 0, 0], [20, 0, 0])], [np.full(41, 1.5)]),
+                Tube("b", [b], [np.full(len(b), 1.0)])]
+    first, second = tubes(), tubes()
+    relax(first)
+    relax(second)
+    for x, y in zip(first, second, strict=True):
+        np.testing.assert_array_equal(x.paths[0], y.paths[0])
+
+
+def test_branch_point_is_left_alone():
+    trunk = Tube("trunk", [line([0, -30, 0], [0, 30, 0])], [np.full(61, 1.5)])
+    branch_line = line([0, 0, 0], [20, 20, 0])
+    branch = Tube("branch", [branch_line], [np.full(len(branch_line), 0.7)], joins="trunk")
+    relax([trunk, branch])
+    np.testing.assert_allclose(branch.paths[0][0], [0, 0, 0])  # still on the trunk
+    np.testing.assert_allclose(trunk.paths[0][30], [0, 0, 0])
+    assert not measure([trunk, branch])
+
+
+def test_insertion_stays_put():
+    tendon = Tube("tendon", [line([-20, 0, 0], [0, 0, 0])], [np.full(21, 1.5)], tissue="tendon",
+                  insertion=True)
+    nerve = Tube("nerve", [line([-10, -10, 0.2], [-10, 10, 0.2])], [np.full(21, 1.0)])
+    relax([tendon, nerve])
+    np.testing.assert_allclose(tendon.paths[0][-1], [0, 0, 0])
+    assert not measure([tendon, nerve])
+
+
+def test_constraint_is_applied():
+    a = Tube("a", [line([-20, 0, 0], [20, 0, 0])], [np.full(41, 1.5)])
+    b = Tube("b", [line([0, -20, 0.5], [0, 20, 0.5])], [np.full(41, 1.0)])
+
+    def floor(points, radii, margins, travel):  # nothing may go below z = -1
+        out = points.copy()
+        out[:, 2] = np.maximum(out[:, 2], -1.0)
+        return out
+
+    relax([a, b], constrain=floor)
+    assert a.paths[0][:, 2].min() >= -1.0 and b.paths[0][:, 2].min() >= -1.0
