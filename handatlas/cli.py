@@ -286,6 +286,75 @@ def cmd_quiz_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_quiz_export(args: argparse.Namespace) -> int:
+    """Export quiz files to Moodle XML, GIFT or an Anki package; exit 1 if a file is invalid."""
+    from handatlas.quiz import check_files, load_quiz, quiz_paths
+    from handatlas.quiz.export import ExportError, PictureError, export_quizzes
+
+    paths = quiz_paths(args.files)
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing or not paths:
+        raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to export")
+    atlas = _atlas(args)
+    problems = check_files(paths, atlas)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"handatlas: error: nothing exported: {len({p.file for p in problems})} invalid quiz file(s)",
+              file=sys.stderr)
+        return 1
+    try:
+        result = export_quizzes([load_quiz(p) for p in paths], atlas, fmt=args.format, output=args.output,
+                                pictures=not args.no_pictures)
+    except (ExportError, PictureError) as exc:
+        raise CommandError(str(exc)) from None
+    print(f"{result.path}: {result.fmt}, {result.questions} questions as {result.items} items, "
+          f"{result.pictures} pictures")
+    return 0
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    """Run an FSRS-scheduled drill in the terminal; every answer is saved as it is given."""
+    import getpass
+    import os
+
+    from handatlas.quiz import QuizError, default_quiz_dir
+    from handatlas.quiz.drill import TERMINAL_SKIPS, Drill, run_terminal
+    from handatlas.quiz.progress import ProgressStore, StoreError
+    from handatlas.quiz.schema import QUESTION_TYPES
+
+    tags = [t.strip() for t in (args.tags or "").split(",") if t.strip()]
+    learner = args.learner or os.environ.get("HANDATLAS_LEARNER")
+    if not learner:
+        try:
+            learner = getpass.getuser()
+        except (OSError, KeyError):  # no login name (e.g. a container without a passwd entry)
+            learner = "learner"
+    if args.count < 1:
+        raise CommandError(f"--count must be at least 1, got {args.count}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise CommandError(f"--time-limit must be a positive number of seconds, got {args.time_limit:g}")
+    quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
+    if not quizzes.exists():
+        raise CommandError(f"no such quiz folder or file: {quizzes}")
+    try:
+        store = ProgressStore.open(args.db)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        # locate questions need a click on the 3D hand: the terminal leaves them to the web app
+        drill = Drill(store, quizzes, learner=learner, tags=tags, match=args.match, count=args.count,
+                      types=[t for t in QUESTION_TYPES if t not in TERMINAL_SKIPS],
+                      time_limit=args.time_limit, atlas=lambda: _atlas(args), seed=args.seed)
+        return run_terminal(drill, stdin=sys.stdin, stdout=sys.stdout)
+    except QuizError as exc:
+        raise CommandError(str(exc), code=1) from None
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``handatlas``."""
@@ -335,6 +404,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_quiz_check)
     p.add_argument("files", nargs="*", metavar="FILE",
                    help="quiz files or folders (default: the shipped quizzes)")
+    p = quiz_sub.add_parser("export", help="export quizzes to Moodle XML, GIFT or Anki",
+                            description="export quiz files to Moodle XML, GIFT or an Anki package")
+    p.set_defaults(func=cmd_quiz_export)
+    p.add_argument("files", nargs="+", metavar="FILE", help="quiz files or folders")
+    p.add_argument("--format", required=True, choices=("moodle", "gift", "anki"), help="the output format")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    p.add_argument("--no-pictures", action="store_true", help="do not render pictures (Moodle, Anki)")
+    p = add("drill", cmd_drill, "drill quiz questions by tag in the terminal, scheduled per learner (FSRS)")
+    p.add_argument("--tags", metavar="TAG[,TAG...]", help="topic:... / domain:... tags, bare words or "
+                   "patterns such as topic:*nerve (default: the whole bank)")
+    p.add_argument("--match", choices=("any", "all"), default="any",
+                   help="a question needs any (default) or all of the tags")
+    p.add_argument("--learner", metavar="NAME",
+                   help="learner name (default: $HANDATLAS_LEARNER or your login)")
+    p.add_argument("--count", type=int, default=10, metavar="N", help="questions at most (default 10)")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the progress store "
+                   "(default: $HANDATLAS_DB_URL or progress.sqlite in the user data folder)")
+    p.add_argument("--quizzes", metavar="DIR", help="quiz folder or file (default: the shipped quizzes)")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds per question (over it scores 0)")
+    p.add_argument("--seed", type=int, help="seed the order of new questions")
     return parser
 
 

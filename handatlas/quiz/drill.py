@@ -1,0 +1,834 @@
+"""Certification drills: questions drawn from the bank by tag, scheduled per learner with FSRS.
+
+No UI code: :class:`Drill` serves the terminal (:func:`run_terminal`, ``handatlas drill``) and the
+web app alike, and records every answer in a :class:`~handatlas.quiz.progress.ProgressStore`.
+
+Selection
+---------
+A tag pattern is a full tag (``topic:median_nerve``), a bare word matching any prefix
+(``median_nerve`` = ``topic:median_nerve`` or ``domain:median_nerve``) or a shell pattern
+(``topic:*nerve``).  ``match="any"`` (default) takes a question carrying at least one pattern's
+tag; ``match="all"`` only one matching every pattern.  No patterns: the whole bank.
+
+Order
+-----
+Due cards first (most overdue first), then new questions (easier first, shuffled within a
+difficulty by the drill's seed), then cards not yet due (soonest first), up to ``count``.  A
+question is asked at most once per drill; a failed one is due again within minutes (FSRS
+learning steps), so the next drill starts with it.
+
+Rating (grade -> FSRS)
+----------------------
+=====================================================  ==========
+over the time limit (the answer then scores 0)           Again
+score < 0.5                                              Again
+not fully right, score >= 0.5 (partial credit)           Hard
+right, answered within ``easy_seconds`` (default 10 s)   Easy
+right                                                    Good
+=====================================================  ==========
+
+Summary
+-------
+Weak topics are the tags of the drill's questions whose mean score over the learner's last
+:data:`RECENT` answers to questions with that tag is below :data:`WEAK_BELOW`, lowest first.
+Retention per tag is the mean FSRS retrievability, one day from now, of the learner's reviewed
+cards with that tag (questions never answered are left out): FSRS counts whole days, so "now"
+would read 100 % for everything answered today, failed or not.
+
+Examples
+--------
+>>> from handatlas.quiz.progress import ProgressStore
+>>> store = ProgressStore.open("sqlite://")
+>>> drill = Drill(store, default_quiz_dir(), learner="ada", tags=["domain:ethics"], count=2,
+...               types=["choice", "order"], seed=1)
+>>> q = drill.next_question()
+>>> g = drill.answer(q.uid, q.question.answers[0] if q.type == "choice" else list(q.question.items))
+>>> drill.summary().answered
+1
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+import random
+import re
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from fsrs import Card, Rating, Scheduler
+
+from handatlas.quiz import default_quiz_dir, schema
+from handatlas.quiz.grading import Grade, grade
+from handatlas.quiz.keys import Key, compute_key, normalise
+from handatlas.quiz.loading import load_quiz, quiz_paths
+from handatlas.quiz.progress import ProgressStore, utcnow
+
+if TYPE_CHECKING:
+    from handatlas.atlas import Atlas
+
+#: A correct answer within this many seconds rates Easy.
+EASY_SECONDS = 10.0
+#: A score below this rates Again; a partial one at or above it, Hard.
+AGAIN_BELOW = 0.5
+#: A tag is weak when its recent mean score is below this.
+WEAK_BELOW = 0.8
+#: How many of a tag's latest answers count for its recent accuracy.
+RECENT = 10
+#: Question types the terminal cannot ask (a click on the 3D hand).
+TERMINAL_SKIPS = ("locate",)
+
+Match = Literal["any", "all"]
+
+
+# ----------------------------------------------------------------------------- the bank
+@dataclass(frozen=True)
+class BankQuestion:
+    """A question of the bank with the quiz it belongs to.
+
+    ``uid`` (``quiz_id/question_id``) is unique across the bank.
+    """
+
+    quiz_id: str
+    question: schema.Question
+    source: Path
+
+    @property
+    def uid(self) -> str:
+        """``quiz_id/question_id``."""
+        return f"{self.quiz_id}/{self.question.id}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(quiz_id, question_id)``, the store's key."""
+        return (self.quiz_id, self.question.id)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The question's tags."""
+        return tuple(self.question.tags)
+
+
+def load_bank(paths: str | Path | Iterable[str | Path] | None = None) -> list[BankQuestion]:
+    """Every question of the quiz files (folders expand to their ``*.yaml``); default the shipped bank.
+
+    Raises
+    ------
+    handatlas.quiz.QuizError
+        When a file is invalid.
+    ValueError
+        When there are no quiz files or two files share a quiz id.
+
+    Examples
+    --------
+    >>> len(load_bank()) > 20
+    True
+    """
+    if paths is None:
+        paths = [default_quiz_dir()]
+    elif isinstance(paths, str | Path):
+        paths = [paths]
+    files = quiz_paths(paths)
+    if not files:
+        raise ValueError(f"no quiz files in {', '.join(map(str, paths))}")
+    seen: dict[str, Path] = {}
+    out: list[BankQuestion] = []
+    for path in files:
+        quiz = load_quiz(path)
+        qid = quiz.model.quiz.id
+        if qid in seen:
+            raise ValueError(f"quiz id {qid!r} is used by both {seen[qid]} and {path}")
+        seen[qid] = path
+        out += [BankQuestion(qid, q, path) for q in quiz.questions]
+    return out
+
+
+def _tag_matches(pattern: str, tag: str) -> bool:
+    pattern = pattern.strip().lower()
+    if ":" not in pattern:
+        tag = tag.split(":", 1)[1]
+    return fnmatch.fnmatchcase(tag, pattern)
+
+
+def select_questions(bank: Sequence[BankQuestion], tags: Iterable[str] = (), *, match: Match = "any",
+                     types: Iterable[str] | None = None) -> list[BankQuestion]:
+    """The questions carrying the ``tags`` patterns (see the module doc), of ``types`` only.
+
+    Raises
+    ------
+    ValueError
+        For ``match`` other than any/all, an unknown type, or a pattern no question carries
+        (with "did you mean").
+
+    Examples
+    --------
+    >>> bank = load_bank()
+    >>> picked = select_questions(bank, ["topic:median_nerve", "domain:ethics"])
+    >>> all({"topic:median_nerve", "domain:ethics"} & set(q.tags) for q in picked)
+    True
+    """
+    if match not in ("any", "all"):
+        raise ValueError(f"match must be 'any' or 'all', not {match!r}")
+    patterns = [t.strip() for t in tags if t.strip()]
+    wanted = None if types is None else set(types)
+    if wanted is not None and wanted - set(schema.QUESTION_TYPES):
+        bad = sorted(wanted - set(schema.QUESTION_TYPES))[0]
+        raise ValueError(f"unknown question type {bad!r} (types: {', '.join(schema.QUESTION_TYPES)})")
+    known = sorted({t for q in bank for t in q.tags})
+    for p in patterns:
+        if not any(_tag_matches(p, t) for t in known):
+            words = {**{t.split(":", 1)[1]: t for t in known}, **{t: t for t in known}}
+            close = list(dict.fromkeys(words[w] for w in difflib.get_close_matches(p.lower(), words, n=3,
+                                                                                   cutoff=0.75)))
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"no question is tagged {p!r}{hint}")
+    combine = any if match == "any" else all
+    out = []
+    for q in bank:
+        if wanted is not None and q.question.type not in wanted:
+            continue
+        if not patterns or combine(any(_tag_matches(p, t) for t in q.tags) for p in patterns):
+            out.append(q)
+    return out
+
+
+# ----------------------------------------------------------------------------- rating
+def rating_for(score: float, correct: bool, *, seconds: float | None = None,
+               time_limit: float | None = None, easy_seconds: float | None = EASY_SECONDS) -> Rating:
+    """The FSRS rating of a graded answer (the table in the module doc).
+
+    Examples
+    --------
+    >>> rating_for(1.0, True, seconds=30).name, rating_for(1.0, True, seconds=4).name
+    ('Good', 'Easy')
+    >>> rating_for(0.6, False).name, rating_for(0.2, False).name
+    ('Hard', 'Again')
+    """
+    if time_limit is not None and seconds is not None and seconds > time_limit:
+        return Rating.Again
+    if score < AGAIN_BELOW:
+        return Rating.Again
+    if not correct:
+        return Rating.Hard
+    if easy_seconds is not None and seconds is not None and seconds <= easy_seconds:
+        return Rating.Easy
+    return Rating.Good
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class DrillQuestion:
+    """A question as handed out by :meth:`Drill.next_question`.
+
+    Attributes
+    ----------
+    uid : str
+        ``quiz_id/question_id``: pass it to :meth:`Drill.answer`.
+    question : handatlas.quiz.schema.Question
+    number, total : int
+        1-based position in the drill and the drill's length.
+    new : bool
+        Never answered by this learner before.
+    due : datetime or None
+        When FSRS wanted it asked (None for a new question).
+    items : tuple of str or None
+        For ``order`` questions, the items in the (shuffled) order to show them.
+    time_limit : float or None
+        Seconds allowed.
+    """
+
+    uid: str
+    quiz_id: str
+    question: schema.Question
+    number: int
+    total: int
+    new: bool
+    due: datetime | None
+    items: tuple[str, ...] | None = None
+    time_limit: float | None = None
+
+    @property
+    def type(self) -> str:
+        """The question type."""
+        return self.question.type
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One answer of this drill."""
+
+    uid: str
+    score: float
+    correct: bool
+    rating: Rating
+    seconds: float | None
+    next_due: datetime
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The end-of-drill summary (see :meth:`Drill.summary`)."""
+
+    learner: str
+    session_id: int
+    total: int
+    answered: int
+    correct: int
+    score: float
+    skipped: int
+    tag_accuracy: dict[str, tuple[float, int]]
+    weak_topics: list[str]
+    retention: dict[str, float]
+    results: list[Answered] = field(repr=False)
+
+    @property
+    def fraction(self) -> float:
+        """Score over answered questions, 0 to 1 (0 when nothing was answered)."""
+        return self.score / self.answered if self.answered else 0.0
+
+    def text(self) -> str:
+        """A few readable lines."""
+        lines = [f"{self.learner}: {self.score:.1f} / {self.answered} ({self.fraction:.0%}), "
+                 f"{self.correct} fully right, {self.skipped} skipped, "
+                 f"{self.total - self.answered - self.skipped} not reached."]
+        if self.weak_topics:
+            weak = ", ".join(f"{t} {self.tag_accuracy[t][0]:.0%} of {self.tag_accuracy[t][1]}"
+                             for t in self.weak_topics[:5])
+            lines.append(f"Weak topics (recent accuracy): {weak}.")
+        elif self.answered:
+            lines.append("No weak topics: every tag is at 80 % or better recently.")
+        if self.retention:
+            low = sorted(self.retention.items(), key=lambda kv: (kv[1], kv[0]))[:5]
+            shown = ", ".join(f"{t} {r:.0%}" for t, r in low)
+            lines.append(f"Retention tomorrow (FSRS): {shown}.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A learner's progress, for charts (see :meth:`Drill.progress`).
+
+    Attributes
+    ----------
+    answers : list of dict
+        Every answer, oldest first: ``at``, ``uid``, ``score``, ``correct``, ``seconds``.
+    daily : list of dict
+        Per UTC day: ``date``, ``answered``, ``correct``, ``mean_score``.
+    retention : dict
+        Tag -> mean retrievability now of the reviewed cards with that tag.
+    forecast : list of tuple
+        ``(days from now, mean retrievability of all reviewed cards)`` for 0..30 days.
+    cards, due_now : int
+        Reviewed cards of bank questions, and how many of them are due.
+    """
+
+    learner: str
+    answers: list[dict[str, Any]]
+    daily: list[dict[str, Any]]
+    retention: dict[str, float]
+    forecast: list[tuple[int, float]]
+    cards: int
+    due_now: int
+
+
+# ----------------------------------------------------------------------------- the drill
+class Drill:
+    """A drill session for one learner.
+
+    Parameters
+    ----------
+    store
+        Where answers and cards go.
+    bank
+        Bank questions (:func:`load_bank`) or quiz files / folders to load them from.
+    learner
+        The learner's name (created in the store when new).
+    tags, match, types
+        Which questions (:func:`select_questions`).
+    count
+        How many questions at most.
+    time_limit
+        Seconds per question; an answer over it scores 0 (rated Again).
+    atlas
+        The atlas (or a function returning it) for spatial keys; default the shipped atlas,
+        loaded at the first spatial question.
+    scheduler
+        The FSRS scheduler (default ``fsrs.Scheduler()``: 90 % desired retention).
+    seed
+        Seeds the order of new questions and of shown order items.
+    clock
+        Returns the current aware datetime (tests pass a fake one).
+    easy_seconds
+        A right answer within this many seconds rates Easy (None: never).
+
+    Examples
+    --------
+    >>> drill = Drill(ProgressStore.open("sqlite://"), default_quiz_dir(), learner="ada",
+    ...               tags=["topic:consent"], types=["choice", "order"])
+    >>> "topic:consent" in drill.next_question().question.tags
+    True
+    """
+
+    def __init__(self, store: ProgressStore, bank: Sequence[BankQuestion] | str | Path | Iterable[str | Path],
+                 *, learner: str, tags: Iterable[str] = (), match: Match = "any", count: int = 10,
+                 types: Iterable[str] | None = None, time_limit: float | None = None,
+                 atlas: Atlas | Callable[[], Atlas] | None = None, scheduler: Scheduler | None = None,
+                 seed: int | None = None, clock: Callable[[], datetime] = utcnow,
+                 easy_seconds: float | None = EASY_SECONDS) -> None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive whole number, not {count!r}")
+        if time_limit is not None and not (isinstance(time_limit, int | float) and time_limit > 0
+                                           and math.isfinite(time_limit)):
+            raise ValueError(f"time_limit must be a positive number of seconds, not {time_limit!r}")
+        if isinstance(bank, str | Path) or (not isinstance(bank, Sequence)):
+            bank = load_bank(bank)
+        elif bank and not isinstance(bank[0], BankQuestion):
+            bank = load_bank(bank)
+        self.store = store
+        self.bank: list[BankQuestion] = list(bank)
+        self.tags = [t.strip() for t in tags if t.strip()]
+        self.match: Match = match
+        self.time_limit = None if time_limit is None else float(time_limit)
+        self.scheduler = scheduler or Scheduler()
+        self.clock = clock
+        self.easy_seconds = easy_seconds
+        self._atlas = atlas
+        self._keys: dict[str, Key] = {}
+        self._rng = random.Random(seed)
+        store.learner_id(learner)
+        self.learner = learner.strip()
+        self.selection = select_questions(self.bank, self.tags, match=match, types=types)
+        if not self.selection:
+            kinds = f" of type {', '.join(sorted(types))}" if types is not None else ""
+            raise ValueError(f"no questions{kinds} match {', '.join(self.tags) or 'the bank'} ({match})")
+        self._by_uid = {q.uid: q for q in self.bank}
+        self.queue = self._plan(count)
+        self.session_id = store.start_session(self.learner, tags=self.tags, match=match,
+                                              count=len(self.queue), time_limit=self.time_limit,
+                                              at=self._now())
+        self._next = 0
+        self._handed: dict[str, float] = {}
+        self._done: dict[str, Answered] = {}
+        self._skipped: set[str] = set()
+        self._closed = False
+
+    # -- planning
+    def _now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    def _plan(self, count: int) -> list[DrillQuestion]:
+        now = self._now()
+        cards = self.store.cards(self.learner, [q.key for q in self.selection])
+        due, new, later = [], [], []
+        for q in self.selection:
+            card = cards.get(q.key)
+            if card is None:
+                new.append(q)
+            elif card.due <= now:
+                due.append((card.due, q))
+            else:
+                later.append((card.due, q))
+        self._rng.shuffle(new)
+        new.sort(key=lambda q: q.question.difficulty)
+        picked = [(d, q) for d, q in sorted(due, key=lambda x: x[0])] + [(None, q) for q in new]
+        picked += sorted(later, key=lambda x: x[0])
+        picked = picked[:count]
+        out = []
+        for i, (d, q) in enumerate(picked):
+            items = None
+            if isinstance(q.question, schema.Order):
+                items = tuple(q.question.items)
+                while len(items) > 1 and list(items) == q.question.items:
+                    items = tuple(self._rng.sample(q.question.items, len(items)))
+            out.append(DrillQuestion(q.uid, q.quiz_id, q.question, i + 1, len(picked), d is None, d, items,
+                                     self.time_limit))
+        return out
+
+    # -- asking
+    def next_question(self) -> DrillQuestion | None:
+        """The next question not yet answered or skipped (the same until it is); None at the end."""
+        while self._next < len(self.queue):
+            dq = self.queue[self._next]
+            if dq.uid not in self._done and dq.uid not in self._skipped:
+                self._handed.setdefault(dq.uid, time.monotonic())
+                return dq
+            self._next += 1
+        return None
+
+    def _find(self, question_id: str) -> DrillQuestion:
+        hits = [dq for dq in self.queue if question_id in (dq.uid, dq.question.id)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise ValueError(f"question id {question_id!r} is ambiguous in this drill; use one of "
+                             f"{', '.join(dq.uid for dq in hits)}")
+        close = difflib.get_close_matches(question_id, [dq.uid for dq in self.queue], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"question {question_id!r} is not in this drill{hint}")
+
+    def atlas(self) -> Atlas:
+        """The atlas for spatial keys (loaded once)."""
+        if self._atlas is None:
+            from handatlas.atlas import load_atlas
+
+            self._atlas = load_atlas()
+        elif callable(self._atlas) and not hasattr(self._atlas, "structures"):
+            self._atlas = self._atlas()
+        return self._atlas  # type: ignore[return-value]
+
+    def key(self, question_id: str) -> Key:
+        """The answer key of a drill question (computed once)."""
+        dq = self._find(question_id)
+        if dq.uid not in self._keys:
+            spatial = dq.type in schema.SPATIAL_TYPES
+            self._keys[dq.uid] = compute_key(dq.question, self.atlas() if spatial else None)
+        return self._keys[dq.uid]
+
+    def answer(self, question_id: str, answer: Any, *, seconds: float | None = None) -> Grade:
+        """Grade an answer, record it and update the learner's card, in one transaction.
+
+        Parameters
+        ----------
+        question_id
+            The ``uid`` (or the bare question id when unique in the drill).
+        answer
+            As :func:`handatlas.quiz.grading.grade` takes it.
+        seconds
+            Time taken; default the time since :meth:`next_question` handed it out.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For a malformed answer (nothing is recorded), or a question already answered.
+        """
+        dq = self._find(question_id)
+        if dq.uid in self._done:
+            raise ValueError(f"question {dq.uid!r} was already answered in this drill")
+        if seconds is None and dq.uid in self._handed:
+            seconds = time.monotonic() - self._handed[dq.uid]
+        atlas = self.atlas() if dq.type in schema.SPATIAL_TYPES else None  # names -> ids for press
+        g = grade(dq.question, answer, atlas=atlas, key=self.key(dq.uid))
+        if self.time_limit is not None and seconds is not None and seconds > self.time_limit:
+            g = Grade(0.0, False, f"Time's up: {seconds:.0f} s, over the {self.time_limit:g} s limit. "
+                                  f"{g.feedback}", g.key)
+        rating = rating_for(g.score, g.correct, seconds=seconds, time_limit=self.time_limit,
+                            easy_seconds=self.easy_seconds)
+        now = self._now()
+        card_id = zlib.crc32(dq.uid.encode()) + 1
+
+        def review(card: Card | None) -> Card:
+            return self.scheduler.review_card(card or Card(card_id=card_id, due=now), rating,
+                                              review_datetime=now)[0]
+
+        stored = self.store.record_answer(
+            self.learner, dq.quiz_id, dq.question.id, answer, score=g.score, correct=g.correct,
+            rating=int(rating), review=review, seconds=seconds, session_id=self.session_id, at=now)
+        self._done[dq.uid] = Answered(dq.uid, g.score, g.correct, rating, seconds, stored.due)
+        return g
+
+    def skip(self, question_id: str) -> None:
+        """Pass over a question without recording anything."""
+        self._skipped.add(self._find(question_id).uid)
+
+    @property
+    def remaining(self) -> int:
+        """Questions neither answered nor skipped."""
+        return sum(dq.uid not in self._done and dq.uid not in self._skipped for dq in self.queue)
+
+    # -- results
+    def _tags_of(self, uid: str) -> tuple[str, ...]:
+        q = self._by_uid.get(uid)
+        return q.tags if q else ()
+
+    def summary(self) -> Summary:
+        """Score of this drill, weak topics and retention per tag (see the module doc)."""
+        results = list(self._done.values())
+        drill_tags = sorted({t for dq in self.queue for t in dq.question.tags})
+        recent: dict[str, list[float]] = defaultdict(list)
+        for a in reversed(self.store.answers(self.learner)):
+            for t in self._tags_of(f"{a.quiz_id}/{a.question_id}"):
+                if len(recent[t]) < RECENT:
+                    recent[t].append(a.score)
+        accuracy = {t: (sum(recent[t]) / len(recent[t]), len(recent[t])) for t in drill_tags if recent[t]}
+        weak = sorted((t for t, (acc, _) in accuracy.items() if acc < WEAK_BELOW),
+                      key=lambda t: (accuracy[t][0], -accuracy[t][1], t))
+        tomorrow = self._now() + timedelta(days=1)
+        retention = {t: r for t, r in self.retention(tomorrow).items() if t in drill_tags}
+        return Summary(self.learner, self.session_id, len(self.queue), len(results),
+                       sum(r.correct for r in results), sum(r.score for r in results), len(self._skipped),
+                       accuracy, weak, retention, results)
+
+    def retention(self, when: datetime | None = None, learner: str | None = None) -> dict[str, float]:
+        """Tag -> mean FSRS retrievability at ``when`` (default now) of the learner's reviewed cards.
+
+        FSRS counts whole days since the last review, so a card answered today is at 1.0 now.
+
+        Examples
+        --------
+        >>> drill.retention()  # doctest: +SKIP
+        {'domain:ethics': 1.0}
+        """
+        when = self._now() if when is None else when
+        per_tag: dict[str, list[float]] = defaultdict(list)
+        for (quiz_id, qid), card in self.store.cards(learner or self.learner).items():
+            r = float(self.scheduler.get_card_retrievability(card.card, when))
+            for t in self._tags_of(f"{quiz_id}/{qid}"):
+                per_tag[t].append(r)
+        return {t: sum(rs) / len(rs) for t, rs in sorted(per_tag.items())}
+
+    def progress(self, learner: str | None = None, *, days: int = 30) -> Progress:
+        """A learner's answers over time and retention, for charts (default this drill's learner).
+
+        Examples
+        --------
+        >>> drill.progress().forecast[0]  # doctest: +SKIP
+        (0, 0.93)
+        """
+        learner = (learner or self.learner).strip()
+        self.store.learner_id(learner, create=False)
+        now = self._now()
+        rows = self.store.answers(learner)
+        answers = [{"at": a.answered_at, "uid": f"{a.quiz_id}/{a.question_id}", "score": a.score,
+                    "correct": a.correct, "seconds": a.seconds} for a in rows]
+        by_day: dict[str, list[Any]] = defaultdict(list)
+        for a in rows:
+            by_day[a.answered_at.date().isoformat()].append(a)
+        daily = [{"date": d, "answered": len(v), "correct": sum(a.correct for a in v),
+                  "mean_score": sum(a.score for a in v) / len(v)} for d, v in sorted(by_day.items())]
+        cards = [c for k, c in self.store.cards(learner).items() if f"{k[0]}/{k[1]}" in self._by_uid]
+        forecast = []
+        for d in range(days + 1):
+            when = now + timedelta(days=d)
+            rs = [float(self.scheduler.get_card_retrievability(c.card, when)) for c in cards]
+            forecast.append((d, sum(rs) / len(rs) if rs else 0.0))
+        return Progress(learner, answers, daily, self.retention(now, learner), forecast, len(cards),
+                        sum(c.due <= now for c in cards))
+
+    def close(self) -> Summary:
+        """End the session (recording its end time) and return the summary."""
+        if not self._closed:
+            self.store.end_session(self.session_id, at=self._now())
+            self._closed = True
+        return self.summary()
+
+    def __enter__(self) -> Drill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ----------------------------------------------------------------------------- terminal
+class _Skip(Exception):
+    pass
+
+
+class _Quit(Exception):
+    pass
+
+
+VERDICTS = ("safe", "caution", "avoid")
+
+
+def _numbers(text: str, n: int) -> list[int]:
+    parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
+    try:
+        picks = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"type option numbers from 1 to {n}, not {text.strip()!r}") from None
+    bad = [p for p in picks if not 1 <= p <= n]
+    if bad or not picks:
+        raise ValueError(f"choose numbers from 1 to {n}, not {text.strip()!r}")
+    return [p - 1 for p in picks]
+
+
+def _option_text(option: str, atlas: Atlas | None) -> str:
+    if atlas is not None and option in atlas:
+        return atlas.structure(option).name
+    return option
+
+
+def question_text(dq: DrillQuestion, *, atlas: Atlas | None = None) -> str:
+    """A drill question as plain text (prompt, scenario, numbered options or items).
+
+    Examples
+    --------
+    >>> print(question_text(drill.next_question()))  # doctest: +SKIP
+    [1/5] choice, difficulty 2 ...
+    """
+    q = dq.question
+    head = f"[{dq.number}/{dq.total}] {q.type}, difficulty {q.difficulty}" + (" (new)" if dq.new else "")
+    if dq.time_limit:
+        head += f", {dq.time_limit:g} s"
+    lines = [head]
+    if isinstance(q, schema.Choice) and q.scenario:
+        lines.append(q.scenario.strip())
+    lines.append(q.prompt.strip())
+    if isinstance(q, schema.Choice):
+        lines += [f"  {i}. {o}" for i, o in enumerate(q.options, 1)]
+        lines.append("Choose all that apply (e.g. 1,3)." if q.multiple else "Choose one number.")
+    elif isinstance(q, schema.Identify) and q.options:
+        lines += [f"  {i}. {_option_text(o, atlas)}" for i, o in enumerate(q.options, 1)]
+        lines.append("Choose a number or type the name.")
+    elif isinstance(q, schema.Identify):
+        lines.append("Type the name.")
+    elif isinstance(q, schema.Order):
+        lines += [f"  {i}. {o}" for i, o in enumerate(dq.items or q.items, 1)]
+        lines.append("Type the numbers in the right order (e.g. 3 1 2 4).")
+    elif isinstance(q, schema.Territory):
+        labels = [lb for lb in (atlas.territory_labels if atlas else ("median", "ulnar", "radial"))
+                  if lb != "forearm"]
+        lines.append(f"Type the nerve ({', '.join(labels)}).")
+    elif isinstance(q, schema.Press):
+        if isinstance(q.where, str):
+            where = q.where.replace("_", " ")
+        else:
+            where = ", ".join(f"{v:g}" for v in q.where) + " mm"
+        lines.append(f"(a {q.grade} press at {where})")
+    return "\n".join(lines)
+
+
+def parse_answer(dq: DrillQuestion, text: str, *, field_name: str | None = None) -> Any:
+    """Turn a typed line into the answer :func:`~handatlas.quiz.grading.grade` takes.
+
+    ``field_name`` is ``verdict`` or ``at_risk`` for press questions (one line each).
+
+    Raises
+    ------
+    ValueError
+        With what to type instead.
+
+    Examples
+    --------
+    >>> parse_answer(dq_choice_multiple, "1, 3")  # doctest: +SKIP
+    [0, 2]
+    """
+    q = dq.question
+    text = text.strip()
+    if isinstance(q, schema.Choice):
+        picks = _numbers(text, len(q.options))
+        if not q.multiple:
+            if len(picks) != 1:
+                raise ValueError(f"choose one number from 1 to {len(q.options)}")
+            return picks[0]
+        return sorted(set(picks))
+    if isinstance(q, schema.Identify):
+        if q.options and text.isdigit():
+            return _numbers(text, len(q.options))[0]
+        if not text:
+            raise ValueError("type a name" + (" or an option number" if q.options else ""))
+        return text
+    if isinstance(q, schema.Order):
+        items = dq.items or tuple(q.items)
+        picks = _numbers(text, len(items))
+        if sorted(picks) != list(range(len(items))):
+            raise ValueError(f"type each number from 1 to {len(items)} once")
+        return [items[i] for i in picks]
+    if isinstance(q, schema.Press) and field_name == "verdict":
+        word = normalise(text)
+        hits = [v for v in VERDICTS if v.startswith(word)] if word else []
+        if len(hits) != 1:
+            raise ValueError(f"type safe, caution or avoid, not {text!r}")
+        return hits[0]
+    if isinstance(q, schema.Press):
+        if normalise(text) in ("none", "nothing", ""):
+            return []
+        return [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
+    if not text:
+        raise ValueError("type an answer")
+    return text
+
+
+def _read(stdin: TextIO, stdout: TextIO, prompt: str) -> str:
+    stdout.write(prompt)
+    stdout.flush()
+    line = stdin.readline()
+    if not line:
+        raise EOFError
+    if not stdin.isatty():  # piped: show the answer so that the transcript reads well
+        stdout.write(line if line.endswith("\n") else line + "\n")
+    word = line.strip().lower()
+    if word in ("quit", "exit", "q"):
+        raise _Quit
+    if word in ("skip", "pass", "?"):
+        raise _Skip
+    return line
+
+
+def _ask(dq: DrillQuestion, stdin: TextIO, stdout: TextIO) -> Any:
+    q = dq.question
+    if isinstance(q, schema.Press):
+        out: dict[str, Any] = {}
+        labels = {"verdict": "verdict (safe / caution / avoid)",
+                  "at_risk": "structures at risk (names, comma-separated, or none)"}
+        for f in dict.fromkeys(q.ask):
+            out[f] = _ask_field(dq, stdin, stdout, f"{labels[f]}> ", f)
+        return out
+    return _ask_field(dq, stdin, stdout, "> ", None)
+
+
+def _ask_field(dq: DrillQuestion, stdin: TextIO, stdout: TextIO, prompt: str, field_name: str | None) -> Any:
+    while True:
+        line = _read(stdin, stdout, prompt)
+        try:
+            return parse_answer(dq, line, field_name=field_name)
+        except ValueError as exc:
+            stdout.write(f"  {exc}\n")
+
+
+def _answer(drill: Drill, dq: DrillQuestion, stdin: TextIO, stdout: TextIO, start: float) -> Grade:
+    while True:
+        answer = _ask(dq, stdin, stdout)
+        try:
+            return drill.answer(dq.uid, answer, seconds=time.monotonic() - start)
+        except (ValueError, TypeError) as exc:  # e.g. an option out of range: nothing recorded
+            stdout.write(f"  {exc}\n")
+
+
+def run_terminal(drill: Drill, *, stdin: TextIO, stdout: TextIO) -> int:
+    """Run a drill on text streams: question, answer line(s), feedback and explanation; a summary.
+
+    ``skip`` passes a question (nothing recorded), ``quit`` or end of input stops.  Every answer
+    is saved as soon as it is given.  Returns 0, or 130 after Ctrl-C.
+
+    Examples
+    --------
+    >>> run_terminal(drill, stdin=sys.stdin, stdout=sys.stdout)  # doctest: +SKIP
+    0
+    """
+    code = 0
+    atlas = None
+    if any(dq.type in schema.SPATIAL_TYPES for dq in drill.queue):
+        atlas = drill.atlas()
+    stdout.write(f"Drill for {drill.learner}: {len(drill.queue)} questions"
+                 f"{' tagged ' + (', '.join(drill.tags)) + f' ({drill.match})' if drill.tags else ''}. "
+                 f"Type 'skip' to pass, 'quit' to stop.\n")
+    try:
+        while (dq := drill.next_question()) is not None:
+            stdout.write("\n" + question_text(dq, atlas=atlas) + "\n")
+            start = time.monotonic()
+            try:
+                g = _answer(drill, dq, stdin, stdout, start)
+            except _Skip:
+                drill.skip(dq.uid)
+                stdout.write("  Skipped.\n")
+                continue
+            mark = "Right." if g.correct else ("Partly right." if g.score > 0 else "Wrong.")
+            stdout.write(f"  {mark} {g.feedback} (score {g.score:.2f})\n")
+            stdout.write(f"  Why: {' '.join(dq.question.explanation.split())}\n")
+    except (EOFError, _Quit):
+        stdout.write("\n")
+    except KeyboardInterrupt:
+        stdout.write("\nInterrupted.\n")
+        code = 130
+    summary = drill.close()
+    stdout.write("\n" + summary.text() + f"\nProgress saved in {drill.store.url}.\n")
+    stdout.flush()
+    return code

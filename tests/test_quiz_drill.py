@@ -1,0 +1,409 @@
+"""Drills: tag selection, FSRS scheduling, recording, the terminal drill, a real kill, two drills at once."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from drill_helpers import choice_bank, integrity, query, spatial_bank
+from fsrs import Rating, Scheduler
+
+from handatlas.cli import main
+from handatlas.quiz import compute_key
+from handatlas.quiz.drill import Drill, load_bank, rating_for, select_questions
+from handatlas.quiz.progress import ProgressStore
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "drill_worker.py"
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock for the drill."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def bank_dir(tmp_path):
+    return choice_bank(tmp_path / "bank")
+
+
+@pytest.fixture
+def store(tmp_path):
+    with ProgressStore.open(tmp_path / "progress.sqlite") as s:
+        yield s
+
+
+def drill(store, bank_dir, clock=None, **kw):
+    kw.setdefault("learner", "ada")
+    kw.setdefault("seed", 0)
+    return Drill(store, bank_dir, scheduler=Scheduler(enable_fuzzing=False), clock=clock or Clock(), **kw)
+
+
+def env():
+    out = {k: v for k, v in os.environ.items() if k not in ("HANDATLAS_DB_URL", "HANDATLAS_LEARNER")}
+    out["PYTHONPATH"] = os.pathsep.join([str(HERE), out.get("PYTHONPATH", "")])
+    return out
+
+
+def wait_for(predicate, *, timeout=15.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # the store may not exist yet
+            pass
+        time.sleep(0.01)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def answer_count(db):
+    return query(db, "SELECT count(*) FROM answers")[0][0]
+
+
+# ----------------------------------------------------------------------------- rating
+@pytest.mark.parametrize(("score", "correct", "seconds", "limit", "rating"), [
+    (1.0, True, None, None, Rating.Good),
+    (1.0, True, 30.0, None, Rating.Good),
+    (1.0, True, 10.0, None, Rating.Easy),
+    (1.0, True, 45.0, 30.0, Rating.Again),     # over the time limit
+    (0.8, False, 5.0, None, Rating.Hard),      # partial credit
+    (0.5, False, None, None, Rating.Hard),
+    (0.49, False, None, None, Rating.Again),
+    (0.0, False, 2.0, None, Rating.Again),
+])
+def test_rating_mapping(score, correct, seconds, limit, rating):
+    assert rating_for(score, correct, seconds=seconds, time_limit=limit) == rating
+
+
+# ----------------------------------------------------------------------------- selection
+def test_tag_selection_any_all_bare_and_patterns(bank_dir):
+    bank = load_bank(bank_dir)
+    ids = lambda qs: sorted(q.question.id for q in qs)  # noqa: E731
+    assert ids(select_questions(bank, ["topic:wrist"])) == ["c00", "c04", "c08"]
+    assert ids(select_questions(bank, ["topic:wrist", "topic:thumb"])) == ["c00", "c01", "c04", "c05",
+                                                                           "c08", "c09"]
+    assert ids(select_questions(bank, ["topic:wrist", "domain:anatomy_physiology"], match="all")) == [
+        "c00", "c04", "c08"]
+    assert ids(select_questions(bank, ["topic:wrist", "domain:areas_of_caution"], match="all")) == []
+    assert ids(select_questions(bank, ["wrist"])) == ["c00", "c04", "c08"]  # bare word: any prefix
+    assert ids(select_questions(bank, ["topic:*al*"])) == ["c02", "c06", "c10"]  # palm
+    assert len(select_questions(bank, [])) == 13
+    assert ids(select_questions(bank, [], types=["order"])) == ["seq"]
+
+
+def test_tag_selection_errors(bank_dir):
+    bank = load_bank(bank_dir)
+    with pytest.raises(ValueError) as err:
+        select_questions(bank, ["topic:wirst"])
+    assert str(err.value) == "no question is tagged 'topic:wirst'; did you mean 'topic:wrist'?"
+    with pytest.raises(ValueError, match=r"^match must be 'any' or 'all', not 'some'$"):
+        select_questions(bank, ["topic:wrist"], match="some")
+    with pytest.raises(ValueError, match=r"^unknown question type 'clik'"):
+        select_questions(bank, [], types=["clik"])
+
+
+def test_the_shipped_bank_loads():
+    bank = load_bank()
+    assert len({q.uid for q in bank}) == len(bank) > 20
+
+
+# ----------------------------------------------------------------------------- scheduling
+def test_a_failed_card_comes_back_sooner_than_a_passed_one(store, bank_dir):
+    d = drill(store, bank_dir, count=4, types=["choice"])
+    uids = [dq.uid for dq in d.queue]
+    keys = [tuple(u.split("/")) for u in uids]
+    d.answer(uids[0], 1, seconds=20)   # wrong: Again
+    d.answer(uids[1], 0, seconds=20)   # right: Good
+    d.answer(uids[2], 0, seconds=3)    # right and fast: Easy
+    d.answer(uids[3], 0, seconds=3)
+    cards = store.cards("ada")
+    due = [cards[k].due - T0 for k in keys]
+    assert due[0] == timedelta(minutes=1) and due[1] == timedelta(minutes=10)
+    assert due[2] >= timedelta(days=1)
+    # once graduated to review: a lapse is due within minutes, a pass weeks later
+    clock = Clock(T0 + timedelta(days=30))
+    later = drill(store, bank_dir, clock, count=4, types=["choice"])
+    assert not any(dq.new for dq in later.queue)  # all four are due: they come first
+    later.answer(uids[2], 1, seconds=20)
+    later.answer(uids[3], 0, seconds=20)
+    cards = store.cards("ada")
+    assert cards[keys[2]].lapses == 1 and cards[keys[2]].due - clock.now == timedelta(minutes=10)
+    assert cards[keys[3]].lapses == 0 and cards[keys[3]].due - clock.now > timedelta(days=20)
+
+
+def test_due_cards_first_most_overdue_first_then_new_then_later(store, bank_dir):
+    clock = Clock()
+    first = drill(store, bank_dir, clock, count=3, types=["choice"])
+    a, b, c = (dq.uid for dq in first.queue)
+    assert all(dq.new and dq.question.difficulty == 1 for dq in first.queue)  # easier new ones first
+    first.answer(b, 0, seconds=20)     # Good: due in 10 min
+    clock.now += timedelta(minutes=1)
+    first.answer(a, 2, seconds=20)     # Again: due 1 min after, i.e. T0 + 2 min
+    clock.now += timedelta(minutes=1)
+    first.answer(c, 0, seconds=2)      # Easy: due in days
+    first.close()
+    clock.now = T0 + timedelta(hours=1)
+    second = drill(store, bank_dir, clock, count=20, types=["choice"])
+    order = [dq.uid for dq in second.queue]
+    assert order[:2] == [a, b]                       # due, the most overdue first
+    assert [dq.new for dq in second.queue[2:-1]] == [True] * 9
+    assert order[-1] == c and not second.queue[-1].new   # not yet due: last
+    assert second.queue[0].due == T0 + timedelta(minutes=2)
+    difficulties = [dq.question.difficulty for dq in second.queue[2:-1]]
+    assert difficulties == sorted(difficulties)
+
+
+def test_the_order_of_new_questions_is_seeded(store, bank_dir):
+    one = [dq.uid for dq in drill(store, bank_dir, seed=7, count=13).queue]
+    two = [dq.uid for dq in drill(store, bank_dir, seed=7, count=13).queue]
+    assert one == two
+
+
+# ----------------------------------------------------------------------------- answering
+def test_answer_records_and_returns_the_grade(store, bank_dir):
+    d = drill(store, bank_dir, tags=["topic:sequencing"])
+    q = d.next_question()
+    assert d.next_question() is q  # the same until answered
+    assert q.uid == "drills/seq" and q.items is not None and list(q.items) != list(q.question.items)
+    g = d.answer("seq", ["first", "third", "second", "fourth"], seconds=40)
+    assert g.score == pytest.approx(4 / 6) and not g.correct
+    assert d.next_question() is None
+    [row] = store.answers("ada")
+    assert (row.quiz_id, row.question_id, row.answer, row.rating, row.seconds) == (
+        "drills", "seq", ["first", "third", "second", "fourth"], int(Rating.Hard), 40.0)
+    assert row.session_id == d.session_id
+
+
+def test_answer_errors_record_nothing(store, bank_dir):
+    d = drill(store, bank_dir, tags=["topic:wrist"])
+    with pytest.raises(ValueError, match=r"^option 5 is out of range 0\.\.2$"):
+        d.answer("c00", 5)
+    with pytest.raises(ValueError, match=r"^question 'c01' is not in this drill$"):
+        d.answer("c01", 0)
+    with pytest.raises(ValueError, match=r"did you mean 'drills/c04'\?$"):
+        d.answer("drills/c04x", 0)
+    assert store.answers("ada") == []
+    d.answer("drills/c00", 0)
+    with pytest.raises(ValueError, match=r"^question 'drills/c00' was already answered in this drill$"):
+        d.answer("c00", 0)
+
+
+def test_a_timed_answer_over_the_limit_scores_zero(store, bank_dir):
+    d = drill(store, bank_dir, tags=["topic:wrist"], time_limit=20)
+    assert d.next_question().time_limit == 20
+    g = d.answer("c00", 0, seconds=25)
+    assert (g.score, g.correct) == (0.0, False)
+    assert g.feedback.startswith("Time's up: 25 s, over the 20 s limit.")
+    assert d.answer("c04", 0, seconds=5).correct
+    assert [a.rating for a in store.answers("ada")] == [int(Rating.Again), int(Rating.Easy)]
+    with pytest.raises(ValueError, match=r"^time_limit must be a positive number of seconds, not 0$"):
+        drill(store, bank_dir, time_limit=0)
+    with pytest.raises(ValueError, match=r"^count must be a positive whole number, not 0$"):
+        drill(store, bank_dir, count=0)
+
+
+def test_summary_weak_topics_and_retention(store, bank_dir):
+    clock = Clock()
+    d = drill(store, bank_dir, clock, tags=["topic:wrist", "topic:thumb"], count=6)
+    for dq in d.queue:
+        right = dq.question.id in ("c00", "c04", "c08")  # wrist right, thumb wrong
+        d.answer(dq.uid, 0 if right else 1, seconds=20)
+    d.skip  # noqa: B018  (the API exists)
+    s = d.close()
+    assert (s.answered, s.correct, s.score, s.total) == (6, 3, 3.0, 6)
+    assert s.tag_accuracy["topic:wrist"] == (1.0, 3) and s.tag_accuracy["topic:thumb"] == (0.0, 3)
+    assert s.weak_topics == ["domain:areas_of_caution", "topic:thumb"]  # ties: by name
+    assert s.retention["topic:wrist"] > s.retention["topic:thumb"]
+    assert "Weak topics (recent accuracy): domain:areas_of_caution 0% of 3, topic:thumb 0% of 3." in s.text()
+    assert store.session(d.session_id)["ended_at"] == T0
+
+
+def test_progress_for_charts(store, bank_dir):
+    clock = Clock()
+    d = drill(store, bank_dir, clock, count=2, types=["choice"])
+    d.answer(d.queue[0].uid, 0, seconds=20)
+    clock.now += timedelta(days=1)
+    d.answer(d.queue[1].uid, 1, seconds=20)
+    p = d.progress(days=10)
+    assert [a["score"] for a in p.answers] == [1.0, 0.0]
+    assert [(x["date"], x["answered"], x["correct"]) for x in p.daily] == [
+        ("2026-03-01", 1, 1), ("2026-03-02", 1, 0)]
+    assert p.cards == 2 and len(p.forecast) == 11
+    values = [r for _, r in p.forecast]
+    assert values == sorted(values, reverse=True) and values[-1] < values[0]
+    with pytest.raises(KeyError, match="no learner named 'zed'"):
+        d.progress("zed")
+
+
+# ----------------------------------------------------------------------------- the terminal
+def run_cli(args, stdin_text, **kw):
+    return subprocess.run([sys.executable, "-m", "handatlas.cli", "drill", *map(str, args)], input=stdin_text,
+                          capture_output=True, text=True, env=env(), timeout=60, **kw)
+
+
+def test_terminal_drill_with_piped_answers(tmp_path, bank_dir):
+    db = tmp_path / "p.sqlite"
+    args = ["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "4", "--seed", "0",
+            "--tags", "topic:wrist,topic:sequencing"]
+    r = run_cli(args, "9\n1\nskip\n1\n1 2 3\n4 3 1 2\n")  # shown: third, fourth, second, first
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("Drill for ann: 4 questions tagged topic:wrist, topic:sequencing (any).")
+    assert "choose numbers from 1 to 3, not '9'" in out
+    assert "type each number from 1 to 4 once" in out
+    assert out.count("Right.") == 3 and "Skipped." in out and "Why: Because" in out
+    assert "ann: 3.0 / 3 (100%), 3 fully right, 1 skipped, 0 not reached." in out
+    assert query(db, "SELECT count(*), sum(correct) FROM answers") == [(3, 3)]
+    assert query(db, "SELECT ended_at IS NOT NULL FROM sessions") == [(1,)]
+
+
+def test_terminal_drill_ends_cleanly_on_end_of_input(tmp_path, bank_dir):
+    db = tmp_path / "p.sqlite"
+    r = run_cli(["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "3"], "1\n")
+    assert r.returncode == 0 and r.stderr == ""
+    assert "ann: 1.0 / 1 (100%), 1 fully right, 0 skipped, 2 not reached." in r.stdout
+    assert answer_count(db) == 1
+
+
+def test_terminal_drill_ctrl_c_keeps_the_answers(tmp_path, bank_dir):
+    db = tmp_path / "p.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "handatlas.cli", "drill", "--quizzes", str(bank_dir),
+                             "--db", str(db), "--learner", "ann", "--count", "5"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env())
+    try:
+        proc.stdin.write("1\n2\n")
+        proc.stdin.flush()
+        wait_for(lambda: answer_count(db) == 2, what="two answers")
+        time.sleep(0.05)  # let it reach the next prompt
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Interrupted." in out and "ann: 1.0 / 2 (50%)" in out and "Traceback" not in err
+    assert answer_count(db) == 2
+
+
+def test_terminal_drill_spatial_questions_on_the_fixture_atlas(tmp_path, fixture_dir, fixture_atlas,
+                                                              monkeypatch, capsys):
+    quizzes = spatial_bank(tmp_path / "spatial")
+    pulse = next(q.question for q in load_bank(quizzes) if q.question.id == "pulse")
+    key = compute_key(pulse, fixture_atlas)
+    at_risk = ", ".join(key.names[i] for i in key.at_risk) or "none"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{key.verdict}\n{at_risk}\nmedian\n1\n"))
+    code = main(["--atlas", str(fixture_dir), "drill", "--quizzes", str(quizzes), "--db",
+                 str(tmp_path / "p.sqlite"), "--learner", "lee", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "3 questions" in out and "Click the median nerve" not in out  # locate: not in the terminal
+    assert "(a firm press at radial pulse)" in out and "  1. Capitate" in out
+    assert out.count("Right.") == 3 and "lee: 3.0 / 3 (100%)" in out
+
+
+def test_terminal_drill_errors(tmp_path, bank_dir, capsys):
+    code = main(["drill", "--quizzes", str(bank_dir), "--db", str(tmp_path / "no" / "p.sqlite")])
+    assert code == 2
+    assert capsys.readouterr().err == (f"handatlas: error: cannot open the progress store "
+                                       f"{tmp_path}/no/p.sqlite: its folder {tmp_path}/no does not exist\n")
+    code = main(["drill", "--quizzes", str(bank_dir), "--db", str(tmp_path / "p.sqlite"), "--tags", "wirst"])
+    assert code == 2
+    assert capsys.readouterr().err == ("handatlas: error: no question is tagged 'wirst'; "
+                                       "did you mean 'topic:wrist'?\n")
+    code = main(["drill", "--quizzes", str(tmp_path / "nope")])
+    assert (code, capsys.readouterr().err) == (2, f"handatlas: error: no such quiz folder or file: "
+                                                  f"{tmp_path}/nope\n")
+
+
+# ----------------------------------------------------------------------------- crashes and concurrency
+def worker(db, quizzes, learner, answers, *extra):
+    return subprocess.Popen([sys.executable, str(WORKER), str(db), str(quizzes), learner, answers,
+                             *map(str, extra)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env())
+
+
+def test_a_killed_drill_loses_nothing_already_answered(tmp_path, bank_dir):
+    db = tmp_path / "p.sqlite"
+    picks = [0, 1, 0, 0, 1]
+    proc = worker(db, bank_dir, "kim", ",".join(map(str, picks)), "--then-sleep", 60)
+    try:
+        wait_for(lambda: answer_count(db) == len(picks), what="five answers")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)  # reaps it and closes the pipes
+    assert proc.returncode == -signal.SIGKILL
+    assert integrity(db) == "ok"
+    rows = query(db, "SELECT question_id, score, correct FROM answers ORDER BY id")
+    assert [r[1] for r in rows] == [1.0, 0.0, 1.0, 1.0, 0.0]
+    cards = dict(query(db, "SELECT question_id, reps FROM cards"))
+    assert cards == {r[0]: 1 for r in rows}
+    assert query(db, "SELECT ended_at FROM sessions") == [(None,)]  # killed mid-drill
+    # the store opens again and the next drill starts with the two failed questions
+    with ProgressStore.open(db) as store:
+        in_an_hour = datetime.now(UTC) + timedelta(hours=1)
+        later = Drill(store, bank_dir, learner="kim", count=3, clock=lambda: in_an_hour)
+        assert [dq.question.id for dq in later.queue[:2]] == [rows[1][0], rows[4][0]]
+
+
+def test_a_drill_killed_while_writing_stays_consistent(tmp_path):
+    bank = choice_bank(tmp_path / "big", n=60)
+    db = tmp_path / "p.sqlite"
+    proc = worker(db, bank, "kim", ",".join(["0"] * 60))
+    try:
+        wait_for(lambda: answer_count(db) >= 5, what="answers")
+        proc.send_signal(signal.SIGKILL)  # at an arbitrary moment, most likely mid-transaction
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+    assert integrity(db) == "ok"
+    n = answer_count(db)
+    assert 5 <= n <= 60
+    per_question = dict(query(db, "SELECT question_id, count(*) FROM answers GROUP BY question_id"))
+    assert dict(query(db, "SELECT question_id, reps FROM cards")) == per_question  # no answer without card
+
+
+def test_two_drills_at_once_on_one_sqlite_file(tmp_path):
+    n = 30
+    bank = choice_bank(tmp_path / "big", n=n)
+    db = tmp_path / "p.sqlite"
+    go = tmp_path / "go"
+    ProgressStore.open(db).close()
+    # a 5 ms pause between answers keeps both drills writing over the same ~0.2 s
+    one = worker(db, bank, "pat", ",".join(["0"] * n), "--go", go, "--pause", 0.005)
+    two = worker(db, bank, "pat", ",".join(["1"] * n), "--go", go, "--pause", 0.005)
+    try:
+        for proc in (one, two):
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        go.touch()
+        outs = [proc.communicate(timeout=30) for proc in (one, two)]
+    finally:
+        for proc in (one, two):
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert [one.returncode, two.returncode] == [0, 0], [err for _, err in outs]
+    assert integrity(db) == "ok"
+    assert query(db, "SELECT count(*), sum(correct) FROM answers") == [(2 * n, n)]
+    # the same learner, the same cards: every card saw both reviews (no lost update)
+    assert query(db, "SELECT count(*), min(reps), max(reps) FROM cards") == [(n, 2, 2)]
+    assert query(db, "SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL") == [(2,)]
+    # they really overlapped: the answers of the two sessions interleave
+    sessions = [s for (s,) in query(db, "SELECT session_id FROM answers ORDER BY id")]
+    switches = sum(a != b for a, b in itertools.pairwise(sessions))
+    print(f"{switches} switches between the two drills' answers")
+    assert switches >= 5
