@@ -50,7 +50,10 @@ JOIN_MM = 5.0
 TOUCH_MM = 0.6
 #: Largest move of a point in one iteration (mm).
 MAX_STEP_MM = 0.6
-ITERATIONS = 80
+ITERATIONS = 120
+#: Binomial smoothing rounds of each step's displacements along a path: wide enough that
+#: crowded tubes bend over centimetres instead of rippling.
+SMOOTHING_ROUNDS = 8
 CONSTRAIN_EVERY = 6
 #: A point the constraint moved keeps this fraction of its mobility in later shares.
 BLOCKED = 0.25
@@ -307,7 +310,7 @@ def relax(tubes: Sequence[Tube], *, constrain: Constrain | None = None,
         away /= np.maximum(norm, 1e-12)[:, None]
         disp = np.zeros_like(flat.points)
         np.add.at(disp, a, (share * overlap)[:, None] * away)
-        disp = flat.smooth(disp) * mobility[:, None]
+        disp = flat.smooth(disp, rounds=SMOOTHING_ROUNDS) * mobility[:, None]
         length = np.linalg.norm(disp, axis=1, keepdims=True)
         disp *= np.minimum(1.0, MAX_STEP_MM / np.maximum(length, 1e-12))
         flat.points += disp
