@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from handatlas import format as fmt
+from handatlas.resources import shipped_dir
 
 if TYPE_CHECKING:
     import trimesh
@@ -414,13 +413,7 @@ class Atlas:
 
 def default_atlas_dir() -> Path:
     """Where the shipped atlas lives: ``$HANDATLAS_ATLAS``, the wheel's data, or the source tree."""
-    env = os.environ.get(ATLAS_ENV)
-    if env:
-        return Path(env)
-    packaged = resources.files("handatlas") / "_data" / "meshes"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "meshes"
+    return shipped_dir("meshes", env=ATLAS_ENV)
 
 
 def load_atlas(folder: str | Path | None = None) -> Atlas:

@@ -18,8 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import os
-from importlib import resources
 from pathlib import Path
 
 from handatlas.quiz.checking import check_files, check_quiz
@@ -27,6 +25,7 @@ from handatlas.quiz.grading import Grade, grade
 from handatlas.quiz.keys import compute_key
 from handatlas.quiz.loading import LoadedQuiz, load_quiz, parse_quiz, quiz_paths
 from handatlas.quiz.problems import Problem, QuizError
+from handatlas.resources import shipped_dir
 
 QUIZ_ENV = "HANDATLAS_QUIZZES"
 
@@ -54,10 +53,4 @@ def default_quiz_dir() -> Path:
     >>> default_quiz_dir().name
     'quizzes'
     """
-    env = os.environ.get(QUIZ_ENV)
-    if env:
-        return Path(env)
-    packaged = resources.files("handatlas") / "_data" / "quizzes"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent.parent / "quizzes"
+    return shipped_dir("quizzes", env=QUIZ_ENV)
