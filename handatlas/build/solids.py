@@ -29,6 +29,7 @@ and deterministic.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -453,14 +454,15 @@ def decimate(mesh: trimesh.Trimesh, faces: int) -> trimesh.Trimesh:
     return light
 
 
-_STATE: dict[str, Any] = {}
+#: The skin field and cutters of each build, made once per build (keyed by its point context).
+_STATE: weakref.WeakKeyDictionary[PointContext, tuple[SkinDepth, Carving]] = weakref.WeakKeyDictionary()
 
 
 def _state(ctx: PointContext, skin: trimesh.Trimesh) -> tuple[SkinDepth, Carving]:
-    """The skin field and cutters of the current build (recomputed when the build changes)."""
-    if _STATE.get("skin") is not skin or _STATE.get("ctx") is not ctx:
-        _STATE.update(skin=skin, ctx=ctx, field=SkinDepth(skin), carving=Carving(ctx))
-    return _STATE["field"], _STATE["carving"]
+    """The skin field and cutters of the current build."""
+    if ctx not in _STATE:
+        _STATE[ctx] = (SkinDepth(skin), Carving(ctx))
+    return _STATE[ctx]
 
 
 def build_solid(structure_id: str, geometry: Mapping[str, Any], ctx: PointContext, *,
