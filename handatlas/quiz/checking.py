@@ -31,14 +31,20 @@ def _options(quiz: LoadedQuiz, i: int, options: list[str], *, kind: str) -> list
     out = []
     if len(options) < 2:
         out.append(quiz.problem(i, ("options",), f"a {kind} needs at least 2 options, got 1"))
+    return out + _distinct(quiz, i, options, field="options", noun="option")
+
+
+def _distinct(quiz: LoadedQuiz, i: int, texts: list[str], *, field: str, noun: str) -> list[Problem]:
+    """Blank texts and texts that repeat an earlier one (ignoring case and punctuation)."""
+    out = []
     seen: dict[str, int] = {}
-    for j, text in enumerate(options):
+    for j, text in enumerate(texts):
         key = normalise(text)
         if not key:
-            out.append(quiz.problem(i, ("options", j), "the option is blank"))
+            out.append(quiz.problem(i, (field, j), f"the {noun} is blank"))
         elif key in seen:
             first = seen[key]
-            out.append(quiz.problem(i, ("options", j), f"duplicate of options[{first}] {options[first]!r}"))
+            out.append(quiz.problem(i, (field, j), f"duplicate of {field}[{first}] {texts[first]!r}"))
         else:
             seen[key] = j
     return out
@@ -62,16 +68,7 @@ def structural_problems(quiz: LoadedQuiz, i: int, q: schema.Question) -> list[Pr
         if len(q.items) < 2:
             message = f"an order question needs at least 2 items, got {len(q.items)}"
             out.append(quiz.problem(i, ("items",), message))
-        seen: dict[str, int] = {}
-        for j, item in enumerate(q.items):
-            key = normalise(item)
-            if not key:
-                out.append(quiz.problem(i, ("items", j), "the item is blank"))
-            elif key in seen:
-                first = seen[key]
-                out.append(quiz.problem(i, ("items", j), f"duplicate of items[{first}] {q.items[first]!r}"))
-            else:
-                seen[key] = j
+        out += _distinct(quiz, i, q.items, field="items", noun="item")
     elif isinstance(q, schema.Identify) and q.options is not None:
         out += _options(quiz, i, q.options, kind="identify question")
     elif isinstance(q, schema.Press) and len(set(q.ask)) != len(q.ask):
