@@ -1,0 +1,208 @@
+"""The handatlas web app: one page with the 3D hand and the Explore, Press, Quiz, Drill and Author modes.
+
+``handatlas serve`` calls :func:`serve`; tests call :func:`create_app` through ``pn.serve``.
+Every asset comes from this server (Panel's bundled Bokeh, vtk.js and es-module-shims): the
+app works offline.  A click in the 3D view arrives as a view ray (:mod:`handatlas.ui.scene`)
+and is handled by the active mode; a failing handler shows its message in the page, never a
+stack trace (the trace goes to the server log).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+import param
+
+from handatlas.atlas import Atlas, load_atlas
+from handatlas.ui.display import display_meshes
+from handatlas.ui.scene import HandScene, view_camera
+from handatlas.ui.state import MODES, HandState
+from handatlas.ui.views import (
+    identification,
+    layer_tree,
+    press_controls,
+    press_result,
+    search_box,
+    view_buttons,
+)
+
+log = logging.getLogger("handatlas.ui")
+TITLE = "handatlas — hand anatomy and pressure safety"
+
+CSS = """
+:host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+table { border-collapse: collapse; font-size: 0.92em; }
+th, td { text-align: left; padding: 2px 8px 2px 0; vertical-align: top; }
+.ident h3 { margin: 0 0 4px 0; }
+.risk-note { background: #fff8e1; border-left: 4px solid #ffb300; padding: 6px 8px; }
+.hint { color: #555; }
+"""
+
+
+def guarded(state: HandState, handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``handler``; on an error show its message in the page (trace to the log)."""
+
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - the page must never show a stack trace
+            log.exception("handler %s failed", getattr(handler, "__name__", handler))
+            state.message = f"That did not work: {err}"
+            return None
+
+    return run
+
+
+class HandApp(pn.viewable.Viewer):
+    """One browser session.
+
+    Parameters
+    ----------
+    atlas
+        The atlas (shared, read-only, by every session).
+    quizzes
+        The quiz folder (Quiz, Drill and Author modes).
+    progress_db
+        Where drill progress is stored (a path or SQLAlchemy URL; default the user's data folder).
+    """
+
+    last_click = param.Dict(default={}, doc="The last click handled: seq, mode, structure, ms.")
+
+    def __init__(self, atlas: Atlas, *, quizzes: Path | None = None, progress_db: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(**params)
+        self.atlas = atlas
+        self.quizzes = quizzes
+        self.progress_db = progress_db
+        self.state = HandState(atlas)
+        self._view_seq = 0
+        self.scene = HandScene(meshes=display_meshes(atlas).payload(), layers=self.state.layer_state(),
+                               view=view_camera("palmar", zoom=1.1), sizing_mode="stretch_both",
+                               min_height=380, css_classes=["scene"])
+        self._link_scene()
+        self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "explore": self._identify, "press": self._press}
+        self.mode_panels: dict[str, Callable[[], Any]] = {
+            "explore": self._explore_panel, "press": self._press_panel}
+        self.scene.param.watch(lambda e: self.on_click(e.new), "pick")
+
+    # ------------------------------------------------------------------ scene plumbing
+    def _link_scene(self) -> None:
+        state, scene = self.state, self.scene
+
+        def layers(_event: Any) -> None:
+            scene.layers = state.layer_state()
+
+        state.param.watch(layers, ["visible", "opacity"])
+        for name in ("highlight", "markers", "overlay", "extra"):
+            state.param.watch(lambda e, name=name: setattr(scene, name, e.new), name)
+        state.param.watch(lambda e: setattr(scene, "path", e.new), "stroke")
+
+    def set_view(self, name: str) -> None:
+        """Turn the camera to a named view."""
+        self._view_seq += 1
+        self.scene.view = view_camera(name, zoom=1.1, seq=self._view_seq)
+
+    def frame(self, sid: str) -> None:
+        """Turn the camera onto a structure or group."""
+        self._view_seq += 1
+        self.scene.focus = {"bounds": self.state.focus_bounds(sid), "seq": self._view_seq}
+
+    def on_click(self, message: dict[str, Any]) -> None:
+        """Hand a click to the active mode."""
+        if not message:
+            return
+        t0 = time.perf_counter()
+        handler = self.click_handlers.get(self.state.mode)
+        result = guarded(self.state, handler)(message) if handler else None
+        self.last_click = {"seq": message.get("seq"), "mode": self.state.mode, "result": result,
+                           "ms": 1000 * (time.perf_counter() - t0)}
+
+    def _identify(self, message: dict[str, Any]) -> str | None:
+        hit = self.state.hit(message)
+        if hit is None:
+            return None
+        self.state.select(hit.id)
+        return hit.id
+
+    def _press(self, message: dict[str, Any]) -> str | None:
+        point = self.state.skin_point(message)
+        if point is None:
+            return None
+        if self.state.tool == "stroke":
+            self.state.add_stroke_point(point)
+            return "stroke"
+        return str(self.state.press(point)["verdict"])
+
+    # ------------------------------------------------------------------ panels
+    def _explore_panel(self) -> pn.viewable.Viewable:
+        return pn.Column(search_box(self.state, guarded(self.state, self.frame)),
+                         pn.pane.Markdown("**Views**", margin=(6, 10, 0, 10)), view_buttons(self.set_view),
+                         sizing_mode="stretch_width")
+
+    def _press_panel(self) -> pn.viewable.Viewable:
+        return press_controls(self.state, self.state.clear_press)
+
+    def _results(self, mode: str) -> pn.viewable.Viewable:
+        if mode == "press":
+            return press_result(self.state)
+        if mode == "explore":
+            return identification(self.state)
+        return pn.Column()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        state = self.state
+        modes = pn.widgets.RadioButtonGroup(options={m.capitalize(): m for m in MODES}, value=state.mode,
+                                            button_type="primary", button_style="outline",
+                                            css_classes=["modes"], margin=(6, 8), sizing_mode="stretch_width")
+        modes.link(state, value="mode")
+        panels = {m: make() for m, make in self.mode_panels.items()}
+        results = {m: self._results(m) for m in MODES}
+        side = pn.Column(pn.bind(lambda m: panels.get(m, pn.Column()), state.param.mode),
+                         layer_tree(state), sizing_mode="stretch_width", css_classes=["side"],
+                         styles={"flex": "1 1 330px", "max-width": "420px", "min-width": "290px"})
+        message = pn.pane.Alert(pn.bind(str, state.param.message), alert_type="warning",
+                                visible=pn.bind(bool, state.param.message), css_classes=["message"],
+                                sizing_mode="stretch_width")
+        main = pn.Column(message, pn.Column(self.scene, height=560, sizing_mode="stretch_width"),
+                         pn.bind(lambda m: results[m], state.param.mode), sizing_mode="stretch_width",
+                         css_classes=["main"], styles={"flex": "3 1 480px", "min-width": "300px"},
+                         stylesheets=[CSS])
+        header = pn.Row(pn.pane.HTML(f"<h2 style='margin:6px 10px'>{TITLE}</h2>"), modes,
+                        sizing_mode="stretch_width", css_classes=["header"], styles={"flex-wrap": "wrap"})
+        return pn.Column(header, pn.FlexBox(side, main, flex_wrap="wrap", align_items="flex-start",
+                                            sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width", stylesheets=[CSS])
+
+
+@functools.lru_cache(maxsize=1)
+def shared_atlas() -> Atlas:
+    """The shipped atlas with its lookup index and display meshes warmed up (once per process)."""
+    atlas = load_atlas()
+    display_meshes(atlas)
+    atlas.press("palm_center")
+    return atlas
+
+
+def create_app(*, quizzes: Path | None = None, progress_db: str | None = None) -> HandApp:
+    """A new session of the app on the shared atlas."""
+    pn.extension("vtk", notifications=False)
+    return HandApp(shared_atlas(), quizzes=quizzes, progress_db=progress_db)
+
+
+def serve(*, port: int = 5006, address: str = "localhost", quizzes: Path | None = None,
+          progress_db: str | None = None, show: bool = False) -> None:
+    """Start the app server and block (``handatlas serve``)."""
+    os.environ.setdefault("BOKEH_RESOURCES", "server")
+    shared_atlas()
+    origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
+    pn.serve({"/": functools.partial(create_app, quizzes=quizzes, progress_db=progress_db)}, port=port,
+             address=address, show=show, title=TITLE, websocket_origin=origins, verbose=True)

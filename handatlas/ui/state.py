@@ -1,0 +1,213 @@
+"""What one browser session of the app is looking at, as ``param`` parameters (no panel import).
+
+:class:`HandState` holds the layer visibility and opacity, the selected structure, the press
+settings and the last press or stroke, the safety-map overlay and what the 3D scene should draw
+(highlights, markers, path, an anonymous mesh).  Its methods are the app's behaviour for the
+Explore and Press modes; the widgets in :mod:`handatlas.ui.views` only display and set these
+parameters, and the tests drive them without a browser.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import param
+
+from handatlas import format as fmt
+from handatlas.atlas import Atlas, Structure
+from handatlas.lookup.grades import GRADES
+from handatlas.render import VERDICT_COLOURS, VIEWS
+from handatlas.ui.display import hex_to_rgb
+from handatlas.ui.picking import BadClick, Hit, cast, parse_ray
+
+MODES = ("explore", "press", "quiz", "drill", "author")
+#: Opacity of each top-level group when the app opens (0 hides it).
+DEFAULT_OPACITY = {"skin": 0.3, "bones": 1.0, "nerves": 1.0, "arteries": 1.0, "veins": 1.0,
+                   "tendons": 1.0, "fascia_and_retinacula": 0.55, "muscles": 0.85}
+#: Groups shown when the app opens.
+DEFAULT_SHOWN = ("skin", "bones", "nerves", "arteries", "veins", "tendons", "fascia_and_retinacula")
+#: Verdict colours as RGB 0-1 (safe, caution, avoid).
+VERDICT_RGB = {name: hex_to_rgb(c) for name, c in zip(("safe", "caution", "avoid"), VERDICT_COLOURS,
+                                                        strict=True)}
+SELECTED_RGB = [0.12, 0.45, 0.95]
+PRESS_MARKER_RGB = [0.15, 0.15, 0.85]
+
+
+@functools.lru_cache(maxsize=8)
+def safety_codes(atlas: Atlas, grade: str, radius_mm: float) -> np.ndarray:
+    """Verdict code per skin vertex, cached per process (the same for every session)."""
+    return atlas.safety_map(grade=grade, radius_mm=radius_mm).astype(np.uint8)
+
+
+class HandState(param.Parameterized):
+    """One session's view of the atlas and its Explore and Press behaviour.
+
+    Parameters
+    ----------
+    atlas
+        The atlas.
+    """
+
+    mode = param.Selector(default="explore", objects=list(MODES))
+    visible = param.Dict(default={}, doc="structure id -> shown")
+    opacity = param.Dict(default={}, doc="top-level group id -> opacity 0-1")
+    selected = param.String(default="", doc="Structure identified or searched last.")
+    grade = param.Selector(default="moderate", objects=list(GRADES))
+    radius_mm = param.Number(default=8.0, bounds=(2.0, 20.0), doc="Contact radius of the press.")
+    tool = param.Selector(default="point", objects=["point", "stroke"], doc="Press a point or draw a stroke.")
+    report = param.Dict(default=None, allow_None=True, doc="The last press: PressReport.as_dict().")
+    stroke = param.List(default=[], doc="Skin points of the stroke being drawn.")
+    stroke_report = param.Dict(default=None, allow_None=True, doc="StrokeReport.as_dict() of the stroke.")
+    safety_grade = param.Selector(default="", objects=["", *GRADES], doc="Safety map shown ('' = none).")
+    message = param.String(default="", doc="The last problem to show the user (bad click, unknown name).")
+    # what the scene draws besides the layers
+    highlight = param.Dict(default={})
+    markers = param.List(default=[])
+    overlay = param.Dict(default={})
+    extra = param.Dict(default={})
+    view = param.Selector(default="palmar", objects=list(VIEWS))
+
+    def __init__(self, atlas: Atlas, **params: Any) -> None:
+        self.atlas = atlas
+        self.groups: dict[str, tuple[str, ...]] = {
+            g: atlas.with_geometry(g) for g in atlas.children(fmt.ROOT_ID) if atlas.with_geometry(g)}
+        self.group_of = {sid: g for g, ids in self.groups.items() for sid in ids}
+        params.setdefault("visible", {sid: g in DEFAULT_SHOWN for g, ids in self.groups.items() for sid in ids})
+        params.setdefault("opacity", {g: DEFAULT_OPACITY.get(g, 1.0) for g in self.groups})
+        super().__init__(**params)
+
+    # ------------------------------------------------------------------ layers
+    def layer_state(self) -> dict[str, dict[str, object]]:
+        """The scene's ``layers`` parameter."""
+        return {sid: {"visible": bool(self.visible.get(sid)), "opacity": float(self.opacity[g])}
+                for sid, g in self.group_of.items()}
+
+    def visible_ids(self) -> set[str]:
+        """Structures a click can hit: shown and not (nearly) transparent."""
+        return {sid for sid, g in self.group_of.items() if self.visible.get(sid) and self.opacity[g] > 0.02}
+
+    def show(self, ids: Mapping[str, bool]) -> None:
+        """Show or hide structures (``{id: shown}``)."""
+        self.visible = {**self.visible, **{sid: bool(v) for sid, v in ids.items()}}
+
+    def show_group(self, group: str, shown: bool) -> None:
+        """Show or hide every structure of a top-level group."""
+        self.show(dict.fromkeys(self.groups[group], shown))
+
+    def set_opacity(self, group: str, value: float) -> None:
+        """Opacity of a top-level group."""
+        self.opacity = {**self.opacity, group: float(value)}
+
+    def reveal(self, sid: str) -> None:
+        """Make a structure visible and clickable, with its group at least half opaque."""
+        group = self.group_of[sid]
+        self.show({sid: True})
+        if self.opacity[group] < 0.5:
+            self.set_opacity(group, 0.5 if group == fmt.SKIN_ID else 1.0)
+
+    # ------------------------------------------------------------------ explore
+    def search(self, text: str) -> Structure | None:
+        """Select the structure a name, acronym or synonym means; a group selects its members.
+
+        An unknown name sets ``message`` (with the atlas's suggestions) and returns None.
+        """
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            structure = self.atlas.structure(text)
+        except KeyError as err:
+            self.message = str(err).strip("'\"")
+            return None
+        self.select(structure.id)
+        for sid in self.atlas.with_geometry(structure.id):
+            self.reveal(sid)
+        return structure
+
+    def select(self, sid: str) -> None:
+        """Select a structure (or a group) and highlight its meshes; ``""`` clears."""
+        self.message = ""
+        self.selected = sid
+        ids = self.atlas.with_geometry(sid) if sid else ()
+        self.highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
+
+    def focus_bounds(self, sid: str) -> list[float]:
+        """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure or group, for the camera."""
+        pts = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        return [float(v) for pair in zip(lo, hi, strict=True) for v in pair]
+
+    def hit(self, message: Mapping[str, Any]) -> Hit | None:
+        """The first clickable structure under a click; sets ``message`` when it misses or is bad."""
+        try:
+            origin, direction = parse_ray(message)
+        except BadClick as err:
+            self.message = str(err)
+            return None
+        found = cast(self.atlas, origin, direction, self.visible_ids())
+        self.message = "" if found else "Nothing shown lies under that point: click on the hand."
+        return found
+
+    def skin_point(self, message: Mapping[str, Any]) -> np.ndarray | None:
+        """Where a click ray first meets the skin, shown or not (a press is always on the skin)."""
+        try:
+            origin, direction = parse_ray(message)
+        except BadClick as err:
+            self.message = str(err)
+            return None
+        found = cast(self.atlas, origin, direction, {fmt.SKIN_ID})
+        self.message = "" if found else "That click missed the hand: press on the skin."
+        return None if found is None else found.point
+
+    # ------------------------------------------------------------------ press
+    def press(self, where: str | np.ndarray) -> dict[str, object]:
+        """Press at a landmark, structure or point with the current grade and radius."""
+        report = self.atlas.press(where, grade=self.grade, radius_mm=self.radius_mm).as_dict()
+        self.message = ""
+        self.report = report
+        colour = VERDICT_RGB[str(report["verdict"])]
+        self.highlight = {a["id"]: VERDICT_RGB["avoid" if a["risk"] == "high" else "caution"]
+                          for a in report["at_risk"]}  # type: ignore[union-attr]
+        self.markers = [{"xyz": report["point"], "colour": colour, "radius": 2.5}]
+        return report
+
+    def add_stroke_point(self, point: np.ndarray) -> None:
+        """Extend the stroke being drawn by a skin point."""
+        self.stroke_report = None
+        self.stroke = [*self.stroke, [round(float(v), 2) for v in point]]
+        self.markers = [{"xyz": p, "colour": PRESS_MARKER_RGB, "radius": 1.6} for p in self.stroke]
+
+    def check_stroke(self) -> dict[str, object] | None:
+        """Check the stroke drawn so far; needs two points."""
+        if len(self.stroke) < 2:
+            self.message = "Click at least two points on the skin to draw a stroke."
+            return None
+        result = self.atlas.stroke(self.stroke, grade=self.grade, radius_mm=self.radius_mm).as_dict()
+        self.message = ""
+        self.stroke_report = result
+        colour = VERDICT_RGB["avoid" if result["verdict"] == "avoid" else "caution"]
+        self.highlight = {sid: colour for sid in result["structures"]}  # type: ignore[union-attr]
+        return result
+
+    def clear_press(self) -> None:
+        """Forget the press, the stroke and their highlights."""
+        self.report = None
+        self.stroke = []
+        self.stroke_report = None
+        self.highlight = {}
+        self.markers = []
+
+    def show_safety_map(self, grade: str) -> None:
+        """Colour the skin by the verdict of a press at each vertex (``""`` removes the colours)."""
+        self.safety_grade = grade
+        if not grade:
+            self.overlay = {}
+            return
+        codes = safety_codes(self.atlas, grade, float(self.radius_mm))
+        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values())}
+        if not self.visible.get(fmt.SKIN_ID) or self.opacity[fmt.SKIN_ID] < 0.6:
+            self.show({fmt.SKIN_ID: True})
+            self.set_opacity(fmt.SKIN_ID, 0.85)
