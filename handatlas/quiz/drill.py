@@ -576,12 +576,8 @@ class Drill:
         {'domain:ethics': 1.0}
         """
         when = self._now() if when is None else when
-        per_tag: dict[str, list[float]] = defaultdict(list)
-        for (quiz_id, qid), card in self.store.cards(learner or self.learner).items():
-            r = float(self.scheduler.get_card_retrievability(card.card, when))
-            for t in self._tags_of(f"{quiz_id}/{qid}"):
-                per_tag[t].append(r)
-        return {t: sum(rs) / len(rs) for t, rs in sorted(per_tag.items())}
+        return retention(self.store, self._by_uid, learner or self.learner, when=when,
+                         scheduler=self.scheduler)
 
     def progress(self, learner: str | None = None, *, days: int = 30) -> Progress:
         """A learner's answers over time and retention, for charts (default this drill's learner).
@@ -591,25 +587,8 @@ class Drill:
         >>> drill.progress().forecast[0]  # doctest: +SKIP
         (0, 0.93)
         """
-        learner = (learner or self.learner).strip()
-        self.store.learner_id(learner, create=False)
-        now = self._now()
-        rows = self.store.answers(learner)
-        answers = [{"at": a.answered_at, "uid": f"{a.quiz_id}/{a.question_id}", "score": a.score,
-                    "correct": a.correct, "seconds": a.seconds} for a in rows]
-        by_day: dict[str, list[Any]] = defaultdict(list)
-        for a in rows:
-            by_day[a.answered_at.date().isoformat()].append(a)
-        daily = [{"date": d, "answered": len(v), "correct": sum(a.correct for a in v),
-                  "mean_score": sum(a.score for a in v) / len(v)} for d, v in sorted(by_day.items())]
-        cards = [c for k, c in self.store.cards(learner).items() if f"{k[0]}/{k[1]}" in self._by_uid]
-        forecast = []
-        for d in range(days + 1):
-            when = now + timedelta(days=d)
-            rs = [float(self.scheduler.get_card_retrievability(c.card, when)) for c in cards]
-            forecast.append((d, sum(rs) / len(rs) if rs else 0.0))
-        return Progress(learner, answers, daily, self.retention(now, learner), forecast, len(cards),
-                        sum(c.due <= now for c in cards))
+        return learner_progress(self.store, self.bank, learner or self.learner, days=days,
+                                scheduler=self.scheduler, now=self._now())
 
     def close(self) -> Summary:
         """End the session (recording its end time) and return the summary."""
@@ -623,6 +602,58 @@ class Drill:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def retention(store: ProgressStore, bank: dict[str, BankQuestion], learner: str, *, when: datetime,
+              scheduler: Scheduler) -> dict[str, float]:
+    """Tag -> mean FSRS retrievability at ``when`` of the learner's reviewed cards.
+
+    ``bank`` maps question uids to bank questions (for their tags).
+    """
+    per_tag: dict[str, list[float]] = defaultdict(list)
+    for (quiz_id, qid), card in store.cards(learner).items():
+        r = float(scheduler.get_card_retrievability(card.card, when))
+        question = bank.get(f"{quiz_id}/{qid}")
+        for t in question.tags if question else ():
+            per_tag[t].append(r)
+    return {t: sum(rs) / len(rs) for t, rs in sorted(per_tag.items())}
+
+
+def learner_progress(store: ProgressStore, bank: Sequence[BankQuestion], learner: str, *, days: int = 30,
+                     scheduler: Scheduler | None = None, now: datetime | None = None) -> Progress:
+    """A learner's answers over time and retention, for charts, without starting a drill.
+
+    Raises
+    ------
+    handatlas.quiz.progress.StoreError
+        When the store has no such learner.
+
+    Examples
+    --------
+    >>> learner_progress(store, load_bank(), "ada").cards  # doctest: +SKIP
+    12
+    """
+    learner = learner.strip()
+    scheduler = scheduler or Scheduler()
+    now = utcnow() if now is None else now
+    by_uid = {q.uid: q for q in bank}
+    store.learner_id(learner, create=False)
+    rows = store.answers(learner)
+    answers = [{"at": a.answered_at, "uid": f"{a.quiz_id}/{a.question_id}", "score": a.score,
+                "correct": a.correct, "seconds": a.seconds} for a in rows]
+    by_day: dict[str, list[Any]] = defaultdict(list)
+    for a in rows:
+        by_day[a.answered_at.date().isoformat()].append(a)
+    daily = [{"date": d, "answered": len(v), "correct": sum(a.correct for a in v),
+              "mean_score": sum(a.score for a in v) / len(v)} for d, v in sorted(by_day.items())]
+    cards = [c for k, c in store.cards(learner).items() if f"{k[0]}/{k[1]}" in by_uid]
+    forecast = []
+    for d in range(days + 1):
+        when = now + timedelta(days=d)
+        rs = [float(scheduler.get_card_retrievability(c.card, when)) for c in cards]
+        forecast.append((d, sum(rs) / len(rs) if rs else 0.0))
+    return Progress(learner, answers, daily, retention(store, by_uid, learner, when=now, scheduler=scheduler),
+                    forecast, len(cards), sum(c.due <= now for c in cards))
 
 
 # ----------------------------------------------------------------------------- terminal
