@@ -21,7 +21,11 @@ import panel as pn
 import param
 
 from handatlas.atlas import Atlas, load_atlas
+from handatlas.quiz import default_quiz_dir
+from handatlas.ui.authoring import Instructors, load_instructors
+from handatlas.ui.authorview import AuthorMode
 from handatlas.ui.display import display_meshes
+from handatlas.ui.quizviews import DrillMode, QuizMode
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.state import MODES, HandState
 from handatlas.ui.views import (
@@ -53,7 +57,7 @@ def guarded(state: HandState, handler: Callable[..., Any]) -> Callable[..., Any]
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except Exception as err:  # noqa: BLE001 - the page must never show a stack trace
+        except Exception as err:
             log.exception("handler %s failed", getattr(handler, "__name__", handler))
             state.message = f"That did not work: {err}"
             return None
@@ -69,29 +73,55 @@ class HandApp(pn.viewable.Viewer):
     atlas
         The atlas (shared, read-only, by every session).
     quizzes
-        The quiz folder (Quiz, Drill and Author modes).
+        The quiz folder (Quiz, Drill and Author modes); default the shipped quizzes.
     progress_db
         Where drill progress is stored (a path or SQLAlchemy URL; default the user's data folder).
+    instructors
+        Who may author questions; None turns the Author mode off (with instructions).
     """
 
     last_click = param.Dict(default={}, doc="The last click handled: seq, mode, structure, ms.")
 
-    def __init__(self, atlas: Atlas, *, quizzes: Path | None = None, progress_db: str | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self,
+        atlas: Atlas,
+        *,
+        quizzes: Path | None = None,
+        progress_db: str | None = None,
+        instructors: Instructors | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self.atlas = atlas
-        self.quizzes = quizzes
-        self.progress_db = progress_db
+        self.quizzes = Path(quizzes) if quizzes is not None else default_quiz_dir()
         self.state = HandState(atlas)
         self._view_seq = 0
-        self.scene = HandScene(meshes=display_meshes(atlas).payload(), layers=self.state.layer_state(),
-                               view=view_camera("palmar", zoom=1.1), sizing_mode="stretch_both",
-                               min_height=380, css_classes=["scene"])
+        self.scene = HandScene(
+            meshes=display_meshes(atlas).payload(),
+            layers=self.state.layer_state(),
+            view=view_camera("palmar", zoom=1.1),
+            sizing_mode="stretch_both",
+            min_height=380,
+            css_classes=["scene"],
+        )
         self._link_scene()
+        self.quiz = QuizMode(self.state, self.quizzes)
+        self.drill = DrillMode(self.state, self.quizzes, progress_db)
+        self.author = AuthorMode(self.state, self.quizzes, instructors)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "explore": self._identify, "press": self._press}
+            "explore": self._identify,
+            "press": self._press,
+            "quiz": self.quiz.flow.on_click,
+            "drill": self.drill.flow.on_click,
+            "author": self.author.on_click,
+        }
         self.mode_panels: dict[str, Callable[[], Any]] = {
-            "explore": self._explore_panel, "press": self._press_panel}
+            "explore": self._explore_panel,
+            "press": self._press_panel,
+            "quiz": self.quiz.panel,
+            "drill": self.drill.panel,
+            "author": self.author.panel,
+        }
         self.scene.param.watch(lambda e: self.on_click(e.new), "pick")
 
     # ------------------------------------------------------------------ scene plumbing
@@ -123,8 +153,12 @@ class HandApp(pn.viewable.Viewer):
         t0 = time.perf_counter()
         handler = self.click_handlers.get(self.state.mode)
         result = guarded(self.state, handler)(message) if handler else None
-        self.last_click = {"seq": message.get("seq"), "mode": self.state.mode, "result": result,
-                           "ms": 1000 * (time.perf_counter() - t0)}
+        self.last_click = {
+            "seq": message.get("seq"),
+            "mode": self.state.mode,
+            "result": result,
+            "ms": 1000 * (time.perf_counter() - t0),
+        }
 
     def _identify(self, message: dict[str, Any]) -> str | None:
         hit = self.state.hit(message)
@@ -144,9 +178,12 @@ class HandApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ panels
     def _explore_panel(self) -> pn.viewable.Viewable:
-        return pn.Column(search_box(self.state, guarded(self.state, self.frame)),
-                         pn.pane.Markdown("**Views**", margin=(6, 10, 0, 10)), view_buttons(self.set_view),
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            search_box(self.state, guarded(self.state, self.frame)),
+            pn.pane.Markdown("**Views**", margin=(6, 10, 0, 10)),
+            view_buttons(self.set_view),
+            sizing_mode="stretch_width",
+        )
 
     def _press_panel(self) -> pn.viewable.Viewable:
         return press_controls(self.state, self.state.clear_press)
@@ -156,31 +193,65 @@ class HandApp(pn.viewable.Viewer):
             return press_result(self.state)
         if mode == "explore":
             return identification(self.state)
-        return pn.Column()
+        return {"quiz": self.quiz, "drill": self.drill, "author": self.author}[mode].results()
 
     def __panel__(self) -> pn.viewable.Viewable:
         state = self.state
-        modes = pn.widgets.RadioButtonGroup(options={m.capitalize(): m for m in MODES}, value=state.mode,
-                                            button_type="primary", button_style="outline",
-                                            css_classes=["modes"], margin=(6, 8), sizing_mode="stretch_width")
-        modes.link(state, value="mode")
+        modes = pn.widgets.RadioButtonGroup.from_param(
+            state.param.mode,
+            options={m.capitalize(): m for m in MODES},
+            button_type="primary",
+            button_style="outline",
+            css_classes=["modes"],
+            margin=(6, 8),
+            sizing_mode="stretch_width",
+        )
         panels = {m: make() for m, make in self.mode_panels.items()}
         results = {m: self._results(m) for m in MODES}
-        side = pn.Column(pn.bind(lambda m: panels.get(m, pn.Column()), state.param.mode),
-                         layer_tree(state), sizing_mode="stretch_width", css_classes=["side"],
-                         styles={"flex": "1 1 330px", "max-width": "420px", "min-width": "290px"})
-        message = pn.pane.Alert(pn.bind(str, state.param.message), alert_type="warning",
-                                visible=pn.bind(bool, state.param.message), css_classes=["message"],
-                                sizing_mode="stretch_width")
-        main = pn.Column(message, pn.Column(self.scene, height=560, sizing_mode="stretch_width"),
-                         pn.bind(lambda m: results[m], state.param.mode), sizing_mode="stretch_width",
-                         css_classes=["main"], styles={"flex": "3 1 480px", "min-width": "300px"},
-                         stylesheets=[CSS])
-        header = pn.Row(pn.pane.HTML(f"<h2 style='margin:6px 10px'>{TITLE}</h2>"), modes,
-                        sizing_mode="stretch_width", css_classes=["header"], styles={"flex-wrap": "wrap"})
-        return pn.Column(header, pn.FlexBox(side, main, flex_wrap="wrap", align_items="flex-start",
-                                            sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width", stylesheets=[CSS])
+        side = pn.Column(
+            pn.bind(lambda m: panels.get(m, pn.Column()), state.param.mode),
+            layer_tree(state),
+            sizing_mode="stretch_width",
+            css_classes=["side"],
+            styles={"flex": "1 1 330px", "max-width": "420px", "min-width": "290px"},
+        )
+        message = pn.pane.Alert(
+            pn.bind(str, state.param.message),
+            alert_type="warning",
+            visible=pn.bind(bool, state.param.message),
+            css_classes=["message"],
+            sizing_mode="stretch_width",
+        )
+        main = pn.Column(
+            message,
+            pn.Column(self.scene, height=560, sizing_mode="stretch_width"),
+            pn.bind(lambda m: results[m], state.param.mode),
+            sizing_mode="stretch_width",
+            css_classes=["main"],
+            styles={"flex": "3 1 480px", "min-width": "300px"},
+            stylesheets=[CSS],
+        )
+        header = pn.Row(
+            pn.pane.HTML(f"<h2 style='margin:6px 10px'>{TITLE}</h2>"),
+            modes,
+            sizing_mode="stretch_width",
+            css_classes=["header"],
+            styles={"flex-wrap": "wrap"},
+        )
+        # row-reverse: the controls sit left of the hand on wide screens and under it on phones
+        return pn.Column(
+            header,
+            pn.FlexBox(
+                main,
+                side,
+                flex_wrap="wrap",
+                flex_direction="row-reverse",
+                align_items="flex-start",
+                sizing_mode="stretch_width",
+            ),
+            sizing_mode="stretch_width",
+            stylesheets=[CSS],
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -192,17 +263,32 @@ def shared_atlas() -> Atlas:
     return atlas
 
 
-def create_app(*, quizzes: Path | None = None, progress_db: str | None = None) -> HandApp:
+def create_app(
+    *, quizzes: Path | None = None, progress_db: str | None = None, instructors: Instructors | None = None
+) -> HandApp:
     """A new session of the app on the shared atlas."""
     pn.extension("vtk", notifications=False)
-    return HandApp(shared_atlas(), quizzes=quizzes, progress_db=progress_db)
+    return HandApp(shared_atlas(), quizzes=quizzes, progress_db=progress_db, instructors=instructors)
 
 
-def serve(*, port: int = 5006, address: str = "localhost", quizzes: Path | None = None,
-          progress_db: str | None = None, show: bool = False) -> None:
-    """Start the app server and block (``handatlas serve``)."""
+def serve(
+    *,
+    port: int = 5006,
+    address: str = "localhost",
+    quizzes: Path | None = None,
+    progress_db: str | None = None,
+    show: bool = False,
+) -> None:
+    """Start the app server and block (``handatlas serve``).
+
+    Instructors come from the environment (:func:`handatlas.ui.authoring.load_instructors`),
+    read once at start.
+    """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
+    instructors = load_instructors()
     shared_atlas()
     origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
-    pn.serve({"/": functools.partial(create_app, quizzes=quizzes, progress_db=progress_db)}, port=port,
-             address=address, show=show, title=TITLE, websocket_origin=origins, verbose=True)
+    app = functools.partial(create_app, quizzes=quizzes, progress_db=progress_db, instructors=instructors)
+    pn.serve(
+        {"/": app}, port=port, address=address, show=show, title=TITLE, websocket_origin=origins, verbose=True
+    )

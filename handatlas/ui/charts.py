@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from handatlas.atlas import Atlas
+from handatlas.format import SKIN_ID
 
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
@@ -17,7 +18,7 @@ _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, max_mm: float = 30.0) -> str:
     """The layer stack under a press as horizontal bars against depth, with the grade's limit.
 
-    One row per structure the inward axis crosses (skin first), a bar from its entry to its
+    One row per structure under the skin that the inward axis crosses, a bar from its entry to its
     exit depth in the structure's colour, at-risk structures outlined in red, and a dashed
     line at the depth the grade reaches.
 
@@ -32,7 +33,7 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
     max_mm
         Depth at the right edge (deeper layers are clipped).
     """
-    layers: Sequence[Mapping[str, float]] = report["layers"]  # type: ignore[assignment]
+    layers: Sequence[Mapping[str, float]] = [layer for layer in report["layers"] if layer["id"] != SKIN_ID]  # type: ignore[union-attr]
     at_risk = {str(a["id"]) for a in report["at_risk"]}  # type: ignore[union-attr]
     limit = float(report["depth_limit_mm"])  # type: ignore[arg-type]
     left, right, row, top = 150, 12, 16, 18
@@ -42,29 +43,39 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
     def x(mm: float) -> float:
         return left + span * min(max(mm, 0.0), max_mm) / max_mm
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="depth-bar" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="Layers under the press by depth">',
-             f'<text x="{left}" y="11" {_FONT} fill="#444">depth under the skin (mm)</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="depth-bar" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Layers under the press by depth">',
+        f'<text x="{left}" y="11" {_FONT} fill="#444">depth under the skin (mm)</text>',
+    ]
     for i, layer in enumerate(layers):
         sid = str(layer["id"])
         structure = atlas.structures[sid]
         y = top + i * row
         risky = sid in at_risk
         name = escape(structure.name)
-        parts.append(f'<text x="{left - 6}" y="{y + 11}" text-anchor="end" {_FONT} '
-                     f'fill="{"#b71c1c" if risky else "#222"}">{name}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 11}" text-anchor="end" {_FONT} '
+            f'fill="{"#b71c1c" if risky else "#222"}">{name}</text>'
+        )
         x0, x1 = x(float(layer["entry_mm"])), x(float(layer["exit_mm"]))
         stroke = ' stroke="#d32f2f" stroke-width="2"' if risky else ' stroke="#555" stroke-width="0.5"'
-        parts.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 1.5):.1f}" height="{row - 4}" '
-                     f'fill="{structure.colour}"{stroke}><title>{name}: {layer["entry_mm"]:.1f}–'
-                     f'{layer["exit_mm"]:.1f} mm</title></rect>')
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 1.5):.1f}" height="{row - 4}" '
+            f'fill="{structure.colour}"{stroke}><title>{name}: {layer["entry_mm"]:.1f}–'
+            f"{layer['exit_mm']:.1f} mm</title></rect>"
+        )
     bottom = top + row * max(len(layers), 1)
     for mm in range(0, int(max_mm) + 1, 5):
-        parts.append(f'<line x1="{x(mm):.1f}" y1="{bottom}" x2="{x(mm):.1f}" y2="{bottom + 4}" stroke="#444"/>')
+        parts.append(
+            f'<line x1="{x(mm):.1f}" y1="{bottom}" x2="{x(mm):.1f}" y2="{bottom + 4}" stroke="#444"/>'
+        )
         parts.append(f'<text x="{x(mm):.1f}" y="{bottom + 15}" text-anchor="middle" {_FONT}>{mm}</text>')
-    parts.append(f'<line class="depth-limit" x1="{x(limit):.1f}" y1="{top - 4}" x2="{x(limit):.1f}" '
-                 f'y2="{bottom}" stroke="#1a237e" stroke-width="1.5" stroke-dasharray="4 3">'
-                 f'<title>{escape(str(report["grade"]))} pressure reaches {limit:g} mm</title></line>')
+    parts.append(
+        f'<line class="depth-limit" x1="{x(limit):.1f}" y1="{top - 4}" x2="{x(limit):.1f}" '
+        f'y2="{bottom}" stroke="#1a237e" stroke-width="1.5" stroke-dasharray="4 3">'
+        f"<title>{escape(str(report['grade']))} pressure reaches {limit:g} mm</title></line>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -74,10 +85,12 @@ def retention_chart(retention: Mapping[str, float], *, width: int = 340, bar: in
     items = sorted(retention.items(), key=lambda kv: kv[1])
     left = 150
     height = 20 + bar * max(len(items), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="retention-chart" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="Predicted recall by topic">',
-             f'<text x="{left}" y="11" {_FONT} fill="#444">predicted recall today</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="retention-chart" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Predicted recall by topic">',
+        f'<text x="{left}" y="11" {_FONT} fill="#444">predicted recall today</text>',
+    ]
     if not items:
         parts.append(f'<text x="8" y="32" {_FONT}>No answers yet.</text>')
     for i, (topic, value) in enumerate(items):
@@ -85,9 +98,12 @@ def retention_chart(retention: Mapping[str, float], *, width: int = 340, bar: in
         colour = "#e53935" if value < 0.7 else "#ffb300" if value < 0.9 else "#43a047"
         label = escape(topic.removeprefix("topic:").replace("_", " "))
         parts.append(f'<text x="{left - 6}" y="{y + 11}" text-anchor="end" {_FONT}>{label}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 2}" width="{(width - left - 40) * value:.1f}" '
-                     f'height="{bar - 4}" fill="{colour}"/>')
-        parts.append(f'<text x="{left + (width - left - 40) * value + 4:.1f}" y="{y + 11}" {_FONT}>'
-                     f'{value:.0%}</text>')
+        parts.append(
+            f'<rect x="{left}" y="{y + 2}" width="{(width - left - 40) * value:.1f}" '
+            f'height="{bar - 4}" fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{left + (width - left - 40) * value + 4:.1f}" y="{y + 11}" {_FONT}>{value:.0%}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -120,13 +120,25 @@ def pack(atlas: Atlas, ids: tuple[str, ...] | None = None, *, level: int = 6) ->
         wide = len(vertices) > _LEVELS
         parts.append(_aligned(quantised.tobytes()))
         parts.append(_aligned(_delta(faces, wide=wide).tobytes()))
-        index.append({"id": sid, "colour": hex_to_rgb(atlas.structures[sid].colour),
-                      "points": len(vertices), "triangles": len(faces), "wide": wide})
+        index.append(
+            {
+                "id": sid,
+                "colour": hex_to_rgb(atlas.structures[sid].colour),
+                "points": len(vertices),
+                "triangles": len(faces),
+                "wide": wide,
+            }
+        )
     raw = b"".join(parts)
     blob = np.frombuffer(zlib.compress(raw, level), dtype=np.uint8)
-    return DisplayMeshes(blob=blob, index=index, origin=[float(v) for v in lo],
-                         scale=[float(v) for v in scale], raw_bytes=len(raw),
-                         triangles=sum(int(i["triangles"]) for i in index))
+    return DisplayMeshes(
+        blob=blob,
+        index=index,
+        origin=[float(v) for v in lo],
+        scale=[float(v) for v in scale],
+        raw_bytes=len(raw),
+        triangles=sum(int(i["triangles"]) for i in index),
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -54,7 +54,9 @@ def parse_ray(message: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         raise BadClick(f"the click could not be read (ray {message.get('ray')!r}): {err}") from None
     norm = float(np.linalg.norm(direction))
     if not (np.all(np.isfinite(origin)) and np.isfinite(norm) and norm > 0):
-        raise BadClick(f"the click could not be read: origin {origin.tolist()}, direction {direction.tolist()}")
+        raise BadClick(
+            f"the click could not be read: origin {origin.tolist()}, direction {direction.tolist()}"
+        )
     return origin, direction / norm
 
 

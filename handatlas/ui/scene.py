@@ -90,7 +90,10 @@ export function render({ model, el }) {
       const d = e.wide ? new Uint32Array(raw, offset, n) : new Uint16Array(raw, offset, n);
       offset += Math.ceil(n * (e.wide ? 4 : 2) / 4) * 4;
       let acc = 0;
-      for (let i = 0; i < n; i++) { acc = e.wide ? (acc + d[i]) >>> 0 : (acc + d[i]) & 0xffff; faces[i] = acc; }
+      for (let i = 0; i < n; i++) {
+        acc = e.wide ? (acc + d[i]) >>> 0 : (acc + d[i]) & 0xffff;
+        faces[i] = acc;
+      }
       const actor = polyActor(points, faces, e.colour);
       actors[e.id] = actor; base[e.id] = e.colour;
       renderer.addActor(actor);
@@ -177,6 +180,7 @@ export function render({ model, el }) {
     cam.setFocalPoint(0, 0, 0);
     cam.setPosition(...v.direction);
     cam.setViewUp(...v.up);
+    cam.setViewAngle(30);
     renderer.resetCamera();
     cam.zoom(v.zoom || 1.0);
     renderWindow.render();
@@ -185,14 +189,9 @@ export function render({ model, el }) {
   function focus() {
     const f = model.focus || {};
     if (!f.bounds || !built) return;
-    const cam = renderer.getActiveCamera();
-    const b = f.bounds;
-    const centre = [(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2];
-    const dop = cam.getDirectionOfProjection();
-    const size = Math.max(b[1] - b[0], b[3] - b[2], b[5] - b[4], 30);
-    const dist = size / (2 * Math.tan((cam.getViewAngle() * Math.PI) / 360)) * 1.4;
-    cam.setFocalPoint(...centre);
-    cam.setPosition(centre[0] - dop[0] * dist, centre[1] - dop[1] * dist, centre[2] - dop[2] * dist);
+    const pad = 20;  // mm of context around the structure
+    const b = f.bounds.map((v, i) => (i % 2 === 0 ? v - pad : v + pad));
+    renderer.resetCamera(b);
     renderer.resetCameraClippingRange();
     renderWindow.render();
   }
@@ -249,7 +248,9 @@ export function render({ model, el }) {
   model.on("resize", start);
   new ResizeObserver(start).observe(root);
   model.on("meshes", () => build());
-  for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) model.on(p, applyAll);
+  for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) {
+    model.on(p, applyAll);
+  }
   model.on("view", setView);
   model.on("focus", focus);
   model.on("remove", () => { try { grw.delete(); } catch (e) { /* already gone */ } });
@@ -280,7 +281,9 @@ class HandScene(JSComponent):
     extra = param.Dict(default={}, doc="One anonymous mesh {'points': [...], 'faces': [...], 'colour'}.")
     view = param.Dict(default={}, doc="view_camera(...): a named camera.")
     focus = param.Dict(default={}, doc="{'bounds': [x0, x1, y0, y1, z0, z1], 'seq': n}: frame these bounds.")
-    pick = param.Dict(default={}, doc="Written by the browser on a click: {'seq', 'ray': {origin, direction}}.")
+    pick = param.Dict(
+        default={}, doc="Written by the browser on a click: {'seq', 'ray': {origin, direction}}."
+    )
     ready = param.Boolean(default=False, doc="Written by the browser once the meshes are drawn.")
     error = param.String(default="", doc="Written by the browser when the view cannot be built.")
 

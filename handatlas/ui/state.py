@@ -25,13 +25,22 @@ from handatlas.ui.picking import BadClick, Hit, cast, parse_ray
 
 MODES = ("explore", "press", "quiz", "drill", "author")
 #: Opacity of each top-level group when the app opens (0 hides it).
-DEFAULT_OPACITY = {"skin": 0.3, "bones": 1.0, "nerves": 1.0, "arteries": 1.0, "veins": 1.0,
-                   "tendons": 1.0, "fascia_and_retinacula": 0.55, "muscles": 0.85}
+DEFAULT_OPACITY = {
+    "skin": 0.3,
+    "bones": 1.0,
+    "nerves": 1.0,
+    "arteries": 1.0,
+    "veins": 1.0,
+    "tendons": 1.0,
+    "fascia_and_retinacula": 0.55,
+    "muscles": 0.85,
+}
 #: Groups shown when the app opens.
 DEFAULT_SHOWN = ("skin", "bones", "nerves", "arteries", "veins", "tendons", "fascia_and_retinacula")
 #: Verdict colours as RGB 0-1 (safe, caution, avoid).
-VERDICT_RGB = {name: hex_to_rgb(c) for name, c in zip(("safe", "caution", "avoid"), VERDICT_COLOURS,
-                                                        strict=True)}
+VERDICT_RGB = {
+    name: hex_to_rgb(c) for name, c in zip(("safe", "caution", "avoid"), VERDICT_COLOURS, strict=True)
+}
 SELECTED_RGB = [0.12, 0.45, 0.95]
 PRESS_MARKER_RGB = [0.15, 0.15, 0.85]
 
@@ -73,17 +82,23 @@ class HandState(param.Parameterized):
     def __init__(self, atlas: Atlas, **params: Any) -> None:
         self.atlas = atlas
         self.groups: dict[str, tuple[str, ...]] = {
-            g: atlas.with_geometry(g) for g in atlas.children(fmt.ROOT_ID) if atlas.with_geometry(g)}
+            g: atlas.with_geometry(g) for g in atlas.children(fmt.ROOT_ID) if atlas.with_geometry(g)
+        }
         self.group_of = {sid: g for g, ids in self.groups.items() for sid in ids}
-        params.setdefault("visible", {sid: g in DEFAULT_SHOWN for g, ids in self.groups.items() for sid in ids})
+        params.setdefault(
+            "visible", {sid: g in DEFAULT_SHOWN for g, ids in self.groups.items() for sid in ids}
+        )
         params.setdefault("opacity", {g: DEFAULT_OPACITY.get(g, 1.0) for g in self.groups})
         super().__init__(**params)
+        self._skin_before: tuple[bool, float] | None = None
 
     # ------------------------------------------------------------------ layers
     def layer_state(self) -> dict[str, dict[str, object]]:
         """The scene's ``layers`` parameter."""
-        return {sid: {"visible": bool(self.visible.get(sid)), "opacity": float(self.opacity[g])}
-                for sid, g in self.group_of.items()}
+        return {
+            sid: {"visible": bool(self.visible.get(sid)), "opacity": float(self.opacity[g])}
+            for sid, g in self.group_of.items()
+        }
 
     def visible_ids(self) -> set[str]:
         """Structures a click can hit: shown and not (nearly) transparent."""
@@ -169,8 +184,9 @@ class HandState(param.Parameterized):
         self.message = ""
         self.report = report
         colour = VERDICT_RGB[str(report["verdict"])]
-        self.highlight = {a["id"]: VERDICT_RGB["avoid" if a["risk"] == "high" else "caution"]
-                          for a in report["at_risk"]}  # type: ignore[union-attr]
+        self.highlight = {
+            a["id"]: VERDICT_RGB["avoid" if a["risk"] == "high" else "caution"] for a in report["at_risk"]
+        }  # type: ignore[union-attr]
         self.markers = [{"xyz": report["point"], "colour": colour, "radius": 2.5}]
         return report
 
@@ -202,12 +218,18 @@ class HandState(param.Parameterized):
 
     def show_safety_map(self, grade: str) -> None:
         """Colour the skin by the verdict of a press at each vertex (``""`` removes the colours)."""
-        self.safety_grade = grade
         if not grade:
+            self.safety_grade = ""
             self.overlay = {}
+            if self._skin_before is not None:
+                self.show({fmt.SKIN_ID: self._skin_before[0]})
+                self.set_opacity(fmt.SKIN_ID, self._skin_before[1])
+                self._skin_before = None
             return
         codes = safety_codes(self.atlas, grade, float(self.radius_mm))
+        self.safety_grade = grade
         self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values())}
-        if not self.visible.get(fmt.SKIN_ID) or self.opacity[fmt.SKIN_ID] < 0.6:
-            self.show({fmt.SKIN_ID: True})
-            self.set_opacity(fmt.SKIN_ID, 0.85)
+        if self._skin_before is None:
+            self._skin_before = (bool(self.visible.get(fmt.SKIN_ID)), float(self.opacity[fmt.SKIN_ID]))
+        self.show({fmt.SKIN_ID: True})
+        self.set_opacity(fmt.SKIN_ID, max(self.opacity[fmt.SKIN_ID], 0.85))

@@ -27,14 +27,32 @@ def layer_tree(state: HandState) -> pn.Column:
     cards = []
     for group, ids in state.groups.items():
         name = atlas.structures[group].name
-        shown = pn.widgets.Checkbox(value=any(state.visible[i] for i in ids), width=24, margin=(8, 4),
-                                    css_classes=[f"layer-{group}"], stylesheets=[], align="center")
-        opacity = pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.05, value=state.opacity[group],
-                                         show_value=False, width=130, margin=(4, 6), align="center",
-                                         css_classes=[f"opacity-{group}"])
-        members = pn.widgets.CheckBoxGroup(options={atlas.structures[i].name: i for i in ids},
-                                           value=[i for i in ids if state.visible[i]], inline=False,
-                                           css_classes=[f"members-{group}"], margin=(0, 10))
+        shown = pn.widgets.Checkbox(
+            value=any(state.visible[i] for i in ids),
+            width=24,
+            margin=(8, 4),
+            css_classes=[f"layer-{group}"],
+            stylesheets=[],
+            align="center",
+        )
+        opacity = pn.widgets.FloatSlider(
+            start=0.0,
+            end=1.0,
+            step=0.05,
+            value=state.opacity[group],
+            show_value=False,
+            width=130,
+            margin=(4, 6),
+            align="center",
+            css_classes=[f"opacity-{group}"],
+        )
+        members = pn.widgets.CheckBoxGroup(
+            options={atlas.structures[i].name: i for i in ids},
+            value=[i for i in ids if state.visible[i]],
+            inline=False,
+            css_classes=[f"members-{group}"],
+            margin=(0, 10),
+        )
 
         def on_group(event, group=group, members=members):
             state.show_group(group, event.new)
@@ -55,21 +73,44 @@ def layer_tree(state: HandState) -> pn.Column:
 
         state.param.watch(sync, ["visible", "opacity"])
         body = [members] if len(ids) > 1 else []
-        cards.append(pn.Card(*body, header=pn.Row(shown, pn.pane.HTML(f"<b>{escape(name)}</b>", margin=(6, 4),
-                                                                      width=120), opacity, margin=0),
-                             collapsed=True, sizing_mode="stretch_width", margin=(2, 0),
-                             css_classes=["layer-card", f"card-{group}"], hide_header=False,
-                             collapsible=len(ids) > 1))
-    return pn.Column(_label("**Layers** — tick to show, slide for opacity"), *cards,
-                     sizing_mode="stretch_width", css_classes=["layer-tree"])
+        cards.append(
+            pn.Card(
+                *body,
+                header=pn.Row(
+                    shown,
+                    pn.pane.HTML(
+                        f"<b>{escape(name)}</b>", margin=(6, 4), styles={"text-align": "left"}, width=120
+                    ),
+                    opacity,
+                    margin=0,
+                ),
+                collapsed=True,
+                sizing_mode="stretch_width",
+                margin=(2, 0),
+                css_classes=["layer-card", f"card-{group}"],
+                hide_header=False,
+                collapsible=len(ids) > 1,
+            )
+        )
+    return pn.Column(
+        _label("**Layers** — tick to show, slide for opacity"),
+        *cards,
+        sizing_mode="stretch_width",
+        css_classes=["layer-tree"],
+    )
 
 
 def view_buttons(on_view) -> pn.Row:
     """One button per named camera view."""
     buttons = []
     for name in VIEWS:
-        b = pn.widgets.Button(label=name.capitalize(), button_type="light", margin=(4, 3), width=72,
-                              css_classes=[f"view-{name}"])
+        b = pn.widgets.Button(
+            label=name.capitalize(),
+            button_type="light",
+            margin=(4, 3),
+            width=72,
+            css_classes=[f"view-{name}"],
+        )
         b.on_click(lambda _e, name=name: on_view(name))
         buttons.append(b)
     return pn.Row(*buttons, margin=(0, 6))
@@ -78,14 +119,26 @@ def view_buttons(on_view) -> pn.Row:
 def search_box(state: HandState, on_found) -> pn.Row:
     """Type a name, acronym or synonym; the structure is selected, shown and framed."""
     atlas = state.atlas
-    names = sorted({s.name for s in atlas} | {syn for s in atlas for syn in s.synonyms}
-                   | {s.acronym for s in atlas if s.acronym}, key=str.lower)
-    box = pn.widgets.AutocompleteInput(placeholder="Search: median nerve, FCR, snuffbox…", options=names,
-                                       case_sensitive=False, search_strategy="includes", restrict=False,
-                                       min_characters=2, sizing_mode="stretch_width",
-                                       css_classes=["search"], margin=(4, 6))
-    go = pn.widgets.Button(label="Find", button_type="primary", width=64, margin=(4, 6),
-                           css_classes=["search-go"])
+    names = sorted(
+        {s.name for s in atlas}
+        | {syn for s in atlas for syn in s.synonyms}
+        | {s.acronym for s in atlas if s.acronym},
+        key=str.lower,
+    )
+    box = pn.widgets.AutocompleteInput(
+        placeholder="Search: median nerve, FCR, snuffbox…",
+        options=names,
+        case_sensitive=False,
+        search_strategy="includes",
+        restrict=False,
+        min_characters=2,
+        sizing_mode="stretch_width",
+        css_classes=["search"],
+        margin=(4, 6),
+    )
+    go = pn.widgets.Button(
+        label="Find", button_type="primary", width=64, margin=(4, 6), css_classes=["search-go"]
+    )
 
     def find(_event=None):
         structure = state.search(box.value_input or box.value)
@@ -103,8 +156,10 @@ def identification(state: HandState) -> pn.pane.HTML:
 
     def render(selected: str, _behind: list[str] | None = None) -> str:
         if not selected:
-            return ("<p class='hint'>Click a structure on the hand, or search for one, to see what it is. "
-                    "Drag to turn the hand, scroll or pinch to zoom.</p>")
+            return (
+                "<p class='hint'>Click a structure on the hand, or search for one, to see what it is. "
+                "Drag to turn the hand, scroll or pinch to zoom.</p>"
+            )
         s = atlas.structures[selected]
         parent = atlas.structures[s.parent].name if s.parent else ""
         risk = {"high": "⚠ high — avoid pressure", "caution": "caution", "low": "low"}.get(s.risk or "", "—")
@@ -112,45 +167,88 @@ def identification(state: HandState) -> pn.pane.HTML:
         if s.acronym or s.synonyms:
             rows.insert(0, ("Also called", ", ".join([x for x in (s.acronym, *s.synonyms) if x])))
         table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-        note = f"<p class='risk-note'><b>Before you press:</b> {escape(s.risk_note)}</p>" if s.risk_note else ""
+        note = (
+            f"<p class='risk-note'><b>Before you press:</b> {escape(s.risk_note)}</p>" if s.risk_note else ""
+        )
         desc = f"<p>{escape(s.description)}</p>" if s.description else ""
         return f"<div class='ident'><h3>{escape(s.name)}</h3><table>{table}</table>{note}{desc}</div>"
 
-    return pn.pane.HTML(pn.bind(render, state.param.selected), sizing_mode="stretch_width",
-                        css_classes=["identification"])
+    return pn.pane.HTML(
+        pn.bind(render, state.param.selected), sizing_mode="stretch_width", css_classes=["identification"]
+    )
 
 
 def press_controls(state: HandState, on_clear) -> pn.Column:
     """Grade, radius, landmark, tool, safety map and stroke buttons."""
     atlas = state.atlas
-    tool = pn.widgets.RadioButtonGroup(options={"Press a point": "point", "Draw a stroke": "stroke"},
-                                       value=state.tool, button_type="default", css_classes=["press-tool"],
-                                       margin=(4, 8))
-    grade = pn.widgets.RadioButtonGroup(options={g.capitalize(): g for g in GRADES}, value=state.grade,
-                                        button_type="default", css_classes=["press-grade"], margin=(4, 8))
-    radius = pn.widgets.FloatSlider(start=2.0, end=20.0, step=1.0, value=state.radius_mm,
-                                    label="Contact radius (mm)", css_classes=["press-radius"], margin=(4, 10))
-    landmarks = pn.widgets.Select(options={"": "", **{lm.replace("_", " "): lm for lm in atlas.landmarks}},
-                                  label="Or press at a landmark", css_classes=["press-landmark"], margin=(4, 10))
-    safety = pn.widgets.Select(options={"No safety map": "", **{f"Safety map: {g}": g for g in GRADES}},
-                               value=state.safety_grade, label="Colour the skin", css_classes=["safety-map"],
-                               margin=(4, 10))
-    check = pn.widgets.Button(label="Check stroke", button_type="primary", css_classes=["stroke-check"],
-                              margin=(4, 8))
-    clear = pn.widgets.Button(label="Clear", button_type="default", css_classes=["press-clear"], margin=(4, 8))
-    tool.link(state, value="tool")
-    grade.link(state, value="grade")
-    radius.link(state, value="radius_mm")
+    tool = pn.widgets.RadioButtonGroup.from_param(
+        state.param.tool,
+        options={"Press a point": "point", "Draw a stroke": "stroke"},
+        button_type="default",
+        css_classes=["press-tool"],
+        margin=(4, 8),
+    )
+    grade = pn.widgets.RadioButtonGroup.from_param(
+        state.param.grade,
+        options={g.capitalize(): g for g in GRADES},
+        button_type="default",
+        css_classes=["press-grade"],
+        margin=(4, 8),
+    )
+    radius = pn.widgets.FloatSlider.from_param(
+        state.param.radius_mm,
+        step=1.0,
+        label="Contact radius (mm)",
+        css_classes=["press-radius"],
+        margin=(4, 10),
+    )
+    landmarks = pn.widgets.Select(
+        options={"": "", **{lm.replace("_", " "): lm for lm in atlas.landmarks}},
+        label="Or press at a landmark",
+        css_classes=["press-landmark"],
+        margin=(4, 10),
+    )
+    safety = pn.widgets.Select(
+        options={"No safety map": "", **{f"Safety map: {g}": g for g in GRADES}},
+        value=state.safety_grade,
+        label="Colour the skin",
+        css_classes=["safety-map"],
+        margin=(4, 10),
+    )
+    check = pn.widgets.Button(
+        label="Check stroke", button_type="primary", css_classes=["stroke-check"], margin=(4, 8)
+    )
+    clear = pn.widgets.Button(
+        label="Clear", button_type="default", css_classes=["press-clear"], margin=(4, 8)
+    )
     landmarks.param.watch(lambda e: e.new and state.press(e.new), "value")
     safety.param.watch(lambda e: state.show_safety_map(e.new), "value")
     check.on_click(lambda _e: state.check_stroke())
     clear.on_click(lambda _e: on_clear())
     strokes = pn.Row(check, clear, visible=pn.bind(lambda t: t == "stroke", tool))
-    hint = pn.pane.Markdown(pn.bind(lambda t: "Click points along the stroke on the skin, then **Check stroke**."
-                                    if t == "stroke" else "Click the skin where you would press.", tool),
-                            margin=(0, 10))
-    return pn.Column(_label("**Press** — how hard, how wide, where"), tool, grade, radius, hint, landmarks,
-                     strokes, safety, sizing_mode="stretch_width", css_classes=["press-controls"])
+    hint = pn.pane.Markdown(
+        pn.bind(
+            lambda t: (
+                "Click points along the stroke on the skin, then **Check stroke**."
+                if t == "stroke"
+                else "Click the skin where you would press."
+            ),
+            tool,
+        ),
+        margin=(0, 10),
+    )
+    return pn.Column(
+        _label("**Press** — how hard, how wide, where"),
+        tool,
+        grade,
+        radius,
+        hint,
+        landmarks,
+        strokes,
+        safety,
+        sizing_mode="stretch_width",
+        css_classes=["press-controls"],
+    )
 
 
 def press_result(state: HandState) -> pn.Column:
@@ -162,29 +260,53 @@ def press_result(state: HandState) -> pn.Column:
             names = ", ".join(atlas.structures[s].name for s in stroke_report["structures"]) or "nothing"
             a, b = (stroke_report["riskiest_mm"] + [0, 0])[:2]
             return pn.Column(
-                pn.pane.Alert(f"**Stroke: {stroke_report['verdict'].upper()}** — {stroke_report['message']}",
-                              alert_type=VERDICT_ALERT[stroke_report["verdict"]], css_classes=["verdict"]),
-                pn.pane.Markdown(f"Length {stroke_report['length_mm']} mm; riskiest stretch {a}–{b} mm "
-                                 f"over {escape(names)}."), sizing_mode="stretch_width")
+                pn.pane.Alert(
+                    f"**Stroke: {stroke_report['verdict'].upper()}** — {stroke_report['message']}",
+                    alert_type=VERDICT_ALERT[stroke_report["verdict"]],
+                    css_classes=["verdict"],
+                ),
+                pn.pane.Markdown(
+                    f"Length {stroke_report['length_mm']} mm; riskiest stretch {a}–{b} mm "
+                    f"over {escape(names)}."
+                ),
+                sizing_mode="stretch_width",
+            )
         if not report:
-            return pn.pane.Markdown("Click the skin (or pick a landmark) to press there.", css_classes=["hint"])
+            return pn.pane.Markdown(
+                "Click the skin (or pick a landmark) to press there.", css_classes=["hint"]
+            )
         verdict = str(report["verdict"])
         where = report["landmark"] or "here"
-        rows = "".join(f"<tr><td>{escape(atlas.structures[a['id']].name)}</td><td>{a['risk']}</td>"
-                       f"<td>{a['depth_mm']:.1f} mm</td><td>{a['distance_mm']:.1f} mm</td></tr>"
-                       for a in report["at_risk"])
+        rows = "".join(
+            f"<tr><td>{escape(atlas.structures[a['id']].name)}</td><td>{a['risk']}</td>"
+            f"<td>{a['depth_mm']:.1f} mm</td><td>{a['distance_mm']:.1f} mm</td></tr>"
+            for a in report["at_risk"]
+        )
         shielded = ", ".join(atlas.structures[a["id"]].name for a in report["shielded"])
-        table = (f"<table class='at-risk'><tr><th>At risk</th><th>risk</th><th>depth</th><th>from the contact"
-                 f"</th></tr>{rows}</table>" if rows else "<p>Nothing at risk within reach.</p>")
+        table = (
+            f"<table class='at-risk'><tr><th>At risk</th><th>risk</th><th>depth</th><th>from the contact"
+            f"</th></tr>{rows}</table>"
+            if rows
+            else "<p>Nothing at risk within reach.</p>"
+        )
         extra = f"<p>Shielded by bone: {escape(shielded)}.</p>" if shielded else ""
         return pn.Column(
-            pn.pane.Alert(f"**{verdict.upper()}** — {report['grade']} press {str(where).replace('_', ' ')}: "
-                          f"{report['message']}", alert_type=VERDICT_ALERT[verdict], css_classes=["verdict"]),
-            pn.pane.HTML(f"{table}{extra}<p>Skin territory: <b>{escape(str(report['territory']))}</b>.</p>",
-                         sizing_mode="stretch_width"),
+            pn.pane.Alert(
+                f"**{verdict.upper()}** — {report['grade']} press {str(where).replace('_', ' ')}: "
+                f"{report['message']}",
+                alert_type=VERDICT_ALERT[verdict],
+                css_classes=["verdict"],
+            ),
+            pn.pane.HTML(
+                f"{table}{extra}<p>Skin territory: <b>{escape(str(report['territory']))}</b>.</p>",
+                sizing_mode="stretch_width",
+            ),
             pn.pane.HTML(depth_bar(report, atlas), css_classes=["depth"], sizing_mode="stretch_width"),
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width",
+        )
 
-    return pn.Column(pn.bind(render, state.param.report, state.param.stroke_report),
-                     sizing_mode="stretch_width", css_classes=["press-result"])
-
+    return pn.Column(
+        pn.bind(render, state.param.report, state.param.stroke_report),
+        sizing_mode="stretch_width",
+        css_classes=["press-result"],
+    )
