@@ -355,6 +355,47 @@ def cmd_drill(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the web app (blocks until interrupted)."""
+    from handatlas.quiz import default_quiz_dir
+    from handatlas.ui.authoring import CredentialsError, load_instructors
+
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port must be between 1 and 65535, got {args.port}")
+    quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
+    if not quizzes.is_dir():
+        raise CommandError(f"--quizzes: no such folder: {quizzes}")
+    try:
+        instructors = load_instructors()
+    except CredentialsError as exc:
+        raise CommandError(str(exc)) from None
+    from handatlas.ui.app import serve
+
+    print(f"handatlas: serving on http://{args.address}:{args.port}/ (quizzes: {quizzes}; "
+          f"authoring {'on' if instructors else 'off'}); Ctrl-C stops", file=sys.stderr)
+    try:
+        serve(port=args.port, address=args.address, quizzes=quizzes, progress_db=args.db,
+              atlas_dir=args.atlas, instructors=instructors, show=args.show)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.address}:{args.port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_instructor_hash(args: argparse.Namespace) -> int:
+    """Ask for a password and print its hash for an instructors credentials file."""
+    import getpass
+
+    from handatlas.ui.authoring import hash_password
+
+    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass("Instructor password: ")
+    if len(password) < 8:
+        raise CommandError("the password must be at least 8 characters long")
+    print(hash_password(password))
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``handatlas``."""
@@ -424,6 +465,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quizzes", metavar="DIR", help="quiz folder or file (default: the shipped quizzes)")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds per question (over it scores 0)")
     p.add_argument("--seed", type=int, help="seed the order of new questions")
+    p = add("serve", cmd_serve, "start the web app: explore, press, quiz, drill and author in the browser")
+    p.add_argument("--port", type=int, default=5006, help="port (default 5006)")
+    p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
+    p.add_argument("--quizzes", metavar="DIR", help="quiz folder (default: the shipped quizzes)")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the drill progress store "
+                   "(default: $HANDATLAS_DB_URL or progress.sqlite in the user data folder)")
+    p.add_argument("--show", action="store_true", help="open the page in a browser")
+    p = add("instructor-hash", cmd_instructor_hash,
+            "hash an instructor password for the credentials file ($HANDATLAS_INSTRUCTORS)")
+    p.add_argument("--stdin", action="store_true", help="read the password from standard input")
     return parser
 
 

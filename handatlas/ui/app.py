@@ -254,21 +254,28 @@ class HandApp(pn.viewable.Viewer):
         )
 
 
-@functools.lru_cache(maxsize=1)
-def shared_atlas() -> Atlas:
-    """The shipped atlas with its lookup index and display meshes warmed up (once per process)."""
-    atlas = load_atlas()
+@functools.lru_cache(maxsize=2)
+def shared_atlas(folder: str | None = None) -> Atlas:
+    """The atlas (default the shipped one) with its lookup index and display meshes warmed up.
+
+    Built once per process and shared read-only by every session.
+    """
+    atlas = load_atlas(folder)
     display_meshes(atlas)
-    atlas.press("palm_center")
+    atlas.press(next(iter(atlas.landmarks)))
     return atlas
 
 
 def create_app(
-    *, quizzes: Path | None = None, progress_db: str | None = None, instructors: Instructors | None = None
+    *,
+    quizzes: Path | None = None,
+    progress_db: str | None = None,
+    instructors: Instructors | None = None,
+    atlas_dir: str | None = None,
 ) -> HandApp:
     """A new session of the app on the shared atlas."""
     pn.extension("vtk", notifications=False)
-    return HandApp(shared_atlas(), quizzes=quizzes, progress_db=progress_db, instructors=instructors)
+    return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors)
 
 
 def serve(
@@ -277,18 +284,22 @@ def serve(
     address: str = "localhost",
     quizzes: Path | None = None,
     progress_db: str | None = None,
+    atlas_dir: str | None = None,
+    instructors: Instructors | None = None,
     show: bool = False,
 ) -> None:
-    """Start the app server and block (``handatlas serve``).
+    """Start the app server on ``address:port`` and block (``handatlas serve``).
 
-    Instructors come from the environment (:func:`handatlas.ui.authoring.load_instructors`),
-    read once at start.
+    Everything is served by this process (no CDN).  ``instructors`` default to the environment
+    (:func:`handatlas.ui.authoring.load_instructors`), read once at start.
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
-    instructors = load_instructors()
-    shared_atlas()
+    instructors = instructors if instructors is not None else load_instructors()
+    shared_atlas(atlas_dir)
     origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
-    app = functools.partial(create_app, quizzes=quizzes, progress_db=progress_db, instructors=instructors)
+    app = functools.partial(
+        create_app, quizzes=quizzes, progress_db=progress_db, instructors=instructors, atlas_dir=atlas_dir
+    )
     pn.serve(
         {"/": app}, port=port, address=address, show=show, title=TITLE, websocket_origin=origins, verbose=True
     )
