@@ -200,8 +200,8 @@ class HandApp(pn.viewable.Viewer):
         modes = pn.widgets.RadioButtonGroup.from_param(
             state.param.mode,
             options={m.capitalize(): m for m in MODES},
-            button_type="primary",
-            button_style="outline",
+            color="primary",
+            variant="outline",
             css_classes=["modes"],
             margin=(6, 8),
             sizing_mode="stretch_width",

@@ -75,7 +75,7 @@ class AuthorMode:
         self.login_password = w.PasswordInput(
             label="Password", css_classes=["author-password"], margin=(4, 10)
         )
-        self.login_button = w.Button(label="Sign in", button_type="primary", css_classes=["author-login"])
+        self.login_button = w.Button(label="Sign in", color="primary", css_classes=["author-login"])
         self.login_button.on_click(lambda _e: self.sign_in(self.login_user.value, self.login_password.value))
         self.file = w.Select(label="Quiz file", css_classes=["author-file"], margin=(4, 10))
         self.new_file = w.TextInput(
@@ -112,7 +112,7 @@ class AuthorMode:
             label="Target / where — click the hand", css_classes=["author-target"], margin=(4, 10)
         )
         self.snap = w.Checkbox(
-            name=f"Snap clicks to a landmark within {SNAP_MM:g} mm",
+            label=f"Snap clicks to a landmark within {SNAP_MM:g} mm",
             value=True,
             css_classes=["author-snap"],
             margin=(4, 10),
@@ -148,9 +148,9 @@ class AuthorMode:
             margin=(4, 10),
         )
         self.preview_button = w.Button(
-            label="Preview key", button_type="default", css_classes=["author-preview"]
+            label="Preview key", color="default", css_classes=["author-preview"]
         )
-        self.save_button = w.Button(label="Save", button_type="primary", css_classes=["author-save"])
+        self.save_button = w.Button(label="Save", color="primary", css_classes=["author-save"])
         self.preview_button.on_click(lambda _e: self._guard(self.preview))
         self.save_button.on_click(lambda _e: self._guard(self.save))
         self.output = pn.pane.HTML("", css_classes=["author-output"], sizing_mode="stretch_width")

@@ -108,9 +108,9 @@ class QuestionFlow:
         )
         inputs, self._read = self._inputs(q)
         submit = pn.widgets.Button(
-            label="Submit", button_type="primary", css_classes=["q-submit"], visible=not q.needs_click
+            label="Submit", color="primary", css_classes=["q-submit"], visible=not q.needs_click
         )
-        skip = pn.widgets.Button(label="Skip", button_type="default", css_classes=["q-skip"])
+        skip = pn.widgets.Button(label="Skip", color="default", css_classes=["q-skip"])
         submit.on_click(lambda _e: self._guard(lambda: self.submit(self._read() if self._read else None)))
         skip.on_click(lambda _e: self._guard(self.skip))
         return [head, *inputs, pn.Row(submit, skip)]
@@ -244,7 +244,8 @@ class QuestionFlow:
             if feedback.score > 0
             else "**Not quite.** "
         )
-        nxt = pn.widgets.Button(label="Next question", button_type="primary", css_classes=["q-next"])
+        last = self.run is not None and self.run.finished
+        nxt = pn.widgets.Button(label="Next question", color="primary", css_classes=["q-next"], visible=not last)
         nxt.on_click(lambda _e: self.show())
         self.feedback.objects = [
             pn.pane.Alert(
@@ -263,6 +264,8 @@ class QuestionFlow:
             if isinstance(w, pn.Row):
                 for b in w.objects:
                     b.disabled = True
+        if last:  # the score (or the drill's summary) right under the last feedback
+            self.on_finish()
 
 
 class QuizMode:
@@ -282,7 +285,7 @@ class QuizMode:
             options=choices, label="Quiz", css_classes=["quiz-pick"], margin=(4, 10)
         )
         self.start_button = pn.widgets.Button(
-            label="Start quiz", button_type="primary", css_classes=["quiz-start"]
+            label="Start quiz", color="primary", css_classes=["quiz-start"]
         )
         self.start_button.on_click(lambda _e: self.start(self.pick.value))
 
@@ -349,10 +352,10 @@ class DrillMode:
             label="Questions", start=3, end=30, value=10, css_classes=["drill-count"], margin=(4, 10)
         )
         self.start_button = pn.widgets.Button(
-            label="Start drill", button_type="primary", css_classes=["drill-start"]
+            label="Start drill", color="primary", css_classes=["drill-start"]
         )
         self.show_progress = pn.widgets.Button(
-            label="My progress", button_type="default", css_classes=["drill-progress-button"]
+            label="My progress", color="default", css_classes=["drill-progress-button"]
         )
         self.start_button.on_click(lambda _e: self.start())
         self.show_progress.on_click(lambda _e: self.progress())
@@ -408,7 +411,7 @@ class DrillMode:
     def _progress_html(self, name: str) -> str:
         try:
             progress = learner_progress(self._store(), self.bank or [], name)
-        except StoreError:
+        except (StoreError, KeyError):
             return f"<p>No drills yet for {escape(name)}.</p>"
         topics = {t: r for t, r in progress.retention.items() if t.startswith("topic:")}
         right = sum(a["correct"] for a in progress.answers)

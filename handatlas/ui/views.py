@@ -106,7 +106,7 @@ def view_buttons(on_view) -> pn.Row:
     for name in VIEWS:
         b = pn.widgets.Button(
             label=name.capitalize(),
-            button_type="light",
+            color="light",
             margin=(4, 3),
             width=72,
             css_classes=[f"view-{name}"],
@@ -137,7 +137,7 @@ def search_box(state: HandState, on_found) -> pn.Row:
         margin=(4, 6),
     )
     go = pn.widgets.Button(
-        label="Find", button_type="primary", width=64, margin=(4, 6), css_classes=["search-go"]
+        label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"]
     )
 
     def find(_event=None):
@@ -184,14 +184,14 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
     tool = pn.widgets.RadioButtonGroup.from_param(
         state.param.tool,
         options={"Press a point": "point", "Draw a stroke": "stroke"},
-        button_type="default",
+        color="default",
         css_classes=["press-tool"],
         margin=(4, 8),
     )
     grade = pn.widgets.RadioButtonGroup.from_param(
         state.param.grade,
         options={g.capitalize(): g for g in GRADES},
-        button_type="default",
+        color="default",
         css_classes=["press-grade"],
         margin=(4, 8),
     )
@@ -216,10 +216,10 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         margin=(4, 10),
     )
     check = pn.widgets.Button(
-        label="Check stroke", button_type="primary", css_classes=["stroke-check"], margin=(4, 8)
+        label="Check stroke", color="primary", css_classes=["stroke-check"], margin=(4, 8)
     )
     clear = pn.widgets.Button(
-        label="Clear", button_type="default", css_classes=["press-clear"], margin=(4, 8)
+        label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8)
     )
     landmarks.param.watch(lambda e: e.new and state.press(e.new), "value")
     safety.param.watch(lambda e: state.show_safety_map(e.new), "value")
