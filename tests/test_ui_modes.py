@@ -45,7 +45,8 @@ def quizzes(tmp_path) -> Path:
 @pytest.fixture
 def app(atlas, quizzes, tmp_path) -> HandApp:
     instructors = Instructors({"instructor": hash_password(PASSWORD, iterations=1000)})
-    made = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"), instructors=instructors)
+    made = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"),
+                   instructors=instructors)
     made.__panel__()
     return made
 
@@ -130,7 +131,8 @@ def test_unknown_and_broken_quiz_files_give_messages(app, quizzes):
     app.state.mode = "quiz"
     assert app.quiz.start("no_such_quiz") is None
     assert "no_such_quiz" in app.state.message and "areas_of_caution" in app.state.message
-    write_quiz(quizzes, "broken.yaml", "format_version: 1\nquiz: {id: broken, title: x, author: y}\nquestions: [\n")
+    write_quiz(quizzes, "broken.yaml",
+               "format_version: 1\nquiz: {id: broken, title: x, author: y}\nquestions: [\n")
     assert app.quiz.start("broken.yaml") is None
     assert "broken.yaml" in app.state.message and ":" in app.state.message
     assert "Traceback" not in app.state.message
@@ -203,7 +205,7 @@ def test_author_writes_a_press_question_by_clicking(app, quizzes):
     author.explanation.value = "The radial artery is 5 mm deep."
     author.grade.value = "firm"
     lm = app.atlas.landmark("radial_pulse")
-    app.on_click(ray_at(lm.point + [0.5, 0.5, 0], lm.normal))
+    app.on_click(ray_at(lm.point + np.array([0.5, 0.5, 0.0]), lm.normal))
     assert author.target.value == "radial_pulse"  # snapped to the landmark
     assert "avoid" in author.preview()
     path = author.save()

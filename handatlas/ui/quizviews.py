@@ -245,7 +245,9 @@ class QuestionFlow:
             else "**Not quite.** "
         )
         last = self.run is not None and self.run.finished
-        nxt = pn.widgets.Button(label="Next question", color="primary", css_classes=["q-next"], visible=not last)
+        nxt = pn.widgets.Button(
+            label="Next question", color="primary", css_classes=["q-next"], visible=not last
+        )
         nxt.on_click(lambda _e: self.show())
         self.feedback.objects = [
             pn.pane.Alert(
@@ -284,9 +286,7 @@ class QuizMode:
         self.pick = pn.widgets.Select(
             options=choices, label="Quiz", css_classes=["quiz-pick"], margin=(4, 10)
         )
-        self.start_button = pn.widgets.Button(
-            label="Start quiz", color="primary", css_classes=["quiz-start"]
-        )
+        self.start_button = pn.widgets.Button(label="Start quiz", color="primary", css_classes=["quiz-start"])
         self.start_button.on_click(lambda _e: self.start(self.pick.value))
 
     def start(self, name: str | None) -> QuizRun | None:
