@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install handatlas with its test and build extras into .venv and run the whole test suite.
 # Works on a fresh Debian machine with Python 3.11+: installs the Debian packages the tests need
-# (EGL + Mesa for off-screen rendering) when they are missing.  Extra arguments go to pytest.
+# when they are missing (EGL + Mesa for off-screen rendering; chromium for the browser tests in
+# tests/browser, driven by Playwright -- never `playwright install`).  Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -12,11 +13,13 @@ missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
 done
+# the browser tests run Debian's chromium at this path
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

@@ -113,6 +113,9 @@ def locate_distance(key: LocateKey, point: ArrayLike) -> float:
 def grade_locate(key: LocateKey, point: ArrayLike) -> Grade:
     """Grade a click at ``point`` (mm, hand frame).
 
+    ``point`` may also be several points, shape (k, 3): the surfaces a click ray meets through
+    translucent layers (the skin over a nerve); the nearest to the target counts.
+
     Examples
     --------
     >>> from handatlas.quiz.keys import LocateKey
@@ -120,7 +123,11 @@ def grade_locate(key: LocateKey, point: ArrayLike) -> Grade:
     >>> grade_locate(key, [0, 7.5, 0]).score
     0.5
     """
-    d = locate_distance(key, point)
+    points = np.asarray(point, dtype=float)
+    if points.ndim == 2 and points.shape[1] == 3 and len(points):
+        d = min(locate_distance(key, p) for p in points)
+    else:
+        d = locate_distance(key, points)
     tol = key.tolerance_mm
     if d <= tol:
         return _grade(1.0, f"Yes: that is the {_lower(key.name)} ({d:.0f} mm away, within {tol:g} mm).", key)
@@ -341,7 +348,8 @@ def grade(question: schema.Question, answer: Any, *, atlas: Atlas | None = None,
     question
         A question of a loaded quiz.
     answer
-        locate: a point ``(x, y, z)``; identify: a name or option index; press:
+        locate: a point ``(x, y, z)`` or several (see :func:`grade_locate`); identify: a name or
+        option index; press:
         ``{"verdict": ..., "at_risk": [ids or names]}``; territory: a name; choice: an index or a
         list of indices; order: the items (or their indices) in the learner's order.
     atlas, key

@@ -10,7 +10,6 @@ stack trace (the trace goes to the server log).
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from handatlas.ui.authorview import AuthorMode
 from handatlas.ui.display import display_meshes
 from handatlas.ui.quizviews import DrillMode, QuizMode
 from handatlas.ui.scene import HandScene, view_camera
-from handatlas.ui.state import MODES, HandState
+from handatlas.ui.state import MODES, HandState, guarded
 from handatlas.ui.views import (
     identification,
     layer_tree,
@@ -37,8 +36,12 @@ from handatlas.ui.views import (
     view_buttons,
 )
 
-log = logging.getLogger("handatlas.ui")
 TITLE = "handatlas — hand anatomy and pressure safety"
+#: Bokeh's page template with a viewport tag (Panel adds the ``extends``).
+VIEWPORT_TEMPLATE = (
+    '{% block preamble %}{{ super() }}<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "{% endblock %}"
+)
 
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -48,21 +51,6 @@ th, td { text-align: left; padding: 2px 8px 2px 0; vertical-align: top; }
 .risk-note { background: #fff8e1; border-left: 4px solid #ffb300; padding: 6px 8px; }
 .hint { color: #555; }
 """
-
-
-def guarded(state: HandState, handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``handler``; on an error show its message in the page (trace to the log)."""
-
-    @functools.wraps(handler)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return handler(*args, **kwargs)
-        except Exception as err:
-            log.exception("handler %s failed", getattr(handler, "__name__", handler))
-            state.message = f"That did not work: {err}"
-            return None
-
-    return run
 
 
 class HandApp(pn.viewable.Viewer):
@@ -262,7 +250,7 @@ def shared_atlas(folder: str | None = None) -> Atlas:
     """
     atlas = load_atlas(folder)
     display_meshes(atlas)
-    atlas.press(next(iter(atlas.landmarks)))
+    atlas.press(next(iter(atlas.landmarks.values())).point)  # warms the numba kernels and ray engines
     return atlas
 
 
@@ -275,6 +263,8 @@ def create_app(
 ) -> HandApp:
     """A new session of the app on the shared atlas."""
     pn.extension("vtk", notifications=False)
+    if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
+        pn.state.curdoc.template = VIEWPORT_TEMPLATE
     return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors)
 
 
@@ -297,9 +287,11 @@ def serve(
     instructors = instructors if instructors is not None else load_instructors()
     shared_atlas(atlas_dir)
     origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
-    app = functools.partial(
-        create_app, quizzes=quizzes, progress_db=progress_db, instructors=instructors, atlas_dir=atlas_dir
-    )
+
+    def app() -> HandApp:  # pn.serve calls plain functions only (a functools.partial is shown as text)
+        return create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
+                          atlas_dir=atlas_dir)
+
     pn.serve(
         {"/": app}, port=port, address=address, show=show, title=TITLE, websocket_origin=origins, verbose=True
     )

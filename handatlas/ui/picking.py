@@ -60,13 +60,21 @@ def parse_ray(message: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return origin, direction / norm
 
 
-def cast(atlas: Atlas, origin: np.ndarray, direction: np.ndarray, visible: Collection[str]) -> Hit | None:
-    """The first surface of a ``visible`` structure along the ray, or None when it misses them all."""
+def cast_all(atlas: Atlas, origin: np.ndarray, direction: np.ndarray, visible: Collection[str]) -> list[Hit]:
+    """Where the ray first meets each ``visible`` structure, nearest first."""
     index = lookup_index(atlas).everything
     _, dist, owner = index.hits(origin[None], direction[None])
     ids = [index.ids[k] for k in owner]
+    out: list[Hit] = []
+    seen: set[str] = set()
     for k, sid in enumerate(ids):
-        if sid in visible:
-            behind = tuple(dict.fromkeys(ids[k:]))
-            return Hit(sid, origin + dist[k] * direction, behind)
-    return None
+        if sid in visible and sid not in seen:
+            seen.add(sid)
+            out.append(Hit(sid, origin + dist[k] * direction, tuple(dict.fromkeys(ids[k:]))))
+    return out
+
+
+def cast(atlas: Atlas, origin: np.ndarray, direction: np.ndarray, visible: Collection[str]) -> Hit | None:
+    """The first surface of a ``visible`` structure along the ray, or None when it misses them all."""
+    hits = cast_all(atlas, origin, direction, visible)
+    return hits[0] if hits else None

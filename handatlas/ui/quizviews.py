@@ -207,18 +207,19 @@ class QuestionFlow:
         return feedback
 
     def on_click(self, message: dict[str, Any]) -> str | None:
-        """A click answers a locate question (the first shown surface under the cursor)."""
+        """A click answers a locate question: each shown surface under the cursor is a candidate."""
         if self.shown is None or self.answered:
             self.state.message = "" if self.shown else "Pick a quiz and start it first."
             return None
         if not self.shown.needs_click:
             self.state.message = "This question is answered with the buttons beside the hand, not by a click."
             return None
-        hit = self.state.hit(message)
-        if hit is None:
+        seen = self.state.seen(message)  # every surface seen under the cursor: the best counts
+        if not seen:
             return None
-        self.state.markers = [{"xyz": [float(v) for v in hit.point], "colour": MARKER_RGB, "radius": 2.0}]
-        feedback = self.submit(tuple(float(v) for v in hit.point))
+        points = [[float(v) for v in h.point] for h in seen]
+        self.state.markers = [{"xyz": points[-1], "colour": MARKER_RGB, "radius": 2.0}]
+        feedback = self.submit(points)
         return None if feedback is None else ("right" if feedback.correct else "wrong")
 
     def _show_feedback(self, feedback: Feedback) -> None:

@@ -10,7 +10,8 @@ parameters, and the tests drive them without a browser.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,9 @@ from handatlas.atlas import Atlas, Structure
 from handatlas.lookup.grades import GRADES
 from handatlas.render import VERDICT_COLOURS, VIEWS
 from handatlas.ui.display import hex_to_rgb
-from handatlas.ui.picking import BadClick, Hit, cast, parse_ray
+from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
 
+log = logging.getLogger("handatlas.ui")
 MODES = ("explore", "press", "quiz", "drill", "author")
 #: Opacity of each top-level group when the app opens (0 hides it).
 DEFAULT_OPACITY = {
@@ -41,6 +43,8 @@ DEFAULT_SHOWN = ("skin", "bones", "nerves", "arteries", "veins", "tendons", "fas
 VERDICT_RGB = {
     name: hex_to_rgb(c) for name, c in zip(("safe", "caution", "avoid"), VERDICT_COLOURS, strict=True)
 }
+#: Layers less opaque than this are seen through: a click points at what lies behind them.
+SEE_THROUGH = 0.5
 SELECTED_RGB = [0.12, 0.45, 0.95]
 PRESS_MARKER_RGB = [0.15, 0.15, 0.85]
 
@@ -155,25 +159,47 @@ class HandState(param.Parameterized):
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         return [float(v) for pair in zip(lo, hi, strict=True) for v in pair]
 
-    def hit(self, message: Mapping[str, Any]) -> Hit | None:
-        """The first clickable structure under a click; sets ``message`` when it misses or is bad."""
+    def _ray(self, message: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         try:
-            origin, direction = parse_ray(message)
+            return parse_ray(message)
         except BadClick as err:
             self.message = str(err)
             return None
-        found = cast(self.atlas, origin, direction, self.visible_ids())
-        self.message = "" if found else "Nothing shown lies under that point: click on the hand."
-        return found
+
+    def seen(self, message: Mapping[str, Any]) -> list[Hit]:
+        """The shown structures under a click, front to back, up to the first opaque one.
+
+        A translucent layer (opacity below :data:`SEE_THROUGH`, like the default skin) lets the
+        eye through: what the learner points at may be it or anything seen behind it.
+        """
+        ray = self._ray(message)
+        if ray is None:
+            return []
+        out: list[Hit] = []
+        for h in cast_all(self.atlas, *ray, self.visible_ids()):
+            out.append(h)
+            if self.opacity[self.group_of[h.id]] >= SEE_THROUGH:
+                break
+        self.message = "" if out else "Nothing shown lies under that point: click on the hand."
+        return out
+
+    def hit(self, message: Mapping[str, Any]) -> Hit | None:
+        """The structure a click points at: the first opaque one seen, else the first translucent one.
+
+        Sets ``message`` when the click misses everything shown or cannot be read.
+        """
+        seen = self.seen(message)
+        if not seen:
+            return None
+        opaque = [h for h in seen if self.opacity[self.group_of[h.id]] >= SEE_THROUGH]
+        return opaque[0] if opaque else seen[0]
 
     def skin_point(self, message: Mapping[str, Any]) -> np.ndarray | None:
         """Where a click ray first meets the skin, shown or not (a press is always on the skin)."""
-        try:
-            origin, direction = parse_ray(message)
-        except BadClick as err:
-            self.message = str(err)
+        ray = self._ray(message)
+        if ray is None:
             return None
-        found = cast(self.atlas, origin, direction, {fmt.SKIN_ID})
+        found = cast(self.atlas, *ray, {fmt.SKIN_ID})
         self.message = "" if found else "That click missed the hand: press on the skin."
         return None if found is None else found.point
 
@@ -233,3 +259,18 @@ class HandState(param.Parameterized):
             self._skin_before = (bool(self.visible.get(fmt.SKIN_ID)), float(self.opacity[fmt.SKIN_ID]))
         self.show({fmt.SKIN_ID: True})
         self.set_opacity(fmt.SKIN_ID, max(self.opacity[fmt.SKIN_ID], 0.85))
+
+
+def guarded(state: HandState, handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``handler``; on an error show its message in the page (trace to the log)."""
+
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception as err:
+            log.exception("handler %s failed", getattr(handler, "__name__", handler))
+            state.message = f"That did not work: {err}"
+            return None
+
+    return run

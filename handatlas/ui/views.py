@@ -12,7 +12,7 @@ import panel as pn
 from handatlas.lookup.grades import GRADES
 from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
-from handatlas.ui.state import HandState
+from handatlas.ui.state import HandState, guarded
 
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
 
@@ -55,6 +55,8 @@ def layer_tree(state: HandState) -> pn.Column:
         )
 
         def on_group(event, group=group, members=members):
+            if event.new == any(state.visible[i] for i in state.groups[group]):
+                return  # a sync from the state, not the learner's tick
             state.show_group(group, event.new)
             members.value = [i for i in state.groups[group] if state.visible[i]]
 
@@ -221,10 +223,10 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
     clear = pn.widgets.Button(
         label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8)
     )
-    landmarks.param.watch(lambda e: e.new and state.press(e.new), "value")
-    safety.param.watch(lambda e: state.show_safety_map(e.new), "value")
-    check.on_click(lambda _e: state.check_stroke())
-    clear.on_click(lambda _e: on_clear())
+    landmarks.param.watch(guarded(state, lambda e: e.new and state.press(e.new)), "value")
+    safety.param.watch(guarded(state, lambda e: state.show_safety_map(e.new)), "value")
+    check.on_click(guarded(state, lambda _e: state.check_stroke()))
+    clear.on_click(guarded(state, lambda _e: on_clear()))
     strokes = pn.Row(check, clear, visible=pn.bind(lambda t: t == "stroke", tool))
     hint = pn.pane.Markdown(
         pn.bind(

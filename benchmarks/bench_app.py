@@ -1,0 +1,385 @@
+"""The web app in Debian's chromium (headless, software WebGL), side by side with its baselines.
+
+Measured in one run:
+
+(a) start: ``handatlas serve`` in a fresh process (falling back to ``handatlas.ui.app.serve``
+    when the command is missing) until the port accepts connections (*server ready*), then a new
+    page until the scene reports the meshes drawn, ``div[data-ready='1']`` (*page ready*);
+    median of :data:`STARTS` runs.
+(b) press latency: an in-process server (so the Python side is visible), Press mode, a click at
+    a landmark's screen position :data:`CLICKS` times (cycling over landmarks so the answer
+    changes): mouse release to the Python handler done (wall clock), the handler alone
+    (``app.last_click['ms']``), and mouse release to the verdict's text changing in the page
+    (measured inside the page); p50/p95.
+(c) first-page payload: every HTTP response body and every websocket frame received until the
+    page is ready, by kind, against the baseline of shipping the atlas's meshes raw
+    (float32 vertices and uint32 triangles, undecimated, uncompressed).
+
+Prints a table and ends with one JSON line.  Needs chromium at /usr/bin/chromium (never
+``playwright install``).  Run: ``.venv/bin/python benchmarks/bench_app.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("BOKEH_RESOURCES", "server")
+CHROMIUM = os.environ.get("HANDATLAS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+READY = "div[data-ready='1']"
+STARTS = 3
+CLICKS = 20
+LANDMARKS = ("radial_pulse", "thenar_eminence", "carpal_tunnel", "hypothenar_eminence", "palm_center")
+ROOT = Path(__file__).resolve().parent.parent
+
+#: In-page helpers: the verdict's text (Panel renders into shadow roots), and the time of the
+#: last mouse release (the scene picks on release).
+PAGE_JS = """() => {
+  window.__deepFind = (sel) => {
+    const stack = [document];
+    while (stack.length) {
+      const node = stack.pop();
+      const hit = node.querySelector ? node.querySelector(sel) : null;
+      if (hit) return hit;
+      const all = node.querySelectorAll ? node.querySelectorAll('*') : [];
+      for (const el of all) if (el.shadowRoot) stack.push(el.shadowRoot);
+    }
+    return null;
+  };
+  window.__deepText = (el) => {
+    if (!el) return '';
+    let out = el.textContent || '';
+    const all = [el, ...el.querySelectorAll('*')];
+    for (const e of all) if (e.shadowRoot) out += ' ' + window.__deepText(e.shadowRoot);
+    return out;
+  };
+  window.__lastUp = 0;
+  window.addEventListener('pointerup', () => { window.__lastUp = performance.now(); }, true);
+}"""
+VERDICT_CHANGED_JS = """(before) => {
+  const el = window.__deepFind('.press-result');
+  const text = window.__deepText(el);
+  if (text && text !== before && text.includes('—')) {
+    return {text, ms: performance.now() - window.__lastUp};
+  }
+  return false;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pct(samples: list[float], q: float) -> float:
+    return float(np.percentile(samples, q)) if samples else float("nan")
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def kind_of(url: str, content_type: str) -> str:
+    path = url.split("?", 1)[0]
+    if "html" in content_type or path.endswith("/"):
+        return "html"
+    if "javascript" in content_type or path.endswith((".js", ".mjs")):
+        return "js"
+    if "css" in content_type or path.endswith(".css"):
+        return "css"
+    return "other"
+
+
+# ------------------------------------------------------------------ (a) + (c)
+#: "ready" once the scene has drawn the meshes, "no-scene" when Bokeh has rendered a page with no
+#: 3D scene in it for 8 s (the server serves something else), else false.
+SCENE_STATE_JS = """() => {
+  const find = (root, sel) => {
+    const hit = root.querySelector(sel);
+    if (hit) return hit;
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; }
+    }
+    return null;
+  };
+  if (find(document, "div[data-ready='1']")) return 'ready';
+  const rendered = window.Bokeh && Bokeh.index && Object.keys(Bokeh.index).length > 0;
+  if (!rendered) return false;
+  window.__renderedAt = window.__renderedAt || performance.now();
+  const waited = performance.now() - window.__renderedAt;
+  return (!find(document, '.hand-scene') && waited > 8000) ? 'no-scene' : false;
+}"""
+WORKAROUND = """
+import os
+os.environ.setdefault("BOKEH_RESOURCES", "server")
+import panel as pn
+from handatlas.ui.app import create_app, shared_atlas
+shared_atlas()
+def app():
+    return create_app(progress_db={db!r})
+pn.serve({{"/": app}}, port={port}, address="localhost", show=False,
+         websocket_origin=["localhost:{port}", "127.0.0.1:{port}"])
+"""
+
+
+class NotTheApp(RuntimeError):
+    """The server answered, but its page has no 3D hand."""
+
+
+def server_commands(port: int, db: str) -> list[tuple[str, list[str]]]:
+    """``handatlas serve``, then the Python entry point, then serving ``create_app`` directly."""
+    exe = Path(sys.executable).with_name("handatlas")
+    commands = []
+    if exe.exists():
+        commands.append(("handatlas serve", [str(exe), "serve", "--port", str(port), "--db", db]))
+    commands.append(("handatlas.ui.app.serve", [sys.executable, "-c", "from handatlas.ui.app import serve; "
+                                                f"serve(port={port}, progress_db={db!r})"]))
+    commands.append(("pn.serve(create_app) [workaround]",
+                     [sys.executable, "-c", WORKAROUND.format(port=port, db=db)]))
+    return commands
+
+
+def start_server(cmd: list[str], port: int, log) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    t0 = time.monotonic()
+    while not port_open(port):
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode} before opening port {port}")
+        if time.monotonic() - t0 > 120:
+            stop(proc)
+            raise RuntimeError(f"did not open port {port} in 120 s")
+        time.sleep(0.02)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the server we started: its own process group only."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def cold_start(playwright, log, db: str, *, which: int, payload: bool) -> dict[str, Any]:
+    port = free_port()
+    how, cmd = server_commands(port, db)[which]
+    t0 = time.perf_counter()
+    proc = start_server(cmd, port, log)
+    server_ready = time.perf_counter() - t0
+    browser = launch(playwright)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        responses: list[Any] = []
+        frames = {"count": 0, "bytes": 0}
+        ready = {"done": False}
+
+        def on_frame(data: Any) -> None:
+            if not ready["done"]:
+                frames["count"] += 1
+                frames["bytes"] += len(data.encode() if isinstance(data, str) else data)
+
+        page.on("response", lambda r: responses.append(r))
+        page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+        t1 = time.perf_counter()
+        page.goto(f"http://localhost:{port}/")
+        state = page.wait_for_function(SCENE_STATE_JS, polling="raf", timeout=120_000).json_value()
+        ready["done"] = True
+        page_ready = time.perf_counter() - t1
+        if state != "ready":
+            raise NotTheApp(f"{how}: the page has no 3D scene")
+        out: dict[str, Any] = {"how": how, "server_ready_s": server_ready, "page_ready_s": page_ready,
+                               "total_s": server_ready + page_ready}
+        if payload:
+            kinds: dict[str, int] = {}
+            for r in responses:
+                if r.status >= 300:
+                    continue
+                k = kind_of(r.url, r.headers.get("content-type", ""))
+                kinds[k] = kinds.get(k, 0) + len(r.body())
+            kinds["websocket"] = frames["bytes"]
+            out["payload"] = kinds
+            out["ws_frames"] = frames["count"]
+        return out
+    finally:
+        browser.close()
+        stop(proc)
+
+
+def cold_starts(playwright, log, db: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """:data:`STARTS` cold starts with the first way of serving that shows the app."""
+    failed: list[str] = []
+    for which in range(len(server_commands(0, db))):
+        try:
+            first = cold_start(playwright, log, db, which=which, payload=True)
+        except (NotTheApp, RuntimeError) as err:
+            failed.append(str(err))
+            continue
+        rest = [cold_start(playwright, log, db, which=which, payload=False) for _ in range(STARTS - 1)]
+        return [first, *rest], failed
+    raise RuntimeError(f"no way of serving the app worked: {failed}")
+
+
+# ------------------------------------------------------------------ (b)
+def press_latency(playwright, db: str) -> dict[str, Any]:
+    import panel as pn
+    from panel.io.state import state as pn_state
+
+    from handatlas.ui.app import create_app, shared_atlas
+
+    atlas = shared_atlas()
+    instances: list[Any] = []
+
+    def factory():
+        app = create_app(progress_db=db)
+        instances.append(app)
+        return app
+
+    sid = uuid.uuid4().hex
+    thread = pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid, verbose=False)
+    while sid not in pn_state._servers:
+        time.sleep(0.02)
+    url = f"http://localhost:{pn_state._servers[sid][0].port}/"
+    browser = launch(playwright)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.wait_for_selector(READY, state="attached", timeout=120_000)
+        page.evaluate(PAGE_JS)
+        app = instances[-1]
+        page.locator(".modes button", has_text="Press").click()
+        page.locator(".press-grade button", has_text="Firm").click()
+        while app.state.grade != "firm":
+            time.sleep(0.01)
+        scene = page.locator(READY)
+        where = [scene.evaluate("(el, p) => el.worldToClient(...p)", atlas.landmark(lm).point.tolist())
+                 for lm in LANDMARKS]
+        to_python, handler, to_page, first = [], [], [], None
+        text = ""
+        for k in range(CLICKS + 1):  # the first click is reported apart (cold)
+            x, y = where[k % len(where)]
+            before = app.last_click
+            page.mouse.click(x, y)
+            while app.last_click is before:
+                time.sleep(0.001)
+            done = time.time()
+            sent = app.scene.pick.get("t", 0) / 1000
+            changed = page.wait_for_function(VERDICT_CHANGED_JS, arg=text, polling="raf", timeout=30_000)
+            result = changed.json_value()
+            text = result["text"]
+            sample = (1000 * (done - sent), float(app.last_click["ms"]), float(result["ms"]))
+            if k == 0:
+                first = sample
+                continue
+            to_python.append(sample[0])
+            handler.append(sample[1])
+            to_page.append(sample[2])
+        return {"to_python": to_python, "handler": handler, "to_page": to_page, "first": first}
+    finally:
+        browser.close()
+        thread.stop()
+
+
+# ------------------------------------------------------------------ main
+def main() -> None:
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"no chromium at {CHROMIUM}: apt-get install chromium")
+    warnings.simplefilter("ignore", PendingDeprecationWarning)  # Panel 2.0 deprecations in the app
+    from playwright.sync_api import sync_playwright
+
+    from handatlas import load_atlas
+    from handatlas.ui.display import display_meshes
+
+    atlas = load_atlas()
+    raw_mesh = sum(12 * len(atlas.arrays(s)["vertices"]) + 12 * len(atlas.arrays(s)["faces"])
+                   for s in atlas.with_geometry())
+    display = display_meshes(atlas)
+
+    with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp, sync_playwright() as pw:
+        log_path = Path(tmp) / "server.log"
+        with log_path.open("wb") as log:
+            starts, failed = cold_starts(pw, log, str(Path(tmp) / "progress.sqlite"))
+        press = press_latency(pw, str(Path(tmp) / "progress2.sqlite"))
+
+    def med(key: str) -> float:
+        return statistics.median(s[key] for s in starts)
+
+    payload = starts[0]["payload"]
+    total_bytes = sum(payload.values())
+    rows = [
+        (f"(a) server ready ({starts[0]['how']}), median of {STARTS}", f"{med('server_ready_s'):.2f} s"),
+        ("(a) page ready: goto to meshes drawn", f"{med('page_ready_s'):.2f} s"),
+        ("(a) server start to first rendered hand", f"{med('total_s'):.2f} s"),
+        ("(b) first press: release to Python / to page",
+         f"{press['first'][0]:.0f} / {press['first'][2]:.0f} ms"),
+        (f"(b) release to Python handled, p50 / p95 (n={CLICKS})",
+         f"{pct(press['to_python'], 50):.0f} / {pct(press['to_python'], 95):.0f} ms"),
+        ("(b) Python handler alone, p50 / p95",
+         f"{pct(press['handler'], 50):.1f} / {pct(press['handler'], 95):.1f} ms"),
+        ("(b) release to verdict changed in page, p50 / p95",
+         f"{pct(press['to_page'], 50):.0f} / {pct(press['to_page'], 95):.0f} ms"),
+    ]
+    for kind in ("html", "js", "css", "websocket", "other"):
+        if kind in payload:
+            rows.append((f"(c) first page: {kind}", f"{payload[kind] / 1e6:.3f} MB"))
+    rows += [
+        ("(c) first page: total", f"{total_bytes / 1e6:.3f} MB"),
+        (f"(c) baseline: raw meshes ({display.triangles:,} tris drawn of "
+         f"{sum(atlas.triangles(s) for s in atlas.with_geometry()):,})", f"{raw_mesh / 1e6:.3f} MB"),
+        ("(c) mesh blob sent (decimated, quantised, zlib)", f"{display.blob.nbytes / 1e6:.3f} MB"),
+    ]
+    print(f"chromium headless (SwiftShader WebGL); {os.cpu_count()} CPUs")
+    for problem in failed:
+        print(f"  NOTE: {problem}; timed the next way of serving instead")
+    for name, value in rows:
+        print(f"  {name:<62} {value:>18}")
+    result = {
+        "benchmark": "app",
+        "served_by": starts[0]["how"],
+        "server_ready_s": round(med("server_ready_s"), 2),
+        "page_ready_s": round(med("page_ready_s"), 2),
+        "start_to_hand_s": round(med("total_s"), 2),
+        "first_press_to_page_ms": round(press["first"][2]),
+        "press_to_python_p50_ms": round(pct(press["to_python"], 50), 1),
+        "press_to_python_p95_ms": round(pct(press["to_python"], 95), 1),
+        "press_handler_p50_ms": round(pct(press["handler"], 50), 1),
+        "press_handler_p95_ms": round(pct(press["handler"], 95), 1),
+        "press_to_page_p50_ms": round(pct(press["to_page"], 50), 1),
+        "press_to_page_p95_ms": round(pct(press["to_page"], 95), 1),
+        "payload_bytes": {k: int(v) for k, v in payload.items()},
+        "payload_total_bytes": int(total_bytes),
+        "ws_bytes": int(payload["websocket"]),
+        "raw_mesh_bytes": int(raw_mesh),
+        "ratio_raw_mesh_to_ws": round(raw_mesh / payload["websocket"], 2),
+        "ratio_raw_mesh_to_total": round(raw_mesh / total_bytes, 2),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""End-to-end fixtures: the app served in-process, Debian's chromium driven by pytest-playwright.
+
+One server per test module (``pn.serve(..., port=0, threaded=True)``) on a temporary copy of the
+shipped quizzes and a temporary progress database; one page per test.  The ``hand`` fixture
+opens the app, waits until the scene has drawn the meshes and records, for the test to assert
+on, console errors, page errors, errors logged by the server and every request to a host other
+than this machine.  The tests skip only when there is no chromium (``tests/run.sh`` installs
+Debian's); ``playwright install`` is never needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import panel as pn
+import pytest
+from panel.io.state import state as pn_state
+
+from handatlas.quiz import default_quiz_dir
+from handatlas.ui.app import HandApp, create_app, shared_atlas
+
+from .browser_helpers import CHROMIUM, CHROMIUM_ARGS, DEEP_TEXT_JS, image, is_external
+
+READY = "div[data-ready='1']"
+PAGE_TIMEOUT_S = 60.0
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is a ``browser`` test."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _need_chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium; tests/run.sh does it)")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """No base URL (each module serves its own app).  Replaces pytest-playwright's fallback fixture,
+    a plugin-object method that pytest 9 warns about (and ``filterwarnings = error`` would fail)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+
+
+class _Errors(logging.Handler):
+    """Collects every ERROR logged in the process (handler failures, Bokeh/Panel callback errors)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(f"{record.name}: {record.getMessage()}")
+
+
+@dataclass
+class Served:
+    url: str
+    instances: list[HandApp]
+    errors: _Errors
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app on a free port: yields its address, the app instances created and the server log errors."""
+    quizzes = tmp_path_factory.mktemp("quizzes") / "quizzes"
+    shutil.copytree(default_quiz_dir(), quizzes)
+    progress_db = str(tmp_path_factory.mktemp("progress") / "progress.sqlite")
+    shared_atlas()  # warm up once, outside the server thread
+    instances: list[HandApp] = []
+
+    def factory() -> HandApp:
+        app = create_app(quizzes=quizzes, progress_db=progress_db)
+        instances.append(app)
+        return app
+
+    errors = _Errors()
+    logging.getLogger().addHandler(errors)
+    resources = os.environ.get("BOKEH_RESOURCES")
+    os.environ["BOKEH_RESOURCES"] = "server"  # every asset from this server, never a CDN (as `serve` does)
+    sid = uuid.uuid4().hex
+    thread = pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid, verbose=False)
+    t0 = time.monotonic()
+    while sid not in pn_state._servers:
+        assert time.monotonic() - t0 < 20, "the server thread did not start"
+        time.sleep(0.02)
+    url = f"http://localhost:{pn_state._servers[sid][0].port}/"
+    while True:
+        try:
+            urllib.request.urlopen(url + "liveness", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() - t0 < 30, "the server does not answer /liveness"
+            time.sleep(0.05)
+    try:
+        yield Served(url, instances, errors)
+    finally:
+        thread.stop()
+        logging.getLogger().removeHandler(errors)
+        if resources is None:
+            os.environ.pop("BOKEH_RESOURCES", None)
+        else:
+            os.environ["BOKEH_RESOURCES"] = resources
+
+
+@dataclass
+class Hand:
+    """One opened page of the app and the Python session behind it."""
+
+    page: Any
+    app: HandApp
+    served: Served
+    console_errors: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+    server_errors_before: int = 0
+
+    @property
+    def scene(self):
+        return self.page.locator(READY)
+
+    def world_to_client(self, xyz) -> tuple[float, float]:
+        x, y = self.scene.evaluate("(el, p) => el.worldToClient(...p)", [float(v) for v in xyz])
+        return x, y
+
+    def wait_until(self, predicate: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+        """Poll a Python-side condition (the server runs in this process)."""
+        t0 = time.monotonic()
+        while True:
+            value = predicate()
+            if value:
+                return value
+            assert time.monotonic() - t0 < timeout, f"timed out waiting for {what}"
+            time.sleep(0.01)
+
+    def click_at(self, x: float, y: float) -> dict[str, Any]:
+        """Click a page position and wait until the app has handled the click; returns last_click."""
+        before = self.app.last_click
+        self.page.mouse.click(x, y)
+        return self.wait_until(lambda: self.app.last_click is not before and self.app.last_click,
+                               "the click to reach Python")
+
+    def click_world(self, xyz) -> dict[str, Any]:
+        return self.click_at(*self.world_to_client(xyz))
+
+    def canvas_image(self) -> np.ndarray:
+        return image(self.page.locator("canvas").screenshot())
+
+    def text(self) -> str:
+        return self.page.evaluate(DEEP_TEXT_JS)
+
+    def set_mode(self, mode: str) -> None:
+        self.page.locator(".modes button", has_text=mode.capitalize()).click()
+        self.wait_until(lambda: self.app.state.mode == mode, f"mode {mode}")
+
+    def assert_clean(self) -> None:
+        """No console or page error, no request off this machine, no error in the server log."""
+        assert self.external == [], f"requests to other hosts: {self.external}"
+        assert self.console_errors == [], f"browser errors: {self.console_errors}"
+        server = self.served.errors.records[self.server_errors_before:]
+        assert server == [], f"server errors: {server}"
+
+
+def open_hand(page, served: Served) -> Hand:
+    """Open the app in ``page`` and wait until the 3D hand is drawn."""
+    rec = Hand(page=page, app=None, served=served,  # type: ignore[arg-type]
+               server_errors_before=len(served.errors.records))
+    page.on("console", lambda m: m.type == "error" and rec.console_errors.append(m.text))
+    page.on("pageerror", lambda e: rec.console_errors.append(f"page error: {e}"))
+
+    def note(url: str) -> None:
+        if is_external(url):
+            rec.external.append(url)
+
+    page.on("request", lambda r: note(r.url))
+    page.on("websocket", lambda ws: note(ws.url))
+    page.set_default_timeout(20_000)
+    n = len(served.instances)
+    page.goto(served.url)
+    # poll rather than wait for the selector: a session that fails to build should fail the test at once
+    ready = page.locator(READY)
+    t0 = time.monotonic()
+    while ready.count() == 0:
+        failed = served.errors.records[rec.server_errors_before:]
+        assert not failed, f"the app session failed: {failed}"
+        assert not rec.console_errors, f"the page failed: {rec.console_errors}"
+        assert time.monotonic() - t0 < PAGE_TIMEOUT_S, "the 3D hand was never drawn (no data-ready='1')"
+        page.wait_for_timeout(50)
+    rec.app = served.instances[-1]
+    assert len(served.instances) == n + 1, "one page, one app session"
+    rec.wait_until(lambda: rec.app.scene.ready, "the scene to report ready")
+    return rec
+
+
+@pytest.fixture
+def hand(page, served) -> Hand:
+    """The app in a fresh 1280 x 900 page, the hand drawn."""
+    return open_hand(page, served)
+
+
+@pytest.fixture
+def narrow_hand(request, browser, browser_context_args, served):
+    """The app opened 390 x 844 px wide; ``request.param`` True emulates a phone (mobile viewport
+    rules, touch, 2x pixels), False a narrow desktop window."""
+    phone = bool(getattr(request, "param", True))
+    extra = {"device_scale_factor": 2, "is_mobile": True, "has_touch": True} if phone else {}
+    viewport = {"width": 390, "height": 844}
+    context = browser.new_context(**{**browser_context_args, "viewport": viewport, **extra})
+    try:
+        yield open_hand(context.new_page(), served)
+    finally:
+        context.close()

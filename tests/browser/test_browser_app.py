@@ -1,0 +1,98 @@
+"""The app as a whole in the browser: loads offline, draws the hand, survives bad clicks, fits a phone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from .browser_helpers import distinct_colours, is_external, non_background, wait_for_scene
+
+pytestmark = pytest.mark.browser
+
+
+def test_loads_offline_and_draws_the_hand(hand):
+    page = hand.page
+    expect(page.locator("canvas")).to_have_count(1)
+    assert page.evaluate("() => typeof window.vtk.Rendering.Core.vtkActor") == "object"  # Panel's own vtk.js
+    img = hand.canvas_image()
+    colours, covered = distinct_colours(img), non_background(img)
+    assert colours > 200 and covered > 0.05, (colours, covered)
+    assert hand.app.scene.error == ""
+    hand.assert_clean()
+
+
+def test_bad_click_shows_a_message_not_a_trace(hand):
+    app, page = hand.app, hand.page
+    message = page.locator(".message")
+    app.scene.pick = {"seq": 99, "ray": {"origin": [0, 0, "x"], "direction": [0, 0, 0]}}  # as if sent broken
+    assert app.last_click["seq"] == 99 and app.last_click["result"] is None
+    assert "could not be read" in app.state.message
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("could not be read")
+
+    box = page.locator("canvas").bounding_box()
+    click = hand.click_at(box["x"] + 8, box["y"] + 8)  # the white corner: misses the hand
+    assert click["result"] is None
+    expect(message).to_contain_text("Nothing shown lies under that point")
+    assert "Traceback" not in hand.text()
+    hand.assert_clean()
+
+
+@pytest.mark.parametrize("narrow_hand", [
+    pytest.param(False, id="narrow-window"),
+    pytest.param(True, id="phone"),
+], indirect=True)
+def test_fits_a_phone(narrow_hand):
+    hand = narrow_hand
+    page = hand.page
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 391
+    canvas = page.locator("canvas")
+    expect(canvas).to_be_visible()
+    hand.wait_until(lambda: canvas.bounding_box()["width"] >= 300, "the canvas to be at least 300 px wide",
+                    timeout=5)
+    buttons = page.locator(".modes button")
+    assert buttons.count() >= 2
+    for k in range(buttons.count()):
+        expect(buttons.nth(k)).to_be_in_viewport()
+    hand.assert_clean()
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_handatlas_serve_shows_the_app(browser, tmp_path):
+    """The command users run: ``handatlas serve`` in its own process serves the app, offline."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("wb")
+    db = str(tmp_path / "progress.sqlite")
+    cmd = [sys.executable, "-m", "handatlas.cli", "serve", "--port", str(port), "--db", db]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    page = browser.new_page()
+    external: list[str] = []
+    page.on("request", lambda r: is_external(r.url) and external.append(r.url))
+    try:
+        t0 = time.monotonic()
+        while not port_open(port):
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() - t0 < 60, "handatlas serve did not open its port"
+            time.sleep(0.05)
+        page.goto(f"http://localhost:{port}/")
+        wait_for_scene(page)
+        assert page.title().startswith("handatlas")
+        assert external == []
+    finally:
+        page.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        log.close()

@@ -1,0 +1,348 @@
+"""The web app's logic without a browser: display meshes, HandState (layers, search, clicks, press,
+stroke, safety map) and the SVG charts, on the shipped atlas."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import trimesh
+
+from handatlas import format as fmt
+from handatlas.ui.charts import depth_bar, retention_chart
+from handatlas.ui.display import DECIMATE_ABOVE, display_geometry, display_meshes, unpack
+from handatlas.ui.picking import BadClick, cast, parse_ray
+from handatlas.ui.state import (
+    DEFAULT_OPACITY,
+    DEFAULT_SHOWN,
+    SEE_THROUGH,
+    SELECTED_RGB,
+    VERDICT_RGB,
+    HandState,
+    safety_codes,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def packed(atlas):
+    meshes = display_meshes(atlas)
+    return meshes, unpack(meshes)
+
+
+@pytest.fixture
+def state(atlas):
+    return HandState(atlas)
+
+
+# ----------------------------------------------------------------------------- display meshes
+def test_pack_unpack_round_trip(atlas, packed):
+    meshes, out = packed
+    ids = [str(e["id"]) for e in meshes.index]
+    assert sorted(ids) == sorted(atlas.with_geometry())
+    assert ids[-1] == fmt.SKIN_ID  # drawn last: the translucent layer over the others
+    step = np.asarray(meshes.scale)
+    assert np.all(step < 0.005)
+    for entry in meshes.index:
+        sid = str(entry["id"])
+        vertices, faces = display_geometry(atlas, sid)
+        got_v, got_f = out[sid]
+        assert got_v.shape == vertices.shape and entry["points"] == len(vertices)
+        assert np.abs(got_v - vertices).max() <= 0.005, sid
+        assert np.array_equal(got_f, faces), sid
+        assert entry["triangles"] == len(faces)
+        assert entry["wide"] == (len(vertices) > 65535)
+        if sid != fmt.SKIN_ID and atlas.triangles(sid) > DECIMATE_ABOVE:
+            assert len(faces) < atlas.triangles(sid), f"{sid} should be decimated"
+    assert meshes.triangles == sum(len(f) for _, f in out.values())
+    assert meshes.blob.dtype == np.uint8 and meshes.blob.nbytes < meshes.raw_bytes
+
+
+def test_skin_is_sent_undecimated(atlas, packed):
+    """Per-vertex skin data (the safety map) is drawn on the browser's skin as is."""
+    _, out = packed
+    skin = atlas.arrays(fmt.SKIN_ID)
+    vertices, faces = out[fmt.SKIN_ID]
+    assert len(vertices) == len(skin["vertices"])
+    assert np.abs(vertices - skin["vertices"]).max() <= 0.005
+    assert np.array_equal(faces, skin["faces"])
+
+
+# ----------------------------------------------------------------------------- layers
+def test_layer_state_follows_visibility_and_group_opacity(atlas, state):
+    layers = state.layer_state()
+    assert set(layers) == set(atlas.with_geometry())
+    for sid, layer in layers.items():
+        group = state.group_of[sid]
+        assert layer["visible"] == (group in DEFAULT_SHOWN), sid
+        assert layer["opacity"] == DEFAULT_OPACITY.get(group, 1.0)
+    bones = state.groups["bones"]
+    state.show_group("bones", False)
+    state.set_opacity("nerves", 0.0)
+    layers = state.layer_state()
+    assert not any(layers[b]["visible"] for b in bones)
+    assert all(layers[n]["opacity"] == 0.0 for n in state.groups["nerves"])
+    clickable = state.visible_ids()
+    assert not clickable & set(bones) and not clickable & set(state.groups["nerves"])
+    assert "skin" in clickable  # translucent but shown
+    state.reveal("median_nerve")
+    assert state.visible["median_nerve"] and state.opacity["nerves"] == 1.0
+
+
+def test_layer_tree_can_show_one_member_of_a_hidden_group(atlas, state):
+    from handatlas.ui.views import layer_tree
+
+    layer_tree(state)
+    state.show_group("nerves", False)
+    state.search("median nerve")  # reveals the median nerve only
+    assert [n for n in state.groups["nerves"] if state.visible[n]] == ["median_nerve"]
+
+
+# ----------------------------------------------------------------------------- search
+@pytest.mark.parametrize(("text", "sid"), [
+    ("median nerve", "median_nerve"),       # name
+    ("  Median Nerve ", "median_nerve"),    # case and spaces
+    ("MN", "median_nerve"),                 # acronym
+    ("SBRN", "radial_nerve_superficial_branch"),
+    ("navicular", "scaphoid"),              # synonym
+])
+def test_search_selects_highlights_and_reveals(atlas, state, text, sid):
+    state.show_group(state.group_of[sid], False)
+    structure = state.search(text)
+    assert structure is not None and structure.id == sid
+    assert state.selected == sid and state.message == ""
+    assert state.highlight == {sid: SELECTED_RGB}
+    assert state.visible[sid]
+
+
+def test_search_a_group_reveals_its_members(atlas, state):
+    state.show_group("bones", False)
+    structure = state.search("carpus")
+    assert structure is not None and structure.id == "carpals"
+    members = atlas.with_geometry("carpals")
+    assert members and all(state.visible[m] for m in members)
+    assert set(state.highlight) == set(members)
+
+
+def test_search_unknown_name_suggests(state):
+    assert state.search("median nerv") is None
+    assert "unknown structure 'median nerv'" in state.message
+    assert "did you mean" in state.message and "median nerve" in state.message
+    assert state.selected == ""
+    assert state.search("xyzzy") is None and "xyzzy" in state.message
+    assert state.search("   ") is None
+
+
+# ----------------------------------------------------------------------------- clicks
+def _brute_hits(meshes, origin, direction):
+    """Each structure's first crossing of the ray, nearest first: [(distance, id, point)]."""
+    out = []
+    for sid, intersector in meshes.items():
+        locations, _, _ = intersector.intersects_location(origin[None], direction[None], multiple_hits=True)
+        if len(locations):
+            dist = (locations - origin) @ direction
+            k = int(np.argmin(dist))
+            out.append((float(dist[k]), sid, locations[k]))
+    return sorted(out, key=lambda h: h[0])
+
+
+def test_hit_matches_brute_force_ray_casting(atlas, state):
+    rng = np.random.default_rng(7)
+    state.show_group("muscles", True)
+    state.show_group("veins", False)
+    lo, hi = atlas.skin.bounds
+    centre = (lo + hi) / 2
+    intersectors = {sid: trimesh.ray.ray_triangle.RayMeshIntersector(atlas.mesh(sid))
+                    for sid in atlas.with_geometry()}
+    checks = 0
+    for k in range(50):
+        state.show({fmt.SKIN_ID: k % 2 == 0})  # half the rays reach the deeper structures
+        visible = state.visible_ids()
+        meshes = {sid: intersectors[sid] for sid in visible}
+        # aim at a vertex of a visible structure (most rays hit something), from any direction
+        target = atlas.arrays(sorted(visible)[rng.integers(len(visible))])["vertices"]
+        aim = target[rng.integers(len(target))] + rng.normal(scale=1.0, size=3)
+        direction = rng.normal(size=3)
+        direction /= np.linalg.norm(direction)
+        origin = aim - 400.0 * direction
+        message = {"seq": k, "ray": {"origin": origin.tolist(), "direction": (direction * 3.0).tolist()}}
+        hit = state.hit(message)
+        seen = state.seen(message)
+        brute = _brute_hits(meshes, origin, direction)
+        if not brute:
+            assert hit is None and seen == [] and "Nothing shown" in state.message
+            continue
+        # what the eye meets: through translucent layers up to the first opaque one, which is picked
+        opaque = [i for i, (_, sid, _) in enumerate(brute)
+                  if state.opacity[state.group_of[sid]] >= SEE_THROUGH]
+        expected = brute[: opaque[0] + 1] if opaque else brute
+        _, sid, point = brute[opaque[0]] if opaque else brute[0]
+        checks += 1
+        assert [h.id for h in seen] == [e[1] for e in expected], k
+        assert hit is not None, f"ray {k}: brute force hits {sid}"
+        assert hit.id == sid, f"ray {k}: {hit.id} != {sid}"
+        assert np.linalg.norm(hit.point - point) < 1e-6, k
+        assert hit.behind[0] == sid and state.message == ""
+        assert np.linalg.norm(hit.point - centre) < np.linalg.norm(hi - lo)
+    assert checks >= 40
+
+
+def test_hit_lists_everything_behind_visible_or_not(atlas, state):
+    points, _ = atlas.centerline("median_nerve")
+    aim = points[len(points) // 2]
+    origin, down = aim + np.array([0.0, 0.0, 150.0]), np.array([0.0, 0.0, -1.0])
+    hit = cast(atlas, origin, down, state.visible_ids())
+    assert hit is not None and hit.id == fmt.SKIN_ID and hit.behind[0] == fmt.SKIN_ID
+    assert "median_nerve" in hit.behind
+    state.show_group(fmt.SKIN_ID, False)
+    state.show_group("nerves", False)
+    deeper = cast(atlas, origin, down, state.visible_ids())
+    assert deeper is None or deeper.id not in (fmt.SKIN_ID, "median_nerve")
+    assert cast(atlas, origin, down, {"median_nerve"}).id == "median_nerve"
+
+
+@pytest.mark.parametrize("ray", [
+    None,
+    {"origin": [0, 0, "x"], "direction": [0, 0, 1]},
+    {"origin": [0, 0, 0], "direction": [0, 0, 0]},
+    {"origin": [0, float("nan"), 0], "direction": [0, 0, 1]},
+    {"origin": [0, 0], "direction": [0, 0, 1]},
+    {"direction": [0, 0, 1]},
+])
+def test_bad_click_is_a_message(state, ray):
+    message = {"seq": 1} if ray is None else {"seq": 1, "ray": ray}
+    with pytest.raises(BadClick):
+        parse_ray(message)
+    assert state.hit(message) is None
+    assert state.message.startswith("the click could not be read")
+    assert state.skin_point(message) is None and "could not be read" in state.message
+
+
+def test_click_that_misses_says_so(state):
+    away = {"seq": 1, "ray": {"origin": [500, 500, 500], "direction": [1, 0, 0]}}
+    assert state.hit(away) is None and state.message.startswith("Nothing shown")
+    assert state.skin_point(away) is None and "missed the hand" in state.message
+
+
+def test_skin_point_ignores_hidden_layers(atlas, state):
+    lm = atlas.landmark("radial_pulse")
+    state.show_group(fmt.SKIN_ID, False)
+    origin = lm.point + 80 * lm.normal
+    message = {"seq": 1, "ray": {"origin": origin.tolist(), "direction": (-lm.normal).tolist()}}
+    point = state.skin_point(message)
+    assert point is not None and np.linalg.norm(point - lm.point) < 1.0
+
+
+# ----------------------------------------------------------------------------- press
+def test_press_sets_report_highlight_and_marker(atlas, state):
+    state.grade = "firm"
+    report = state.press("radial_pulse")
+    expected = atlas.press("radial_pulse", grade="firm", radius_mm=state.radius_mm).as_dict()
+    assert report == expected and state.report == expected
+    assert report["verdict"] == "avoid"
+    at_risk = {a["id"]: a["risk"] for a in report["at_risk"]}
+    assert "radial_artery" in at_risk
+    assert state.highlight == {sid: VERDICT_RGB["avoid" if risk == "high" else "caution"]
+                               for sid, risk in at_risk.items()}
+    assert state.markers == [{"xyz": report["point"], "colour": VERDICT_RGB["avoid"], "radius": 2.5}]
+    state.clear_press()
+    assert state.report is None and state.highlight == {} and state.markers == []
+
+
+def test_press_at_a_point_uses_grade_and_radius(atlas, state):
+    point = atlas.landmark("palm_center").point
+    state.grade, state.radius_mm = "light", 4.0
+    report = state.press(point)
+    assert report == atlas.press(point, grade="light", radius_mm=4.0).as_dict()
+    assert state.markers[0]["colour"] == VERDICT_RGB[str(report["verdict"])]
+
+
+def test_stroke(atlas, state):
+    assert state.check_stroke() is None and "at least two points" in state.message
+    y = atlas.landmark("distal_wrist_crease").point[1] - 10
+    points = []
+    for x in (-15.0, 0.0, 15.0):
+        hit = cast(atlas, np.array([x, y, 200.0]), np.array([0.0, 0.0, -1.0]), {fmt.SKIN_ID})
+        assert hit is not None
+        state.add_stroke_point(hit.point)
+        points.append([round(float(v), 2) for v in hit.point])
+    assert state.stroke == points
+    assert len(state.markers) == 3
+    state.grade = "firm"
+    result = state.check_stroke()
+    expected = atlas.stroke(points, grade="firm", radius_mm=state.radius_mm).as_dict()
+    assert result == expected and state.stroke_report == expected and state.message == ""
+    colour = VERDICT_RGB["avoid" if expected["verdict"] == "avoid" else "caution"]
+    assert state.highlight == dict.fromkeys(expected["structures"], colour)
+    state.add_stroke_point(np.array(points[0]))  # drawing on forgets the old answer
+    assert state.stroke_report is None and len(state.stroke) == 4
+    state.clear_press()
+    assert state.stroke == [] and state.stroke_report is None
+
+
+# ----------------------------------------------------------------------------- safety map
+@pytest.mark.parametrize("grade", ["light", "firm"])
+def test_safety_map_overlay_is_the_atlas_safety_map(atlas, state, grade):
+    state.show_safety_map(grade)
+    codes = state.overlay["codes"]
+    assert codes.dtype == np.uint8 and len(codes) == len(atlas.skin.vertices)
+    assert np.array_equal(codes, atlas.safety_map(grade=grade, radius_mm=state.radius_mm))
+    assert state.overlay["palette"] == [VERDICT_RGB[v] for v in ("safe", "caution", "avoid")]
+    assert state.visible[fmt.SKIN_ID] and state.opacity[fmt.SKIN_ID] >= 0.6
+    assert safety_codes(atlas, grade, float(state.radius_mm)) is codes  # cached per process
+    state.show_safety_map("")
+    assert state.overlay == {} and state.safety_grade == ""
+
+
+# ----------------------------------------------------------------------------- charts
+def _rows(svg: str) -> list[tuple[str, ET.Element]]:
+    """(label, bar) per row of the depth bar: the right-aligned names and the rects with a title."""
+    root = ET.fromstring(svg)
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    bars = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert len(labels) == len(bars)
+    return [(t.text or "", r) for t, r in zip(labels, bars, strict=True)]
+
+
+@pytest.mark.parametrize("where", ["carpal_tunnel", "radial_pulse", "palm_center", "dorsum_center"])
+def test_depth_bar_has_one_row_per_layer(atlas, where):
+    report = atlas.press(where, grade="firm").as_dict()
+    svg = depth_bar(report, atlas)
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg" and root.get("class") == "depth-bar"
+    rows = _rows(svg)
+    names = [atlas.structures[str(layer["id"])].name for layer in report["layers"]]
+    skin = atlas.structures[fmt.SKIN_ID].name
+    drawn = [name for name, _ in rows]
+    # the skin row is optional (every press starts in the skin); every other layer has its row, in order
+    assert [n for n in drawn if n != skin] == [n for n in names if n != skin]
+    assert drawn.count(skin) <= 1
+    at_risk = {atlas.structures[str(a["id"])].name for a in report["at_risk"]}
+    for name, bar in rows:
+        assert (bar.get("stroke") == "#d32f2f") == (name in at_risk), name
+    limit = [line for line in root.iter(f"{SVG}line") if line.get("class") == "depth-limit"]
+    assert len(limit) == 1
+    assert str(report["grade"]) in limit[0].find(f"{SVG}title").text
+
+
+def test_depth_bar_escapes_and_clips():
+    class Fake:
+        def __init__(self) -> None:
+            self.structures = {"x": type("S", (), {"name": "A <b> & C", "colour": "#123456"})()}
+
+    report = {"layers": [{"id": "x", "entry_mm": 10.0, "exit_mm": 99.0}], "at_risk": [],
+              "depth_limit_mm": 20.0, "grade": "firm"}
+    svg = depth_bar(report, Fake(), width=400, max_mm=30.0)
+    (name, bar), = _rows(svg)
+    assert name == "A <b> & C"
+    assert float(bar.get("x")) + float(bar.get("width")) <= 400 - 12 + 1e-6
+
+
+def test_retention_chart_parses():
+    svg = retention_chart({"topic:median_nerve": 0.95, "topic:carpal_tunnel": 0.4})
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert texts.index("carpal tunnel") < texts.index("median nerve")  # weakest first
+    assert "No answers yet." in [t.text for t in ET.fromstring(retention_chart({})).iter(f"{SVG}text")]
