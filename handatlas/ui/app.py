@@ -194,10 +194,19 @@ class HandApp(pn.viewable.Viewer):
             margin=(6, 8),
             sizing_mode="stretch_width",
         )
+        # every mode's panels stay in the page and are shown or hidden: re-inserting a rendered
+        # panel would register its Bokeh models twice
         panels = {m: make() for m, make in self.mode_panels.items()}
         results = {m: self._results(m) for m in MODES}
+
+        def show_mode(mode: str) -> None:
+            for m in MODES:
+                panels[m].visible = results[m].visible = m == mode
+
+        show_mode(state.mode)
+        state.param.watch(lambda e: show_mode(e.new), "mode")
         side = pn.Column(
-            pn.bind(lambda m: panels.get(m, pn.Column()), state.param.mode),
+            *panels.values(),
             layer_tree(state),
             sizing_mode="stretch_width",
             css_classes=["side"],
@@ -213,7 +222,7 @@ class HandApp(pn.viewable.Viewer):
         main = pn.Column(
             message,
             pn.Column(self.scene, height=560, sizing_mode="stretch_width"),
-            pn.bind(lambda m: results[m], state.param.mode),
+            *results.values(),
             sizing_mode="stretch_width",
             css_classes=["main"],
             styles={"flex": "3 1 480px", "min-width": "300px"},

@@ -1,0 +1,192 @@
+"""Quiz, Drill and Author in the browser: a locate question answered by a click, no key before the
+answer, a drill whose progress survives a server restart, a question authored by a click and
+found in the saved YAML, and clear messages for broken quiz files."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import yaml
+from playwright.sync_api import expect
+
+from handatlas.quiz import default_quiz_dir, load_quiz
+
+from .conftest import INSTRUCTOR, open_hand, start_server
+
+LOCATE_QUIZ = """\
+    format_version: 1
+    quiz: {id: browser_locate, title: Browser locate, author: test, pass_mark: 1.0}
+    questions:
+      - id: q1
+        type: locate
+        prompt: Click where you feel the radial pulse.
+        target: radial_pulse
+        tolerance_mm: 6
+        explanation: Lateral to the flexor carpi radialis tendon.
+"""
+
+IDENTIFY_QUIZ = """\
+    format_version: 1
+    quiz: {id: browser_identify, title: Browser identify, author: test}
+    questions:
+      - id: q1
+        type: identify
+        prompt: Type the name of the highlighted structure.
+        target: flexor_retinaculum
+        explanation: It is the roof of the carpal tunnel.
+"""
+
+
+def write(folder, name, text):
+    (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def start_quiz(hand, title):
+    hand.set_mode("quiz")
+    hand.page.locator(".quiz-pick select").select_option(label=title)
+    hand.page.locator(".quiz-start button").click()
+
+
+def test_locate_question_answered_by_clicking_the_hand(page, served):
+    write(served.quizzes, "browser_locate.yaml", LOCATE_QUIZ)
+    hand = open_hand(page, served)
+    start_quiz(hand, "Browser locate")
+    expect(page.locator(".q-text")).to_contain_text("Click where you feel the radial pulse")
+    click = hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
+    assert click["mode"] == "quiz" and click["result"] == "right"
+    expect(page.locator(".q-result")).to_contain_text("Right")
+    expect(page.locator(".q-score")).to_contain_text("Score: 1 / 1 (100%) — passed")
+    hand.assert_clean()
+
+
+def test_no_answer_key_reaches_the_browser_before_the_answer(page, served):
+    write(served.quizzes, "browser_identify.yaml", IDENTIFY_QUIZ)
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(
+        f if isinstance(f, str) else f.decode("utf-8", "replace"))))
+    hand = open_hand(page, served)
+    hand.set_mode("quiz")
+    frames.clear()
+    hand.page.locator(".quiz-pick select").select_option(label="Browser identify")
+    hand.page.locator(".quiz-start button").click()
+    expect(page.locator(".q-text")).to_contain_text("Type the name of the highlighted structure")
+    hand.wait_until(lambda: hand.app.scene.extra, "the target to be drawn")
+    page.wait_for_timeout(300)
+    before = " ".join(frames).lower()
+    assert frames and "retinaculum" not in before and "carpal tunnel" not in before
+    page.locator(".q-text-answer input").fill("transverse carpal ligament")
+    page.locator(".q-submit button").click()
+    expect(page.locator(".q-result")).to_contain_text("Right")
+    assert "flexor retinaculum" in " ".join(frames).lower()  # the answer comes after
+    hand.assert_clean()
+
+
+def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
+    hand = open_hand(page, served)
+    hand.set_mode("author")
+    page.locator(".author-user input").fill(INSTRUCTOR[0])
+    page.locator(".author-password input").fill("not the password")
+    page.locator(".author-login button").click()
+    expect(page.locator(".message")).to_contain_text("Wrong instructor name or password")
+    page.locator(".author-password input").fill(INSTRUCTOR[1])
+    page.locator(".author-login button").click()
+    expect(page.locator(".author-body")).to_contain_text("Signed in as")
+    page.locator(".author-file select").select_option("areas_of_caution.yaml")
+    page.locator(".author-type select").select_option("press")
+    page.locator(".author-id input").fill("browser_pulse_press")
+    page.locator(".author-prompt textarea").fill("A moderate press at the radial pulse: the verdict?")
+    page.locator(".author-explanation textarea").fill("The radial artery lies about 5 mm deep here.")
+    hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
+    expect(page.locator(".author-target input")).to_have_value("radial_pulse")
+    page.locator(".author-preview button").click()
+    expect(page.locator(".author-output")).to_contain_text("avoid")
+    page.locator(".author-save button").click()
+    expect(page.locator(".author-output")).to_contain_text("Saved browser_pulse_press")
+    path = served.quizzes / "areas_of_caution.yaml"
+    saved = next(q for q in load_quiz(path).questions if q.id == "browser_pulse_press")
+    assert saved.where == "radial_pulse" and saved.type == "press"
+    raw = yaml.safe_load(path.read_text())
+    assert raw["questions"][-1]["id"] == "browser_pulse_press"
+    hand.assert_clean()
+
+
+def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
+    broken = "format_version: 1\nquiz: {id: zz, title: x, author: y}\nquestions: [\n"
+    write(served.quizzes, "zz_broken.yaml", broken)
+    try:
+        hand = open_hand(page, served)
+        start_quiz(hand, "zz_broken.yaml (invalid: open it to see why)")
+        message = page.locator(".message")
+        expect(message).to_contain_text("zz_broken.yaml:")
+        assert "Traceback" not in hand.text()
+        # a click on the hand with no question shown is a message too, not an error
+        hand.app.quiz.flow.shown = None
+        hand.click_world(hand.app.atlas.landmark("palm_center").point)
+        expect(message).to_contain_text("Pick a quiz and start it first")
+        hand.assert_clean()
+    finally:
+        (served.quizzes / "zz_broken.yaml").unlink()
+
+
+def answer_drill(hand) -> int:
+    """Answer the drill's choice questions with their first option, skip the rest; return answers."""
+    page, flow, answered = hand.page, hand.app.drill.flow, 0
+    while True:
+        hand.wait_until(lambda: flow.shown is None or not flow.answered, "the next question")
+        shown = flow.shown
+        if shown is None:
+            return answered
+        expect(page.locator(".q-number")).to_contain_text(f"Question {shown.number} of")
+        if shown.type == "choice":
+            page.locator(".q-options input").first.check()
+            page.locator(".q-submit button").click()
+            answered += 1
+        else:
+            page.locator(".q-skip button").click()
+        hand.wait_until(lambda: flow.answered, "the feedback")
+        if flow.run.finished:
+            return answered
+        page.locator(".q-next button").click()
+
+
+def test_drill_progress_persists_after_a_server_restart(browser, browser_context_args, tmp_path):
+    quizzes = tmp_path / "quizzes"
+    shutil.copytree(default_quiz_dir(), quizzes)
+    db = str(tmp_path / "progress.sqlite")
+    first = start_server(quizzes, db)
+    try:
+        context = browser.new_context(**browser_context_args)
+        hand = open_hand(context.new_page(), first)
+        hand.set_mode("drill")
+        hand.page.locator(".drill-learner input").fill("kim")
+        tags = hand.page.locator(".drill-tags input")
+        tags.fill("domain:ethics")
+        hand.page.locator(".drill-tags .choices__item--choice", has_text="domain:ethics").first.click()
+        hand.page.locator(".drill-count .noUi-handle").press("Home")  # the fewest questions: 3
+        drill = hand.app.drill
+        hand.wait_until(lambda: drill.tags.value == ["domain:ethics"] and drill.count.value == 3,
+                        "the topic and the count")
+        hand.page.locator(".drill-start button").click()
+        hand.wait_until(lambda: hand.app.drill.flow.run is not None, "the drill to start")
+        answered = answer_drill(hand)
+        assert answered >= 1
+        expect(hand.page.locator(".drill-progress")).to_contain_text("Drill done")
+        hand.assert_clean()
+        context.close()
+    finally:
+        first.stop()
+    second = start_server(quizzes, db)  # a new server process state on the same store
+    try:
+        context = browser.new_context(**browser_context_args)
+        hand = open_hand(context.new_page(), second)
+        hand.set_mode("drill")
+        hand.page.locator(".drill-learner input").fill("kim")
+        hand.page.locator(".drill-progress-button button").click()
+        report = hand.page.locator(".drill-progress")
+        expect(report).to_contain_text(f"kim: {answered} answers")
+        expect(report.locator("svg.retention-chart")).to_have_count(1)
+        hand.assert_clean()
+        context.close()
+    finally:
+        second.stop()
