@@ -2,8 +2,8 @@
 
 Measured in one run:
 
-(a) start: ``handatlas serve`` in a fresh process (falling back to ``handatlas.ui.app.serve``
-    when the command is missing) until the port accepts connections (*server ready*), then a new
+(a) start: ``handatlas serve`` in a fresh process until the port accepts connections
+    (*server ready*), then a new
     page until the scene reports the meshes drawn, ``div[data-ready='1']`` (*page ready*);
     median of :data:`STARTS` runs.
 (b) press latency: an in-process server (so the Python side is visible), Press mode, a click at
@@ -38,15 +38,14 @@ from typing import Any
 import numpy as np
 
 os.environ.setdefault("BOKEH_RESOURCES", "server")
-CHROMIUM = os.environ.get("HANDATLAS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                 "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.browser.browser_helpers import CHROMIUM, CHROMIUM_ARGS, SCENE_STATE_JS  # noqa: E402 (the tests' own)
+
 READY = "div[data-ready='1']"
 STARTS = 3
 CLICKS = 20
 LANDMARKS = ("radial_pulse", "thenar_eminence", "carpal_tunnel", "hypothenar_eminence", "palm_center")
-ROOT = Path(__file__).resolve().parent.parent
 
 #: In-page helpers: the verdict's text (Panel renders into shadow roots), and the time of the
 #: last mouse release (the scene picks on release).
@@ -114,52 +113,15 @@ def kind_of(url: str, content_type: str) -> str:
 
 
 # ------------------------------------------------------------------ (a) + (c)
-#: "ready" once the scene has drawn the meshes, "no-scene" when Bokeh has rendered a page with no
-#: 3D scene in it for 8 s (the server serves something else), else false.
-SCENE_STATE_JS = """() => {
-  const find = (root, sel) => {
-    const hit = root.querySelector(sel);
-    if (hit) return hit;
-    for (const el of root.querySelectorAll('*')) {
-      if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; }
-    }
-    return null;
-  };
-  if (find(document, "div[data-ready='1']")) return 'ready';
-  const rendered = window.Bokeh && Bokeh.index && Object.keys(Bokeh.index).length > 0;
-  if (!rendered) return false;
-  window.__renderedAt = window.__renderedAt || performance.now();
-  const waited = performance.now() - window.__renderedAt;
-  return (!find(document, '.hand-scene') && waited > 8000) ? 'no-scene' : false;
-}"""
-WORKAROUND = """
-import os
-os.environ.setdefault("BOKEH_RESOURCES", "server")
-import panel as pn
-from handatlas.ui.app import create_app, shared_atlas
-shared_atlas()
-def app():
-    return create_app(progress_db={db!r})
-pn.serve({{"/": app}}, port={port}, address="localhost", show=False,
-         websocket_origin=["localhost:{port}", "127.0.0.1:{port}"])
-"""
-
-
 class NotTheApp(RuntimeError):
     """The server answered, but its page has no 3D hand."""
 
 
-def server_commands(port: int, db: str) -> list[tuple[str, list[str]]]:
-    """``handatlas serve``, then the Python entry point, then serving ``create_app`` directly."""
+def server_command(port: int, db: str) -> tuple[str, list[str]]:
+    """``handatlas serve`` on ``port`` with a progress store of its own."""
     exe = Path(sys.executable).with_name("handatlas")
-    commands = []
-    if exe.exists():
-        commands.append(("handatlas serve", [str(exe), "serve", "--port", str(port), "--db", db]))
-    commands.append(("handatlas.ui.app.serve", [sys.executable, "-c", "from handatlas.ui.app import serve; "
-                                                f"serve(port={port}, progress_db={db!r})"]))
-    commands.append(("pn.serve(create_app) [workaround]",
-                     [sys.executable, "-c", WORKAROUND.format(port=port, db=db)]))
-    return commands
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "handatlas.cli"]
+    return "handatlas serve", [*cmd, "serve", "--port", str(port), "--db", db]
 
 
 def start_server(cmd: list[str], port: int, log) -> subprocess.Popen:
@@ -186,9 +148,9 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def cold_start(playwright, log, db: str, *, which: int, payload: bool) -> dict[str, Any]:
+def cold_start(playwright, log, db: str, *, payload: bool) -> dict[str, Any]:
     port = free_port()
-    how, cmd = server_commands(port, db)[which]
+    how, cmd = server_command(port, db)
     t0 = time.perf_counter()
     proc = start_server(cmd, port, log)
     server_ready = time.perf_counter() - t0
@@ -231,18 +193,11 @@ def cold_start(playwright, log, db: str, *, which: int, payload: bool) -> dict[s
         stop(proc)
 
 
-def cold_starts(playwright, log, db: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """:data:`STARTS` cold starts with the first way of serving that shows the app."""
-    failed: list[str] = []
-    for which in range(len(server_commands(0, db))):
-        try:
-            first = cold_start(playwright, log, db, which=which, payload=True)
-        except (NotTheApp, RuntimeError) as err:
-            failed.append(str(err))
-            continue
-        rest = [cold_start(playwright, log, db, which=which, payload=False) for _ in range(STARTS - 1)]
-        return [first, *rest], failed
-    raise RuntimeError(f"no way of serving the app worked: {failed}")
+def cold_starts(playwright, log, db: str) -> list[dict[str, Any]]:
+    """:data:`STARTS` cold starts of ``handatlas serve``, the first one with the payload counted."""
+    first = cold_start(playwright, log, db, payload=True)
+    rest = [cold_start(playwright, log, db, payload=False) for _ in range(STARTS - 1)]
+    return [first, *rest]
 
 
 # ------------------------------------------------------------------ (b)
@@ -323,7 +278,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp, sync_playwright() as pw:
         log_path = Path(tmp) / "server.log"
         with log_path.open("wb") as log:
-            starts, failed = cold_starts(pw, log, str(Path(tmp) / "progress.sqlite"))
+            starts = cold_starts(pw, log, str(Path(tmp) / "progress.sqlite"))
         press = press_latency(pw, str(Path(tmp) / "progress2.sqlite"))
 
     def med(key: str) -> float:
@@ -354,8 +309,6 @@ def main() -> None:
         ("(c) mesh blob sent (decimated, quantised, zlib)", f"{display.blob.nbytes / 1e6:.3f} MB"),
     ]
     print(f"chromium headless (SwiftShader WebGL); {os.cpu_count()} CPUs")
-    for problem in failed:
-        print(f"  NOTE: {problem}; timed the next way of serving instead")
     for name, value in rows:
         print(f"  {name:<62} {value:>18}")
     result = {

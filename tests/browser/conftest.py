@@ -29,8 +29,9 @@ from panel.io.state import state as pn_state
 from handatlas.quiz import default_quiz_dir
 from handatlas.ui.app import HandApp, create_app, shared_atlas
 from handatlas.ui.authoring import Instructors, hash_password
+from handatlas.ui.state import HandState
 
-from .browser_helpers import CHROMIUM, CHROMIUM_ARGS, DEEP_TEXT_JS, image, is_external
+from .browser_helpers import CHROMIUM, CHROMIUM_ARGS, DEEP_TEXT_JS, camera_eye, image, is_external
 
 READY = "div[data-ready='1']"
 PAGE_TIMEOUT_S = 60.0
@@ -95,6 +96,19 @@ def _closed_socket(record: logging.LogRecord) -> bool:
     exc = record.exc_info[1] if record.exc_info else None
     closed = isinstance(exc, WebSocketClosedError | StreamClosedError)
     return closed or "WebSocketClosedError" in record.getMessage()
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    """The atlas the served app uses (warmed up once per process)."""
+    return shared_atlas()
+
+
+@pytest.fixture(scope="module")
+def eye(atlas):
+    """Where the camera of the opening (palmar) view is: fitted to the meshes shown at start."""
+    start = HandState(atlas)
+    return camera_eye(atlas, [sid for sid, shown in start.visible.items() if shown])
 
 
 @dataclass

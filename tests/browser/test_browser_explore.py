@@ -6,25 +6,11 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from handatlas.ui.app import shared_atlas
 from handatlas.ui.picking import cast, parse_ray
-from handatlas.ui.state import HandState
 
-from .browser_helpers import camera_eye, find_target
+from .browser_helpers import find_target
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def atlas():
-    return shared_atlas()
-
-
-@pytest.fixture(scope="module")
-def eye(atlas):
-    """Where the camera of the opening (palmar) view is: fitted to the meshes shown at start."""
-    start = HandState(atlas)
-    return camera_eye(atlas, [sid for sid, shown in start.visible.items() if shown])
 
 
 def untick(hand, group):

@@ -6,24 +6,11 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from handatlas.ui.app import shared_atlas
 from handatlas.ui.picking import cast
-from handatlas.ui.state import HandState
 
-from .browser_helpers import camera_eye, greenish, reddish
+from .browser_helpers import greenish, reddish
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def atlas():
-    return shared_atlas()
-
-
-@pytest.fixture(scope="module")
-def eye(atlas):
-    start = HandState(atlas)
-    return camera_eye(atlas, [sid for sid, shown in start.visible.items() if shown])
 
 
 def press_mode(hand, grade=None):
