@@ -25,6 +25,7 @@ import numpy as np
 import panel as pn
 import pytest
 from panel.io.state import state as pn_state
+from playwright.sync_api import expect
 
 from handatlas.quiz import default_quiz_dir
 from handatlas.ui.app import HandApp, create_app, shared_atlas
@@ -36,6 +37,9 @@ from .browser_helpers import CHROMIUM, CHROMIUM_ARGS, DEEP_TEXT_JS, camera_eye, 
 READY = "div[data-ready='1']"
 PAGE_TIMEOUT_S = 60.0
 HERE = Path(__file__).parent
+#: How long an ``expect`` waits for the page (5 s by default): software WebGL on two loaded cores
+#: can take seconds to redraw before Bokeh applies the next change.
+expect.set_options(timeout=20_000)
 #: Bokeh's deserializer warns (it used to fail) when a click event carries a full copy of a
 #: button the server already knows; Bokeh recovers and handles the click (bokeh/bokeh#12915,
 #: "there are situations observed in panel ... usually recoverable"; HoloViews' own UI tests
