@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, write_quiz
 
 from handatlas.quiz import default_quiz_dir, load_quiz
 from handatlas.ui.app import HandApp
@@ -27,12 +27,6 @@ def ray_at(point, normal, *, seq=1, back=150.0):
     """A click message whose view ray comes from outside along the normal and meets ``point``."""
     point, normal = np.asarray(point, float), np.asarray(normal, float)
     return {"seq": seq, "ray": {"origin": (point + back * normal).tolist(), "direction": (-normal).tolist()}}
-
-
-def write_quiz(folder: Path, name: str, body: str) -> Path:
-    path = folder / name
-    path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -49,30 +43,6 @@ def app(atlas, quizzes, tmp_path) -> HandApp:
                    instructors=instructors)
     made.__panel__()
     return made
-
-
-LOCATE_QUIZ = """\
-    format_version: 1
-    quiz: {id: one_locate, title: One locate, author: test, pass_mark: 1.0}
-    questions:
-      - id: q1
-        type: locate
-        prompt: Click where you feel the radial pulse.
-        target: radial_pulse
-        tolerance_mm: 6
-        explanation: Lateral to the FCR tendon.
-"""
-
-IDENTIFY_QUIZ = """\
-    format_version: 1
-    quiz: {id: one_identify, title: One identify, author: test}
-    questions:
-      - id: q1
-        type: identify
-        prompt: Name the highlighted structure.
-        target: flexor_retinaculum
-        explanation: The roof of the carpal tunnel.
-"""
 
 
 # ----------------------------------------------------------------------------- quiz

@@ -5,41 +5,14 @@ found in the saved YAML, and clear messages for broken quiz files."""
 from __future__ import annotations
 
 import shutil
-import textwrap
 
 import yaml
 from playwright.sync_api import expect
+from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, write_quiz
 
 from handatlas.quiz import default_quiz_dir, load_quiz
 
 from .conftest import INSTRUCTOR, open_hand, start_server
-
-LOCATE_QUIZ = """\
-    format_version: 1
-    quiz: {id: browser_locate, title: Browser locate, author: test, pass_mark: 1.0}
-    questions:
-      - id: q1
-        type: locate
-        prompt: Click where you feel the radial pulse.
-        target: radial_pulse
-        tolerance_mm: 6
-        explanation: Lateral to the flexor carpi radialis tendon.
-"""
-
-IDENTIFY_QUIZ = """\
-    format_version: 1
-    quiz: {id: browser_identify, title: Browser identify, author: test}
-    questions:
-      - id: q1
-        type: identify
-        prompt: Type the name of the highlighted structure.
-        target: flexor_retinaculum
-        explanation: It is the roof of the carpal tunnel.
-"""
-
-
-def write(folder, name, text):
-    (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def start_quiz(hand, title):
@@ -49,9 +22,9 @@ def start_quiz(hand, title):
 
 
 def test_locate_question_answered_by_clicking_the_hand(page, served):
-    write(served.quizzes, "browser_locate.yaml", LOCATE_QUIZ)
+    write_quiz(served.quizzes, "one_locate.yaml", LOCATE_QUIZ)
     hand = open_hand(page, served)
-    start_quiz(hand, "Browser locate")
+    start_quiz(hand, "One locate")
     expect(page.locator(".q-text")).to_contain_text("Click where you feel the radial pulse")
     click = hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     assert click["mode"] == "quiz" and click["result"] == "right"
@@ -61,14 +34,14 @@ def test_locate_question_answered_by_clicking_the_hand(page, served):
 
 
 def test_no_answer_key_reaches_the_browser_before_the_answer(page, served):
-    write(served.quizzes, "browser_identify.yaml", IDENTIFY_QUIZ)
+    write_quiz(served.quizzes, "one_identify.yaml", IDENTIFY_QUIZ)
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(
         f if isinstance(f, str) else f.decode("utf-8", "replace"))))
     hand = open_hand(page, served)
     hand.set_mode("quiz")
     frames.clear()
-    hand.page.locator(".quiz-pick select").select_option(label="Browser identify")
+    hand.page.locator(".quiz-pick select").select_option(label="One identify")
     hand.page.locator(".quiz-start button").click()
     expect(page.locator(".q-text")).to_contain_text("Type the name of the highlighted structure")
     hand.wait_until(lambda: hand.app.scene.extra, "the target to be drawn")
@@ -113,7 +86,7 @@ def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
 
 def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
     broken = "format_version: 1\nquiz: {id: zz, title: x, author: y}\nquestions: [\n"
-    write(served.quizzes, "zz_broken.yaml", broken)
+    write_quiz(served.quizzes, "zz_broken.yaml", broken)
     try:
         hand = open_hand(page, served)
         start_quiz(hand, "zz_broken.yaml (invalid: open it to see why)")
