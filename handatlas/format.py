@@ -172,6 +172,8 @@ class AtlasInfo(_Strict):
     pose: str
     sources: tuple[str, ...] = ()
     generator: str = ""
+    #: Package -> version that the build ran with (empty for atlases made otherwise).
+    build_environment: dict[str, str] = Field(default_factory=dict)
 
 
 class Manifest(_Strict):

@@ -13,6 +13,7 @@ import numpy as np
 
 from handatlas import __version__
 from handatlas import format as fmt
+from handatlas.build.environment import installed_versions
 from handatlas.build.paths import build_tube
 from handatlas.build.points import PointContext
 from handatlas.build.relax import TUBE_KINDS, relax_built
@@ -137,6 +138,7 @@ def build_atlas(out: str | Path | None = None, *, spec_dir: str | Path | None = 
         "pose": POSE_NAME,
         "sources": list(SOURCES),
         "generator": f"handatlas {__version__}",
+        "build_environment": installed_versions(),
     }
     manifest = write_atlas(
         folder,
