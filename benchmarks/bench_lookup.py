@@ -2,12 +2,12 @@
 
 Baseline: what a first implementation would do, trimesh's ``closest_point`` against the mesh of
 every structure that can be at risk (nerves, arteries, veins), per press point; it is timed on a
-subsample and scaled.  Ours: compiled capsule-chain kernels with a sweep prefilter, bone
-shielding by Embree rays (the same answer as the pressure model, with depths, not only
-distances).
+subsample and scaled.  Ours: the pressure model of :mod:`handatlas.lookup.model` (stresses
+from the half-space table by compiled capsule-chain kernels with a reach prefilter, bone
+shielding and pinning by Embree rays), which answers far more than distances.
 
 Measured: (a) single press latency p50/p99, the full report (at-risk structures, shielding,
-layer stack, territory, explanation) and the core query alone; (b) ``safety_map`` and
+stresses, layer stack, territory, explanation) and the core query alone; (b) ``safety_map`` and
 ``press_many`` over every skin vertex; (c) cold start: a fresh interpreter that imports
 handatlas, loads the atlas and answers one press.  Prints a table and ends with one JSON line.
 Run: ``.venv/bin/python benchmarks/bench_lookup.py``.
@@ -25,6 +25,7 @@ import trimesh
 
 from handatlas import load_atlas
 from handatlas.lookup.index import lookup_index
+from handatlas.lookup.model import GRADE_FORCE_N
 from handatlas.lookup.press import evaluate
 
 SINGLE = 400
@@ -62,7 +63,7 @@ def main() -> None:
         atlas.press(p, grade="firm")
         full.append(time.perf_counter() - t)
         t = time.perf_counter()
-        evaluate(index, p[None], -n[None], depth_limit=20.0, radius_mm=8.0)
+        evaluate(index, p[None], -n[None], force_n=GRADE_FORCE_N["firm"], radius_mm=8.0)
         core.append(time.perf_counter() - t)
 
     meshes = [atlas.mesh(sid) for sid in risky]

@@ -358,8 +358,11 @@ class Atlas:
 
     # ------------------------------------------------------------------ pressure
     def press(self, where: str | ArrayLike, *, grade: str = "moderate", radius_mm: float = 8.0,
-              direction: ArrayLike | None = None) -> PressReport:
+              force_n: float | None = None, direction: ArrayLike | None = None) -> PressReport:
         """Press at a landmark, over a structure or at coordinates (see :mod:`handatlas.lookup.press`).
+
+        ``grade`` is a force on the pad (light 3 N, moderate 15 N, firm 40 N); ``force_n``
+        overrides it.
 
         Examples
         --------
@@ -368,28 +371,30 @@ class Atlas:
         """
         from handatlas.lookup.press import press
 
-        return press(self, where, grade=grade, radius_mm=radius_mm, direction=direction)
+        return press(self, where, grade=grade, radius_mm=radius_mm, force_n=force_n, direction=direction)
 
     def press_many(self, points: ArrayLike, normals: ArrayLike | None = None, *, grade: str = "moderate",
-                   radius_mm: float = 8.0) -> PressBatch:
-        """Many presses at once; arrays of verdicts and of structures at risk."""
+                   radius_mm: float = 8.0, force_n: float | None = None) -> PressBatch:
+        """Many presses at once; arrays of verdicts, stresses and structures at risk."""
         from handatlas.lookup.press import press_many
 
-        return press_many(self, points, normals, grade=grade, radius_mm=radius_mm)
+        return press_many(self, points, normals, grade=grade, radius_mm=radius_mm, force_n=force_n)
 
-    def safety_map(self, *, grade: str = "firm", radius_mm: float = 8.0) -> np.ndarray:
+    def safety_map(self, *, grade: str = "firm", radius_mm: float = 8.0,
+                   force_n: float | None = None) -> np.ndarray:
         """One verdict code per skin vertex (0 safe, 1 caution, 2 avoid)."""
         from handatlas.lookup.press import safety_map
 
-        return safety_map(self, grade=grade, radius_mm=radius_mm)
+        return safety_map(self, grade=grade, radius_mm=radius_mm, force_n=force_n)
 
     def stroke(
-        self, path_points: ArrayLike, *, grade: str = "moderate", radius_mm: float = 8.0
+        self, path_points: ArrayLike, *, grade: str = "moderate", radius_mm: float = 8.0,
+        force_n: float | None = None,
     ) -> StrokeReport:
         """Risk along a massage stroke (a polyline over the skin), with its riskiest stretch."""
         from handatlas.lookup.stroke import stroke
 
-        return stroke(self, path_points, grade=grade, radius_mm=radius_mm)
+        return stroke(self, path_points, grade=grade, radius_mm=radius_mm, force_n=force_n)
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> list[str]:

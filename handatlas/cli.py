@@ -185,7 +185,8 @@ def cmd_press(args: argparse.Namespace) -> int:
     if _COORDS.match(args.where) or "," in args.where:
         where = parse_xyz(args.where)
     direction = parse_xyz(args.direction, name="--direction") if args.direction else None
-    report = atlas.press(where, grade=args.grade, radius_mm=args.radius, direction=direction)
+    report = atlas.press(where, grade=args.grade, radius_mm=args.radius, force_n=args.force,
+                         direction=direction)
     if args.json:
         _print_json(report.as_dict())
         return 0
@@ -200,17 +201,18 @@ def print_report(report, atlas: Atlas) -> None:
     console = _console()
     colour = {"avoid": "bold red", "caution": "bold yellow", "safe": "bold green"}[report.verdict]
     where = report.landmark or ", ".join(f"{v:.1f}" for v in report.point)
-    console.print(f"[bold]{where}[/bold] — {report.grade} ({report.depth_limit_mm:g} mm), "
-                  f"pad {report.radius_mm:g} mm, territory {report.territory}: "
-                  f"[{colour}]{report.verdict.upper()}[/{colour}]", highlight=False)
+    console.print(f"[bold]{where}[/bold] — {report.grade}, {report.force_n:g} N on a {report.radius_mm:g} mm "
+                  f"pad ({report.pressure_kpa:.0f} kPa, sinks {report.sink_mm:.1f} mm), territory "
+                  f"{report.territory}: [{colour}]{report.verdict.upper()}[/{colour}]", highlight=False)
     console.print(report.message, highlight=False)
     if report.at_risk or report.shielded:
-        table = Table(title="within reach")
-        for col in ("structure", "tissue", "risk", "distance mm", "depth mm", ""):
-            table.add_column(col, justify="right" if "mm" in col else "left")
-        for row, note in [(r, "") for r in report.at_risk] + [(r, "behind bone") for r in report.shielded]:
-            table.add_row(row.name, row.tissue, row.risk, f"{row.distance_mm:.1f}", f"{row.depth_mm:.1f}",
-                          note)
+        table = Table(title="flagged")
+        for col in ("structure", "tissue", "level", "stress kPa", "distance mm", "depth mm", ""):
+            table.add_column(col, justify="right" if "mm" in col or "kPa" in col else "left")
+        for row, note in [(r, "pinned on bone" if r.pinned else "") for r in report.at_risk] + [
+                (r, "behind bone") for r in report.shielded]:
+            table.add_row(row.name, row.tissue, row.level, f"{row.stress_kpa:.0f}", f"{row.distance_mm:.1f}",
+                          f"{row.depth_mm:.1f}", note)
         console.print(table)
     table = Table(title="layers along the axis")
     for col in ("structure", "layer", "from mm", "to mm"):
@@ -223,18 +225,17 @@ def print_report(report, atlas: Atlas) -> None:
 
 def cmd_safety_map(args: argparse.Namespace) -> int:
     """Render the skin coloured by the verdict of a press at every point."""
-    import numpy as np
-
-    from handatlas.lookup.grades import VERDICTS
+    from handatlas.lookup.press import verdict_shares
     from handatlas.render import safety_map_plotter, save
 
     atlas = _atlas(args)
-    codes = atlas.safety_map(grade=args.grade, radius_mm=args.radius)
+    codes = atlas.safety_map(grade=args.grade, radius_mm=args.radius, force_n=args.force)
     views = [v.strip() for v in args.view.split(",") if v.strip()]
-    title = f"{args.grade} pressure, {args.radius:g} mm pad"
+    load = f"{args.force:g} N" if args.force is not None else args.grade
+    title = f"{load} pressure, {args.radius:g} mm pad"
     path = save(safety_map_plotter(atlas, codes, views=views, title=title), args.output)
-    shares = ", ".join(f"{name} {np.mean(codes == i):.0%}" for i, name in enumerate(VERDICTS))
-    print(f"{path}: {shares} of the skin")
+    shares = ", ".join(f"{name} {share:.0%}" for name, share in verdict_shares(atlas, codes).items())
+    print(f"{path}: {shares} of the skin's area")
     return 0
 
 
@@ -397,6 +398,9 @@ def cmd_instructor_hash(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parser
+FORCE_HELP = "force on the pad in newtons (instead of the grade's)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``handatlas``."""
     parser = _Parser(prog="handatlas", description=__doc__.splitlines()[0])
@@ -426,13 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("press", cmd_press, "press at a landmark, structure or X,Y,Z: what is at risk, how deep")
     p.add_argument("where", metavar="LANDMARK|STRUCTURE|X,Y,Z",
                    help="a landmark id, a structure name, or coordinates in mm (negative ones after --)")
-    p.add_argument("--grade", default="moderate", help="light (4 mm), moderate (10 mm) or firm (20 mm)")
+    p.add_argument("--grade", default="moderate", help="light (3 N), moderate (15 N) or firm (40 N)")
     p.add_argument("--radius", type=float, default=8.0, metavar="MM", help="contact radius (default 8)")
+    p.add_argument("--force", type=float, metavar="N", help=FORCE_HELP)
     p.add_argument("--direction", metavar="DX,DY,DZ", help="inward axis (default: into the skin)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add("safety-map", cmd_safety_map, "render the skin coloured by the verdict of a press everywhere")
-    p.add_argument("--grade", default="firm", help="light, moderate or firm")
+    p.add_argument("--grade", default="firm", help="light (3 N), moderate (15 N) or firm (40 N)")
     p.add_argument("--radius", type=float, default=8.0, metavar="MM", help="contact radius (default 8)")
+    p.add_argument("--force", type=float, metavar="N", help=FORCE_HELP)
     p.add_argument("--view", default="palmar,dorsal", help="comma-separated views")
     p.add_argument("-o", "--output", required=True, metavar="FILE.png")
     p = add("build", cmd_build, "rebuild the atlas from myo-sim (needs the build extra)")

@@ -95,15 +95,27 @@ def test_help(capsys, flag):
 
 
 def test_press_json_contract(capsys, fixture_dir):
-    code, out, err = run(capsys, "--atlas", fixture_dir, "press", "radial_pulse", "--grade", "firm", "--json")
+    code, out, err = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "firm", "--json")
     assert code == 0 and err == ""
     data = json.loads(out)
     assert {"point", "normal", "direction", "radius_mm", "grade", "depth_limit_mm", "landmark", "territory",
-            "verdict", "at_risk", "layers", "message"} <= set(data)
-    assert data["verdict"] == "avoid" and data["depth_limit_mm"] == 20.0 and data["radius_mm"] == 8.0
-    assert data["at_risk"][0]["id"] == "radial_artery"
-    assert set(data["at_risk"][0]) == {"id", "name", "tissue", "risk", "distance_mm", "depth_mm"}
+            "verdict", "at_risk", "layers", "message", "force_n", "pressure_kpa", "sink_mm",
+            "shielded"} <= set(data)
+    assert data["verdict"] == "avoid" and data["force_n"] == 40.0 and data["radius_mm"] == 8.0
+    assert data["depth_limit_mm"] == data["sink_mm"] > 0
+    assert data["at_risk"][0]["id"] == "median_nerve"
+    assert set(data["at_risk"][0]) == {"id", "name", "tissue", "risk", "distance_mm", "depth_mm",
+                                       "stress_kpa", "level", "pinned"}
+    assert data["at_risk"][0]["level"] == "avoid" and data["at_risk"][0]["pinned"] is True
+    assert f"{data['at_risk'][0]['depth_mm']:.1f} mm deep" in data["message"]
     assert all(set(layer) == {"id", "entry_mm", "exit_mm"} for layer in data["layers"])
+
+
+def test_press_force(capsys, fixture_dir):
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--force", "2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["force_n"] == 2.0 and data["grade"] == "moderate" and data["verdict"] == "safe"
 
 
 @pytest.mark.parametrize("form", [["--", "-20,30,20"], ["-20,30,20"], ["-20, 30, 20"]])
@@ -112,12 +124,13 @@ def test_press_negative_coordinates(capsys, fixture_dir, form):
     assert code == 0, err
     data = json.loads(out)
     assert data["point"] == [-20.0, 30.0, 20.0] and data["verdict"] == "safe"
-    assert data["shielded"][0]["id"] == "ulnar_artery"
+    assert data["shielded"][0]["id"] == "ulnar_artery" and data["at_risk"] == []
 
 
 def test_press_table(capsys, fixture_dir):
-    code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "moderate")
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "firm")
     assert code == 0 and "AVOID" in out and "Median nerve" in out and "layers along the axis" in out
+    assert "40 N" in out and "kPa" in out and "pinned" in out
 
 
 @pytest.mark.parametrize(
@@ -132,6 +145,15 @@ def test_press_table(capsys, fixture_dir):
         (["press", "palm_center", "--radius", "0"], "radius must be more than 0"),
         (["press", "palm_center", "--radius", "x"], "invalid float value: 'x'"),
         (["press", "palm_center", "--direction", "0,0,1"], "points out of the skin"),
+        (["press", "palm_center", "--radius", "nan"], "radius must be more than 0"),
+        (["press", "palm_center", "--force", "0"], "force must be a finite number of newtons above 0"),
+        (["press", "palm_center", "--force", "-3"], "force must be a finite number of newtons above 0"),
+        (["press", "palm_center", "--force", "nan"], "force must be a finite number of newtons above 0"),
+        (["press", "palm_center", "--force", "inf"], "force must be a finite number of newtons above 0"),
+        (["press", "palm_center", "--force", "x"], "invalid float value: 'x'"),
+        (["press", "palm_center", "--grade", "frim", "--force", "3"], "unknown grade 'frim'"),
+        (["safety-map", "--force", "0", "-o", "x.png"], "force must be a finite number of newtons above 0"),
+        (["safety-map", "--grade", "hard", "-o", "x.png"], "unknown grade 'hard'"),
     ],
 )
 def test_press_errors(capsys, fixture_dir, args, message):
@@ -144,8 +166,9 @@ def test_safety_map_picture(capsys, fixture_dir, tmp_path):
     from PIL import Image
 
     target = tmp_path / "map.png"
-    code, out, _ = run(capsys, "--atlas", fixture_dir, "safety-map", "--grade", "firm", "-o", target)
-    assert code == 0 and "avoid" in out
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "safety-map", "--grade", "light", "--force", "40",
+                       "-o", target)
+    assert code == 0 and "avoid" in out and "of the skin's area" in out
     img = np.asarray(Image.open(target).convert("RGB")).astype(int)
     red = (img[..., 0] > 180) & (img[..., 1] < 90) & (img[..., 2] < 90)
     green = (img[..., 1] > 130) & (img[..., 0] < 120) & (img[..., 2] < 120)

@@ -1,50 +1,122 @@
-"""The classic areas of caution of ANATOMY.md, pressed on the shipped atlas."""
+"""The classic areas of caution of ANATOMY.md, pressed on the shipped atlas.
+
+The verdicts are ANATOMY.md's verdict reference.  Where today's atlas cannot meet a row because
+of anatomy errors that the second edition of the atlas fixes (ANATOMY.md, "Second edition"), the
+case is marked ``xfail(strict=False)`` with the error named: it should pass on the rebuilt atlas.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from trimesh.ray.ray_triangle import RayMeshIntersector
 
-from handatlas.lookup.capsules import touch_points
-from handatlas.lookup.index import lookup_index
+from handatlas.lookup.press import verdict_shares
+
+GRADES = ("light", "moderate", "firm")
+
+#: ANATOMY.md, "Verdict reference" (8 mm pad): landmark -> acceptable verdicts per grade.
+REFERENCE = {
+    "thenar_eminence": ("safe", "safe", "safe|caution"),
+    "hypothenar_eminence": ("safe", "safe", "safe|caution"),
+    "palm_center": ("safe", "safe|caution", "caution|avoid"),
+    "radial_pulse": ("caution", "avoid", "avoid"),
+    "anatomical_snuffbox": ("caution", "avoid", "avoid"),
+    "guyons_canal": ("caution", "avoid", "avoid"),
+    "carpal_tunnel": ("safe|caution", "caution", "avoid"),
+    "index_proximal_phalanx_radial": ("safe|caution", "caution|avoid", "avoid"),
+    "middle_proximal_phalanx_palmar": ("safe", "safe|caution", "caution|avoid"),
+    "dorsum_center": ("safe|caution", "safe|caution", "caution|avoid"),
+    "radial_styloid": ("safe|caution", "caution|avoid", "avoid"),
+    "pisiform": ("safe|caution", "caution|avoid", "avoid"),
+    "volar_forearm_mid": ("safe", "safe", "safe|caution"),
+}
+
+#: Rows today's atlas cannot meet, with the anatomy error (ANATOMY.md, "Second edition") behind each.
+TOO_THICK = ("soft tissue over bony landmarks is 2-3x too thick, so the {} lies {} from the bone "
+             "behind it and is not pinned")
+KNOWN = {
+    ("thenar_eminence", "moderate"): "the thenar bellies do not fill the eminence: 7 mm of soft tissue to "
+                                     "bone under the landmark, so the recurrent branch is pinned 6 mm deep",
+    ("anatomical_snuffbox", "light"): "the snuffbox's radial artery is too deep (8 mm to its surface) and "
+                                      + TOO_THICK.format("superficial radial nerve", "15 mm"),
+    ("anatomical_snuffbox", "moderate"): "the snuffbox's radial artery is too deep (8 mm to its surface)",
+    ("guyons_canal", "light"): TOO_THICK.format("ulnar nerve", "8 mm"),
+    ("guyons_canal", "moderate"): TOO_THICK.format("ulnar nerve", "8 mm"),
+    ("guyons_canal", "firm"): TOO_THICK.format("ulnar nerve", "8 mm"),
+    ("radial_styloid", "firm"): TOO_THICK.format("radial artery", "7 mm"),
+    ("pisiform", "firm"): TOO_THICK.format("ulnar nerve", "13 mm"),
+}
 
 
-def risky(atlas, where, grade):
+def reference_cases():
+    for where, verdicts in REFERENCE.items():
+        for grade, allowed in zip(GRADES, verdicts, strict=True):
+            marks = ()
+            if (where, grade) in KNOWN:
+                marks = pytest.mark.xfail(strict=False, reason=KNOWN[where, grade])
+            yield pytest.param(where, grade, allowed, id=f"{where}-{grade}", marks=marks)
+
+
+@pytest.mark.parametrize(("where", "grade", "allowed"), list(reference_cases()))
+def test_verdict_reference(atlas, where, grade, allowed):
+    if where not in atlas.landmarks:
+        pytest.xfail(f"landmark {where!r} comes with the second edition of the atlas")
+    report = atlas.press(where, grade=grade)
+    assert report.verdict in allowed.split("|"), (
+        f"{where} {grade}: {report.verdict}, expected {allowed}; "
+        f"{[(a.id, round(a.stress_kpa), a.level, a.pinned) for a in report.at_risk]}")
+
+
+def test_whole_skin_area_bands(atlas):
+    """ANATOMY.md: light avoid <= 3 %; moderate avoid <= 20 %; firm avoid <= 45 % and safe >= 20 %."""
+    shares = {g: verdict_shares(atlas, atlas.safety_map(grade=g)) for g in GRADES}
+    assert shares["light"]["avoid"] <= 0.03, shares
+    assert shares["moderate"]["avoid"] <= 0.20, shares
+    assert shares["firm"]["avoid"] <= 0.45, shares
+    assert shares["firm"]["safe"] >= 0.20, shares
+
+
+def flagged(atlas, where, grade):
     return [a.id for a in atlas.press(where, grade=grade).at_risk]
 
 
-def test_radial_pulse_even_light_pressure_reaches_the_artery(atlas):
+def test_radial_pulse_light_pressure_flags_the_artery(atlas):
     report = atlas.press("radial_pulse", grade="light")
-    assert report.verdict == "avoid" and report.at_risk[0].id == "radial_artery"
-    assert "radial artery" in report.message and report.territory == "forearm"
+    assert report.verdict == "caution" and report.at_risk[0].id == "radial_artery"
+    assert report.at_risk[0].pinned and report.territory == "forearm"
+    assert "radial artery" in report.message and f"{report.at_risk[0].depth_mm:.1f} mm deep" in report.message
+    assert atlas.press("radial_pulse", grade="moderate").at_risk[0].level == "avoid"
 
 
 def test_anatomical_snuffbox(atlas):
-    assert "radial_nerve_superficial_branch" in risky(atlas, "anatomical_snuffbox", "moderate")
-    assert "radial_artery" in risky(atlas, "anatomical_snuffbox", "firm")
-    assert "cephalic_vein" in risky(atlas, "anatomical_snuffbox", "moderate")
+    assert "radial_nerve_superficial_branch" in flagged(atlas, "anatomical_snuffbox", "moderate")
+    assert "radial_artery" in flagged(atlas, "anatomical_snuffbox", "moderate")
+    assert "cephalic_vein" in flagged(atlas, "anatomical_snuffbox", "firm")
 
 
 def test_carpal_tunnel(atlas):
-    assert "median_nerve" in risky(atlas, "carpal_tunnel", "firm")
-    assert "median_nerve" not in risky(atlas, "carpal_tunnel", "light")
+    assert "median_nerve" in flagged(atlas, "carpal_tunnel", "moderate")
+    assert "median_nerve" not in flagged(atlas, "carpal_tunnel", "light")
 
 
 def test_guyons_canal(atlas):
-    at_risk = risky(atlas, "guyons_canal", "moderate")
+    at_risk = flagged(atlas, "guyons_canal", "moderate")
     assert "ulnar_nerve" in at_risk and "ulnar_artery" in at_risk
 
 
+def test_hook_of_hamate_flags_the_ulnar_artery(atlas):
+    """The "hypothenar hammer": the ulnar artery over the hook."""
+    assert "ulnar_artery" in flagged(atlas, "hook_of_hamate", "moderate")
+
+
 def test_mid_palm_arch(atlas):
-    assert "superficial_palmar_arch" in risky(atlas, "palm_center", "firm")
-    assert "superficial_palmar_arch" not in risky(atlas, "palm_center", "light")
+    assert "superficial_palmar_arch" in flagged(atlas, "palm_center", "firm")
+    assert "superficial_palmar_arch" not in flagged(atlas, "palm_center", "light")
 
 
 @pytest.mark.parametrize("digit", ["thumb", "index", "middle", "ring", "little"])
 @pytest.mark.parametrize("side", ["radial", "ulnar"])
 def test_finger_sides(atlas, digit, side):
-    at_risk = risky(atlas, f"{digit}_proximal_phalanx_{side}", "moderate")
+    at_risk = flagged(atlas, f"{digit}_proximal_phalanx_{side}", "firm")
     assert f"digital_nerve_{digit}_{side}" in at_risk or f"digital_artery_{digit}_{side}" in at_risk
 
 
@@ -52,50 +124,6 @@ def test_dorsum_at_light_pressure(atlas):
     report = atlas.press("dorsum_center", grade="light")
     assert report.verdict in ("safe", "caution")
     assert all(a.risk == "caution" for a in report.at_risk)
-
-
-def test_flags_grow_with_the_grade(atlas):
-    rng = np.random.default_rng(7)
-    skin = atlas.skin
-    picks = rng.choice(len(skin.vertices), 500, replace=False)
-    pts, nrm = skin.vertices[picks], skin.vertex_normals[picks]
-    flags = [atlas.press_many(pts, nrm, grade=g).at_risk for g in ("light", "moderate", "firm")]
-    assert not (flags[0] & ~flags[1]).any() and not (flags[1] & ~flags[2]).any()
-    assert flags[2].sum() > flags[1].sum() > flags[0].sum() > 0
-
-
-def test_no_flag_through_bone(atlas):
-    """Checked with trimesh's plain ray engine, independent of the index's Embree one."""
-    rng = np.random.default_rng(11)
-    skin = atlas.skin
-    picks = rng.choice(len(skin.vertices), 300, replace=False)
-    pts, nrm = skin.vertices[picks], skin.vertex_normals[picks]
-    batch = atlas.press_many(pts, nrm, grade="firm")
-    index = lookup_index(atlas)
-    rows, cols = np.nonzero(batch.at_risk | batch.shielded)
-    # contact point of each reached structure, recomputed from the depths
-    caps = index.capsules
-    centres = pts[rows] - 8.0 * -nrm[rows] + batch.depth[rows, cols][:, None] * -nrm[rows]
-    first = []
-    for centre, c in zip(centres, cols, strict=True):
-        mine = np.flatnonzero(caps.owner == c)
-        first.append(mine[np.argmin(np.linalg.norm(caps.mid[mine] - centre, axis=1))])
-    first = np.array(first)
-    contact = touch_points(caps, centres, first)
-    bones = [s.id for s in atlas if s.tissue == "bone"]
-    engines = [RayMeshIntersector(atlas.mesh(b)) for b in bones]
-    towards = contact - pts[rows]
-    length = np.linalg.norm(towards, axis=1)
-    unit = towards / length[:, None]
-    blocked = np.zeros(len(rows), bool)
-    for engine in engines:
-        locations, ray_ids, _ = engine.intersects_location(pts[rows], unit, multiple_hits=False)
-        if len(ray_ids):
-            dist = np.einsum("ij,ij->i", locations - pts[rows][ray_ids], unit[ray_ids])
-            blocked[ray_ids[dist < length[ray_ids] - 0.5]] = True
-    flagged = batch.at_risk[rows, cols]
-    assert not (flagged & blocked).any(), "a structure behind bone was flagged"
-    assert batch.shielded.any()
 
 
 @pytest.mark.parametrize(("lid", "expected"), [("thumb_distal_phalanx_palmar", "median"),

@@ -36,7 +36,7 @@ def test_valid_questions_have_no_problems(fixture_atlas):
     text = (question("locate", "target: median nerve\n", "a")
             + question("locate", "target: palm_center\n", "b")
             + question("identify", "target: os capitatum\noptions: [capitate, hamate]\n", "c")
-            + question("press", "where: radial_pulse\ngrade: light\nask: [verdict, at_risk]\n", "d")
+            + question("press", "where: radial_pulse\ngrade: firm\nask: [verdict, at_risk]\n", "d")
             + question("press", "where: [0, 0, 20]\n", "e")
             + question("territory", "where: palm_center\nvariant: dorsal_ulnar_2_5\n", "f")
             + question("choice", "options: [a, b, c]\nanswer: [0, 2]\n", "g")

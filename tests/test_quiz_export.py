@@ -191,7 +191,7 @@ def test_moodle_small_types_fractions_pictures(small, tmp_path, fixture_atlas, c
     assert by_name["choice_multi"].findtext("single") == "false"
     assert sum(f for f in multi.values() if f > 0) == pytest.approx(100, abs=1e-3)
     assert multi["Mild fatigue"] == pytest.approx(-33.33333)
-    assert answers("press_both.verdict") == {"Avoid": 100, "Safe": 0, "Caution": 0}
+    assert answers("press_both.verdict") == {"Caution": 100, "Safe": 0, "Avoid": 0}  # no bone under it
     at_risk = answers("press_both.at_risk")
     assert at_risk["Radial artery"] == 100 and len(at_risk) >= 4
     assert all(f == -100 for name, f in at_risk.items() if name != "Radial artery")
@@ -293,7 +293,7 @@ def test_anki_small_notes_tags_media(small, tmp_path, fixture_atlas, cache):
         notes[fields[0]] = {"guid": guid, "fields": fields, "tags": tags.split()}
     assert set(notes) == {name.split(".")[0] for name in SMALL_ITEMS}
     press = notes["press_both"]["fields"]
-    assert press[2] == "press" and "Avoid" in press[4] and "Radial artery" in press[4]
+    assert press[2] == "press" and "Caution" in press[4] and "Radial artery" in press[4]
     assert "radial artery lies under it" in press[5]
     tags = notes["press_both"]["tags"]
     assert tags == ["topic::radial_artery", "domain::areas_of_caution", "difficulty::3"]

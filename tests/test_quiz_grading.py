@@ -104,22 +104,22 @@ def press(where, grade_="light", ask=("verdict", "at_risk")):
 
 
 def test_press_key_from_the_lookup(fixture_atlas):
-    key = compute_key(press("radial_pulse"), fixture_atlas)  # artery surface 3.6 mm deep
-    assert (key.verdict, key.at_risk) == ("avoid", ("radial_artery",))
-    key = compute_key(press("palm_center"), fixture_atlas)  # nerve surface 8.3 mm deep
+    key = compute_key(press("radial_pulse", "firm"), fixture_atlas)  # artery surface 3.6 mm deep, no bone
+    assert (key.verdict, key.at_risk) == ("caution", ("radial_artery",))
+    key = compute_key(press("palm_center"), fixture_atlas)  # nerve surface 8.3 mm deep: light is safe
     assert (key.verdict, key.at_risk) == ("safe", ())
-    key = compute_key(press([0, 0, 20], "moderate"), fixture_atlas)
+    key = compute_key(press([0, 0, 20], "firm"), fixture_atlas)  # the nerve pinned on the capitate
     assert (key.verdict, key.at_risk) == ("avoid", ("median_nerve",))
 
 
 def test_press_grading(fixture_atlas):
-    q = press("radial_pulse")
+    q = press("palm_center", "firm")
     key = compute_key(q, fixture_atlas)
-    assert grade(q, {"verdict": "avoid", "at_risk": ["Radial artery"]}, atlas=fixture_atlas, key=key).correct
-    answer = {"verdict": "Avoid", "at_risk": ["radial_artery", "median_nerve"]}
+    assert grade(q, {"verdict": "avoid", "at_risk": ["Median nerve"]}, atlas=fixture_atlas, key=key).correct
+    answer = {"verdict": "Avoid", "at_risk": ["median_nerve", "radial_artery"]}
     g = grade(q, answer, atlas=fixture_atlas, key=key)
     assert g.score == pytest.approx((1 + 2 / 3) / 2) and not g.correct
-    assert "median_nerve is not within reach" in g.feedback
+    assert "radial_artery is not within reach" in g.feedback
     g = grade(q, {"verdict": "safe"}, key=key)
     assert g.score == 0.0 and "the verdict is avoid, not safe" in g.feedback
     verdict_only = press("palm_center", ask=["verdict"])

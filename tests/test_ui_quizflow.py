@@ -224,9 +224,10 @@ def test_quiz_run_on_the_fixture_atlas(tmp_path, fixture_atlas):
     run = QuizRun(quiz, fixture_atlas)
     assert run.current.type == "press" and run.current.marker == (25.0, -40.0, 20.0)
     assert run.current.ask == ("verdict", "at_risk") and run.target_structure() is None
-    fb = run.answer({"verdict": "avoid", "at_risk": ["radial artery"]})  # names work as well as ids
+    # the fixture's radial artery lies on no bone: firm pressure flags it (caution), names work as ids do
+    fb = run.answer({"verdict": "caution", "at_risk": ["radial artery"]})
     assert fb.correct and fb.structures == ("radial_artery",) and fb.points[0] == (25.0, -40.0, 20.0)
-    assert fb.answer_text == "avoid — at risk: radial artery"
+    assert fb.answer_text == "caution — at risk: radial artery"
     assert run.answer("median nerve").correct and run.current.shows_target
     assert run.target_structure() == "capitate" and "capitate" not in json.dumps(run.current.as_dict())
     assert run.current.options == ("Capitate", "Hamate")
@@ -291,7 +292,7 @@ def test_drill_run_skip_shows_the_answer_and_records_nothing(tmp_path, fixture_a
                   types=["press"])
     run = DrillRun(drill)
     fb = run.skip()
-    assert fb.skipped and fb.answer_text.startswith("avoid") and run.finished
+    assert fb.skipped and fb.answer_text.startswith("caution") and run.finished
     with pytest.raises(QuizFlowError, match="finished"):
         run.skip()
     assert store.answers("bo") == []

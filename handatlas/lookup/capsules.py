@@ -1,18 +1,18 @@
-"""Tubes as exact capsule chains: how deep a sinking pad must go to touch one, and how far it is.
+"""Tubes as exact capsule chains: the stress a press sends to each, and how far each is.
 
 Every nerve, artery and vein is stored with its centre line and radii; consecutive centre-line
 points make a segment, and the segment swept by a sphere of the mean of its two radii makes a
 capsule.  Two questions are asked of the capsules of many structures at once:
 
 * **distance**: from a point to each structure's surface, ``min |p - segment| - rho``;
-* **depth**: a sphere of radius ``r`` (the thumb pad) touching the skin at ``p`` from outside
-  sinks along the inward axis ``u``; how far (``s >= 0``) until it first touches the structure?
-  That is the first hit of the ray ``p - r u + s u`` on the capsule grown by ``r`` (0 when the
-  pad already overlaps it).
+* **load**: a disc pad pressing on the skin at ``p`` along the inward axis ``u``; what fraction
+  of its pressure reaches each structure (the elastic half-space of
+  :mod:`handatlas.lookup.model`, with the column's compression and the fascial sheets), where
+  on the structure, and how deep that is.
 
-The kernels are compiled with numba (cached in the user cache directory, see
-:mod:`handatlas.lookup.jit`) and checked against the plain numpy references
-:func:`distance_reference` and :func:`depth_reference`.
+The kernels (and the tabulation of the half-space solution) are compiled with numba (cached in
+the user cache directory, see :mod:`handatlas.lookup.jit`) and checked against the plain numpy
+references :func:`distance_reference` and :func:`stress_reference`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import numpy as np
 
 from handatlas.lookup.jit import njit, prange
 
-NO_HIT = np.inf
+#: Consecutive segments per chunk of the prefilter.
+CHUNK = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,184 +86,332 @@ class CapsuleSet:
         """(m,) half segment lengths."""
         return np.linalg.norm(self.b - self.a, axis=1) / 2
 
+    @cached_property
+    def chunks(self) -> np.ndarray:
+        """(c + 1,) bounds of runs of :data:`CHUNK` consecutive segments (a cheap first prefilter)."""
+        return np.r_[np.arange(0, len(self), CHUNK), len(self)].astype(np.int64)
+
+    @cached_property
+    def chunk_centre(self) -> np.ndarray:
+        """(c, 3) the mean of each chunk's segment midpoints."""
+        bounds = zip(self.chunks[:-1], self.chunks[1:], strict=True)
+        return np.array([self.mid[s:e].mean(axis=0) for s, e in bounds])
+
+    @cached_property
+    def chunk_radius(self) -> np.ndarray:
+        """(c,) spheres around the chunk centres holding every sample of their capsules."""
+        out = np.empty(len(self.chunks) - 1)
+        for c, (s, e) in enumerate(zip(self.chunks[:-1], self.chunks[1:], strict=True)):
+            reach = np.linalg.norm(self.mid[s:e] - self.chunk_centre[c], axis=1) + self.half[s:e]
+            out[c] = (reach + np.sqrt(2.0) * self.radius[s:e]).max()
+        return out
+
 
 # ----------------------------------------------------------------------------- compiled kernels
-@njit
-def _segment_distance(px, py, pz, a, b):
-    """Distance from a point to segment ``a``-``b``."""
-    ux, uy, uz = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-    wx, wy, wz = px - a[0], py - a[1], pz - a[2]
-    uu = ux * ux + uy * uy + uz * uz
-    t = 0.0
-    if uu > 0.0:
-        t = (wx * ux + wy * uy + wz * uz) / uu
-        t = min(max(t, 0.0), 1.0)
-    dx, dy, dz = wx - t * ux, wy - t * uy, wz - t * uz
-    return np.sqrt(dx * dx + dy * dy + dz * dz)
+@njit(parallel=True)
+def _tabulate(zs, rhos, nodes, weights, out):
+    """``sigma_z / p`` under a unit disc at every ``(zs[i], rhos[j])``.
 
-
-@njit
-def _sphere_hit(ox, oy, oz, dx, dy, dz, cx, cy, cz, r):
-    """First t >= 0 at which the ray o + t d (unit d) is within r of point c; inf if never."""
-    qx, qy, qz = ox - cx, oy - cy, oz - cz
-    c = qx * qx + qy * qy + qz * qz - r * r
-    if c <= 0.0:
-        return 0.0
-    b = qx * dx + qy * dy + qz * dz
-    if b >= 0.0:
-        return np.inf
-    h = b * b - c
-    if h < 0.0:
-        return np.inf
-    return -b - np.sqrt(h)
-
-
-@njit
-def _capsule_hit(ox, oy, oz, dx, dy, dz, a, b, r):
-    """First t >= 0 at which the ray o + t d (unit d) enters the capsule a-b of radius r."""
-    if _segment_distance(ox, oy, oz, a, b) <= r:
-        return 0.0
-    bax, bay, baz = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-    oax, oay, oaz = ox - a[0], oy - a[1], oz - a[2]
-    baba = bax * bax + bay * bay + baz * baz
-    bard = bax * dx + bay * dy + baz * dz
-    baoa = bax * oax + bay * oay + baz * oaz
-    rdoa = dx * oax + dy * oay + dz * oaz
-    oaoa = oax * oax + oay * oay + oaz * oaz
-    best = np.inf
-    qa = baba - bard * bard
-    if qa > 1e-12 * baba:  # the cylinder's side, where the ray is not parallel to it
-        qb = baba * rdoa - baoa * bard
-        qc = baba * oaoa - baoa * baoa - r * r * baba
-        h = qb * qb - qa * qc
-        if h >= 0.0:
-            t = (-qb - np.sqrt(h)) / qa
-            y = baoa + t * bard
-            if t >= 0.0 and 0.0 < y < baba:
-                best = t
-    best = min(best, _sphere_hit(ox, oy, oz, dx, dy, dz, a[0], a[1], a[2], r))
-    best = min(best, _sphere_hit(ox, oy, oz, dx, dy, dz, b[0], b[1], b[2], r))
-    return best
-
-
-@njit
-def _press_one(i, points, directions, pad, max_depth, a, b, radius, owner, mid, half, depth, distance, first):
-    """Fill row ``i`` of depth, distance and first-touched segment for one press.
-
-    ``distance`` is filled only where ``distance[i, 0]`` is not NaN on entry (the caller asks).
+    The point-load solution integrated over the disc in polar coordinates around the field point:
+    the radial integral is exact, ``z^3 / (z^2 + t^2)^(3/2)`` between where the ray at each angle
+    enters and leaves the disc, which leaves one angular integral (Gauss-Legendre on ``[0, 1]``
+    with the angle mapped as ``u^2`` so that the nodes cluster where the edge is nearest).
     """
+    n = nodes.shape[0]
+    for i in prange(zs.shape[0]):
+        z = zs[i]
+        z3 = z * z * z
+        for j in range(rhos.shape[0]):
+            rho = rhos[j]
+            if z == 0.0:
+                out[i, j] = 1.0 if rho < 1.0 else (0.5 if rho == 1.0 else 0.0)
+                continue
+            acc = 0.0
+            if rho <= 1.0:
+                # from inside the disc, the ray at angle theta leaves it at t
+                for k in range(n):
+                    u = nodes[k]
+                    theta = np.pi * u * u
+                    s = np.sin(theta)
+                    t = -rho * np.cos(theta) + np.sqrt(max(1.0 - rho * rho * s * s, 0.0))
+                    q = z * z + t * t
+                    acc += weights[k] * 2.0 * np.pi * u * z3 / (q * np.sqrt(q))
+                out[i, j] = 1.0 - acc / np.pi
+            else:
+                # from outside, the ray enters at t1 and leaves at t2; sin(theta) = sin(psi) / rho
+                for k in range(n):
+                    u = nodes[k]
+                    psi = 0.5 * np.pi * u * u
+                    sp, cp = np.sin(psi), np.cos(psi)
+                    ct = np.sqrt(1.0 - (sp / rho) ** 2)
+                    t1, t2 = rho * ct - cp, rho * ct + cp
+                    q1, q2 = z * z + t1 * t1, z * z + t2 * t2
+                    g = z3 / (q1 * np.sqrt(q1)) - z3 / (q2 * np.sqrt(q2))
+                    acc += weights[k] * np.pi * u * g * cp / (rho * ct)
+                out[i, j] = acc / np.pi
+
+
+def tabulate_halfspace(zs: np.ndarray, rhos: np.ndarray, nodes: np.ndarray, weights: np.ndarray,
+                       out: np.ndarray) -> None:
+    """Fill ``out[i, j]`` with ``sigma_z / p`` under a unit disc at depth ``zs[i]``, offset ``rhos[j]``.
+
+    ``nodes`` and ``weights`` are a Gauss-Legendre rule on ``[0, 1]``; see
+    :func:`handatlas.lookup.model.halfspace_table`.
+    """
+    _tabulate(np.ascontiguousarray(zs, dtype=np.float64), np.ascontiguousarray(rhos, dtype=np.float64),
+              np.ascontiguousarray(nodes, dtype=np.float64), np.ascontiguousarray(weights, dtype=np.float64),
+              out)
+
+
+@njit
+def _table_lookup(table, step, z, rho):
+    """Bilinear interpolation of the half-space table at ``(z/r, rho/r)``; the point load beyond it."""
+    n = table.shape[0] - 1
+    top = n * step
+    if z >= top or rho >= top:
+        r2 = z * z + rho * rho
+        return 1.5 * z * z * z / (r2 * r2 * np.sqrt(r2))
+    fz, fr = z / step, rho / step
+    i, j = min(int(fz), n - 1), min(int(fr), n - 1)
+    dz, dr = fz - i, fr - j
+    return ((1.0 - dz) * ((1.0 - dr) * table[i, j] + dr * table[i, j + 1])
+            + dz * ((1.0 - dr) * table[i + 1, j] + dr * table[i + 1, j + 1]))
+
+
+@njit
+def _envelope(envelope, step, z, rho):
+    """An upper bound of the table at every ``(z' >= z, rho' >= rho)`` (and of the point load beyond)."""
+    n = envelope.shape[0] - 1
+    top = n * step
+    far = 1.5 / max(top * top, z * z + rho * rho)  # the point load beyond the table
+    if z >= top or rho >= top:
+        return far
+    return max(envelope[int(z / step), int(rho / step)], far)
+
+
+@njit
+def _foot(px, py, pz, dx, dy, dz, a, b):
+    """Parameter in [0, 1] of the point of segment a-b nearest to the line p + s d (unit d)."""
+    ux, uy, uz = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+    wx, wy, wz = a[0] - px, a[1] - py, a[2] - pz
+    ud = ux * dx + uy * dy + uz * dz
+    wd = wx * dx + wy * dy + wz * dz
+    qx, qy, qz = ux - ud * dx, uy - ud * dy, uz - ud * dz  # the segment across the axis
+    rx, ry, rz = wx - wd * dx, wy - wd * dy, wz - wd * dz
+    qq = qx * qx + qy * qy + qz * qz
+    if qq <= 1e-18:
+        return 0.5
+    return min(max(-(rx * qx + ry * qy + rz * qz) / qq, 0.0), 1.0)
+
+
+@njit
+def _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+                a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
+                table, step, envelope, need,
+                rank, load, segment, param, depth, offset):
+    """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press."""
     px, py, pz = points[i, 0], points[i, 1], points[i, 2]
     dx, dy, dz = directions[i, 0], directions[i, 1], directions[i, 2]
-    ox, oy, oz = px - pad * dx, py - pad * dy, pz - pad * dz
-    reach = max_depth + 2.0 * pad  # no touched surface point lies further than this from p
-    want_distance = not np.isnan(distance[i, 0])
-    for j in range(a.shape[0]):
-        k = owner[j]
-        if want_distance:
-            ex, ey, ez = mid[j, 0] - px, mid[j, 1] - py, mid[j, 2] - pz
-            limit = reach + half[j] + radius[j]
-            if ex * ex + ey * ey + ez * ez <= limit * limit:
-                dist = _segment_distance(px, py, pz, a[j], b[j]) - radius[j]
-                distance[i, k] = min(distance[i, k], dist)
-        # the pad's centre sweeps o .. o + max_depth d; a segment whose midpoint is further from
-        # that sweep than pad + radius + half its length cannot be touched
-        ex, ey, ez = mid[j, 0] - ox, mid[j, 1] - oy, mid[j, 2] - oz
-        s = min(max(ex * dx + ey * dy + ez * dz, 0.0), max_depth)
-        fx, fy, fz = ex - s * dx, ey - s * dy, ez - s * dz
-        limit = pad + half[j] + radius[j]
-        if fx * fx + fy * fy + fz * fz > limit * limit:
+    column = columns[i]
+    reach = reaches[i]
+    for c in range(chunk_radius.shape[0]):
+        ex = chunk_centre[c, 0] - px
+        ey = chunk_centre[c, 1] - py
+        ez = chunk_centre[c, 2] - pz
+        gap = reach + chunk_radius[c]
+        far = ex * ex + ey * ey + ez * ez
+        if far > gap * gap:
             continue
-        t = _capsule_hit(ox, oy, oz, dx, dy, dz, a[j], b[j], radius[j] + pad)
-        if t < depth[i, k]:
-            depth[i, k] = t
-            first[i, k] = j
+        # the same test as for each segment below, for the whole chunk at once
+        zm = ex * dx + ey * dy + ez * dz
+        z_low = max(zm - chunk_radius[c], 0.0)
+        rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_radius[c], 0.0)
+        squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
+        if zm + chunk_radius[c] <= 0.0 or _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
+            continue
+        for j in range(chunks[c], chunks[c + 1]):
+            k = owner[j]
+            rad = radius[j]
+            ex, ey, ez = mid[j, 0] - px, mid[j, 1] - py, mid[j, 2] - pz
+            # no point of this capsule's samples lies nearer to the contact than this
+            far = ex * ex + ey * ey + ez * ez
+            near = np.sqrt(far) - half[j] - 1.4142135623730951 * rad
+            if near > reach:
+                continue
+            # nor shallower, nor nearer to the axis, than these
+            ta = (a[j, 0] - px) * dx + (a[j, 1] - py) * dy + (a[j, 2] - pz) * dz
+            tb = (b[j, 0] - px) * dx + (b[j, 1] - py) * dy + (b[j, 2] - pz) * dz
+            if max(ta, tb) <= 0.0:  # wholly behind the contact plane
+                continue
+            zm = ex * dx + ey * dy + ez * dz
+            z_low = max(min(ta, tb) - rad, 0.0)
+            rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - half[j] - rad, 0.0)
+            # skip what no force of this size could flag, even on the compressed column
+            squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
+            if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
+                continue
+            # skip what cannot beat this structure's best sample so far
+            if rank[i, k] > 0.0 and _envelope(envelope, step, z_low / pad, rho_low / pad) <= rank[i, k]:
+                continue
+            # two samples: the point nearest to the axis and the end nearest to the skin
+            for m in range(2):
+                t = _foot(px, py, pz, dx, dy, dz, a[j], b[j]) if m == 0 else (0.0 if ta <= tb else 1.0)
+                cx = a[j, 0] + t * (b[j, 0] - a[j, 0]) - px
+                cy = a[j, 1] + t * (b[j, 1] - a[j, 1]) - py
+                cz = a[j, 2] + t * (b[j, 2] - a[j, 2]) - pz
+                zc = cx * dx + cy * dy + cz * dz
+                if zc <= 0.0:  # behind the contact plane, outside the loaded half-space
+                    continue
+                rc = np.sqrt(max(cx * cx + cy * cy + cz * cz - zc * zc, 0.0))
+                zs = max(zc - rad, 0.0)
+                rs = max(rc - rad, 0.0)
+                sheet = 1.0
+                for s in range(sheet_factor.shape[0]):
+                    if sheet_depth[i, s] < zc:
+                        sheet *= sheet_factor[s]
+                # the most loaded point is chosen on the undeformed tissue, so that it does not
+                # move with the force; the load there is then taken on the compressed column
+                f0 = _table_lookup(table, step, zs / pad, rs / pad) * sheet
+                if f0 > rank[i, k]:
+                    zz = zs * (1.0 - strain) if zs <= column else zs - strain * column
+                    rank[i, k] = f0
+                    load[i, k] = _table_lookup(table, step, zz / pad, rs / pad) * sheet
+                    segment[i, k] = j
+                    param[i, k] = t
+                    depth[i, k] = zs
+                    offset[i, k] = rs
 
 
 @njit
-def _press_serial(points, directions, pad, max_depth, a, b, radius, owner, mid, half, out0, out1, out2):
+def _stress_serial(points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+                   a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
+                table, step, envelope, need,
+                   rank, load, segment, param, depth, offset):
     for i in range(points.shape[0]):
-        _press_one(i, points, directions, pad, max_depth, a, b, radius, owner, mid, half, out0, out1, out2)
+        _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+                    a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
+                table, step, envelope, need,
+                    rank, load, segment, param, depth, offset)
 
 
 @njit(parallel=True)
-def _press_parallel(points, directions, pad, max_depth, a, b, radius, owner, mid, half, out0, out1, out2):
+def _stress_parallel(points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+                     a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
+                table, step, envelope, need,
+                     rank, load, segment, param, depth, offset):
     for i in prange(points.shape[0]):
-        _press_one(i, points, directions, pad, max_depth, a, b, radius, owner, mid, half, out0, out1, out2)
+        _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+                    a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
+                table, step, envelope, need,
+                    rank, load, segment, param, depth, offset)
 
 
 #: Below this many presses the serial kernel is faster than starting threads.
 PARALLEL_FROM = 64
 
 
-def press_capsules(
+@dataclass(frozen=True)
+class CapsuleLoads:
+    """What a press does to every capsule structure (rows: presses, columns: structures).
+
+    Attributes
+    ----------
+    rank : (n, k) float
+        ``sigma_z / p`` at the structure's most loaded sample on the undeformed tissue, sheets
+        included (0 where the structure lies beyond the reach): that sample is its critical point.
+    load : (n, k) float
+        ``sigma_z / p`` at the critical point once the column has compressed.
+    segment : (n, k) int
+        The segment of that sample (-1 where none).
+    param : (n, k) float
+        Its parameter along the segment (0 at ``a``, 1 at ``b``).
+    depth : (n, k) float
+        Its nearest surface below the undeformed skin along the axis (mm; ``inf`` where none).
+    offset : (n, k) float
+        Its lateral offset from the axis, surface to axis (mm).
+    """
+
+    rank: np.ndarray
+    load: np.ndarray
+    segment: np.ndarray
+    param: np.ndarray
+    depth: np.ndarray
+    offset: np.ndarray
+
+
+def stress_capsules(
     capsules: CapsuleSet,
     points: np.ndarray,
     directions: np.ndarray,
     *,
     pad_mm: float,
-    max_depth_mm: float,
-    with_distance: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sinking depth and surface distance of every capsule structure, for every press.
+    strain: float,
+    columns: np.ndarray,
+    sheet_depth: np.ndarray,
+    sheet_factor: np.ndarray,
+    reach_mm: np.ndarray,
+    need_load: float = 0.0,
+) -> CapsuleLoads:
+    """The stress each press sends to every capsule structure, as a fraction of its pressure.
+
+    Each segment is sampled at its point nearest to the axis and at its end nearest to the skin
+    (segments are about 1 mm long); at each sample the capsule's surface lies at depth
+    ``z = max(z_c - rho_tube, 0)`` and lateral offset ``max(rho_c - rho_tube, 0)`` from the
+    contact (samples behind the contact plane, ``z_c <= 0``, are outside the loaded half-space and
+    left out); the column above bone compresses by
+    ``strain`` (:func:`handatlas.lookup.model.compressed_depth`), the half-space table gives
+    ``sigma_z / p``, and every fascial sheet whose mid-depth on the axis lies above ``z_c``
+    multiplies it by its factor.  A structure's critical point is its sample with the largest
+    ``sigma_z / p`` on the undeformed tissue (so that it does not move with the force); its load
+    is the value there on the compressed column (which never falls as the force rises).
 
     Parameters
     ----------
     capsules
         The structures.
-    points : (n, 3) float
-        Contact points on the skin.
-    directions : (n, 3) float
-        Unit inward axes.
-    pad_mm : float
-        Radius of the pad sphere.
-    max_depth_mm : float
-        How far the pad sinks at most; structures it cannot touch within that depth report
-        ``inf`` depth.
-    with_distance : bool
-        Also compute surface distances (exact for every structure the pad touches; ``inf``
-        for structures further than ``max_depth_mm + 2 * pad_mm``); ``NaN`` when False.
-
-    Returns
-    -------
-    depth, distance : (n, k) float
-        ``depth[i, j]``: how far press ``i``'s pad sinks before touching structure ``j``;
-        ``distance[i, j]``: from contact point ``i`` to the surface of structure ``j``.
-    segment : (n, k) int
-        The segment the pad touches first (-1 where it touches none).
+    points, directions : (n, 3) float
+        Contact points on the skin and unit inward axes.
+    pad_mm
+        Pad radius.
+    strain
+        Tissue strain under this press's pressure.
+    columns : (n,) float
+        Soft tissue above the first bone on each axis (mm, capped).
+    sheet_depth : (n, s) float
+        Mid-depth of each fascial sheet on each axis (``inf`` where the axis misses it).
+    sheet_factor : (s,) float
+        The factor of each sheet.
+    reach_mm : (n,) float
+        Capsules further than this from each contact point are skipped
+        (:func:`handatlas.lookup.model.reach_mm`); within it, segments that cannot beat their
+        structure's best sample so far are skipped too (:func:`handatlas.lookup.model.influence_envelope`).
+    need_load
+        Segments whose samples' compressed ``sigma_z / p`` cannot reach this are skipped (the
+        flagging floor over the pressure).
     """
+    from handatlas.lookup.model import TABLE_STEP, halfspace_table, influence_envelope
+
     pts = np.ascontiguousarray(points, dtype=np.float64)
     dirs = np.ascontiguousarray(directions, dtype=np.float64)
     shape = (len(pts), len(capsules.ids))
-    depth, distance = np.full(shape, np.inf), np.full(shape, np.inf if with_distance else np.nan)
-    first = np.full(shape, -1, dtype=np.int64)
-    kernel = _press_parallel if len(pts) >= PARALLEL_FROM else _press_serial
-    kernel(pts, dirs, float(pad_mm), float(max_depth_mm), capsules.a, capsules.b, capsules.radius,
-           capsules.owner, capsules.mid, capsules.half, depth, distance, first)
-    return depth, distance, first
+    rank, load, segment = np.zeros(shape), np.zeros(shape), np.full(shape, -1, dtype=np.int64)
+    param, depth, offset = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.inf)
+    kernel = _stress_parallel if len(pts) >= PARALLEL_FROM else _stress_serial
+    kernel(pts, dirs, float(pad_mm), float(strain), np.ascontiguousarray(columns, dtype=np.float64),
+           np.ascontiguousarray(sheet_depth, dtype=np.float64).reshape(len(pts), len(sheet_factor)),
+           np.ascontiguousarray(sheet_factor, dtype=np.float64),
+           np.ascontiguousarray(np.broadcast_to(reach_mm, len(pts)), dtype=np.float64),
+           capsules.a, capsules.b, capsules.radius, capsules.owner, capsules.mid, capsules.half,
+           capsules.chunks, capsules.chunk_centre, capsules.chunk_radius, halfspace_table(), TABLE_STEP,
+           influence_envelope(), float(need_load),
+           rank, load, segment, param, depth, offset)
+    return CapsuleLoads(rank, load, segment, param, depth, offset)
 
 
-def touch_points(capsules: CapsuleSet, centres: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """Where a pad centred at ``centres[i]`` touches the capsule of segment ``segments[i]``.
-
-    Parameters
-    ----------
-    centres : (n, 3) float
-    segments : (n,) int
-
-    Returns
-    -------
-    (n, 3) float
-        The point of each capsule's surface nearest to its centre.
-    """
-    a, b, rad = capsules.a[segments], capsules.b[segments], capsules.radius[segments]
-    ab = b - a
-    t = np.clip(np.einsum("ij,ij->i", centres - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-18),
-                0.0, 1.0)
-    foot = a + t[:, None] * ab
-    towards = centres - foot
-    length = np.linalg.norm(towards, axis=1, keepdims=True)
-    return foot + rad[:, None] * towards / np.maximum(length, 1e-12)
-
+def critical_points(capsules: CapsuleSet, segments: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Centre-line points at ``params`` along ``segments`` (the most loaded sample of each)."""
+    a, b = capsules.a[segments], capsules.b[segments]
+    return a + np.asarray(params)[:, None] * (b - a)
 
 # ----------------------------------------------------------------------------- references
 def _gaps(capsules: CapsuleSet, centres: np.ndarray, segments: np.ndarray) -> np.ndarray:
@@ -282,51 +431,84 @@ def distance_reference(capsules: CapsuleSet, point: np.ndarray) -> np.ndarray:
     return out
 
 
-def depth_reference(
+def surface_distance(capsules: CapsuleSet, point: np.ndarray, structure: int) -> float:
+    """Distance from one point to the surface of one structure (plain numpy over its segments)."""
+    mine = np.flatnonzero(capsules.owner == structure)
+    return float(_gaps(capsules, np.asarray(point, float)[None], mine)[0].min())
+
+
+def stress_reference(
     capsules: CapsuleSet,
     point: np.ndarray,
     direction: np.ndarray,
     *,
     pad_mm: float,
-    max_depth: float,
-    step: float = 0.05,
-    graze_mm: float = 0.02,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Plain numpy: sink the pad in small steps, then refine the first contact by bisection.
+    strain: float,
+    column_mm: float,
+    sheet_depth: np.ndarray,
+    sheet_factor: np.ndarray,
+    reach_mm: float = np.inf,
+    need_load: float = 0.0,
+    samples: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plain numpy, every segment, no chunks, no pruning: the loads of every structure for one press.
+
+    The same definition as :func:`stress_capsules` (the point of each segment nearest to the axis
+    and its end nearest to the skin; segments further than ``reach_mm`` from the contact, or
+    whose compressed load cannot reach ``need_load``, left out) through
+    :func:`handatlas.lookup.model.influence`; with ``samples > 0`` each segment is sampled that
+    many times more, evenly (to measure what the two samples miss).
 
     Returns
     -------
-    depth : (k,) float
-        First contact depth, ``inf`` for structures not touched within ``max_depth``.
-    grazed : (k,) bool
-        Structures whose closest approach along the sweep is within ``graze_mm`` of touching
-        (where a grid can disagree with an exact solver about touch / no touch).
+    rank, load, depth : (k,) float
+        As in :class:`CapsuleLoads`.
     """
-    point, direction = np.asarray(point, float), np.asarray(direction, float)
-    start = point - pad_mm * direction
-    sinks = np.arange(0.0, max_depth + step, step)
-    centres = start + sinks[:, None] * direction
+    from handatlas.lookup.model import compressed_depth, envelope_bound, influence
+
+    p, u = np.asarray(point, float), np.asarray(direction, float)
+    a, b = capsules.a, capsules.b
+    ab = b - a
+    w = a - p
+    ab_perp = ab - np.outer(ab @ u, u)
+    w_perp = w - np.outer(w @ u, u)
+    qq = np.einsum("ij,ij->i", ab_perp, ab_perp)
+    foot = np.clip(-np.einsum("ij,ij->i", w_perp, ab_perp) / np.where(qq > 1e-18, qq, 1.0), 0, 1)
+    ts = [np.where(qq > 1e-18, foot, 0.5), np.where(w @ u <= (b - p) @ u, 0.0, 1.0)]
+    ts += [np.full(len(a), x) for x in np.linspace(0.0, 1.0, samples + 2)[1:-1]] if samples else []
+    e = capsules.mid - p
+    far = np.einsum("ij,ij->i", e, e)
+    near = np.sqrt(far) - capsules.half - np.sqrt(2.0) * capsules.radius
+    za, zb = w @ u, (b - p) @ u
+    z_low = np.maximum(np.minimum(za, zb) - capsules.radius, 0.0)
+    rho_low = np.maximum(np.sqrt(np.maximum(far - (e @ u) ** 2, 0.0)) - capsules.half - capsules.radius, 0.0)
+    squeezed = compressed_depth(z_low, column_mm, strain)
+    within = (near <= reach_mm) & (np.maximum(za, zb) > 0) & (
+        envelope_bound(squeezed / pad_mm, rho_low / pad_mm) >= need_load)
+    ranks, loads, depths = [], [], []
+    for t in ts:
+        c = a + t[:, None] * ab - p
+        zc = c @ u
+        rc = np.sqrt(np.maximum(np.einsum("ij,ij->i", c, c) - zc * zc, 0.0))
+        zs = np.maximum(zc - capsules.radius, 0.0)
+        rs = np.maximum(rc - capsules.radius, 0.0)
+        sheet = np.ones(len(a))
+        for s, factor in enumerate(np.asarray(sheet_factor, float)):
+            sheet = np.where(np.asarray(sheet_depth, float)[s] < zc, sheet * factor, sheet)
+        ranks.append(np.where(within & (zc > 0), influence(zs / pad_mm, rs / pad_mm) * sheet, 0.0))
+        loads.append(influence(compressed_depth(zs, column_mm, strain) / pad_mm, rs / pad_mm) * sheet)
+        depths.append(zs)
+    rank_all = np.array(ranks)
+    pick = np.argmax(rank_all, axis=0)  # the first of equal samples, as the kernel
+    cols = np.arange(len(a))
+    rank_seg = rank_all[pick, cols]
+    load_seg, depth_seg = np.array(loads)[pick, cols], np.array(depths)[pick, cols]
+    rank = np.zeros(len(capsules.ids))
+    load = np.zeros(len(capsules.ids))
     depth = np.full(len(capsules.ids), np.inf)
-    grazed = np.zeros(len(capsules.ids), bool)
-    # a structure further from the contact point than the pad can ever reach is not touched
-    within = distance_reference(capsules, point) <= max_depth + 2 * pad_mm + graze_mm
-    for k in np.flatnonzero(within):
+    for k in range(len(capsules.ids)):
         mine = np.flatnonzero(capsules.owner == k)
-        gap = _gaps(capsules, centres, mine).min(axis=1) - pad_mm
-        if gap.min() > 0:
-            grazed[k] = gap.min() <= graze_mm
-            continue
-        first = int(np.argmax(gap <= 0))
-        if first == 0:
-            depth[k] = 0.0
-            continue
-        lo, hi = sinks[first - 1], sinks[first]
-        for _ in range(24):
-            mid = (lo + hi) / 2
-            if _gaps(capsules, (start + mid * direction)[None], mine).min() - pad_mm <= 0:
-                hi = mid
-            else:
-                lo = mid
-        depth[k] = hi
-        grazed[k] = hi > max_depth - step
-    return depth, grazed
+        best = mine[np.argmax(rank_seg[mine])]
+        if rank_seg[best] > 0:
+            rank[k], load[k], depth[k] = rank_seg[best], load_seg[best], depth_seg[best]
+    return rank, load, depth

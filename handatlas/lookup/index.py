@@ -11,6 +11,7 @@ import trimesh
 
 from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
+from handatlas.lookup.model import AVOID_TISSUES, SHEET_FACTOR, TOLERANCE_KPA
 from handatlas.lookup.rays import RayIndex
 from handatlas.lookup.surface import SurfaceQuery
 
@@ -29,6 +30,8 @@ class LookupIndex:
         Capsule chains of the structures that can be at risk (risk ``high`` or ``caution``).
     bones
         Ray index over the bones (pressure does not pass through bone).
+    sheets
+        Ray index over the fascial sheets that spread a press (``None`` when the atlas has none).
     everything
         Ray index over every closed mesh, skin included (the layer stack).
     """
@@ -42,9 +45,65 @@ class LookupIndex:
         return CapsuleSet.from_polylines({sid: self.atlas.centerlines(sid) for sid in ids})
 
     @cached_property
-    def risk_codes(self) -> np.ndarray:
-        """Verdict code each capsule structure gives when at risk."""
-        return np.array([RISK_VERDICT[self.atlas.structures[s].risk] for s in self.capsules.ids])
+    def tissues(self) -> tuple[str, ...]:
+        """Tissue class of each capsule structure, as the pressure model knows them.
+
+        A structure whose tissue has no tolerance of its own is judged as a nerve when its risk
+        is high and as a vein otherwise.
+        """
+        out = []
+        for sid in self.capsules.ids:
+            s = self.atlas.structures[sid]
+            known = s.tissue in TOLERANCE_KPA
+            out.append(s.tissue if known else ("nerve" if s.risk == "high" else "vein"))
+        return tuple(out)
+
+    @cached_property
+    def tolerance(self) -> np.ndarray:
+        """(k,) tolerance (kPa) of each capsule structure over soft tissue."""
+        return np.array([TOLERANCE_KPA[t] for t in self.tissues], dtype=np.float64)
+
+    @cached_property
+    def can_avoid(self) -> np.ndarray:
+        """(k,) whether each capsule structure can give ``avoid`` (nerves and arteries)."""
+        return np.array([t in AVOID_TISSUES for t in self.tissues], dtype=bool)
+
+    @cached_property
+    def sheet_ids(self) -> tuple[str, ...]:
+        """The fascial sheets of :data:`handatlas.lookup.model.SHEET_FACTOR` this atlas has."""
+        return tuple(sid for sid in SHEET_FACTOR if sid in self.atlas.structures
+                     and self.atlas.structures[sid].has_mesh)
+
+    @cached_property
+    def sheet_factor(self) -> np.ndarray:
+        """(s,) the spreading factor of each sheet of :attr:`sheet_ids`."""
+        return np.array([SHEET_FACTOR[sid] for sid in self.sheet_ids], dtype=np.float64)
+
+    @cached_property
+    def sheets(self) -> RayIndex | None:
+        if not self.sheet_ids:
+            return None
+        return RayIndex({sid: self.atlas.mesh(sid) for sid in self.sheet_ids})
+
+    def sheet_depths(self, points: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """(n, s) mid-depth of the first crossing of each sheet along each axis (``inf``: missed)."""
+        out = np.full((len(points), len(self.sheet_ids)), np.inf)
+        if self.sheets is None or len(points) == 0:
+            return out
+        rays, dist, owner = self.sheets.hits(points, directions)
+        keep = dist >= -1e-9
+        rays, dist, owner = rays[keep], dist[keep], owner[keep]
+        if len(rays) == 0:
+            return out
+        key = rays * len(self.sheet_ids) + owner
+        order = np.lexsort((dist, key))
+        key, dist = key[order], dist[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        second = np.minimum(first + 1, len(key) - 1)
+        paired = (second > first) & (key[second] == key[first])
+        leave = np.where(paired, dist[second], dist[first])
+        out.reshape(-1)[key[first]] = (dist[first] + leave) / 2
+        return out
 
     @cached_property
     def bones(self) -> RayIndex:

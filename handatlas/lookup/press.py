@@ -1,14 +1,21 @@
-"""Pressure queries: "I press here, this hard: what is at risk, and how deep?"
+"""Pressure queries: "I press here, this hard: what is at risk, and how much?"
 
-The model (DESIGN.md, "The pressure model"): a press is a skin point, an inward axis (the
-negated outward skin normal unless given), a contact radius ``r`` (a thumb pad, 8 mm) and a
-grade with its depth ``d`` (light 4, moderate 10, firm 20 mm).  The pad is a sphere of radius
-``r`` sinking along the axis.  For each structure, ``depth_mm`` is how far the pad sinks before
-it first touches the structure and ``distance_mm`` the distance from the contact point to its
-surface.  A structure is at risk when ``depth_mm <= d``, its risk class is high or caution, and
-no bone lies between the contact point and where the pad would touch it (pressure does not
-pass through bone).  The verdict is ``avoid`` (a high-risk structure at risk), ``caution``
-(only caution ones) or ``safe``.
+The model is :mod:`handatlas.lookup.model` (DESIGN.md, "The pressure model", second edition): a
+press is a skin point, an inward axis (the negated outward skin normal unless given), a contact
+radius ``r`` (a thumb pad, 8 mm) and a load (a grade's force, or ``force_n``).  This module finds
+the geometry the model needs, for one press or many:
+
+* the soft-tissue column on the axis above the first bone (the sink stops at bone);
+* the depth at which the axis crosses each fascial sheet (sheets spread the load);
+* the stress reaching every nerve, artery and vein (compiled kernel,
+  :func:`handatlas.lookup.capsules.stress_capsules`), at its most loaded point;
+* for every structure loaded enough to be flagged, whether bone lies between the contact and
+  that point (*shielded*: pressure does not pass through bone) and whether bone lies within
+  :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind it along the axis (*pinned*).
+
+For each structure, ``depth_mm`` is its nearest surface below the undeformed skin along the
+inward axis, at its most loaded point, and ``distance_mm`` the straight distance from the contact
+point to its surface.  The verdict is the worst level of the structures flagged and not shielded.
 """
 
 from __future__ import annotations
@@ -20,18 +27,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.atlas import unknown_name
-from handatlas.lookup.capsules import press_capsules, touch_points
-from handatlas.lookup.grades import (
+from handatlas.lookup.capsules import critical_points, stress_capsules, surface_distance
+from handatlas.lookup.index import LookupIndex, lookup_index
+from handatlas.lookup.model import (
+    ADVICE,
     AVOID,
     CAUTION,
+    COLUMN_MAX_MM,
     DEFAULT_GRADE,
     DEFAULT_RADIUS_MM,
+    GRADE_FORCE_N,
+    LEVELS,
+    LIGHT_ADVICE,
+    PINNED_FACTOR,
+    PINNED_GAP_MM,
     SAFE,
     VERDICTS,
-    check_radius,
-    grade_depth,
+    flag_floor_kpa,
+    level_codes,
+    pressure_kpa,
+    reach_mm,
+    resolve_load,
+    tissue_strain,
 )
-from handatlas.lookup.index import LookupIndex, lookup_index
 from handatlas.lookup.territory import as_points, territory_codes_at
 
 if TYPE_CHECKING:
@@ -41,15 +59,30 @@ if TYPE_CHECKING:
 
 #: Points further than this from the skin (inside or outside) are not presses (mm).
 MAX_SKIN_GAP_MM = 10.0
-#: How deep to look for the next structure beyond a grade's depth, for the explanation (mm).
-NEAREST_SEARCH_MM = 40.0
-#: A bone hit this much short of the contact still shields (mm): grazing hits do not count.
+#: A bone hit this much short of a structure still shields (mm): grazing hits do not count.
 SHIELD_TOLERANCE_MM = 0.2
+#: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
+MOST_LOADED_CHECKS = 5
 
 
 @dataclass(frozen=True)
 class AtRisk:
-    """A structure the press reaches."""
+    """A structure the press flags (or would flag, were it not behind bone).
+
+    Attributes
+    ----------
+    distance_mm
+        Straight from the contact point to the structure's surface.
+    depth_mm
+        Its nearest surface below the undeformed skin, along the inward axis, at its most loaded
+        point (the number the message quotes).
+    stress_kpa
+        The stress reaching it.
+    level
+        ``caution`` or ``avoid`` (for a shielded structure: what it would be without the bone).
+    pinned
+        Bone lies within a few mm behind it along the axis (a lower tolerance).
+    """
 
     id: str
     name: str
@@ -57,10 +90,14 @@ class AtRisk:
     risk: str
     distance_mm: float
     depth_mm: float
+    stress_kpa: float
+    level: str
+    pinned: bool
 
     def as_dict(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "tissue": self.tissue, "risk": self.risk,
-                "distance_mm": round(self.distance_mm, 2), "depth_mm": round(self.depth_mm, 2)}
+                "distance_mm": round(self.distance_mm, 2), "depth_mm": round(self.depth_mm, 1),
+                "stress_kpa": round(self.stress_kpa, 1), "level": self.level, "pinned": self.pinned}
 
 
 @dataclass(frozen=True)
@@ -77,14 +114,20 @@ class Layer:
 
 @dataclass(frozen=True)
 class PressReport:
-    """The answer to one press; ``as_dict()`` is the JSON of ``handatlas press --json``."""
+    """The answer to one press; ``as_dict()`` is the JSON of ``handatlas press --json``.
+
+    ``at_risk`` is ordered worst first (level, then stress over tolerance): the message names
+    ``at_risk[0]``.
+    """
 
     point: np.ndarray
     normal: np.ndarray
     direction: np.ndarray
     radius_mm: float
     grade: str
-    depth_limit_mm: float
+    force_n: float
+    pressure_kpa: float
+    sink_mm: float
     landmark: str | None
     territory: str
     verdict: str
@@ -93,6 +136,11 @@ class PressReport:
     layers: tuple[Layer, ...]
     message: str
 
+    @property
+    def depth_limit_mm(self) -> float:
+        """The first edition's name of :attr:`sink_mm` (kept for old readers)."""
+        return self.sink_mm
+
     def as_dict(self) -> dict[str, object]:
         return {
             "point": [round(float(v), 3) for v in self.point],
@@ -100,7 +148,10 @@ class PressReport:
             "direction": [round(float(v), 4) for v in self.direction],
             "radius_mm": self.radius_mm,
             "grade": self.grade,
-            "depth_limit_mm": self.depth_limit_mm,
+            "force_n": self.force_n,
+            "pressure_kpa": round(self.pressure_kpa, 1),
+            "sink_mm": round(self.sink_mm, 2),
+            "depth_limit_mm": round(self.sink_mm, 2),
             "landmark": self.landmark,
             "territory": self.territory,
             "verdict": self.verdict,
@@ -118,24 +169,52 @@ class PressBatch:
     Attributes
     ----------
     ids : tuple of str
-        The structures that can be at risk (columns).
+        The structures the model assesses (columns): nerves, arteries, veins.
+    force_n, pressure_kpa, radius_mm : float
+        The load, the same for every press.
     verdict : (n,) int8
-        Codes into :data:`handatlas.lookup.grades.VERDICTS`.
-    at_risk, shielded : (n, k) bool
-    depth : (n, k) float
-        How far each pad sinks before touching each structure (``inf``: not within the grade).
+        Codes into :data:`handatlas.lookup.model.VERDICTS`.
+    stress : (n, k) float
+        Stress reaching each structure (kPa; 0 beyond the reach where nothing can be flagged).
+    level : (n, k) int8
+        Each structure's level (``SAFE`` = not flagged), shielding aside.
+    at_risk : (n, k) bool
+        Flagged and not behind bone.
+    shielded : (n, k) bool
+        Flagged but behind bone.
+    pinned : (n, k) bool
+        Bone within a few mm behind the structure (checked where it could be flagged).
+    depth, offset : (n, k) float
+        Depth below the undeformed skin and lateral offset of each structure's most loaded
+        point (mm; ``inf`` where nothing reaches it).
     distance : (n, k) float
-        Contact point to surface, for single presses (``NaN`` in batches).
+        Contact point to surface of the flagged structures, for single presses (``NaN``
+        elsewhere and in batches).
+    segment, param : (n, k)
+        The capsule segment and the parameter along it of the most loaded point.
+    column, sink : (n,) float
+        Soft tissue above the first bone on each axis (capped) and the modelled sink (mm).
     """
 
     ids: tuple[str, ...]
     points: np.ndarray
     directions: np.ndarray
+    force_n: float
+    pressure_kpa: float
+    radius_mm: float
     verdict: np.ndarray
+    stress: np.ndarray
+    level: np.ndarray
     at_risk: np.ndarray
     shielded: np.ndarray
+    pinned: np.ndarray
     depth: np.ndarray
+    offset: np.ndarray
     distance: np.ndarray
+    segment: np.ndarray
+    param: np.ndarray
+    column: np.ndarray
+    sink: np.ndarray
 
 
 # ----------------------------------------------------------------------------- the batch core
@@ -144,28 +223,61 @@ def evaluate(
     points: np.ndarray,
     directions: np.ndarray,
     *,
-    depth_limit: float,
+    force_n: float,
     radius_mm: float,
     with_distance: bool = False,
 ) -> PressBatch:
-    """The pressure model for many presses on the skin (points and unit inward axes given)."""
-    depth, distance, segment = press_capsules(index.capsules, points, directions, pad_mm=radius_mm,
-                                              max_depth_mm=depth_limit, with_distance=with_distance)
-    reached = depth <= depth_limit
-    rows, cols = np.nonzero(reached)
-    shielded = np.zeros_like(reached)
+    """The pressure model for many presses on the skin (points and unit inward axes given).
+
+    Parameters
+    ----------
+    index
+        The atlas's lookup index.
+    points, directions : (n, 3) float
+        Contact points and unit inward axes.
+    force_n, radius_mm
+        The load and the pad (checked by the caller).
+    with_distance
+        Also compute contact-to-surface distances (single presses).
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    directions = np.ascontiguousarray(directions, dtype=np.float64)
+    caps = index.capsules
+    pressure = pressure_kpa(force_n, radius_mm)
+    strain = float(tissue_strain(pressure))
+    column = np.minimum(index.bones.first_hit(points, directions), COLUMN_MAX_MM)
+    loads = stress_capsules(caps, points, directions, pad_mm=radius_mm, strain=strain, columns=column,
+                            sheet_depth=index.sheet_depths(points, directions),
+                            sheet_factor=index.sheet_factor,
+                            reach_mm=reach_mm(pressure, radius_mm, strain, column),
+                            need_load=flag_floor_kpa() / pressure)
+    stress = pressure * loads.load
+    shielded = np.zeros(stress.shape, bool)
+    pinned = np.zeros(stress.shape, bool)
+    rows, cols = np.nonzero(stress > flag_floor_kpa())
     if len(rows):
-        centres = points[rows] - radius_mm * directions[rows] + depth[rows, cols][:, None] * directions[rows]
-        contact = touch_points(index.capsules, centres, segment[rows, cols])
-        towards = contact - points[rows]
+        segments = loads.segment[rows, cols]
+        centre = critical_points(caps, segments, loads.param[rows, cols])
+        rad = caps.radius[segments]
+        towards = centre - points[rows]
         length = np.linalg.norm(towards, axis=1)
         unit = towards / np.maximum(length, 1e-9)[:, None]
         bone = index.bones.first_hit(points[rows], unit)
-        shielded[rows, cols] = bone < length - SHIELD_TOLERANCE_MM
-    at_risk = reached & ~shielded
-    codes = np.where(at_risk, index.risk_codes[None, :], SAFE)
-    verdict = codes.max(axis=1, initial=SAFE).astype(np.int8)
-    return PressBatch(index.capsules.ids, points, directions, verdict, at_risk, shielded, depth, distance)
+        shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
+        behind = index.bones.first_hit(centre, directions[rows])
+        pinned[rows, cols] = behind <= rad + PINNED_GAP_MM
+    tolerance = index.tolerance[None, :] * np.where(pinned, PINNED_FACTOR, 1.0)
+    level = level_codes(stress, tolerance, index.can_avoid[None, :])
+    flagged = level > SAFE
+    distance = np.full(stress.shape, np.nan)
+    if with_distance:
+        for i, k in zip(*np.nonzero(flagged), strict=True):
+            distance[i, k] = surface_distance(caps, points[i], k)
+    at_risk = flagged & ~shielded
+    verdict = np.where(at_risk, level, SAFE).max(axis=1, initial=SAFE).astype(np.int8)
+    return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
+                      stress, level, at_risk, flagged & shielded, pinned, loads.depth, loads.offset,
+                      distance, loads.segment, loads.param, column, strain * column)
 
 
 # ----------------------------------------------------------------------------- where
@@ -244,6 +356,7 @@ def press(
     *,
     grade: str = DEFAULT_GRADE,
     radius_mm: float = DEFAULT_RADIUS_MM,
+    force_n: float | None = None,
     direction: ArrayLike | None = None,
 ) -> PressReport:
     """Press at a landmark, over a structure, or at coordinates; report what is at risk.
@@ -256,11 +369,20 @@ def press(
         A landmark id (``"radial_pulse"``), a structure name (its nearest skin point) or
         ``(x, y, z)`` in mm (snapped to the nearest skin point).
     grade
-        ``light``, ``moderate`` or ``firm``.
+        ``light``, ``moderate`` or ``firm``: a force on the pad
+        (:data:`handatlas.lookup.model.GRADE_FORCE_N`).
     radius_mm
         Contact radius (the pad).
+    force_n
+        The force (N) instead of the grade's.
     direction
         Inward axis; default the negated skin normal.
+
+    Raises
+    ------
+    ValueError
+        For an unknown grade, a force or radius that is not a finite positive number, or a bad
+        point or direction.
 
     Examples
     --------
@@ -268,81 +390,116 @@ def press(
     >>> report.verdict, report.at_risk[0].id  # doctest: +SKIP
     ('avoid', 'radial_artery')
     """
-    limit = grade_depth(grade)
-    radius = check_radius(radius_mm)
+    grade, force, radius = resolve_load(grade, force_n, radius_mm)
     contact = resolve(atlas, where)
     inward = _inward(contact.normal, direction)
     index = lookup_index(atlas)
-    batch = evaluate(index, contact.point[None], inward[None], depth_limit=limit, radius_mm=radius,
+    batch = evaluate(index, contact.point[None], inward[None], force_n=force, radius_mm=radius,
                      with_distance=True)
     rows = []
-    for k, sid in enumerate(batch.ids):
-        if batch.depth[0, k] <= limit:
-            s = atlas.structures[sid]
-            rows.append((bool(batch.at_risk[0, k]), AtRisk(sid, s.name, s.tissue or "", s.risk or "",
-                                                           float(batch.distance[0, k]),
-                                                           float(batch.depth[0, k]))))
-    rows.sort(key=lambda r: (r[1].depth_mm, r[1].distance_mm))
-    at_risk = tuple(r for ok, r in rows if ok)
-    shielded = tuple(r for ok, r in rows if not ok)
+    for k in np.flatnonzero(batch.level[0] > SAFE):
+        s = atlas.structures[batch.ids[k]]
+        pinned = bool(batch.pinned[0, k])
+        ratio = batch.stress[0, k] / (index.tolerance[k] * (PINNED_FACTOR if pinned else 1.0))
+        item = AtRisk(s.id, s.name, s.tissue or "", s.risk or "", float(batch.distance[0, k]),
+                      float(batch.depth[0, k]), float(batch.stress[0, k]), LEVELS[int(batch.level[0, k])],
+                      pinned)
+        rows.append((bool(batch.shielded[0, k]), -int(batch.level[0, k]), -ratio, item))
+    rows.sort(key=lambda r: (r[1], r[2], r[3].depth_mm))
+    at_risk = tuple(r[3] for r in rows if not r[0])
+    shielded = tuple(r[3] for r in rows if r[0])
     layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm)
                    for c in index.everything.crossings(contact.point, inward, start_mm=0.5))
     territory = atlas.territory_labels[int(territory_codes_at(atlas, contact.point)[0])]
     verdict = VERDICTS[int(batch.verdict[0])]
-    nearest = _nearest_beyond(atlas, index, contact.point, inward, radius, limit)
-    message = explain(verdict=verdict, grade=grade.strip().lower(), at_risk=at_risk, shielded=shielded,
-                      nearest=nearest, atlas=atlas, layers=layers)
-    return PressReport(contact.point, contact.normal, inward, radius, grade.strip().lower(), limit,
-                       contact.landmark, territory, verdict, at_risk, shielded, layers, message)
+    message = explain(verdict=verdict, load=_load_text(grade, force), at_risk=at_risk, shielded=shielded,
+                      most_loaded=_most_loaded(atlas, index, batch) if not (at_risk or shielded) else None,
+                      atlas=atlas, layers=layers, light=force <= GRADE_FORCE_N["light"])
+    return PressReport(contact.point, contact.normal, inward, radius, grade, force, batch.pressure_kpa,
+                       float(batch.sink[0]), contact.landmark, territory, verdict, at_risk, shielded, layers,
+                       message)
 
 
-def _nearest_beyond(atlas: Atlas, index: LookupIndex, point: np.ndarray, inward: np.ndarray,
-                    radius: float, limit: float) -> tuple[str, float] | None:
-    """The structure the pad would reach next beyond the grade's depth, with that depth."""
-    depth, _, _ = press_capsules(index.capsules, point[None], inward[None], pad_mm=radius,
-                                 max_depth_mm=NEAREST_SEARCH_MM, with_distance=False)
-    beyond = np.where(depth[0] > limit, depth[0], np.inf)
-    if not np.isfinite(beyond).any():
-        return None
-    k = int(np.argmin(beyond))
-    return atlas.structures[index.capsules.ids[k]].name, float(beyond[k])
+def _load_text(grade: str, force: float) -> str:
+    """``"firm"``, or ``"25 N"`` when the force is not the grade's."""
+    return grade if force == GRADE_FORCE_N[grade] else f"{force:g} N"
+
+
+def _most_loaded(atlas: Atlas, index: LookupIndex, batch: PressBatch) -> tuple[str, float, float] | None:
+    """``(name, depth mm, stress kPa)`` of the structure nearest its tolerance, not behind bone.
+
+    For the message of a safe press: :func:`evaluate` leaves out what cannot be flagged, so the
+    stresses are computed again here for every structure, and the few nearest their tolerance are
+    checked for bone on the way.
+    """
+    caps = index.capsules
+    pressure = batch.pressure_kpa
+    strain = float(tissue_strain(pressure))
+    sheets = index.sheet_depths(batch.points, batch.directions)
+    loads = stress_capsules(caps, batch.points, batch.directions, pad_mm=batch.radius_mm, strain=strain,
+                            columns=batch.column, sheet_depth=sheets, sheet_factor=index.sheet_factor,
+                            reach_mm=np.array([np.inf]))
+    stress = pressure * loads.load[0]
+    ratio = stress / index.tolerance
+    for k in np.argsort(-ratio)[:MOST_LOADED_CHECKS]:
+        if stress[k] < 0.5:  # nothing worth a number
+            return None
+        centre = critical_points(caps, loads.segment[0, k : k + 1], loads.param[0, k : k + 1])
+        towards = centre[0] - batch.points[0]
+        length = float(np.linalg.norm(towards))
+        rad = caps.radius[loads.segment[0, k]]
+        bone = index.bones.first_hit(batch.points, (towards / max(length, 1e-9))[None])[0]
+        if bone >= length - rad - SHIELD_TOLERANCE_MM:
+            return atlas.structures[batch.ids[k]].name, float(loads.depth[0, k]), float(stress[k])
+    return None
 
 
 def _lower(name: str) -> str:
     return name[0].lower() + name[1:]
 
 
-def _beneath(rows: Sequence[AtRisk], limit: int = 2) -> str:
-    """E.g. 'the radial artery lies 3 mm and the cephalic vein 2 mm beneath this point'."""
-    parts = [f"the {_lower(r.name)} {max(r.distance_mm, 0.0):.0f} mm" for r in rows[:limit]]
-    parts[0] = parts[0].replace(f"{_lower(rows[0].name)} ", f"{_lower(rows[0].name)} lies ", 1)
-    if len(rows) > limit:
-        parts.append(f"{len(rows) - limit} more")
-    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{joined} beneath this point"
+def _others(rows: Sequence[AtRisk]) -> str:
+    """`` The ulnar nerve and 2 more are flagged too.`` for the rows after the first."""
+    rest = rows[1:]
+    if not rest:
+        return ""
+    named = f"the {_lower(rest[0].name)}"
+    if len(rest) == 1:
+        return f" The {named[4:]} is flagged too."
+    return f" The {named[4:]} and {len(rest) - 1} more are flagged too."
 
 
-def explain(*, verdict: str, grade: str, at_risk: Sequence[AtRisk], shielded: Sequence[AtRisk],
-            nearest: tuple[str, float] | None, atlas: Atlas, layers: Sequence[Layer]) -> str:
-    """One sentence a student understands."""
-    if verdict == "avoid":
-        high = [r for r in at_risk if r.risk == "high"]
-        if grade == "light":
-            return (f"Even light pressure reaches here: {_beneath(high)}; keep contact broad and brief, "
-                    f"and never hold pressure.")
-        return f"Avoid {grade} pressure here: {_beneath(high)}; use light, broad pressure instead."
-    if verdict == "caution":
-        return f"Take care with {grade} pressure: {_beneath(at_risk)}; keep strokes light and brief."
+def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Sequence[AtRisk],
+            most_loaded: tuple[str, float, float] | None, atlas: Atlas, layers: Sequence[Layer],
+            light: bool = False) -> str:
+    """One sentence (or two) a student understands.
+
+    It names the worst structure (``at_risk[0]``), quotes its ``depth_mm`` as the at-risk table
+    does (one decimal) and says what to do instead.
+    """
+    if verdict in ("avoid", "caution"):
+        worst = at_risk[0]
+        pinned = " and pinned against bone" if worst.pinned else ""
+        where = f"the {_lower(worst.name)}, {worst.depth_mm:.1f} mm deep{pinned},"
+        stress = f"{worst.stress_kpa:.0f} kPa"
+        advice = LIGHT_ADVICE if light else ADVICE
+        if verdict == "avoid":
+            opening = f"Even {load} pressure is too much here" if light else f"Avoid {load} pressure here"
+            return (f"{opening}: {where} would take {stress}, more than it tolerates; {advice}."
+                    + _others(at_risk))
+        return (f"Take care with {load} pressure here: {where} takes {stress}, near what it tolerates; "
+                f"{advice}, and do not hold." + _others(at_risk))
     if shielded:
         bones = [layer.id for layer in layers if atlas.structures[layer.id].tissue == "bone"]
         behind = f" behind the {atlas.structures[bones[0]].name.lower()}" if bones else " behind bone"
-        return (f"{grade.capitalize()} pressure is safe here: the {shielded[0].name.lower()} lies"
+        return (f"{load.capitalize()} pressure is safe here: the {_lower(shielded[0].name)} lies"
                 f"{behind}, which the pressure does not pass.")
-    if nearest is not None:
-        return (f"{grade.capitalize()} pressure is safe here: no nerve, artery or vein within reach; "
-                f"the nearest, the {_lower(nearest[0])}, would be reached "
-                f"{nearest[1]:.0f} mm deep.")
-    return f"{grade.capitalize()} pressure is safe here: no nerve, artery or vein within reach."
+    if most_loaded is not None:
+        name, depth, stress_kpa = most_loaded
+        return (f"{load.capitalize()} pressure is safe here: the most loaded nerve or vessel, the "
+                f"{_lower(name)} ({depth:.1f} mm deep), takes {stress_kpa:.0f} kPa, well within what it "
+                f"tolerates.")
+    return f"{load.capitalize()} pressure is safe here: no nerve, artery or vein within reach."
 
 
 # ----------------------------------------------------------------------------- batches
@@ -353,6 +510,7 @@ def press_many(
     *,
     grade: str = DEFAULT_GRADE,
     radius_mm: float = DEFAULT_RADIUS_MM,
+    force_n: float | None = None,
 ) -> PressBatch:
     """Many presses at once.
 
@@ -362,13 +520,14 @@ def press_many(
         Skin points (mm).  Without ``normals`` they are snapped to the skin first.
     normals : (n, 3) float, optional
         Outward unit normals at ``points``; the inward axes are their negatives.
+    grade, radius_mm, force_n
+        As for :func:`press`.
 
     Returns
     -------
     PressBatch
     """
-    limit = grade_depth(grade)
-    radius = check_radius(radius_mm)
+    _, force, radius = resolve_load(grade, force_n, radius_mm)
     pts = as_points(points, name="points")
     index = lookup_index(atlas)
     if normals is None:
@@ -385,10 +544,11 @@ def press_many(
             msg = f"normals has shape {nrm.shape}, points {pts.shape}"
             raise ValueError(msg)
         nrm = nrm / np.linalg.norm(nrm, axis=1, keepdims=True)
-    return evaluate(index, pts, -nrm, depth_limit=limit, radius_mm=radius)
+    return evaluate(index, pts, -nrm, force_n=force, radius_mm=radius)
 
 
-def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_RADIUS_MM) -> np.ndarray:
+def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_RADIUS_MM,
+               force_n: float | None = None) -> np.ndarray:
     """The verdict code of a press at every skin vertex (see ``VERDICTS``).
 
     Examples
@@ -397,8 +557,29 @@ def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_
     >>> (codes == AVOID).mean()  # doctest: +SKIP
     """
     skin = atlas.skin
-    return press_many(atlas, skin.vertices, skin.vertex_normals, grade=grade, radius_mm=radius_mm).verdict
+    return press_many(atlas, skin.vertices, skin.vertex_normals, grade=grade, radius_mm=radius_mm,
+                      force_n=force_n).verdict
 
 
-__all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "press", "press_many",
-           "safety_map"]
+def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
+    """The share of the skin's area under each verdict of a safety map (each vertex weighs a third of
+    the area of its faces).
+
+    Examples
+    --------
+    >>> verdict_shares(atlas, atlas.safety_map(grade="firm"))  # doctest: +SKIP
+    {'safe': 0.2, 'caution': 0.53, 'avoid': 0.27}
+    """
+    skin = atlas.skin
+    codes = np.asarray(codes)
+    if codes.shape != (len(skin.vertices),):
+        msg = f"codes has shape {codes.shape}, the skin has {len(skin.vertices)} vertices"
+        raise ValueError(msg)
+    weight = np.zeros(len(skin.vertices))
+    np.add.at(weight, skin.faces.ravel(), np.repeat(skin.area_faces / 3.0, 3))
+    weight /= weight.sum()
+    return {name: float(weight[codes == i].sum()) for i, name in enumerate(VERDICTS)}
+
+
+__all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "evaluate", "press",
+           "press_many", "safety_map", "verdict_shares"]

@@ -87,6 +87,14 @@ class RayIndex:
         out = np.full(len(origins), np.inf)
         if len(origins) == 0:
             return out
+        scene = getattr(self._intersector, "_scene", None)
+        if scene is not None and hasattr(scene, "run") and hasattr(scene, "scale"):
+            # Embree directly: one first-hit query per ray, distances in the scene's scaled units
+            unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+            hit = scene.run(origins, unit.astype(np.float32), output=1)
+            found = hit["geomID"] >= 0
+            out[found] = hit["tfar"][found] / scene.scale
+            return out
         locations, rays, _ = self._intersector.intersects_location(origins, directions, multiple_hits=False)
         if len(rays):
             out[rays] = np.einsum("ij,ij->i", locations - origins[rays], directions[rays])

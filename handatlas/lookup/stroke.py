@@ -1,4 +1,4 @@
-"""Risk along a massage stroke: a polyline over the skin, pressed every millimetre."""
+"""Risk along a massage stroke: a polyline over the skin, pressed every millimetre (same model as a press)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.lookup.grades import DEFAULT_GRADE, DEFAULT_RADIUS_MM, SAFE, VERDICTS
+from handatlas.lookup.model import GRADE_FORCE_N, resolve_load
 from handatlas.lookup.press import press_many
 from handatlas.lookup.territory import as_points
 
@@ -90,6 +91,7 @@ def stroke(
     *,
     grade: str = DEFAULT_GRADE,
     radius_mm: float = DEFAULT_RADIUS_MM,
+    force_n: float | None = None,
 ) -> StrokeReport:
     """Press every millimetre along a stroke and find its riskiest stretch.
 
@@ -99,7 +101,7 @@ def stroke(
         The atlas.
     path_points : (k, 3) float, k >= 2
         The stroke's corners (mm); each sample is snapped to the nearest skin point.
-    grade, radius_mm
+    grade, radius_mm, force_n
         As for :func:`handatlas.lookup.press.press`.
 
     Examples
@@ -108,6 +110,8 @@ def stroke(
     >>> report.verdict, report.structures[0]  # doctest: +SKIP
     ('avoid', 'radial_artery')
     """
+    grade, force, _ = resolve_load(grade, force_n, radius_mm)
+    load = grade if force == GRADE_FORCE_N[grade] else f"{force:g} N"
     corners = as_points(path_points, name="stroke")
     if len(corners) < 2:
         msg = "a stroke needs at least two points"
@@ -117,11 +121,11 @@ def stroke(
         msg = f"a stroke must be longer than 0 and at most {MAX_STROKE_MM:g} mm, got {length:.1f} mm"
         raise ValueError(msg)
     samples, arc = _resample(corners, STROKE_STEP_MM)
-    batch = press_many(atlas, samples, grade=grade, radius_mm=radius_mm)
+    batch = press_many(atlas, samples, grade=grade, radius_mm=radius_mm, force_n=force_n)
     worst = int(batch.verdict.max())
     verdict = VERDICTS[worst]
     if worst == SAFE:
-        message = f"The whole stroke ({arc[-1]:.0f} mm) is safe at {grade} pressure."
+        message = f"The whole stroke ({arc[-1]:.0f} mm) is safe at {load} pressure."
         return StrokeReport(batch.points, arc, batch.verdict, verdict, (), (), message)
     first, last = _longest_run(batch.verdict == worst)
     counts = batch.at_risk[first : last + 1].sum(axis=0)
@@ -129,7 +133,7 @@ def stroke(
     ids = tuple(batch.ids[k] for k in order if counts[k] > 0)
     names = ", ".join(atlas.structures[i].name.lower() for i in ids[:3])
     action = "avoid" if verdict == "avoid" else "lighten"
-    message = (f"{action.capitalize()} {grade} pressure from {arc[first]:.0f} to {arc[last]:.0f} mm "
+    message = (f"{action.capitalize()} {load} pressure from {arc[first]:.0f} to {arc[last]:.0f} mm "
                f"along this stroke: it passes over the {names}.")
     return StrokeReport(batch.points, arc, batch.verdict, verdict, (float(arc[first]), float(arc[last])),
                         ids, message)

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt, field
 FORMAT_VERSION = 1
 #: Question types, in the order the documentation lists them.
 QUESTION_TYPES = ("locate", "identify", "press", "territory", "choice", "order")
-#: Press grades (their depths live in :mod:`handatlas.lookup.grades`).
+#: Press grades (their forces live in :mod:`handatlas.lookup.model`).
 GRADES = ("light", "moderate", "firm")
 #: What a press question can ask for.
 PRESS_ASKS = ("verdict", "at_risk")

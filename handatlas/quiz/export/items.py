@@ -358,7 +358,7 @@ def press_export(q: schema.Press, key: PressKey, atlas: Atlas, geometry: Geometr
                  ) -> tuple[tuple[Item, ...], tuple[Item, ...], Picture]:
     """Press: the verdict (single) and/or the structures at risk (multiple), one item each."""
     where = _where_text(atlas, geometry, q.where)
-    setting = (f"Press: {q.grade} ({GRADES[q.grade]:g} mm deep), {q.radius_mm:g} mm pad, at {where}; "
+    setting = (f"Press: {q.grade} ({GRADES[q.grade]:g} N), {q.radius_mm:g} mm pad, at {where}; "
                f"{MARKED}")
     two = len(key.ask) == 2
     items = []
