@@ -71,9 +71,12 @@ class Prominences:
         return self.extreme("ulna", np.array([-0.3, 1.0, -0.3]), count=4)
 
     def listers_tubercle(self) -> np.ndarray:
-        """Lister's (dorsal) tubercle: the most dorsal point of the radius's distal 25 mm."""
+        """Lister's (dorsal) tubercle: the most dorsal point of the radius's distal 25 mm in line
+        with the interval of the 2nd and 3rd metacarpals (MoBL's radius has no tubercle of its own:
+        the dorsal surface there stands in for it; EPL turns ulnar to it, ECRB radial to it)."""
         verts = np.asarray(self.hand.meshes["radius"].vertices)
-        distal = verts[verts[:, 1] > verts[:, 1].max() - 25.0]
+        line = (self.hand.joint_centres["metacarpal_2"][0] + self.hand.joint_centres["metacarpal_3"][0]) / 2
+        distal = verts[(verts[:, 1] > verts[:, 1].max() - 25.0) & (np.abs(verts[:, 0] - line) < 3.0)]
         return distal[np.argsort(distal[:, 2], kind="stable")[:PROMINENCE_VERTICES]].mean(axis=0)
 
     def pisiform_palmar(self) -> np.ndarray:

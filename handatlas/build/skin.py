@@ -735,13 +735,13 @@ class Palpable:
 #: hamate 5–8 mm, deep in the base of the hypothenar eminence; the snuffbox's floor 5–9 mm under
 #: skin, fascia, the superficial radial nerve's branches and the radial artery).
 PALPABLE: tuple[Palpable, ...] = (
-    Palpable("radial_styloid", (1.0, 0.0, 0.0), 3.5, 4.0),
+    Palpable("radial_styloid", (1.0, 0.0, 0.0), 4.5, 3.0),
     Palpable("ulnar_styloid", (-0.5, 0.0, -0.85), 3.5, 4.0),
     Palpable("listers_tubercle", (0.0, 0.0, -1.0), 4.0, 4.0),
     Palpable("pisiform_palmar", (0.0, 0.0, 1.0), 4.0, 3.0),
     Palpable("scaphoid_tubercle", (0.45, 0.0, 0.9), 4.5, 2.0),
     Palpable("hook_of_hamate", (0.0, 0.0, 1.0), 6.5, 2.0),
-    Palpable("snuffbox_floor", (0.8, 0.1, -0.6), 6.5, 4.0),
+    Palpable("snuffbox_floor", (0.8, 0.1, -0.6), 7.0, 4.0),
     Palpable("index_radial_border", (1.0, 0.0, -0.3), 4.0, 2.0),
     Palpable("little_ulnar_border", (-1.0, 0.0, 0.0), 4.5, 2.0),
 )
