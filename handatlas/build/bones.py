@@ -11,6 +11,12 @@ are. Four are not (REPORT.md of the skeleton prototype):
   solid is filled, a signed distance field is contoured with marching cubes, then Taubin
   smoothing and quadric decimation give a smooth watertight mesh.
 
+One bone is completed: MoBL's ``hamate`` has only a 3–4 mm palmar bump where the hook of the
+hamate (hamulus) should project about 1 cm palmarly from the body, forming the ulnar wall of the
+carpal tunnel, with its tip 1.5–2.5 cm distal and radial to the pisiform (palpation anatomy).
+:data:`HOOK_OF_HAMATE` authors it in the hamate's frame: the convex hull of three balls (a
+proximodistal base on the body's palmar surface, a tip curving radially), united with the bone.
+
 All repairs happen in the bone's local frame, so they do not depend on the pose, and they are
 deterministic (no random sampling).
 
@@ -56,6 +62,15 @@ REMESH_CLOSING_VOXELS = 3
 REMESH_TARGET_FACES = 8000
 #: Taubin smoothing iterations of a remeshed bone.
 REMESH_TAUBIN_ITERATIONS = 10
+#: The hook of the hamate, in the hamate's body frame (mm): balls (centre, radius) whose convex
+#: hull is united with the bone.  Posed palm up the base runs from y 0.5 to 8 mm along the body's
+#: palmar surface at x -14.5 (hand frame) and the tip lies at (-12, 7.5, 12.5): 10 mm palmar to
+#: the body and 17 mm distal-radial to the pisiform's centre.
+HOOK_OF_HAMATE: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((-1.79, 0.83, -4.58), 3.0),
+    ((-1.71, -6.60, -3.54), 3.0),
+    ((3.80, -7.25, -13.67), 2.3),
+)
 #: Largest share of the volume that dropping detached fragments may remove.
 MAX_DROPPED_VOLUME_FRACTION = 0.01
 
@@ -69,7 +84,8 @@ class RepairRecord:
     bone : str
         Bone id.
     method : str
-        ``"none"``, ``"fill_holes"``, ``"largest_component+fill_holes"`` or ``"remesh"``.
+        ``"none"``, ``"fill_holes"``, ``"largest_component+fill_holes"``, ``"remesh"`` or
+        ``"hook_added"`` (the hamate).
     faces_raw, faces : int
         Triangles before and after.
     volume_raw_mm3, volume_mm3 : float
@@ -250,9 +266,30 @@ def decimate(mesh: trimesh.Trimesh, target_faces: int) -> trimesh.Trimesh:
 
 
 # ----------------------------------------------------------------------------- the set of bones
+def with_hook(hamate: trimesh.Trimesh) -> trimesh.Trimesh:
+    """The hamate (body frame, mm) united with its hook, :data:`HOOK_OF_HAMATE`."""
+    import manifold3d
+
+    balls = [trimesh.creation.icosphere(subdivisions=3, radius=radius).vertices + centre
+             for centre, radius in HOOK_OF_HAMATE]
+    hook = trimesh.convex.convex_hull(np.vstack(balls))
+    solids = [manifold3d.Manifold(manifold3d.Mesh(vert_properties=np.asarray(m.vertices, np.float32),
+                                                  tri_verts=np.asarray(m.faces, np.uint32)))
+              for m in (hamate, hook)]
+    out = manifold3d.Manifold.batch_boolean(solids, manifold3d.OpType.Add).to_mesh()
+    united = trimesh.Trimesh(np.asarray(out.vert_properties[:, :3], float), np.asarray(out.tri_verts, np.int64),
+                             process=True)
+    if not is_sound(united):
+        msg = "the hamate with its hook is not a single watertight mesh"
+        raise ValueError(msg)
+    return united
+
+
 def _repair(bone: str, raw: trimesh.Trimesh) -> tuple[trimesh.Trimesh, str]:
     if bone in REMESH_BONES:
         return remesh_solid(raw), "remesh"
+    if bone == "hamate":
+        return with_hook(raw if is_sound(raw) else fill_small_holes(raw)), "hook_added"
     if is_sound(raw):
         return raw, "none"
     method = "largest_component+fill_holes" if raw.body_count > 1 else "fill_holes"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
+from numpy.typing import ArrayLike
 from trimesh.ray.ray_triangle import RayMeshIntersector
 
 from handatlas.build.digits import DIGITS, segment_frame, segments_of, unit
@@ -27,6 +28,8 @@ PROMINENCE_VERTICES = 8
 PULSE_PROXIMAL_MM = 15.0
 #: ... and at this fraction of the distal radius's width from its ulnar border (lateral to FCR).
 PULSE_WIDTH_FRACTION = 0.72
+#: The anatomical snuffbox is over the scaphoid's waist in this direction (dorsoradial).
+SNUFFBOX_DIRECTION = np.array([0.8, 0.1, -0.6]) / np.linalg.norm([0.8, 0.1, -0.6])
 
 
 class Prominences:
@@ -67,6 +70,37 @@ class Prominences:
         """Tip of the ulnar styloid: the ulna's most distal point on its dorsal-ulnar side."""
         return self.extreme("ulna", np.array([-0.3, 1.0, -0.3]), count=4)
 
+    def listers_tubercle(self) -> np.ndarray:
+        """Lister's (dorsal) tubercle: the most dorsal point of the radius's distal 25 mm in line
+        with the interval of the 2nd and 3rd metacarpals (MoBL's radius has no tubercle of its own:
+        the dorsal surface there stands in for it; EPL turns ulnar to it, ECRB radial to it)."""
+        verts = np.asarray(self.hand.meshes["radius"].vertices)
+        line = (self.hand.joint_centres["metacarpal_2"][0] + self.hand.joint_centres["metacarpal_3"][0]) / 2
+        distal = verts[(verts[:, 1] > verts[:, 1].max() - 25.0) & (np.abs(verts[:, 0] - line) < 3.0)]
+        return distal[np.argsort(distal[:, 2], kind="stable")[:PROMINENCE_VERTICES]].mean(axis=0)
+
+    def pisiform_palmar(self) -> np.ndarray:
+        """The palmar surface of the pisiform (felt at the base of the hypothenar eminence)."""
+        return self.extreme("pisiform", np.array([0.0, 0.0, 1.0]))
+
+    def snuffbox_floor(self) -> np.ndarray:
+        """Where the snuffbox's ray leaves the scaphoid: the floor the radial artery crosses."""
+        origin = self.centroid("scaphoid")
+        mesh = self.hand.meshes["scaphoid"]
+        hits, _, _ = mesh.ray.intersects_location([origin], [SNUFFBOX_DIRECTION])
+        return hits[np.argmax((hits - origin) @ SNUFFBOX_DIRECTION)]
+
+    def border(self, bone: str, direction: ArrayLike, start: float, end: float) -> np.ndarray:
+        """A bone's border between fractions ``start`` and ``end`` of its length (along y): the
+        extreme points in ``direction`` at the two ends, ``(2, 3)``."""
+        verts = np.asarray(self.hand.meshes[bone].vertices)
+        low, high = verts[:, 1].min(), verts[:, 1].max()
+        out = []
+        for t in (start, end):
+            band = verts[np.abs(verts[:, 1] - (low + t * (high - low))) < 0.08 * (high - low)]
+            out.append(band[np.argsort(-(band @ unit(direction)), kind="stable")[:6]].mean(axis=0))
+        return np.array(out)
+
     def radial_pulse_origin(self) -> np.ndarray:
         """A point in the distal radius under the radial pulse (lateral to the FCR tendon)."""
         verts = np.asarray(self.hand.meshes["radius"].vertices)
@@ -96,7 +130,7 @@ def named_rays(hand: PosedHand) -> dict[str, Ray]:
     web = (bone.centroid("metacarpal_1") + bone.centroid("metacarpal_2")) / 2
     tunnel = (scaph_tub + pis + bone.trapezium_tubercle() + hook) / 4
     return {
-        "anatomical_snuffbox": Ray(bone.centroid("scaphoid"), unit([0.8, 0.1, -0.6]),
+        "anatomical_snuffbox": Ray(bone.centroid("scaphoid"), SNUFFBOX_DIRECTION,
                                    "Hollow between the APL/EPB and EPL tendons over the scaphoid"),
         "radial_pulse": Ray(bone.radial_pulse_origin(), palmar,
                             "Radial pulse over the distal radius, lateral to the FCR tendon"),

@@ -14,7 +14,12 @@ frame:
    combined with a polynomial smooth minimum: tapered capsules along the phalanges, palm and
    dorsal slabs, thenar and hypothenar ellipsoids, the first web space and a forearm elliptic
    cylinder around the radius and ulna.
-3. Gaussian blur, then the **web spaces**: between the fingers a flat, round-ended cleft is cut
+3. Gaussian blur, then the **palpable prominences** (:data:`PALPABLE`): over the bony points that
+   are felt just under the skin (the styloids, Lister's tubercle, the pisiform, the scaphoid
+   tubercle, the metacarpal borders; the hook of the hamate deeper, the snuffbox's floor) a cap
+   on the tissue thickness (the literature's 2–5 mm; hook 5–8 mm, snuffbox floor 5–9 mm), rising
+   away from the prominence like a tent, is applied with a smooth maximum: the primitives of
+   step 2 are shapes for the fleshy parts and would otherwise pad the bony ones 2–3 times too thick. Then the **web spaces**: between the fingers a flat, round-ended cleft is cut
    out of the field (a smooth maximum) from each web commissure, about a third of the way along
    the proximal phalanges, so that every finger is a separate cylinder of skin from there on;
    the cut keeps clear of the bones and its floor is rounded into a U (:func:`web_carves`).
@@ -55,6 +60,8 @@ __all__ = [
     "Ellipsoid",
     "EllipticCylinder",
     "Grid",
+    "PALPABLE",
+    "Palpable",
     "SkinBuild",
     "Slab",
     "TaperedCapsule",
@@ -704,6 +711,115 @@ def skin_primitives(hand: PosedHand) -> list[Blend]:
     return forearm_primitives(hand) + palm_primitives(hand) + finger_primitives(hand)
 
 
+# ----------------------------------------------------------------------------- palpable bone
+@dataclass(frozen=True)
+class Palpable:
+    """A bony prominence felt under the skin: a cap on the soft tissue over it.
+
+    The prominence is a point or a segment (a border), named after a method of
+    :class:`handatlas.build.landmarks.Prominences`, and the direction its surface faces.  Within
+    ``inner`` mm of it (measured across ``facing``) the skin lies at most ``thickness`` mm from the
+    nearest bone; further out the cap rises by ``slope`` mm per mm, so the skin is pulled down over
+    the bone like a tent and meets the fleshy tissue around it smoothly.
+    """
+
+    name: str
+    facing: tuple[float, float, float]
+    thickness: float
+    inner: float
+    slope: float = 0.6
+
+
+#: Skin + subcutis over palpable bone, mm (ANATOMY.md, second edition: the styloids, Lister's
+#: tubercle, the pisiform, the scaphoid tubercle and the metacarpal borders 2–5 mm; the hook of the
+#: hamate 5–8 mm, deep in the base of the hypothenar eminence; the snuffbox's floor 5–9 mm under
+#: skin, fascia, the superficial radial nerve's branches and the radial artery).
+PALPABLE: tuple[Palpable, ...] = (
+    Palpable("radial_styloid", (1.0, 0.0, 0.0), 4.5, 3.0),
+    Palpable("ulnar_styloid", (-0.5, 0.0, -0.85), 3.5, 4.0),
+    Palpable("listers_tubercle", (0.0, 0.0, -1.0), 4.0, 4.0),
+    Palpable("pisiform_palmar", (0.0, 0.0, 1.0), 4.0, 3.0),
+    Palpable("scaphoid_tubercle", (0.45, 0.0, 0.9), 4.5, 2.0),
+    Palpable("hook_of_hamate", (0.0, 0.0, 1.0), 6.5, 2.0),
+    Palpable("snuffbox_floor", (0.8, 0.1, -0.6), 7.0, 4.0),
+    Palpable("index_radial_border", (1.0, 0.0, -0.3), 4.0, 2.0),
+    Palpable("little_ulnar_border", (-1.0, 0.0, 0.0), 4.5, 2.0),
+)
+#: Borders given as segments: name -> (bone, direction in the hand frame, start, end fraction).
+BORDERS: dict[str, tuple[str, tuple[float, float, float], float, float]] = {
+    "index_radial_border": ("metacarpal_2", (1.0, 0.0, 0.0), 0.25, 0.8),
+    "little_ulnar_border": ("metacarpal_5", (-1.0, 0.0, 0.0), 0.3, 0.85),
+}
+#: A cap reaches this far across its prominence (mm) ...
+PALPABLE_REACH_MM = 20.0
+#: ... and from this far below the prominence's surface outward (mm).
+PALPABLE_BELOW_MM = 2.0
+#: Half-angle of the cone over a prominence that its cap covers (degrees) ...
+PALPABLE_CONE_DEG = 55.0
+#: ... outside it the cap rises this steeply (mm per mm).
+PALPABLE_ASIDE_SLOPE = 3.0
+#: Smooth-maximum radius of the caps, mm.
+PALPABLE_BLEND_MM = 1.5
+
+
+def _prominence(hand: PosedHand, name: str) -> np.ndarray:
+    """The segment ``(2, 3)`` of a palpable prominence (a point is a segment of length 0)."""
+    from handatlas.build.landmarks import Prominences
+
+    bones = Prominences(hand)
+    if name in BORDERS:
+        bone, direction, start, end = BORDERS[name]
+        return bones.border(bone, np.array(direction), start, end)
+    point = getattr(bones, name)()
+    return np.array([point, point])
+
+
+def _segment_distance(points: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    a, b = segment
+    axis = b - a
+    length = float(axis @ axis)
+    t = np.clip(((points - a) @ axis) / length, 0.0, 1.0) if length > 0 else np.zeros(points.shape[:-1])
+    return np.linalg.norm(points - (a + t[..., None] * axis), axis=-1)
+
+
+def palpable_field(hand: PosedHand, grid: Grid, bone_field: BoneField) -> np.ndarray:
+    """The caps of :data:`PALPABLE` as one field (mm; the skin must be where it is <= 0).
+
+    A voxel ``x`` over a prominence (no deeper than :data:`PALPABLE_BELOW_MM` under its surface,
+    within :data:`PALPABLE_REACH_MM` across it) gets ``bone(x) - cap(x)``: ``bone(x)`` the distance
+    to the nearest bone sample (negative inside a bone), ``cap(x)`` the thickness plus the slope
+    times how far ``x`` lies across the prominence beyond ``inner``.  Both are continuous in
+    ``x``, so the caps add no creases of their own; elsewhere the field is very negative.
+    """
+    seeds = bone_field.seeds
+    shell = np.zeros(grid.shape, dtype=bool)
+    shell[tuple(seeds.index.T)] = True
+    solid = ndimage.binary_fill_holes(shell)
+    out = np.full(grid.shape, -PALPABLE_REACH_MM, dtype=np.float32)
+    for palpable in PALPABLE:
+        segment = _prominence(hand, palpable.name)
+        normal = np.asarray(palpable.facing, dtype=float) / np.linalg.norm(palpable.facing)
+        reach = PALPABLE_REACH_MM + float(np.linalg.norm(segment[1] - segment[0]))
+        window = grid.window(segment.min(axis=0) - reach, segment.max(axis=0) + reach)
+        points = grid.points(window)
+        height = (points - segment[0]) @ normal
+        flat = points - height[..., None] * normal
+        across = _segment_distance(flat, segment - ((segment - segment[0]) @ normal)[:, None] * normal)
+        use = (height > -PALPABLE_BELOW_MM) & (across < PALPABLE_REACH_MM)
+        nearest = bone_field.nearest[window][use]
+        bone = np.linalg.norm(points[use] - seeds.points[nearest], axis=-1)
+        bone = np.where(solid[window][use], -bone, bone)
+        beyond = np.maximum(across[use] - palpable.inner, 0.0)
+        # outside a cone of PALPABLE_CONE_DEG around the facing direction the cap lifts off
+        # quickly: tissue beside the bone (an eminence beside a border) is not over it
+        aside = np.maximum(beyond - np.tan(np.radians(PALPABLE_CONE_DEG)) * np.maximum(height[use], 0.0), 0.0)
+        cap = palpable.thickness + palpable.slope * beyond + PALPABLE_ASIDE_SLOPE * aside
+        part = out[window]
+        part[use] = np.maximum(part[use], bone - cap)
+        out[window] = part
+    return out
+
+
 # ----------------------------------------------------------------------------- the grid
 @dataclass(frozen=True)
 class Grid:
@@ -757,11 +873,14 @@ class _Seeds:
     points: np.ndarray  # (n, 3) float64
     thickness: np.ndarray  # (n,) float32
     index: np.ndarray  # (n, 3) int voxel of each seed
+    normals: np.ndarray  # (n, 3) outward normal of the bone surface at each seed
+    bones: np.ndarray  # (n,) index into SOFT_TISSUE of each seed's bone
 
 
-def _bone_samples(hand: PosedHand, spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Dense deterministic surface samples of every bone with their soft-tissue thickness."""
-    points, thickness = [], []
+def _bone_samples(hand: PosedHand, spacing: float) -> tuple[np.ndarray, ...]:
+    """Dense deterministic surface samples of every bone: points, soft-tissue thickness, outward
+    normals and the index of the bone in :data:`SOFT_TISSUE`."""
+    points, thickness, normals, bones = [], [], [], []
     for number, bone in enumerate(SOFT_TISSUE):
         mesh = hand.meshes[bone]
         count = max(int(np.ceil(mesh.area / spacing**2)), 200)
@@ -774,24 +893,37 @@ def _bone_samples(hand: PosedHand, spacing: float) -> tuple[np.ndarray, np.ndarr
             + (palmar - lateral) * np.clip(cosine, 0.0, 1.0) ** 1.5
             + (dorsal - lateral) * np.clip(-cosine, 0.0, 1.0) ** 1.5
         )
-    return np.vstack(points), np.concatenate(thickness)
+        normals.append(mesh.face_normals[faces])
+        bones.append(np.full(len(samples), number))
+    return np.vstack(points), np.concatenate(thickness), np.vstack(normals), np.concatenate(bones)
 
 
 def _seeds(hand: PosedHand, grid: Grid) -> _Seeds:
     """One bone sample per seeded voxel: the one nearest to that voxel's centre."""
-    points, thickness = _bone_samples(hand, grid.spacing / SAMPLES_PER_VOXEL)
+    points, thickness, normals, bones = _bone_samples(hand, grid.spacing / SAMPLES_PER_VOXEL)
     index = np.rint((points - grid.lower) / grid.spacing).astype(np.int64)
     inside = np.all((index >= 0) & (index < np.asarray(grid.shape)), axis=1)
     points, thickness, index = points[inside], thickness[inside], index[inside]
+    normals, bones = normals[inside], bones[inside]
     offset = np.linalg.norm(points - (grid.lower + index * grid.spacing), axis=1)
     linear = np.ravel_multi_index(tuple(index.T), grid.shape)
     order = np.lexsort((offset, linear))
     _, first = np.unique(linear[order], return_index=True)
     chosen = order[first]
-    return _Seeds(points[chosen], thickness[chosen].astype(np.float32), index[chosen])
+    return _Seeds(points[chosen], thickness[chosen].astype(np.float32), index[chosen], normals[chosen],
+                  bones[chosen])
 
 
-def bone_offset_field(hand: PosedHand, grid: Grid) -> np.ndarray:
+@dataclass(frozen=True)
+class BoneField:
+    """The bone offset field and, per voxel, the nearest bone sample (an index into ``seeds``)."""
+
+    field: np.ndarray  # (i, j, k) float32, mm
+    nearest: np.ndarray  # (i, j, k) int64
+    seeds: _Seeds
+
+
+def bone_offset_field(hand: PosedHand, grid: Grid) -> BoneField:
     """Distance to the nearest bone sample minus its soft-tissue thickness, mm (float32).
 
     Parameters
@@ -803,7 +935,8 @@ def bone_offset_field(hand: PosedHand, grid: Grid) -> np.ndarray:
 
     Returns
     -------
-    (i, j, k) float32
+    BoneField
+        ``field`` (i, j, k) float32, the nearest sample of every voxel and the samples.
     """
     seeds = _seeds(hand, grid)
     seeded = np.ones(grid.shape, dtype=bool)
@@ -820,7 +953,7 @@ def bone_offset_field(hand: PosedHand, grid: Grid) -> np.ndarray:
         owners = nearest_seed[i]
         gap = np.linalg.norm(centres - seed_points[owners], axis=-1)
         field[i] = gap - seeds.thickness[owners]
-    return field
+    return BoneField(field, nearest_seed, seeds)
 
 
 # ----------------------------------------------------------------------------- surface
@@ -932,11 +1065,14 @@ def build_skin_report(hand: PosedHand, *, voxel_mm: float = 1.0, target_faces: i
         clock = now
 
     grid = _skin_grid(hand, voxel_mm)
-    field_mm = bone_offset_field(hand, grid)
+    bone_field = bone_offset_field(hand, grid)
+    field_mm = bone_field.field
     lap("bone_field")
     for blend in skin_primitives(hand):
         _apply(field_mm, grid, blend)
     lap("primitives")
+    caps = palpable_field(hand, grid, bone_field)
+    field_mm = (-smooth_min(-field_mm, -caps, PALPABLE_BLEND_MM)).astype(np.float32)
     field_mm = ndimage.gaussian_filter(field_mm, BLUR_MM / voxel_mm)
     for carve in web_carves(hand):
         _carve(field_mm, grid, hand, carve)
@@ -945,7 +1081,8 @@ def build_skin_report(hand: PosedHand, *, voxel_mm: float = 1.0, target_faces: i
     lap("contour")
     trimesh.smoothing.filter_taubin(surface, iterations=TAUBIN_ITERATIONS)
     surface = _snap_cap(surface, hand.cap_y)
-    surface = _snap_cap(decimate(surface, target_faces), hand.cap_y)
+    # decimation can leave a sliver of two faces beside a crease: keep the surface itself
+    surface = _snap_cap(_largest_component(decimate(surface, target_faces)), hand.cap_y)
     skin = _finish(surface)
     lap("smooth_decimate")
     timings["total"] = round(sum(timings.values()), 3)

@@ -77,15 +77,19 @@ def interpolate_radii(radii: float | list[float], count: int) -> np.ndarray:
 
 def _frames(curve: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tangents = np.gradient(curve, axis=0)
-    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+    tangents /= np.maximum(np.linalg.norm(tangents, axis=1, keepdims=True), 1e-12)
     normal = np.cross(tangents[0], [0.0, 0.0, 1.0])
     if np.linalg.norm(normal) < 1e-3:
         normal = np.cross(tangents[0], [1.0, 0.0, 0.0])
     normal = unit(normal)
     normals = np.empty_like(curve)
     for i, tangent in enumerate(tangents):
-        normal = normal - tangent * (normal @ tangent)
-        normal = unit(normal)
+        projected = normal - tangent * (normal @ tangent)
+        if np.linalg.norm(projected) < 1e-6:  # the curve turned onto the normal: keep the binormal side
+            projected = np.cross(np.cross(tangent, normal), tangent)
+            if np.linalg.norm(projected) < 1e-6:
+                projected = np.cross(tangent, [0.0, 0.0, 1.0] if abs(tangent[2]) < 0.9 else [1.0, 0.0, 0.0])
+        normal = unit(projected)
         normals[i] = normal
     binormals = np.cross(tangents, normals)
     return tangents, normals, binormals

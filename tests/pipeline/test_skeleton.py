@@ -104,11 +104,27 @@ def test_repairs(records: dict[str, bones.RepairRecord]) -> None:
     assert records["radius"].method == records["ulna"].method == "remesh"
     assert records["pisiform"].method != "none"
     assert records["distal_phalanx_5"].method != "none"
+    assert records["hamate"].method == "hook_added"
     untouched = [r for r in records.values() if r.method == "none"]
-    assert len(untouched) == 25
+    assert len(untouched) == 24
     assert all(r.faces == r.faces_raw for r in untouched)
     for bone in ("pisiform", "distal_phalanx_5"):  # hole filling keeps the shape
         assert records[bone].volume_mm3 == pytest.approx(records[bone].volume_raw_mm3, rel=0.02)
+
+
+def test_the_hook_of_the_hamate_projects_a_centimetre_palmarly(hand: skeleton.PosedHand,
+                                                               records: dict[str, bones.RepairRecord]) -> None:
+    # ANATOMY.md, second edition: the hook projects about 1 cm palmarly from the hamate's body; its
+    # tip lies 1.5-2.5 cm distal and radial to the pisiform
+    hamate = np.asarray(hand.meshes["hamate"].vertices)
+    tip = hamate[np.argmax(hamate[:, 2])]
+    body = hamate[np.abs(hamate[:, 0] - tip[0]) < 6.0]
+    body = body[(body[:, 1] < tip[1] - 8.0) | (body[:, 1] > tip[1] + 6.0)]  # beside the hook
+    assert tip[2] - np.percentile(body[:, 2], 95) >= 8.0
+    pisiform = np.asarray(hand.meshes["pisiform"].center_mass)
+    assert 15.0 <= np.linalg.norm(tip - pisiform) <= 25.0
+    assert tip[1] > pisiform[1] + 10.0 and tip[0] > pisiform[0] + 3.0  # distal and radial
+    assert records["hamate"].volume_mm3 > records["hamate"].volume_raw_mm3 + 150.0
 
 
 @pytest.mark.parametrize("bone", ["radius", "ulna"])
