@@ -165,12 +165,16 @@ def test_grades_are_their_forces(atlas, skin_points, by_force):
 
 
 def test_on_the_axis_a_wider_pad_gives_lower_stress(atlas):
+    # DESIGN.md: on the axis a wider pad at the same force gives lower stress; off the axis a
+    # structure beside a narrow pad can fall inside a wide pad's footprint, so verdicts may rise
     for where in ("radial_pulse", "carpal_tunnel", "palm_center", "guyons_canal"):
         reports = [atlas.press(where, grade="firm", radius_mm=r) for r in (5.0, 8.0, 12.0, 20.0)]
         sinks = [r.sink_mm for r in reports]
         assert sinks == sorted(sinks, reverse=True)
-        verdicts = [("safe", "caution", "avoid").index(r.verdict) for r in reports]
-        assert verdicts == sorted(verdicts, reverse=True), where
+        for depth in (1.0, 3.0, 6.0, 10.0):
+            stress = [model.structure_stress(force_n=40.0, radius_mm=r.radius_mm, depth_mm=depth,
+                                             offset_mm=0.0, column_mm=20.0) for r in reports]
+            assert stress == sorted(stress, reverse=True), (where, depth)
 
 
 @pytest.mark.parametrize("force", [15.0, 40.0, 70.0])

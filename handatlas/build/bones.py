@@ -277,7 +277,8 @@ def with_hook(hamate: trimesh.Trimesh) -> trimesh.Trimesh:
                                                   tri_verts=np.asarray(m.faces, np.uint32)))
               for m in (hamate, hook)]
     out = manifold3d.Manifold.batch_boolean(solids, manifold3d.OpType.Add).to_mesh()
-    united = trimesh.Trimesh(np.asarray(out.vert_properties[:, :3], float), np.asarray(out.tri_verts, np.int64),
+    united = trimesh.Trimesh(np.asarray(out.vert_properties[:, :3], float),
+                             np.asarray(out.tri_verts, np.int64),
                              process=True)
     if not is_sound(united):
         msg = "the hamate with its hook is not a single watertight mesh"

@@ -14,12 +14,13 @@ frame:
    combined with a polynomial smooth minimum: tapered capsules along the phalanges, palm and
    dorsal slabs, thenar and hypothenar ellipsoids, the first web space and a forearm elliptic
    cylinder around the radius and ulna.
-3. Gaussian blur, then the **palpable prominences** (:data:`PALPABLE`): over the bony points that
-   are felt just under the skin (the styloids, Lister's tubercle, the pisiform, the scaphoid
-   tubercle, the metacarpal borders; the hook of the hamate deeper, the snuffbox's floor) a cap
-   on the tissue thickness (the literature's 2–5 mm; hook 5–8 mm, snuffbox floor 5–9 mm), rising
-   away from the prominence like a tent, is applied with a smooth maximum: the primitives of
-   step 2 are shapes for the fleshy parts and would otherwise pad the bony ones 2–3 times too thick. Then the **web spaces**: between the fingers a flat, round-ended cleft is cut
+3. The **palpable prominences** (:data:`PALPABLE`): over the bony points that are felt just
+   under the skin (the styloids, Lister's tubercle, the pisiform, the scaphoid tubercle, the
+   metacarpal borders; the hook of the hamate deeper, the snuffbox's floor) a cap on the distance
+   to the bone (the literature's 2–5 mm; hook 5–8 mm, snuffbox floor 5–9 mm), rising away from
+   the prominence like a tent, is applied with a smooth maximum: the primitives of step 2 are
+   shapes for the fleshy parts and would otherwise pad the bony ones 2–3 times too thick.
+   Then a Gaussian blur (which also rounds the caps' edges), then the **web spaces**: between the fingers a flat, round-ended cleft is cut
    out of the field (a smooth maximum) from each web commissure, about a third of the way along
    the proximal phalanges, so that every finger is a separate cylinder of skin from there on;
    the cut keeps clear of the bones and its floor is rounded into a U (:func:`web_carves`).
@@ -52,6 +53,7 @@ from handatlas.build.bones import decimate, is_sound
 from handatlas.build.skeleton import PosedHand
 
 __all__ = [
+    "PALPABLE",
     "SOFT_TISSUE",
     "Anchor",
     "Blend",
@@ -60,7 +62,6 @@ __all__ = [
     "Ellipsoid",
     "EllipticCylinder",
     "Grid",
-    "PALPABLE",
     "Palpable",
     "SkinBuild",
     "Slab",

@@ -205,7 +205,7 @@ def _foot(px, py, pz, dx, dy, dz, a, b):
 
 
 @njit
-def _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
                 a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
                 table, step, envelope, need,
                 rank, load, segment, param, depth, offset):
@@ -226,7 +226,7 @@ def _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_
         zm = ex * dx + ey * dy + ez * dz
         z_low = max(zm - chunk_radius[c], 0.0)
         rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_radius[c], 0.0)
-        squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
+        squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
         if zm + chunk_radius[c] <= 0.0 or _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
             continue
         for j in range(chunks[c], chunks[c + 1]):
@@ -247,7 +247,7 @@ def _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_
             z_low = max(min(ta, tb) - rad, 0.0)
             rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - half[j] - rad, 0.0)
             # skip what no force of this size could flag, even on the compressed column
-            squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
+            squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
             if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
                 continue
             # skip what cannot beat this structure's best sample so far
@@ -283,24 +283,28 @@ def _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_
 
 
 @njit
-def _stress_serial(points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+def _stress_serial(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
+                   reaches,
                    a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
                 table, step, envelope, need,
                    rank, load, segment, param, depth, offset):
     for i in range(points.shape[0]):
-        _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+        _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
+                    reaches,
                     a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
                 table, step, envelope, need,
                     rank, load, segment, param, depth, offset)
 
 
 @njit(parallel=True)
-def _stress_parallel(points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+def _stress_parallel(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
+                     reaches,
                      a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
                 table, step, envelope, need,
                      rank, load, segment, param, depth, offset):
     for i in prange(points.shape[0]):
-        _stress_one(i, points, directions, pad, strain, columns, sheet_depth, sheet_factor, reaches,
+        _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
+                    reaches,
                     a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
                 table, step, envelope, need,
                     rank, load, segment, param, depth, offset)
@@ -351,6 +355,7 @@ def stress_capsules(
     sheet_factor: np.ndarray,
     reach_mm: np.ndarray,
     need_load: float = 0.0,
+    prune_strain: float | None = None,
 ) -> CapsuleLoads:
     """The stress each press sends to every capsule structure, as a fraction of its pressure.
 
@@ -388,6 +393,12 @@ def stress_capsules(
     need_load
         Segments whose samples' compressed ``sigma_z / p`` cannot reach this are skipped (the
         flagging floor over the pressure).
+    prune_strain
+        The strain that compression is taken at when skipping segments (default ``strain``).
+        The caller passes the reach, need and strain of a reference force at least this press's
+        (:data:`handatlas.lookup.model.REFERENCE_FORCE_N`), so that the candidates, and with them
+        each structure's critical point, do not change with the force: the stress there, and
+        whether it is pinned or shielded, then never fall as the force rises.
     """
     from handatlas.lookup.model import TABLE_STEP, halfspace_table, influence_envelope
 
@@ -397,7 +408,8 @@ def stress_capsules(
     rank, load, segment = np.zeros(shape), np.zeros(shape), np.full(shape, -1, dtype=np.int64)
     param, depth, offset = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.inf)
     kernel = _stress_parallel if len(pts) >= PARALLEL_FROM else _stress_serial
-    kernel(pts, dirs, float(pad_mm), float(strain), np.ascontiguousarray(columns, dtype=np.float64),
+    kernel(pts, dirs, float(pad_mm), float(strain), float(strain if prune_strain is None else prune_strain),
+           np.ascontiguousarray(columns, dtype=np.float64),
            np.ascontiguousarray(sheet_depth, dtype=np.float64).reshape(len(pts), len(sheet_factor)),
            np.ascontiguousarray(sheet_factor, dtype=np.float64),
            np.ascontiguousarray(np.broadcast_to(reach_mm, len(pts)), dtype=np.float64),
@@ -449,6 +461,7 @@ def stress_reference(
     sheet_factor: np.ndarray,
     reach_mm: float = np.inf,
     need_load: float = 0.0,
+    prune_strain: float | None = None,
     samples: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plain numpy, every segment, no chunks, no pruning: the loads of every structure for one press.
@@ -482,7 +495,7 @@ def stress_reference(
     za, zb = w @ u, (b - p) @ u
     z_low = np.maximum(np.minimum(za, zb) - capsules.radius, 0.0)
     rho_low = np.maximum(np.sqrt(np.maximum(far - (e @ u) ** 2, 0.0)) - capsules.half - capsules.radius, 0.0)
-    squeezed = compressed_depth(z_low, column_mm, strain)
+    squeezed = compressed_depth(z_low, column_mm, strain if prune_strain is None else prune_strain)
     within = (near <= reach_mm) & (np.maximum(za, zb) > 0) & (
         envelope_bound(squeezed / pad_mm, rho_low / pad_mm) >= need_load)
     ranks, loads, depths = [], [], []

@@ -62,6 +62,11 @@ DEFAULT_GRADE = "moderate"
 DEFAULT_RADIUS_MM = 8.0
 #: Largest contact radius accepted (mm): beyond a palm's width a press is not a press.
 MAX_RADIUS_MM = 40.0
+#: The lookup picks each structure's candidate points for this force (or the press's, if larger):
+#: the same candidates for every grade, so a structure's critical point does not move with the
+#: force and its stress, pinning and shielding never fall as the force rises.  Above the firm grade
+#: and most hands' strength; only a speed/coverage parameter, no calibration.
+REFERENCE_FORCE_N = 70.0
 
 # ----------------------------------------------------------------------------- sink
 #: Tissue strain at very high pressure (fraction of the soft-tissue column).  Calibrated; of the

@@ -41,6 +41,7 @@ from handatlas.lookup.model import (
     LIGHT_ADVICE,
     PINNED_FACTOR,
     PINNED_GAP_MM,
+    REFERENCE_FORCE_N,
     SAFE,
     VERDICTS,
     flag_floor_kpa,
@@ -246,11 +247,15 @@ def evaluate(
     pressure = pressure_kpa(force_n, radius_mm)
     strain = float(tissue_strain(pressure))
     column = np.minimum(index.bones.first_hit(points, directions), COLUMN_MAX_MM)
+    # candidates are chosen for a reference force at least this one, so that each structure's
+    # critical point (and whether it is pinned or shielded) is the same for every force up to it
+    reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
+    reference_strain = float(tissue_strain(reference))
     loads = stress_capsules(caps, points, directions, pad_mm=radius_mm, strain=strain, columns=column,
                             sheet_depth=index.sheet_depths(points, directions),
                             sheet_factor=index.sheet_factor,
-                            reach_mm=reach_mm(pressure, radius_mm, strain, column),
-                            need_load=flag_floor_kpa() / pressure)
+                            reach_mm=reach_mm(reference, radius_mm, reference_strain, column),
+                            need_load=flag_floor_kpa() / reference, prune_strain=reference_strain)
     stress = pressure * loads.load
     shielded = np.zeros(stress.shape, bool)
     pinned = np.zeros(stress.shape, bool)

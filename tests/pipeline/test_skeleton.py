@@ -112,8 +112,9 @@ def test_repairs(records: dict[str, bones.RepairRecord]) -> None:
         assert records[bone].volume_mm3 == pytest.approx(records[bone].volume_raw_mm3, rel=0.02)
 
 
-def test_the_hook_of_the_hamate_projects_a_centimetre_palmarly(hand: skeleton.PosedHand,
-                                                               records: dict[str, bones.RepairRecord]) -> None:
+def test_the_hook_of_the_hamate_projects_a_centimetre_palmarly(
+    hand: skeleton.PosedHand, records: dict[str, bones.RepairRecord]
+) -> None:
     # ANATOMY.md, second edition: the hook projects about 1 cm palmarly from the hamate's body; its
     # tip lies 1.5-2.5 cm distal and radial to the pisiform
     hamate = np.asarray(hand.meshes["hamate"].vertices)
