@@ -42,6 +42,8 @@ NAMED_LANDMARKS = [
     "anatomical_snuffbox", "radial_pulse", "carpal_tunnel", "guyons_canal", "pisiform", "hook_of_hamate",
     "radial_styloid", "ulnar_styloid", "thenar_eminence", "hypothenar_eminence", "palm_center",
     "first_web_space_palmar", "first_web_space_dorsal", "dorsum_center", "distal_wrist_crease",
+    # second edition
+    "volar_forearm_mid", "dorsal_forearm_mid",
 ]
 
 

@@ -38,7 +38,7 @@ NAMED_LANDMARKS = (
     "anatomical_snuffbox", "radial_pulse", "carpal_tunnel", "guyons_canal", "pisiform",
     "hook_of_hamate", "radial_styloid", "ulnar_styloid", "thenar_eminence", "hypothenar_eminence",
     "palm_center", "first_web_space_palmar", "first_web_space_dorsal", "dorsum_center",
-    "distal_wrist_crease",
+    "distal_wrist_crease", "volar_forearm_mid", "dorsal_forearm_mid",
     # the web spaces the atlas adds to ANATOMY.md's list
     "first_web_space_apex", "second_web_space", "third_web_space", "fourth_web_space",
 )

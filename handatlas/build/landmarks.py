@@ -30,6 +30,10 @@ PULSE_PROXIMAL_MM = 15.0
 PULSE_WIDTH_FRACTION = 0.72
 #: The anatomical snuffbox is over the scaphoid's waist in this direction (dorsoradial).
 SNUFFBOX_DIRECTION = np.array([0.8, 0.1, -0.6]) / np.linalg.norm([0.8, 0.1, -0.6])
+#: The forearm midline landmarks lie this far proximal to the distal wrist crease (mm).
+FOREARM_MID_MM = 80.0
+#: Half-height of the band of radius and ulna vertices averaged into a shaft's centre (mm).
+SHAFT_BAND_MM = 2.0
 
 
 class Prominences:
@@ -101,6 +105,22 @@ class Prominences:
             out.append(band[np.argsort(-(band @ unit(direction)), kind="stable")[:6]].mean(axis=0))
         return np.array(out)
 
+    def shaft_centre(self, bone: str, y: float) -> np.ndarray:
+        """The centre of a long bone's cross-section at level ``y``: the mean of its vertices
+        within :data:`SHAFT_BAND_MM` of that level."""
+        verts = np.asarray(self.hand.meshes[bone].vertices)
+        band = verts[np.abs(verts[:, 1] - y) < SHAFT_BAND_MM]
+        if not len(band):
+            msg = f"the {bone} does not reach y = {y:.1f} mm"
+            raise ValueError(msg)
+        return band.mean(axis=0)
+
+    def forearm_centre(self, y: float) -> np.ndarray:
+        """Midway between the radius and ulna shafts at level ``y`` (inside the forearm)."""
+        centre = (self.shaft_centre("radius", y) + self.shaft_centre("ulna", y)) / 2
+        centre[1] = y
+        return centre
+
     def radial_pulse_origin(self) -> np.ndarray:
         """A point in the distal radius under the radial pulse (lateral to the FCR tendon)."""
         verts = np.asarray(self.hand.meshes["radius"].vertices)
@@ -129,6 +149,7 @@ def named_rays(hand: PosedHand) -> dict[str, Ray]:
     crease_y = (pis[1] + scaph_tub[1]) / 2
     web = (bone.centroid("metacarpal_1") + bone.centroid("metacarpal_2")) / 2
     tunnel = (scaph_tub + pis + bone.trapezium_tubercle() + hook) / 4
+    forearm = bone.forearm_centre(crease_y - FOREARM_MID_MM)
     return {
         "anatomical_snuffbox": Ray(bone.centroid("scaphoid"), SNUFFBOX_DIRECTION,
                                    "Hollow between the APL/EPB and EPL tendons over the scaphoid"),
@@ -151,11 +172,14 @@ def named_rays(hand: PosedHand) -> dict[str, Ray]:
                            "Centre of the palm over the third metacarpal shaft"),
         "first_web_space_palmar": Ray(web, palmar, "Palmar skin of the first web space"),
         "first_web_space_dorsal": Ray(web, dorsal, "Dorsal skin of the first web space"),
-
         "dorsum_center": Ray(bone.centroid("metacarpal_3"), dorsal,
                              "Centre of the dorsum over the third metacarpal shaft"),
         "distal_wrist_crease": Ray(np.array([(pis[0] + scaph_tub[0]) / 2, crease_y, 0.0]), palmar,
                                    "Midpoint of the distal wrist crease"),
+        "volar_forearm_mid": Ray(forearm, palmar,
+                                 "Midline of the volar forearm, 8 cm proximal to the distal wrist crease"),
+        "dorsal_forearm_mid": Ray(forearm, dorsal,
+                                  "Midline of the dorsal forearm, 8 cm proximal to the distal wrist crease"),
     }
 
 

@@ -7,7 +7,11 @@ Geometry kinds of the specification handled here:
     it.  Path items may also be a digit course, ``{digit: index, side: radial, lateral: MM,
     palmar: MM}``, which expands into points beside each phalanx of that digit (lateral and
     palmar distances from the bone's axis, tapering toward the tip), the way proper digital
-    nerves and arteries run.
+    nerves and arteries run.  Optional keys of a digit course: ``stations: {SEGMENT: [T, ...]}``
+    (which segments it passes and at which fractions of their shafts; the metacarpal may be one
+    of them) and ``depth: MM``, which makes ``lateral`` and ``palmar`` a direction only: each
+    point then lies ``depth`` mm under the skin that a ray from the bone's axis in that direction
+    meets (the way subcutaneous dorsal digital nerves run, whatever the finger's thickness).
 ``{kind: tubes, radius: R, paths: [[POINT, ...], ...]}``
     Several tubes as one structure (a venous network).
 
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from handatlas.build.digits import DIGITS, bone_id, segments_of
+from handatlas.build.digits import DIGITS, SEGMENTS, bone_id, segment_frame, segments_of
 from handatlas.build.points import PointContext, PointError
 from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube
 from handatlas.build.writer import MeshData
@@ -41,7 +45,14 @@ DIGIT_STATIONS = {
 
 
 def digit_course(ctx: PointContext, item: Mapping[str, Any]) -> list[np.ndarray]:
-    """Points beside the phalanges of one digit: ``{digit, side, lateral, palmar}``."""
+    """Points beside the bones of one digit: ``{digit, side, lateral, palmar}``, optionally with
+    ``stations`` and ``depth`` (see the module docstring).
+
+    Raises
+    ------
+    PointError
+        For an unknown digit, side or segment, or a station outside the shaft.
+    """
     digit_name = str(item["digit"])
     if digit_name not in DIGITS:
         msg = f"digit course {dict(item)!r}: digit must be one of {', '.join(DIGITS)}"
@@ -53,16 +64,51 @@ def digit_course(ctx: PointContext, item: Mapping[str, Any]) -> list[np.ndarray]
     sign = 1.0 if side == "radial" else -1.0
     lateral, palmar = float(item["lateral"]), float(item["palmar"])
     number = DIGITS.index(digit_name) + 1
+    stations = _stations(item, number)
+    depth = item.get("depth")
     points = []
-    for segment in segments_of(number):
-        if segment == "metacarpal":
+    for segment, (fractions, scale) in stations.items():
+        bone = bone_id(number, segment)
+        if depth is None:
+            for t in fractions:
+                spec = {"at": f"{bone}.shaft({t})", "local": [sign * lateral * scale, 0.0, palmar * scale]}
+                points.append(ctx.point(spec))
             continue
-        fractions, scale = DIGIT_STATIONS[segment]
+        frame = segment_frame(ctx.hand, number, segment)
+        toward = sign * lateral * frame.radial + palmar * frame.palmar
+        if np.linalg.norm(toward) < 1e-9:
+            msg = f"digit course {dict(item)!r}: lateral and palmar give no direction"
+            raise PointError(msg)
         for t in fractions:
-            spec = {"at": f"{bone_id(number, segment)}.shaft({t})",
-                    "local": [sign * lateral * scale, 0.0, palmar * scale]}
+            spec = {"at": f"{bone}.shaft({t})", "toward": (toward / np.linalg.norm(toward)).tolist(),
+                    "depth": float(depth)}
             points.append(ctx.point(spec))
     return points
+
+
+def _stations(item: Mapping[str, Any], digit: int) -> dict[str, tuple[tuple[float, ...], float]]:
+    """Segment -> (shaft fractions, scale of the distances) of a digit course, proximal first."""
+    given = item.get("stations")
+    if given is None:
+        return {s: DIGIT_STATIONS[s] for s in segments_of(digit) if s != "metacarpal"}
+    if not isinstance(given, Mapping) or not given:
+        msg = f"digit course {dict(item)!r}: stations must map segments to lists of fractions"
+        raise PointError(msg)
+    unknown = sorted(str(s) for s in given if s not in segments_of(digit))
+    if unknown:
+        msg = (f"digit course {dict(item)!r}: unknown segment(s) {unknown}; the {DIGITS[digit - 1]} has "
+               f"{', '.join(segments_of(digit))}")
+        raise PointError(msg)
+    out = {}
+    for segment in SEGMENTS:
+        if segment not in given:
+            continue
+        fractions = tuple(float(t) for t in np.atleast_1d(given[segment]))
+        if not fractions or min(fractions) < 0.0 or max(fractions) > 1.0:
+            msg = f"digit course {dict(item)!r}: the {segment} stations must lie in 0..1"
+            raise PointError(msg)
+        out[segment] = (fractions, DIGIT_STATIONS.get(segment, ((), 1.0))[1])
+    return out
 
 
 def path_points(ctx: PointContext, items: Sequence[Mapping[str, Any]]) -> np.ndarray:

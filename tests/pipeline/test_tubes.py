@@ -52,3 +52,59 @@ def test_push_inside_box():
     np.testing.assert_allclose(out[1], curve[1])  # deep enough: unchanged
     assert out[0, 2] <= 10 - 2.0 + 1e-6 and out[2, 2] <= 10 - 2.0 + 1e-6
     np.testing.assert_allclose(out[[0, 2], :2], curve[[0, 2], :2], atol=1e-6)
+
+
+class _Recorder:
+    """A stand-in for PointContext that records the point specs a digit course asks for."""
+
+    hand = None
+
+    def __init__(self) -> None:
+        self.specs: list[dict] = []
+
+    def point(self, spec):
+        self.specs.append(dict(spec))
+        return np.zeros(3)
+
+
+def test_digit_course_default_stations_beside_the_phalanges():
+    from handatlas.build.paths import digit_course
+
+    ctx = _Recorder()
+    points = digit_course(ctx, {"digit": "index", "side": "ulnar", "lateral": 4.0, "palmar": 3.0})
+    assert len(points) == 6  # proximal 2, middle 1, distal 3
+    assert [s["at"] for s in ctx.specs][:3] == [
+        "proximal_phalanx_2.shaft(0.15)", "proximal_phalanx_2.shaft(0.6)", "middle_phalanx_2.shaft(0.5)"]
+    assert ctx.specs[0]["local"] == [-4.0, 0.0, 3.0]  # ulnar side: minus the radial axis
+    assert "toward" not in ctx.specs[0]
+
+
+def test_digit_course_stations_and_depth_under_the_skin(monkeypatch):
+    from handatlas.build import paths
+    from handatlas.build.digits import SegmentFrame
+
+    frame = SegmentFrame("x", np.zeros(3), np.array([0.0, 10.0, 0.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]),
+                         np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]))
+    monkeypatch.setattr(paths, "segment_frame", lambda hand, digit, segment: frame)
+    ctx = _Recorder()
+    item = {"digit": "little", "side": "ulnar", "lateral": 1.0, "palmar": -1.0, "depth": 2.0,
+            "stations": {"proximal_phalanx": [0.2, 0.9], "metacarpal": [0.5]}}
+    assert len(paths.digit_course(ctx, item)) == 3
+    assert [s["at"] for s in ctx.specs] == ["metacarpal_5.shaft(0.5)", "proximal_phalanx_5.shaft(0.2)",
+                                            "proximal_phalanx_5.shaft(0.9)"]  # proximal to distal
+    np.testing.assert_allclose(ctx.specs[0]["toward"], np.array([-1.0, 0.0, -1.0]) / np.sqrt(2))  # dorsoulnar
+    assert all(s["depth"] == 2.0 and "local" not in s for s in ctx.specs)
+
+
+@pytest.mark.parametrize(("stations", "message"), [
+    ({"middle_phalanx": [0.5]}, "unknown segment"),  # the thumb has none
+    ({"proximal_phalanx": [1.2]}, "must lie in 0..1"),
+    ([0.5], "must map segments"),
+])
+def test_digit_course_refuses_bad_stations(stations, message):
+    from handatlas.build.paths import digit_course
+    from handatlas.build.points import PointError
+
+    item = {"digit": "thumb", "side": "radial", "lateral": 1.0, "palmar": -1.0, "stations": stations}
+    with pytest.raises(PointError, match=message):
+        digit_course(_Recorder(), item)
