@@ -21,8 +21,9 @@ frame:
    the prominence like a tent, is applied with a smooth maximum: the primitives of step 2 are
    shapes for the fleshy parts and would otherwise pad the bony ones 2–3 times too thick.
    Then a Gaussian blur (which also rounds the caps' edges), then the **web spaces**: between
-   the fingers a flat, round-ended cleft is cut out of the field (a smooth maximum) from each web commissure, about a third of the way along
-   the proximal phalanges, so that every finger is a separate cylinder of skin from there on;
+   the fingers a flat, round-ended cleft is cut out of the field (a smooth maximum) from each
+   web commissure, about a third of the way along the proximal phalanges, so that every finger
+   is a separate cylinder of skin from there on;
    the cut keeps clear of the bones and its floor is rounded into a U (:func:`web_carves`).
 4. The flat cap ``f = max(f, cap_y - y)``, marching cubes, the largest component,
    Taubin smoothing, quadric decimation (fast_simplification keeps the surface closed). Cap
