@@ -156,6 +156,46 @@ def named_rays(hand: PosedHand) -> dict[str, Ray]:
     }
 
 
+#: The forearm landmarks lie this far proximal to the distal wrist crease (mm).
+FOREARM_LEVEL_MM = 80.0
+#: Skin vertices within this distance of the level form the forearm's section ring (mm).
+RING_HALF_WIDTH_MM = 2.0
+
+
+def forearm_rays(hand: PosedHand, skin: trimesh.Trimesh) -> dict[str, Ray]:
+    """Rays to the volar and dorsal midline of the forearm, 8 cm proximal to the wrist crease.
+
+    The midline is the middle of the skin's section at that level (between its radial and ulnar
+    borders); the rays leave the middle of the section palmarly and dorsally.
+
+    Parameters
+    ----------
+    hand
+        The posed hand.
+    skin
+        The closed skin.
+
+    Returns
+    -------
+    dict
+        ``volar_forearm_mid`` and ``dorsal_forearm_mid``.
+    """
+    crease = named_rays(hand)["distal_wrist_crease"].origin
+    y = crease[1] - FOREARM_LEVEL_MM
+    verts = np.asarray(skin.vertices)
+    ring = verts[np.abs(verts[:, 1] - y) < RING_HALF_WIDTH_MM]
+    if len(ring) == 0:
+        msg = f"the skin does not reach {FOREARM_LEVEL_MM:g} mm proximal to the wrist crease"
+        raise ValueError(msg)
+    middle = np.array([(ring[:, 0].min() + ring[:, 0].max()) / 2, y, ring[:, 2].mean()])
+    return {
+        "volar_forearm_mid": Ray(middle, np.array([0.0, 0.0, 1.0]),
+                                 "Midline of the volar forearm, 8 cm proximal to the distal wrist crease"),
+        "dorsal_forearm_mid": Ray(middle, np.array([0.0, 0.0, -1.0]),
+                                  "Midline of the dorsal forearm, 8 cm proximal to the distal wrist crease"),
+    }
+
+
 #: The web spaces: landmark id -> (radial digit, description).
 COMMISSURES = {
     "first_web_space_apex": (1, "Apex of the first web space, where Kaplan's cardinal line starts"),
@@ -274,7 +314,7 @@ def build_landmarks(hand: PosedHand, skin: trimesh.Trimesh) -> list[dict[str, ob
 
     Points are rounded to 1e-4 mm and normals to 1e-6 so that rebuilds give identical text.
     """
-    rays = {**named_rays(hand), **grid_rays(hand)}
+    rays = {**named_rays(hand), **forearm_rays(hand, skin), **grid_rays(hand)}
     names = list(rays)
     origins = np.array([rays[n].origin for n in names], dtype=float)
     directions = np.array([rays[n].direction for n in names], dtype=float)
