@@ -78,6 +78,21 @@ TOUCH_MM = 0.3
 SOLID_TISSUES = ("muscle", "tendon", "fascia", "retinaculum", "bone")
 
 
+# ----------------------------------------------------------------------------- not built yet
+#: Findings the atlas does not meet yet (issue 9 is open), by test name (a parametrised test's
+#: name with its id, or without it for every id), with what is missing.  Strict: a finding that
+#: starts to hold fails here until it leaves this table.
+PENDING: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _pending(request):
+    name = request.node.name
+    reason = PENDING.get(name, PENDING.get(name.split("[")[0]))
+    if reason is not None:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 # ----------------------------------------------------------------------------- helpers
 @pytest.fixture
 def measured(request):

@@ -21,10 +21,17 @@ Geometry kinds of the specification handled here (points as in :mod:`handatlas.b
 
 Every solid is then kept under the skin: vertices less than :data:`SKIN_CLEARANCE_MM` under it
 are pulled inward (``margin`` overrides it).  Bellies and sheets are carved (boolean
-difference) by the bones they touch (``carve_bones: false`` to keep them) and by the tubes
+difference) by the bones they touch (``carve_bones: false`` to keep them), by the tubes
 listed in ``avoid`` (nerves and vessels built earlier), each inflated to ``avoid_radius``, so
-that a muscle never swallows a neurovascular bundle.  Meshes are watertight, consistently wound
-and deterministic.
+that a muscle never swallows a neurovascular bundle, and by the solids listed in ``carve_by``
+(bellies or sheets built earlier in the specification, as they were before the bones cut them):
+where two muscles' raw shapes overlap, the one built first keeps the shared space, so
+neighbours fill a compartment without interpenetrating, and a sheet that runs into the bones
+(the interosseous membrane) walls one compartment off from the next.  ``simplify: MM`` then
+drops every vertex the surface can lose without moving more than MM (manifold3d's
+simplification; keeps long forearm bellies to a few thousand triangles).  A belly is one body:
+only its largest piece is kept (a sheet's too with ``one_body: true``).  Meshes are watertight,
+consistently wound and deterministic.
 """
 
 from __future__ import annotations
@@ -413,11 +420,13 @@ def sheet_part(ctx: PointContext, part: Mapping[str, Any], geometry: Mapping[str
 
 
 class Carving:
-    """Cutters shared by every solid of one build: decimated bones and inflated tubes."""
+    """Cutters shared by every solid of one build: decimated bones, inflated tubes and the
+    solids built so far."""
 
     def __init__(self, ctx: PointContext) -> None:
         self.ctx = ctx
         self._bones: list[trimesh.Trimesh] | None = None
+        self.solids: dict[str, trimesh.Trimesh] = {}
 
     def bones(self) -> list[trimesh.Trimesh]:
         """The posed bones, decimated (computed once)."""
@@ -435,6 +444,15 @@ class Carving:
             curve = self.ctx.curves[sid]
             out.append(sweep_tube(curve, np.full(len(curve), radius), sides=10))
         return out
+
+    def built(self, ids: Sequence[str]) -> list[trimesh.Trimesh]:
+        """Solids built earlier in this build, as they were before the bones cut them (for
+        ``carve_by``: a sheet that ends inside a bone then seals against it without a seam)."""
+        missing = [sid for sid in ids if sid not in self.solids]
+        if missing:
+            msg = f"carve_by: {missing} not built yet (list them before the solids they carve)"
+            raise PointError(msg)
+        return [self.solids[sid] for sid in ids]
 
 
 def decimate(mesh: trimesh.Trimesh, faces: int) -> trimesh.Trimesh:
@@ -483,14 +501,65 @@ def build_solid(structure_id: str, geometry: Mapping[str, Any], ctx: PointContex
         mesh.vertices = pull_inside(mesh.vertices, field, clearance=clearance)
         cutters = list(carving.tubes(geometry.get("avoid", ()),
                                      float(geometry.get("avoid_radius", DEFAULT_AVOID_RADIUS_MM))))
+        mesh = carve(mesh, cutters + carving.built(geometry.get("carve_by", ())))
+        carving.solids[structure_id] = mesh
         if geometry.get("carve_bones", True):
-            cutters += carving.bones()
-        mesh = carve(mesh, cutters)
+            mesh = carve(mesh, carving.bones())
+        if "simplify" in geometry:
+            mesh = simplify(mesh, float(geometry["simplify"]))
+        if geometry.get("one_body", geometry["kind"] == "belly"):
+            mesh = largest_piece(mesh)
         mesh.vertices = pull_inside(mesh.vertices, field, clearance=clearance)
     except (PointError, ValueError, KeyError) as exc:
         msg = f"structure {structure_id!r}: {exc}"
         raise PointError(msg) from None
     return MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces))
+
+
+def simplify(mesh: trimesh.Trimesh, tolerance: float) -> trimesh.Trimesh:
+    """A lighter copy of a closed mesh whose surface moves by at most ``tolerance`` mm.
+
+    Uses manifold3d's simplification, which keeps the solid valid (fast-simplification's
+    quadric decimation tears carved bellies along their thin walls); degenerate slivers it
+    leaves are dropped as :func:`from_manifold` drops small pieces.
+
+    Parameters
+    ----------
+    mesh
+        A closed, consistently wound mesh.
+    tolerance : float
+        The largest distance any point of the surface may move, mm.
+
+    Returns
+    -------
+    trimesh.Trimesh
+        Watertight, outward-wound.
+    """
+    return from_manifold(to_manifold(mesh).simplify(tolerance))
+
+
+def largest_piece(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """The connected piece of a closed mesh with the largest volume (the mesh itself if whole).
+
+    Parameters
+    ----------
+    mesh
+        Closed pieces, possibly several.
+
+    Returns
+    -------
+    trimesh.Trimesh
+
+    Examples
+    --------
+    >>> two = trimesh.util.concatenate([trimesh.creation.box(), trimesh.creation.box().apply_scale(2)])
+    >>> round(largest_piece(two).volume, 6)
+    8.0
+    """
+    pieces = mesh.split(only_watertight=False)
+    if len(pieces) <= 1:
+        return mesh
+    return max(pieces, key=lambda piece: abs(piece.volume))
 
 
 def raw_solid(geometry: Mapping[str, Any], ctx: PointContext) -> trimesh.Trimesh:

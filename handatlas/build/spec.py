@@ -21,7 +21,7 @@ from handatlas import format as fmt
 
 SPEC_DIR = "anatomy"
 SPEC_FILES = ("hand.yaml", "bones.yaml", "nerves.yaml", "arteries.yaml", "veins.yaml",
-              "tendons.yaml", "fascia.yaml", "muscles.yaml")
+              "tendons.yaml", "fascia.yaml", "muscles.yaml", "forearm.yaml")
 
 
 class SpecError(ValueError):

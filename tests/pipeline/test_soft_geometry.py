@@ -11,7 +11,9 @@ from handatlas.build.solids import (
     carve,
     ellipse_sweep,
     grid_normals,
+    largest_piece,
     pull_inside,
+    simplify,
     slab,
     smooth_grid,
     surface_samples,
@@ -114,3 +116,26 @@ def test_carve_and_unite_keep_solids_closed():
     far = trimesh.creation.box(extents=(1, 1, 1))
     far.apply_translation([100, 0, 0])
     assert carve(block, [far]) is block
+
+
+def test_a_wall_through_a_belly_leaves_its_larger_side():
+    """A sheet cutting right through a block (as the interosseous membrane cuts a belly that
+    spills past it) leaves two pieces; the belly keeps the larger."""
+    block = trimesh.creation.box(extents=(20, 10, 10))
+    wall = trimesh.creation.box(extents=(1, 12, 12))
+    wall.apply_translation([5, 0, 0])  # 15 mm of block on one side, 4 mm on the other
+    cut = carve(block, [wall])
+    assert len(cut.split(only_watertight=False)) == 2
+    kept = largest_piece(cut)
+    assert kept.is_watertight and kept.volume == pytest.approx(15 * 10 * 10 - 0.5 * 100, rel=1e-6)
+    assert largest_piece(block) is block
+
+
+def test_simplify_keeps_a_closed_surface_within_its_tolerance():
+    sphere = trimesh.creation.icosphere(subdivisions=5, radius=10.0)
+    light = simplify(sphere, 0.05)
+    assert len(light.faces) < len(sphere.faces) / 2
+    assert light.is_watertight and light.is_winding_consistent
+    radius = np.linalg.norm(light.vertices, axis=1)
+    assert np.abs(radius - 10.0).max() <= 0.05 + 1e-3
+    assert light.volume == pytest.approx(sphere.volume, rel=0.01)
