@@ -268,18 +268,13 @@ def decimate(mesh: trimesh.Trimesh, target_faces: int) -> trimesh.Trimesh:
 # ----------------------------------------------------------------------------- the set of bones
 def with_hook(hamate: trimesh.Trimesh) -> trimesh.Trimesh:
     """The hamate (body frame, mm) united with its hook, :data:`HOOK_OF_HAMATE`."""
-    import manifold3d
+    from handatlas.build.solids import unite  # the build's booleans (manifold3d)
 
     balls = [trimesh.creation.icosphere(subdivisions=3, radius=radius).vertices + centre
              for centre, radius in HOOK_OF_HAMATE]
     hook = trimesh.convex.convex_hull(np.vstack(balls))
-    solids = [manifold3d.Manifold(manifold3d.Mesh(vert_properties=np.asarray(m.vertices, np.float32),
-                                                  tri_verts=np.asarray(m.faces, np.uint32)))
-              for m in (hamate, hook)]
-    out = manifold3d.Manifold.batch_boolean(solids, manifold3d.OpType.Add).to_mesh()
-    united = trimesh.Trimesh(np.asarray(out.vert_properties[:, :3], float),
-                             np.asarray(out.tri_verts, np.int64),
-                             process=True)
+    united = unite([hamate, hook])
+    united = trimesh.Trimesh(united.vertices, united.faces, process=True)
     if not is_sound(united):
         msg = "the hamate with its hook is not a single watertight mesh"
         raise ValueError(msg)
