@@ -18,11 +18,13 @@ from pathlib import Path
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-import numpy as np  # noqa: E402
-import pyvista as pv  # noqa: E402
+import numpy as np
+import pyvista as pv
 
-from handatlas import load_atlas  # noqa: E402
-from handatlas import render  # noqa: E402
+from handatlas import (
+    load_atlas,
+    render,
+)
 
 DOCS = Path(__file__).resolve().parent
 GRADES = ("light", "moderate", "firm")
