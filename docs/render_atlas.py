@@ -21,10 +21,7 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 import numpy as np
 import pyvista as pv
 
-from handatlas import (
-    load_atlas,
-    render,
-)
+from handatlas import load_atlas, render
 
 DOCS = Path(__file__).resolve().parent
 GRADES = ("light", "moderate", "firm")
