@@ -16,6 +16,7 @@ from fsrs import Scheduler
 from handatlas.quiz import compute_key, default_quiz_dir, load_quiz, quiz_paths
 from handatlas.quiz.checking import HAND_TERRITORIES
 from handatlas.quiz.drill import Drill
+from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.keys import IdentifyKey, LocateKey, normalise
 from handatlas.quiz.progress import ProgressStore
 from handatlas.quiz.schema import Choice, Identify, Locate, Order, Press, Territory
@@ -141,7 +142,7 @@ def test_right_answers_score_1_and_wrong_ones_0_on_the_bank(atlas, path):
         assert target == (key.target if isinstance(q, Identify) else None)
         fb = good.answer(right, uid=good.current.uid)
         assert (fb.score, fb.correct) == (1.0, True), (q.id, fb.feedback)
-        assert fb.explanation == " ".join(q.explanation.split()) and fb.answer_text
+        assert fb.explanation == explanation_text(q, key) and fb.answer_text
         miss = bad.answer(wrong)
         assert (miss.score, miss.correct) == (0.0, False), (q.id, miss.feedback)
         assert miss.answer_text == fb.answer_text

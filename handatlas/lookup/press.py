@@ -136,6 +136,22 @@ class PressReport:
     shielded: tuple[AtRisk, ...]
     layers: tuple[Layer, ...]
     message: str
+    most_loaded: tuple[str, float, float] | None = None
+
+    @property
+    def focus(self) -> tuple[str, float] | None:
+        """``(name, depth mm)`` of the structure the message is about, or ``None``.
+
+        The worst structure at risk; for a safe press the first shielded one, else the most
+        loaded nerve or vessel within reach (:attr:`most_loaded`); ``None`` when none is near.
+        """
+        if self.at_risk:
+            return self.at_risk[0].name, self.at_risk[0].depth_mm
+        if self.shielded:
+            return self.shielded[0].name, self.shielded[0].depth_mm
+        if self.most_loaded is not None:
+            return self.most_loaded[0], self.most_loaded[1]
+        return None
 
     @property
     def depth_limit_mm(self) -> float:
@@ -417,12 +433,13 @@ def press(
                    for c in index.everything.crossings(contact.point, inward, start_mm=0.5))
     territory = atlas.territory_labels[int(territory_codes_at(atlas, contact.point)[0])]
     verdict = VERDICTS[int(batch.verdict[0])]
+    most_loaded = _most_loaded(atlas, index, batch) if not (at_risk or shielded) else None
     message = explain(verdict=verdict, load=_load_text(grade, force), at_risk=at_risk, shielded=shielded,
-                      most_loaded=_most_loaded(atlas, index, batch) if not (at_risk or shielded) else None,
-                      atlas=atlas, layers=layers, light=force <= GRADE_FORCE_N["light"])
+                      most_loaded=most_loaded, atlas=atlas, layers=layers,
+                      light=force <= GRADE_FORCE_N["light"])
     return PressReport(contact.point, contact.normal, inward, radius, grade, force, batch.pressure_kpa,
                        float(batch.sink[0]), contact.landmark, territory, verdict, at_risk, shielded, layers,
-                       message)
+                       message, most_loaded)
 
 
 def _load_text(grade: str, force: float) -> str:

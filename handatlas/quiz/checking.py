@@ -4,7 +4,8 @@ Loading (:mod:`handatlas.quiz.loading`) refuses what the format itself forbids. 
 finds what only the content or the atlas can tell: an answer index out of range, duplicate or
 empty options, an order of fewer than two items, an unknown structure or landmark (with "did you
 mean"), a locate target without geometry, a press that asks for the structures at risk where
-none are, a territory point outside the hand's territories, a quiz id used by two files.
+none are, a territory point outside the hand's territories, a quiz id used by two files, a press
+explanation that is not a template filled from its key (:mod:`handatlas.quiz.explanations`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handatlas.quiz import schema
+from handatlas.quiz.explanations import render_press, template_problems
 from handatlas.quiz.keys import KeyProblem, compute_key, normalise
 from handatlas.quiz.loading import LoadedQuiz, load_quiz, quiz_paths
 from handatlas.quiz.problems import Problem, QuizError
@@ -71,8 +73,12 @@ def structural_problems(quiz: LoadedQuiz, i: int, q: schema.Question) -> list[Pr
         out += _distinct(quiz, i, q.items, field="items", noun="item")
     elif isinstance(q, schema.Identify) and q.options is not None:
         out += _options(quiz, i, q.options, kind="identify question")
-    elif isinstance(q, schema.Press) and len(set(q.ask)) != len(q.ask):
-        out.append(quiz.problem(i, ("ask",), "lists the same thing twice"))
+    elif isinstance(q, schema.Press):
+        if len(set(q.ask)) != len(q.ask):
+            out.append(quiz.problem(i, ("ask",), "lists the same thing twice"))
+        out += [quiz.problem(i, ("explanation",), f"press explanations are templates filled from the "
+                                                  f"computed key: {message}")
+                for message in template_problems(" ".join(q.explanation.split()))]
     return out
 
 
@@ -92,6 +98,11 @@ def key_problems(quiz: LoadedQuiz, i: int, q: schema.Question, atlas: Atlas) -> 
         return [quiz.problem(i, ("ask",), f"asks for the structures at risk, but a {q.grade} press here "
                                           f"puts none at risk (verdict {key.verdict}); ask for the "
                                           f"verdict only, or choose another point or grade")]
+    if isinstance(q, schema.Press):
+        try:
+            render_press(" ".join(q.explanation.split()), key)
+        except ValueError as exc:
+            return [quiz.problem(i, ("explanation",), str(exc))]
     if isinstance(q, schema.Territory) and key.territory not in HAND_TERRITORIES:
         return [quiz.problem(i, ("where",), f"the skin here is labelled {key.territory!r}, not a hand "
                                             f"territory ({', '.join(HAND_TERRITORIES)}); choose a point "

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from fsrs import Card, Rating, Scheduler
 
 from handatlas.quiz import default_quiz_dir, schema
+from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.grading import Grade, grade
 from handatlas.quiz.keys import Key, compute_key, normalise
 from handatlas.quiz.loading import load_quiz, quiz_paths
@@ -853,7 +854,7 @@ def run_terminal(drill: Drill, *, stdin: TextIO, stdout: TextIO) -> int:
                 continue
             mark = "Right." if g.correct else ("Partly right." if g.score > 0 else "Wrong.")
             stdout.write(f"  {mark} {g.feedback} (score {g.score:.2f})\n")
-            stdout.write(f"  Why: {' '.join(dq.question.explanation.split())}\n")
+            stdout.write(f"  Why: {explanation_text(dq.question, drill.key(dq.uid))}\n")
     except (EOFError, _Quit):
         stdout.write("\n")
     except KeyboardInterrupt:

@@ -63,7 +63,13 @@ class IdentifyKey:
 
 @dataclass(frozen=True)
 class PressKey:
-    """The verdict and the structures at risk of a press, with their names."""
+    """The verdict and the structures at risk of a press, with their names.
+
+    ``structure`` and ``depth_mm`` are the structure the verdict is about and its depth as the
+    report quotes it (:attr:`handatlas.lookup.press.PressReport.focus`), or ``None`` when no
+    nerve or vessel is within reach: they fill a press explanation's template
+    (:mod:`handatlas.quiz.explanations`).
+    """
 
     verdict: str
     at_risk: tuple[str, ...]
@@ -72,6 +78,8 @@ class PressKey:
     grade: str
     point: np.ndarray
     message: str
+    structure: str | None = None
+    depth_mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,9 +223,12 @@ def press_key(question: schema.Press, atlas: Atlas) -> PressKey:
         report = atlas.press(where, grade=question.grade, radius_mm=question.radius_mm)
     except ValueError as exc:
         raise KeyProblem(("where",), str(exc)) from None
+    focus = report.focus
+    structure = None if focus is None else focus[0][:1].lower() + focus[0][1:]
+    depth = None if focus is None else round(focus[1], 1)
     return PressKey(report.verdict, tuple(r.id for r in report.at_risk),
                     {r.id: r.name for r in report.at_risk}, tuple(dict.fromkeys(question.ask)),
-                    question.grade, report.point, report.message)
+                    question.grade, report.point, report.message, structure, depth)
 
 
 def territory_key(question: schema.Territory, atlas: Atlas) -> TerritoryKey:

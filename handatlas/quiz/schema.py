@@ -17,13 +17,14 @@ A file holds one quiz::
         where: radial_pulse        # a landmark id, or [x, y, z] in mm (hand frame)
         grade: firm
         ask: [verdict, at_risk]
-        explanation: The radial artery lies about 5 mm under the skin here.
+        explanation: A {grade} press here is {verdict}; the {structure} lies {depth_mm} mm deep.
         tags: [topic:radial_artery, domain:areas_of_caution]
         difficulty: 2
 
 Spatial answer keys (what a locate click must hit, the verdict of a press, the structures at
 risk, the territory of a point) are never written in the file: :mod:`handatlas.quiz.keys`
-computes them from the atlas, so a quiz cannot contradict the model.  Choice answers are
+computes them from the atlas, so a quiz cannot contradict the model; a press explanation is a
+template filled from that key (:mod:`handatlas.quiz.explanations`).  Choice answers are
 0-based indices into ``options``; ``order`` lists its items in the correct order.
 
 Every model forbids unknown keys.  Checks that need the atlas, or that concern whether an answer

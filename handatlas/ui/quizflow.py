@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from handatlas.quiz import schema
 from handatlas.quiz.checking import HAND_TERRITORIES
+from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.grading import Grade, grade
 from handatlas.quiz.keys import (
     ChoiceKey,
@@ -364,7 +365,7 @@ def reveal(question: schema.Question, key: Key, grade: Grade | None, atlas: Atla
         if atlas is not None and isinstance(question, schema.Territory):
             points = (where_point(atlas, question.where),)
     text = answer_text(question, key)
-    explanation = " ".join(question.explanation.split())
+    explanation = explanation_text(question, key)
     if grade is None:
         return Feedback(0.0, False, f"Skipped. The answer: {text}.", explanation, text, structures, points,
                         territory, skipped=True)

@@ -89,7 +89,7 @@ def note_fields(exported: Exported, *, media: str | None) -> list[str]:
         front.append(html_paragraphs(item.prompt) + picture + _options_html(item, exported))
         back.append(_answer_html(item))
     return [exported.id, exported.quiz_id, exported.question.type, "".join(front), "<hr>".join(back),
-            html_paragraphs(exported.question.explanation)]
+            html_paragraphs(exported.explanation)]
 
 
 def write_apkg(quizzes: Sequence[ExportQuiz], path: Path, *, png: Callable[[Exported], bytes | None]) -> int:

@@ -55,7 +55,7 @@ def question_block(item: Item, exported: Exported) -> str:
         lines.append(f"// {exported.no_picture_note}")
     lines.append(f"::{escape(item.id)}::{html_text(item.prompt)} {{")
     lines += [f"\t{line}" for line in _answer_lines(item)]
-    lines.append(f"\t####{html_text(q.explanation)}")
+    lines.append(f"\t####{html_text(exported.explanation)}")
     lines.append("}")
     return "\n".join(lines) + "\n\n"
 

@@ -43,6 +43,7 @@ import numpy as np
 from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.quiz import schema
 from handatlas.quiz.checking import HAND_TERRITORIES
+from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.export.geometry import NEUROVASCULAR, Geometry, landmark_name, view_facing
 from handatlas.quiz.keys import IdentifyKey, LocateKey, PressKey, TerritoryKey, compute_key, normalise
 
@@ -128,6 +129,7 @@ class Exported:
     text_items: tuple[Item, ...]
     picture: Picture | None
     no_picture_note: str = ""
+    explanation: str = ""
 
     @property
     def id(self) -> str:
@@ -412,18 +414,15 @@ def export_question(quiz_id: str, q: schema.Question, atlas: Atlas, geometry: Ge
     handatlas.quiz.keys.KeyProblem
         When the key cannot be computed (a quiz that does not pass ``handatlas quiz check``).
     """
-    if isinstance(q, schema.Choice):
-        items = choice_items(q)
-        return Exported(quiz_id, q, items, items, None)
-    if isinstance(q, schema.Order):
-        items = order_items(q)
-        return Exported(quiz_id, q, items, items, None)
+    if isinstance(q, schema.Choice | schema.Order):
+        items = choice_items(q) if isinstance(q, schema.Choice) else order_items(q)
+        return Exported(quiz_id, q, items, items, None, explanation=explanation_text(q, None))
     key = compute_key(q, atlas)
     builders = {"identify": identify_export, "locate": locate_export, "press": press_export,
                 "territory": territory_export}
     items, text_items, picture = builders[q.type](q, key, atlas, geometry)
     note = "no picture: GIFT cannot embed images (the Moodle XML and Anki exports carry the rendered picture)"
-    return Exported(quiz_id, q, items, text_items, picture, note)
+    return Exported(quiz_id, q, items, text_items, picture, note, explanation_text(q, key))
 
 
 def export_quiz(quiz: LoadedQuiz, atlas: Atlas, *, geometry: Geometry | None = None) -> ExportQuiz:

@@ -89,7 +89,7 @@ def question_element(item: Item, exported: Exported, *, png: bytes | None, shuff
     q = ET.Element("question", type=item.kind)
     _text(q, "name", item.id)
     _question_text(q, item, exported, png)
-    _text(q, "generalfeedback", html_paragraphs(exported.question.explanation), format="html")
+    _text(q, "generalfeedback", html_paragraphs(exported.explanation), format="html")
     _sub(q, "defaultgrade", "1")
     _sub(q, "penalty", PENALTY)
     _sub(q, "hidden", "0")
