@@ -24,7 +24,7 @@ import numpy as np
 
 from handatlas.lookup.jit import njit, prange
 
-#: Consecutive segments per chunk of the prefilter.
+#: Consecutive segments (of one structure) per chunk of the branch and bound.
 CHUNK = 16
 
 
@@ -88,23 +88,39 @@ class CapsuleSet:
 
     @cached_property
     def chunks(self) -> np.ndarray:
-        """(c + 1,) bounds of runs of :data:`CHUNK` consecutive segments (a cheap first prefilter)."""
-        return np.r_[np.arange(0, len(self), CHUNK), len(self)].astype(np.int64)
+        """(c + 1,) bounds of runs of at most :data:`CHUNK` consecutive segments of one structure.
+
+        A chunk never spans two structures, so that a whole chunk can be skipped
+        once its structure holds a sample that no point of the chunk can beat.
+        """
+        starts = [0]
+        for j in range(1, len(self)):
+            if self.owner[j] != self.owner[j - 1] or j - starts[-1] >= CHUNK:
+                starts.append(j)
+        return np.array([*starts, len(self)], dtype=np.int64)
 
     @cached_property
-    def chunk_centre(self) -> np.ndarray:
-        """(c, 3) the mean of each chunk's segment midpoints."""
-        bounds = zip(self.chunks[:-1], self.chunks[1:], strict=True)
-        return np.array([self.mid[s:e].mean(axis=0) for s, e in bounds])
+    def chunk_owner(self) -> np.ndarray:
+        """(c,) the structure of each chunk."""
+        return np.ascontiguousarray(self.owner[self.chunks[:-1]])
 
     @cached_property
-    def chunk_radius(self) -> np.ndarray:
-        """(c,) spheres around the chunk centres holding every sample of their capsules."""
-        out = np.empty(len(self.chunks) - 1)
+    def chunk_spheres(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(centre (c, 3), radius (c,))``: spheres around the mean midpoint of each chunk holding
+        every sample of its capsules (a point on a segment, within ``sqrt(2)`` radii)."""
+        centre = np.empty((len(self.chunks) - 1, 3))
+        radius = np.empty(len(self.chunks) - 1)
         for c, (s, e) in enumerate(zip(self.chunks[:-1], self.chunks[1:], strict=True)):
-            reach = np.linalg.norm(self.mid[s:e] - self.chunk_centre[c], axis=1) + self.half[s:e]
-            out[c] = (reach + np.sqrt(2.0) * self.radius[s:e]).max()
-        return out
+            centre[c] = self.mid[s:e].mean(axis=0)
+            reach = np.linalg.norm(self.mid[s:e] - centre[c], axis=1) + self.half[s:e]
+            radius[c] = (reach + np.sqrt(2.0) * self.radius[s:e]).max()
+        return centre, radius
+
+    @cached_property
+    def kernel_geometry(self) -> tuple[np.ndarray, ...]:
+        """The arrays the compiled kernel reads, in its order."""
+        return (self.a, self.b, self.radius, self.owner, self.mid, self.half, self.chunks, self.chunk_owner,
+                *self.chunk_spheres)
 
 
 # ----------------------------------------------------------------------------- compiled kernels
@@ -205,109 +221,159 @@ def _foot(px, py, pz, dx, dy, dz, a, b):
 
 
 @njit
+def _sphere_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, centre, chunk_rad,
+                 envelope, step):
+    """An upper bound of ``sigma_z / p`` on the undeformed tissue over the samples in a sphere
+    (sheets only lower it), or -1 when no sample in it can be a candidate (beyond the reach, behind
+    the contact plane, or unable to reach ``need`` on the column compressed at ``prune_strain``)."""
+    ex, ey, ez = centre[0] - px, centre[1] - py, centre[2] - pz
+    gap = reach + chunk_rad
+    far = ex * ex + ey * ey + ez * ez
+    if far > gap * gap:
+        return -1.0
+    zm = ex * dx + ey * dy + ez * dz
+    if zm + chunk_rad <= 0.0:
+        return -1.0
+    z_low = max(zm - chunk_rad, 0.0)
+    rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_rad, 0.0)
+    squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
+    if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
+        return -1.0
+    return _envelope(envelope, step, z_low / pad, rho_low / pad)
+
+
+@njit
+def _sphere_load(px, py, pz, dx, dy, dz, pad, column, strain, centre, chunk_rad, envelope, step):
+    """An upper bound of ``sigma_z / p`` over the samples in a sphere, on the column compressed
+    by ``strain``."""
+    ex, ey, ez = centre[0] - px, centre[1] - py, centre[2] - pz
+    far = ex * ex + ey * ey + ez * ez
+    zm = ex * dx + ey * dy + ez * dz
+    z_low = max(zm - chunk_rad, 0.0)
+    rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_rad, 0.0)
+    squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
+    return _envelope(envelope, step, squeezed / pad, rho_low / pad)
+
+
+@njit
+def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain, column, reach, sheet_depth,
+                   sheet_factor, a, b, radius, owner, mid, half, table, step, envelope, need,
+                   rank, load, segment, param, depth, offset):
+    """Sample the segments ``lo:hi`` of one chunk for press ``i`` (see :func:`stress_capsules`)."""
+    for j in range(lo, hi):
+        k = owner[j]
+        rad = radius[j]
+        ex, ey, ez = mid[j, 0] - px, mid[j, 1] - py, mid[j, 2] - pz
+        # no point of this capsule's samples lies nearer to the contact than this
+        far = ex * ex + ey * ey + ez * ez
+        near = np.sqrt(far) - half[j] - 1.4142135623730951 * rad
+        if near > reach:
+            continue
+        # nor shallower, nor nearer to the axis, than these
+        ta = (a[j, 0] - px) * dx + (a[j, 1] - py) * dy + (a[j, 2] - pz) * dz
+        tb = (b[j, 0] - px) * dx + (b[j, 1] - py) * dy + (b[j, 2] - pz) * dz
+        if max(ta, tb) <= 0.0:  # wholly behind the contact plane
+            continue
+        zm = ex * dx + ey * dy + ez * dz
+        z_low = max(min(ta, tb) - rad, 0.0)
+        rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - half[j] - rad, 0.0)
+        # skip what no force of this size could flag, even on the compressed column
+        squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
+        if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
+            continue
+        # skip what cannot beat this structure's best sample so far
+        if rank[i, k] > 0.0 and _envelope(envelope, step, z_low / pad, rho_low / pad) <= rank[i, k]:
+            continue
+        # two samples: the point nearest to the axis and the end nearest to the skin
+        for m in range(2):
+            t = _foot(px, py, pz, dx, dy, dz, a[j], b[j]) if m == 0 else (0.0 if ta <= tb else 1.0)
+            cx = a[j, 0] + t * (b[j, 0] - a[j, 0]) - px
+            cy = a[j, 1] + t * (b[j, 1] - a[j, 1]) - py
+            cz = a[j, 2] + t * (b[j, 2] - a[j, 2]) - pz
+            zc = cx * dx + cy * dy + cz * dz
+            if zc <= 0.0:  # behind the contact plane, outside the loaded half-space
+                continue
+            rc = np.sqrt(max(cx * cx + cy * cy + cz * cz - zc * zc, 0.0))
+            zs = max(zc - rad, 0.0)
+            rs = max(rc - rad, 0.0)
+            sheet = 1.0
+            for s in range(sheet_factor.shape[0]):
+                if sheet_depth[i, s] < zc:
+                    sheet *= sheet_factor[s]
+            # the most loaded point is chosen on the undeformed tissue, so that it does not move
+            # with the force; the load there is then taken on the compressed column
+            f0 = _table_lookup(table, step, zs / pad, rs / pad) * sheet
+            if f0 > rank[i, k]:
+                zz = zs * (1.0 - strain) if zs <= column else zs - strain * column
+                rank[i, k] = f0
+                load[i, k] = _table_lookup(table, step, zz / pad, rs / pad) * sheet
+                segment[i, k] = j
+                param[i, k] = t
+                depth[i, k] = zs
+                offset[i, k] = rs
+
+
+@njit
 def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
-                a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
-                table, step, envelope, need,
+                a, b, radius, owner, mid, half, chunks, chunk_owner, chunk_centre, chunk_radius,
+                table, step, envelope, need, flag_need,
                 rank, load, segment, param, depth, offset):
-    """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press."""
+    """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press.
+
+    Branch and bound over the chunks: each chunk gets an upper bound of what its samples can
+    reach; the best-bounded chunk of every structure is searched first, then the others, each
+    skipped when its bound cannot beat what its structure already holds.  A structure whose
+    chunks cannot reach ``flag_need`` on the compressed column is skipped whole.
+    """
     px, py, pz = points[i, 0], points[i, 1], points[i, 2]
     dx, dy, dz = directions[i, 0], directions[i, 1], directions[i, 2]
     column = columns[i]
     reach = reaches[i]
-    for c in range(chunk_radius.shape[0]):
-        ex = chunk_centre[c, 0] - px
-        ey = chunk_centre[c, 1] - py
-        ez = chunk_centre[c, 2] - pz
-        gap = reach + chunk_radius[c]
-        far = ex * ex + ey * ey + ez * ez
-        if far > gap * gap:
+    n_chunks = chunk_radius.shape[0]
+    bound = np.empty(n_chunks)
+    best = np.full(rank.shape[1], -1, dtype=np.int64)
+    loaded = np.zeros(rank.shape[1])  # a bound of each structure's load on the compressed column
+    for c in range(n_chunks):
+        bound[c] = _sphere_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need,
+                                 chunk_centre[c], chunk_radius[c], envelope, step)
+        k = chunk_owner[c]
+        if bound[c] < 0.0:
             continue
-        # the same test as for each segment below, for the whole chunk at once
-        zm = ex * dx + ey * dy + ez * dz
-        z_low = max(zm - chunk_radius[c], 0.0)
-        rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_radius[c], 0.0)
-        squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
-        if zm + chunk_radius[c] <= 0.0 or _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
-            continue
-        for j in range(chunks[c], chunks[c + 1]):
-            k = owner[j]
-            rad = radius[j]
-            ex, ey, ez = mid[j, 0] - px, mid[j, 1] - py, mid[j, 2] - pz
-            # no point of this capsule's samples lies nearer to the contact than this
-            far = ex * ex + ey * ey + ez * ez
-            near = np.sqrt(far) - half[j] - 1.4142135623730951 * rad
-            if near > reach:
+        if best[k] < 0 or bound[c] > bound[best[k]]:
+            best[k] = c
+        if flag_need > 0.0:
+            loaded[k] = max(loaded[k], _sphere_load(px, py, pz, dx, dy, dz, pad, column, strain,
+                                                    chunk_centre[c], chunk_radius[c], envelope, step))
+    for sweep in range(2):  # 0: the best chunk of each structure; 1: the others
+        for c in range(n_chunks):
+            k = chunk_owner[c]
+            if bound[c] < 0.0 or (best[k] == c) != (sweep == 0) or loaded[k] < flag_need:
                 continue
-            # nor shallower, nor nearer to the axis, than these
-            ta = (a[j, 0] - px) * dx + (a[j, 1] - py) * dy + (a[j, 2] - pz) * dz
-            tb = (b[j, 0] - px) * dx + (b[j, 1] - py) * dy + (b[j, 2] - pz) * dz
-            if max(ta, tb) <= 0.0:  # wholly behind the contact plane
+            if rank[i, k] > 0.0 and bound[c] <= rank[i, k]:
                 continue
-            zm = ex * dx + ey * dy + ez * dz
-            z_low = max(min(ta, tb) - rad, 0.0)
-            rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - half[j] - rad, 0.0)
-            # skip what no force of this size could flag, even on the compressed column
-            squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
-            if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
-                continue
-            # skip what cannot beat this structure's best sample so far
-            if rank[i, k] > 0.0 and _envelope(envelope, step, z_low / pad, rho_low / pad) <= rank[i, k]:
-                continue
-            # two samples: the point nearest to the axis and the end nearest to the skin
-            for m in range(2):
-                t = _foot(px, py, pz, dx, dy, dz, a[j], b[j]) if m == 0 else (0.0 if ta <= tb else 1.0)
-                cx = a[j, 0] + t * (b[j, 0] - a[j, 0]) - px
-                cy = a[j, 1] + t * (b[j, 1] - a[j, 1]) - py
-                cz = a[j, 2] + t * (b[j, 2] - a[j, 2]) - pz
-                zc = cx * dx + cy * dy + cz * dz
-                if zc <= 0.0:  # behind the contact plane, outside the loaded half-space
-                    continue
-                rc = np.sqrt(max(cx * cx + cy * cy + cz * cz - zc * zc, 0.0))
-                zs = max(zc - rad, 0.0)
-                rs = max(rc - rad, 0.0)
-                sheet = 1.0
-                for s in range(sheet_factor.shape[0]):
-                    if sheet_depth[i, s] < zc:
-                        sheet *= sheet_factor[s]
-                # the most loaded point is chosen on the undeformed tissue, so that it does not
-                # move with the force; the load there is then taken on the compressed column
-                f0 = _table_lookup(table, step, zs / pad, rs / pad) * sheet
-                if f0 > rank[i, k]:
-                    zz = zs * (1.0 - strain) if zs <= column else zs - strain * column
-                    rank[i, k] = f0
-                    load[i, k] = _table_lookup(table, step, zz / pad, rs / pad) * sheet
-                    segment[i, k] = j
-                    param[i, k] = t
-                    depth[i, k] = zs
-                    offset[i, k] = rs
+            _chunk_samples(i, chunks[c], chunks[c + 1], px, py, pz, dx, dy, dz, pad, strain, prune_strain,
+                           column, reach, sheet_depth, sheet_factor, a, b, radius, owner, mid, half, table,
+                           step, envelope, need, rank, load, segment, param, depth, offset)
 
 
 @njit
 def _stress_serial(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                   reaches,
-                   a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
-                table, step, envelope, need,
-                   rank, load, segment, param, depth, offset):
+                   reaches, geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
+                   depth, offset):
     for i in range(points.shape[0]):
         _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                    reaches,
-                    a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
-                table, step, envelope, need,
-                    rank, load, segment, param, depth, offset)
+                    reaches, *geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
+                    depth, offset)
 
 
 @njit(parallel=True)
 def _stress_parallel(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                     reaches,
-                     a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
-                table, step, envelope, need,
-                     rank, load, segment, param, depth, offset):
+                     reaches, geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
+                     depth, offset):
     for i in prange(points.shape[0]):
         _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                    reaches,
-                    a, b, radius, owner, mid, half, chunks, chunk_centre, chunk_radius,
-                table, step, envelope, need,
-                    rank, load, segment, param, depth, offset)
+                    reaches, *geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
+                    depth, offset)
 
 
 #: Below this many presses the serial kernel is faster than starting threads.
@@ -356,6 +422,7 @@ def stress_capsules(
     reach_mm: np.ndarray,
     need_load: float = 0.0,
     prune_strain: float | None = None,
+    flag_load: float = 0.0,
 ) -> CapsuleLoads:
     """The stress each press sends to every capsule structure, as a fraction of its pressure.
 
@@ -399,6 +466,11 @@ def stress_capsules(
         (:data:`handatlas.lookup.model.REFERENCE_FORCE_N`), so that the candidates, and with them
         each structure's critical point, do not change with the force: the stress there, and
         whether it is pinned or shielded, then never fall as the force rises.
+    flag_load
+        A structure none of whose chunks can reach this ``sigma_z / p`` on the column compressed
+        by ``strain`` (this press's floor for flagging anything) is left out whole: its row stays
+        zero, as for a structure beyond the reach.  Whether the others are candidates, and their
+        critical points, do not depend on it.
     """
     from handatlas.lookup.model import TABLE_STEP, halfspace_table, influence_envelope
 
@@ -413,9 +485,8 @@ def stress_capsules(
            np.ascontiguousarray(sheet_depth, dtype=np.float64).reshape(len(pts), len(sheet_factor)),
            np.ascontiguousarray(sheet_factor, dtype=np.float64),
            np.ascontiguousarray(np.broadcast_to(reach_mm, len(pts)), dtype=np.float64),
-           capsules.a, capsules.b, capsules.radius, capsules.owner, capsules.mid, capsules.half,
-           capsules.chunks, capsules.chunk_centre, capsules.chunk_radius, halfspace_table(), TABLE_STEP,
-           influence_envelope(), float(need_load),
+           capsules.kernel_geometry, halfspace_table(), TABLE_STEP,
+           influence_envelope(), float(need_load), float(flag_load),
            rank, load, segment, param, depth, offset)
     return CapsuleLoads(rank, load, segment, param, depth, offset)
 

@@ -271,7 +271,8 @@ def evaluate(
                             sheet_depth=index.sheet_depths(points, directions),
                             sheet_factor=index.sheet_factor,
                             reach_mm=reach_mm(reference, radius_mm, reference_strain, column),
-                            need_load=flag_floor_kpa() / reference, prune_strain=reference_strain)
+                            need_load=flag_floor_kpa() / reference, prune_strain=reference_strain,
+                            flag_load=flag_floor_kpa() / pressure)
     stress = pressure * loads.load
     shielded = np.zeros(stress.shape, bool)
     pinned = np.zeros(stress.shape, bool)
