@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handatlas.lookup.capsules import distance_reference, stress_capsules, stress_reference, surface_distance
+from handatlas.lookup.capsules import (
+    distance_reference,
+    stress_capsules,
+    stress_reference,
+    surface_distance,
+    surface_distances,
+)
 from handatlas.lookup.index import lookup_index
 from handatlas.lookup.model import flag_floor_kpa, pressure_kpa, reach_mm, tissue_strain
 
@@ -136,3 +142,6 @@ def test_surface_distance(atlas, presses):
         every = distance_reference(caps, points[i])
         for k in range(0, len(caps.ids), 5):
             assert surface_distance(caps, points[i], k) == pytest.approx(every[k])
+        ks = np.arange(len(caps.ids))
+        np.testing.assert_allclose(surface_distances(caps, np.repeat(points[i][None], len(ks), 0), ks), every,
+                                   rtol=1e-12, atol=1e-12)

@@ -41,7 +41,8 @@ class CapsuleSet:
     radius : (m,) float64
         Capsule radius of each segment.
     owner : (m,) int64
-        Index into ``ids`` of each segment's structure.
+        Index into ``ids`` of each segment's structure (non-decreasing: a structure's segments
+        are consecutive).
     """
 
     ids: tuple[str, ...]
@@ -98,6 +99,11 @@ class CapsuleSet:
             if self.owner[j] != self.owner[j - 1] or j - starts[-1] >= CHUNK:
                 starts.append(j)
         return np.array([*starts, len(self)], dtype=np.int64)
+
+    @cached_property
+    def structure_bounds(self) -> np.ndarray:
+        """(k + 1,) each structure's segments are ``structure_bounds[k]:structure_bounds[k + 1]``."""
+        return np.searchsorted(self.owner, np.arange(len(self.ids) + 1)).astype(np.int64)
 
     @cached_property
     def chunk_owner(self) -> np.ndarray:
@@ -518,6 +524,28 @@ def surface_distance(capsules: CapsuleSet, point: np.ndarray, structure: int) ->
     """Distance from one point to the surface of one structure (plain numpy over its segments)."""
     mine = np.flatnonzero(capsules.owner == structure)
     return float(_gaps(capsules, np.asarray(point, float)[None], mine)[0].min())
+
+
+@njit
+def _surface_distances(points, structures, bounds, a, b, radius, out):
+    for n in range(points.shape[0]):
+        best = np.inf
+        for j in range(bounds[structures[n]], bounds[structures[n] + 1]):
+            ab = b[j] - a[j]
+            rel = points[n] - a[j]
+            t = min(max((rel @ ab) / max(ab @ ab, 1e-18), 0.0), 1.0)
+            gap = np.sqrt(((rel - t * ab) ** 2).sum()) - radius[j]
+            best = min(best, gap)
+        out[n] = best
+
+
+def surface_distances(capsules: CapsuleSet, points: np.ndarray, structures: np.ndarray) -> np.ndarray:
+    """Distance from each point to the surface of its structure (compiled; see :func:`surface_distance`)."""
+    points = np.ascontiguousarray(np.atleast_2d(points), dtype=np.float64)
+    out = np.empty(len(points))
+    _surface_distances(points, np.ascontiguousarray(structures, dtype=np.int64), capsules.structure_bounds,
+                       capsules.a, capsules.b, capsules.radius, out)
+    return out
 
 
 def stress_reference(

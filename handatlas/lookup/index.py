@@ -13,7 +13,7 @@ from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.model import AVOID_TISSUES, SHEET_FACTOR, TOLERANCE_KPA
 from handatlas.lookup.rays import RayIndex
-from handatlas.lookup.surface import SurfaceQuery
+from handatlas.lookup.surface import SKIN_CLASSES_MM, SurfaceQuery
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -117,7 +117,7 @@ class LookupIndex:
     @cached_property
     def skin(self) -> SurfaceQuery:
         """Exact closest-point queries on the skin."""
-        return SurfaceQuery(self.atlas.skin)
+        return SurfaceQuery(self.atlas.skin, classes_mm=SKIN_CLASSES_MM)
 
     def snap_to_skin(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest skin point, its outward normal and the signed distance (+ inside) of each point."""

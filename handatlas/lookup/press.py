@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.atlas import unknown_name
-from handatlas.lookup.capsules import critical_points, stress_capsules, surface_distance
+from handatlas.lookup.capsules import critical_points, stress_capsules, surface_distances
 from handatlas.lookup.index import LookupIndex, lookup_index
 from handatlas.lookup.model import (
     ADVICE,
@@ -64,6 +64,8 @@ MAX_SKIN_GAP_MM = 10.0
 SHIELD_TOLERANCE_MM = 0.2
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
 MOST_LOADED_CHECKS = 5
+#: The least stress a safe press's message quotes (kPa): below it, nothing is worth a number.
+WORTH_A_NUMBER_KPA = 0.5
 
 
 @dataclass(frozen=True)
@@ -293,8 +295,8 @@ def evaluate(
     flagged = level > SAFE
     distance = np.full(stress.shape, np.nan)
     if with_distance:
-        for i, k in zip(*np.nonzero(flagged), strict=True):
-            distance[i, k] = surface_distance(caps, points[i], k)
+        rows, cols = np.nonzero(flagged)
+        distance[rows, cols] = surface_distances(caps, points[rows], cols)
     at_risk = flagged & ~shielded
     verdict = np.where(at_risk, level, SAFE).max(axis=1, initial=SAFE).astype(np.int8)
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
@@ -459,13 +461,14 @@ def _most_loaded(atlas: Atlas, index: LookupIndex, batch: PressBatch) -> tuple[s
     pressure = batch.pressure_kpa
     strain = float(tissue_strain(pressure))
     sheets = index.sheet_depths(batch.points, batch.directions)
+    reach = reach_mm(pressure, batch.radius_mm, strain, batch.column, floor_kpa=WORTH_A_NUMBER_KPA)
     loads = stress_capsules(caps, batch.points, batch.directions, pad_mm=batch.radius_mm, strain=strain,
                             columns=batch.column, sheet_depth=sheets, sheet_factor=index.sheet_factor,
-                            reach_mm=np.array([np.inf]))
+                            reach_mm=reach, need_load=WORTH_A_NUMBER_KPA / pressure)
     stress = pressure * loads.load[0]
     ratio = stress / index.tolerance
     for k in np.argsort(-ratio)[:MOST_LOADED_CHECKS]:
-        if stress[k] < 0.5:  # nothing worth a number
+        if stress[k] < WORTH_A_NUMBER_KPA:
             return None
         centre = critical_points(caps, loads.segment[0, k : k + 1], loads.param[0, k : k + 1])
         towards = centre[0] - batch.points[0]

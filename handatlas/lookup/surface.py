@@ -1,11 +1,14 @@
 """Closest points on a triangle mesh (the skin), exact, with a KD-tree prefilter.
 
-Let ``d`` be the distance from a point to the nearest mesh vertex: the closest point of the
-mesh is no further than ``d``.  A face whose vertices all lie within ``R`` of its centroid can
-only hold that closest point if its centroid lies within ``d + R``; so a KD-tree over the
-centroids of the faces with ``R <= SMALL_FACE_MM`` gives every candidate among them, and the
-few larger faces (e.g. the forearm cap) are always searched.  Candidates are searched exactly
-by a compiled point-triangle kernel (Ericson, *Real-Time Collision Detection*, 5.1.5).
+Let ``d`` be the distance from a point to the nearest mesh vertex: the closest point of the mesh
+is no further than ``d``. A face whose vertices all lie within ``R`` of its centroid can only
+hold that closest point if its centroid lies within ``d + R``; so a KD-tree over the centroids
+of the faces with ``R`` up to a size class's bound gives every candidate among them, and the few
+faces larger than every class (e.g. the forearm cap) are always searched. One class (``R <=
+SMALL_FACE_MM``) suits meshes of even faces; a decimated skin, whose faces range from under 1 mm
+to over 10 mm, is searched faster with several (:data:`SKIN_CLASSES_MM`). Candidates are
+searched exactly by a compiled point-triangle kernel (Ericson, *Real-Time Collision Detection*,
+5.1.5).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from handatlas.lookup.jit import njit
 
 #: Faces with every vertex within this of their centroid go into the KD-tree (mm).
 SMALL_FACE_MM = 8.0
+#: Size classes for the skin (mm): a KD-tree each, searched within ``d`` plus the class's bound.
+SKIN_CLASSES_MM = (1.5, 3.0, 6.0, 12.0)
 
 
 @njit
@@ -71,9 +76,12 @@ class SurfaceQuery:
     ----------
     mesh
         A closed triangle mesh with outward normals.
+    classes_mm
+        Increasing bounds of the face size classes (each with a KD-tree over its centroids);
+        faces larger than the last are searched for every point.
     """
 
-    def __init__(self, mesh: trimesh.Trimesh) -> None:
+    def __init__(self, mesh: trimesh.Trimesh, *, classes_mm: tuple[float, ...] = (SMALL_FACE_MM,)) -> None:
         # plain arrays: trimesh re-hashes its arrays on every attribute access
         self.vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
         self.faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
@@ -82,24 +90,26 @@ class SurfaceQuery:
         self.vertex_tree = cKDTree(self.vertices)
         centroids = self.vertices[self.faces].mean(axis=1)
         reach = np.linalg.norm(self.vertices[self.faces] - centroids[:, None, :], axis=2).max(axis=1)
-        small = reach <= SMALL_FACE_MM
-        self.small_faces = np.flatnonzero(small).astype(np.int64)
-        self.big_faces = np.flatnonzero(~small).astype(np.int64)
-        self.centroid_tree = cKDTree(centroids[small])
+        size = np.searchsorted(np.asarray(classes_mm), reach)  # class index; len(classes) = big
+        self.classes = tuple(
+            (bound, np.flatnonzero(size == c).astype(np.int64), cKDTree(centroids[size == c]))
+            for c, bound in enumerate(classes_mm) if (size == c).any())
+        self.big_faces = np.flatnonzero(size == len(classes_mm)).astype(np.int64)
 
     def closest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Closest surface point ``(n, 3)`` and its face ``(n,)`` for each point."""
         points = np.ascontiguousarray(np.atleast_2d(points), dtype=np.float64)
         nearest, _ = self.vertex_tree.query(points)
-        balls = self.centroid_tree.query_ball_point(points, nearest + SMALL_FACE_MM + 1e-9,
-                                                    return_sorted=False)
-        lengths = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(balls))
+        per_class = [(faces, tree.query_ball_point(points, nearest + bound + 1e-9, return_sorted=False))
+                     for bound, faces, tree in self.classes]
+        lengths = np.array([[len(b) for b in balls] for _, balls in per_class], dtype=np.int64).reshape(
+            len(per_class), len(points)).sum(axis=0)
         starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        members = np.fromiter((f for b in balls for f in b), dtype=np.int64, count=int(starts[-1]))
+        members = np.fromiter((faces[f] for i in range(len(points)) for faces, balls in per_class
+                               for f in balls[i]), dtype=np.int64, count=int(starts[-1]))
         out_point = np.empty_like(points)
         out_face = np.empty(len(points), dtype=np.int64)
-        _closest(points, self.vertices, self.faces, starts, self.small_faces[members], self.big_faces,
-                 out_point, out_face)
+        _closest(points, self.vertices, self.faces, starts, members, self.big_faces, out_point, out_face)
         return out_point, out_face
 
     def signed_distance(self, points: np.ndarray, closest: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -8,11 +8,12 @@ explanation that teaches it must not contradict it, so a press explanation is a 
       Verdict at {grade} pressure: {verdict}. The {structure} lies {depth_mm} mm under the skin
       here, on the flat distal radius; take a pulse with the fingertips and light pressure.
 
-Its fields are :data:`FIELDS`.  The words of the verdicts (:data:`VERDICT_WORDS`) may appear
-only through ``{verdict}``, so a template can never state a verdict of its own (the bank's press
-explanations all say it: ``tests/test_quiz_bank.py``).  ``{depth_mm}`` takes a format (``{depth_mm:.0f}``); the others take none.  Only plain
-field names are allowed (no attributes, indices or conversions).  Other question types have no
-computed fields: their explanation is plain text.
+Its fields are :data:`FIELDS`. The words of the verdicts (:data:`VERDICT_WORDS`) may appear only
+through ``{verdict}``, so a template can never state a verdict of its own (the bank's press
+explanations all say it: ``tests/test_quiz_explanations.py``). ``{depth_mm}`` takes a format
+(``{depth_mm:.0f}``); the others take none. Only plain field names are allowed (no attributes,
+indices or conversions). Other question types have no computed fields: their explanation is
+plain text.
 """
 
 from __future__ import annotations
