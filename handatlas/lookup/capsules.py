@@ -111,22 +111,32 @@ class CapsuleSet:
         return np.ascontiguousarray(self.owner[self.chunks[:-1]])
 
     @cached_property
-    def chunk_spheres(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(centre (c, 3), radius (c,))``: spheres around the mean midpoint of each chunk holding
-        every sample of its capsules (a point on a segment, within ``sqrt(2)`` radii)."""
-        centre = np.empty((len(self.chunks) - 1, 3))
-        radius = np.empty(len(self.chunks) - 1)
+    def chunk_chords(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(start (c, 3), end (c, 3), slack (c,), radius (c,))`` of each chunk: the chord from its
+        first to its last centre-line point, how far its centre line strays from the chord plus
+        its longest half segment, and its largest capsule radius.
+
+        Every segment's point nearest to any given point, and every sample's centre, lie within
+        ``slack`` of the chord: the bounds of the branch and bound.
+        """
+        start = self.a[self.chunks[:-1]]
+        end = self.b[self.chunks[1:] - 1]
+        slack = np.empty(len(start))
+        radius = np.empty(len(start))
         for c, (s, e) in enumerate(zip(self.chunks[:-1], self.chunks[1:], strict=True)):
-            centre[c] = self.mid[s:e].mean(axis=0)
-            reach = np.linalg.norm(self.mid[s:e] - centre[c], axis=1) + self.half[s:e]
-            radius[c] = (reach + np.sqrt(2.0) * self.radius[s:e]).max()
-        return centre, radius
+            ends = np.vstack([self.a[s:e], self.b[s:e]])
+            chord = end[c] - start[c]
+            t = np.clip((ends - start[c]) @ chord / max(float(chord @ chord), 1e-18), 0.0, 1.0)
+            stray = np.linalg.norm(ends - (start[c] + t[:, None] * chord), axis=1).max()
+            slack[c] = stray + self.half[s:e].max()
+            radius[c] = self.radius[s:e].max()
+        return start, end, slack, radius
 
     @cached_property
     def kernel_geometry(self) -> tuple[np.ndarray, ...]:
         """The arrays the compiled kernel reads, in its order."""
         return (self.a, self.b, self.radius, self.owner, self.mid, self.half, self.chunks, self.chunk_owner,
-                *self.chunk_spheres)
+                *self.chunk_chords)
 
 
 # ----------------------------------------------------------------------------- compiled kernels
@@ -227,21 +237,33 @@ def _foot(px, py, pz, dx, dy, dz, a, b):
 
 
 @njit
-def _sphere_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, centre, chunk_rad,
+def _chord_bounds(px, py, pz, dx, dy, dz, start, end, slack, rad):
+    """Lower bounds over a chunk, as its segments' own tests see them: distance from the contact,
+    depth below it and offset from the axis; and an upper bound of its depth."""
+    ta = (start[0] - px) * dx + (start[1] - py) * dy + (start[2] - pz) * dz
+    tb = (end[0] - px) * dx + (end[1] - py) * dy + (end[2] - pz) * dz
+    ux, uy, uz = end[0] - start[0], end[1] - start[1], end[2] - start[2]
+    wx, wy, wz = px - start[0], py - start[1], pz - start[2]
+    t = min(max((wx * ux + wy * uy + wz * uz) / max(ux * ux + uy * uy + uz * uz, 1e-18), 0.0), 1.0)
+    qx, qy, qz = start[0] + t * ux - px, start[1] + t * uy - py, start[2] + t * uz - pz
+    near = np.sqrt(qx * qx + qy * qy + qz * qz) - slack - 1.4142135623730951 * rad
+    t = _foot(px, py, pz, dx, dy, dz, start, end)
+    qx, qy, qz = start[0] + t * ux - px, start[1] + t * uy - py, start[2] + t * uz - pz
+    zq = qx * dx + qy * dy + qz * dz
+    rho_low = max(np.sqrt(max(qx * qx + qy * qy + qz * qz - zq * zq, 0.0)) - slack - rad, 0.0)
+    return near, max(min(ta, tb) - slack - rad, 0.0), rho_low, max(ta, tb) + slack
+
+
+@njit
+def _chunk_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, start, end, slack, rad,
                  envelope, step):
-    """An upper bound of ``sigma_z / p`` on the undeformed tissue over the samples in a sphere
-    (sheets only lower it), or -1 when no sample in it can be a candidate (beyond the reach, behind
-    the contact plane, or unable to reach ``need`` on the column compressed at ``prune_strain``)."""
-    ex, ey, ez = centre[0] - px, centre[1] - py, centre[2] - pz
-    gap = reach + chunk_rad
-    far = ex * ex + ey * ey + ez * ez
-    if far > gap * gap:
+    """An upper bound of ``sigma_z / p`` on the undeformed tissue over a chunk's samples (sheets
+    only lower it), or -1 when none of its segments would pass their own candidate tests (beyond
+    the reach, behind the contact plane, or unable to reach ``need`` on the column compressed at
+    ``prune_strain``)."""
+    near, z_low, rho_low, z_top = _chord_bounds(px, py, pz, dx, dy, dz, start, end, slack, rad)
+    if near > reach or z_top <= 0.0:
         return -1.0
-    zm = ex * dx + ey * dy + ez * dz
-    if zm + chunk_rad <= 0.0:
-        return -1.0
-    z_low = max(zm - chunk_rad, 0.0)
-    rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_rad, 0.0)
     squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
     if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
         return -1.0
@@ -249,14 +271,9 @@ def _sphere_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need
 
 
 @njit
-def _sphere_load(px, py, pz, dx, dy, dz, pad, column, strain, centre, chunk_rad, envelope, step):
-    """An upper bound of ``sigma_z / p`` over the samples in a sphere, on the column compressed
-    by ``strain``."""
-    ex, ey, ez = centre[0] - px, centre[1] - py, centre[2] - pz
-    far = ex * ex + ey * ey + ez * ez
-    zm = ex * dx + ey * dy + ez * dz
-    z_low = max(zm - chunk_rad, 0.0)
-    rho_low = max(np.sqrt(max(far - zm * zm, 0.0)) - chunk_rad, 0.0)
+def _chunk_load(px, py, pz, dx, dy, dz, pad, column, strain, start, end, slack, rad, envelope, step):
+    """An upper bound of ``sigma_z / p`` over a chunk's samples on the column compressed by ``strain``."""
+    _, z_low, rho_low, _ = _chord_bounds(px, py, pz, dx, dy, dz, start, end, slack, rad)
     squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
     return _envelope(envelope, step, squeezed / pad, rho_low / pad)
 
@@ -321,7 +338,8 @@ def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain,
 
 @njit
 def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
-                a, b, radius, owner, mid, half, chunks, chunk_owner, chunk_centre, chunk_radius,
+                a, b, radius, owner, mid, half, chunks, chunk_owner, chord_start, chord_end, chord_slack,
+                chord_radius,
                 table, step, envelope, need, flag_need,
                 rank, load, segment, param, depth, offset):
     """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press.
@@ -335,21 +353,22 @@ def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet
     dx, dy, dz = directions[i, 0], directions[i, 1], directions[i, 2]
     column = columns[i]
     reach = reaches[i]
-    n_chunks = chunk_radius.shape[0]
+    n_chunks = chord_slack.shape[0]
     bound = np.empty(n_chunks)
     best = np.full(rank.shape[1], -1, dtype=np.int64)
     loaded = np.zeros(rank.shape[1])  # a bound of each structure's load on the compressed column
     for c in range(n_chunks):
-        bound[c] = _sphere_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need,
-                                 chunk_centre[c], chunk_radius[c], envelope, step)
+        bound[c] = _chunk_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need,
+                                chord_start[c], chord_end[c], chord_slack[c], chord_radius[c], envelope, step)
         k = chunk_owner[c]
         if bound[c] < 0.0:
             continue
         if best[k] < 0 or bound[c] > bound[best[k]]:
             best[k] = c
         if flag_need > 0.0:
-            loaded[k] = max(loaded[k], _sphere_load(px, py, pz, dx, dy, dz, pad, column, strain,
-                                                    chunk_centre[c], chunk_radius[c], envelope, step))
+            top = _chunk_load(px, py, pz, dx, dy, dz, pad, column, strain, chord_start[c], chord_end[c],
+                              chord_slack[c], chord_radius[c], envelope, step)
+            loaded[k] = max(loaded[k], top)
     for sweep in range(2):  # 0: the best chunk of each structure; 1: the others
         for c in range(n_chunks):
             k = chunk_owner[c]
