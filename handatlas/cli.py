@@ -15,6 +15,7 @@ from pathlib import Path
 
 from handatlas import format as fmt
 from handatlas.atlas import Atlas, UnknownNameError, load_atlas
+from handatlas.outputs import check_output
 
 
 class CommandError(Exception):
@@ -152,15 +153,29 @@ def cmd_render(args: argparse.Namespace) -> int:
     """Render a named view to PNG."""
     from handatlas.render import render_view
 
+    size = parse_size(args.size)
+    check_output(args.output)  # before the work
     atlas = _atlas(args)
     layers = [t for t in args.layers.split(",") if t.strip()] if args.layers else None
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise CommandError(f"--size must look like 900x1100, got {args.size!r}") from None
-    path = render_view(atlas, args.output, view=args.view, layers=layers, size=(width, height))
+    path = render_view(atlas, args.output, view=args.view, layers=layers, size=size)
     print(path)
     return 0
+
+
+#: Picture sizes ``--size`` accepts, per side (pixels).
+MIN_SIDE_PX, MAX_SIDE_PX = 64, 4096
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"900x1100"`` -> ``(900, 1100)``, each side from :data:`MIN_SIDE_PX` to :data:`MAX_SIDE_PX`."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise CommandError(f"--size must look like 900x1100, got {text!r}") from None
+    for side in (width, height):
+        if not MIN_SIDE_PX <= side <= MAX_SIDE_PX:
+            raise CommandError(f"--size {text!r}: each side must be {MIN_SIDE_PX} to {MAX_SIDE_PX} pixels")
+    return width, height
 
 
 _COORDS = re.compile(r"^\s*-?\d*\.?\d+(?:[eE][-+]?\d+)?(?:\s*,\s*-?\d*\.?\d+(?:[eE][-+]?\d+)?){2}\s*$")
@@ -228,6 +243,7 @@ def cmd_safety_map(args: argparse.Namespace) -> int:
     from handatlas.lookup.press import verdict_shares
     from handatlas.render import safety_map_plotter, save
 
+    check_output(args.output)  # before the work
     atlas = _atlas(args)
     codes = atlas.safety_map(grade=args.grade, radius_mm=args.radius, force_n=args.force)
     views = [v.strip() for v in args.view.split(",") if v.strip()]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas import format as fmt
+from handatlas.outputs import atomic_output, check_output
 
 if TYPE_CHECKING:
     import pyvista as pv
@@ -184,14 +185,19 @@ def safety_map_plotter(
 
 
 def save(plotter: pv.Plotter, path: str | Path) -> Path:
-    """Write a plotter's picture to PNG and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a plotter's picture to a PNG file atomically (:mod:`handatlas.outputs`) and close it.
+
+    Raises
+    ------
+    handatlas.outputs.OutputError
+        When ``path`` is not a writable regular file (checked before rendering).
+    """
     try:
-        plotter.screenshot(str(path))
+        with atomic_output(path) as temporary:
+            plotter.screenshot(str(temporary))
     finally:
         plotter.close()
-    return path
+    return check_output(path)
 
 
 def render_view(

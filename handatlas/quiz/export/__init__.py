@@ -17,13 +17,12 @@ ExportResult(path=PosixPath('hand.gift'), fmt='gift', questions=..., items=..., 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from handatlas.outputs import OutputError, atomic_output, check_output
 from handatlas.quiz.export.geometry import Geometry
 from handatlas.quiz.export.items import Exported, ExportQuiz, export_quiz
 from handatlas.quiz.export.pictures import DEFAULT_CACHE, PictureCache, PictureError
@@ -53,28 +52,6 @@ class ExportResult:
     pictures: int
 
 
-def _check_output(path: Path) -> None:
-    if path.is_dir():
-        msg = f"cannot write {path}: it is a folder"
-        raise ExportError(msg)
-    parent = path.parent if str(path.parent) else Path()
-    if not parent.is_dir():
-        msg = f"cannot write {path}: no such folder {parent}"
-        raise ExportError(msg)
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        msg = f"cannot write {path}: permission denied"
-        raise ExportError(msg)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(data)
-    umask = os.umask(0)
-    os.umask(umask)
-    Path(tmp.name).chmod(0o666 & ~umask)
-    Path(tmp.name).replace(path)
-
-
 def export_quizzes(quizzes: Sequence[LoadedQuiz], atlas: Atlas, *, fmt: str, output: str | Path,
                    pictures: bool = True, cache: PictureCache | None = None) -> ExportResult:
     """Export loaded (and checked) quizzes to one file.
@@ -88,7 +65,8 @@ def export_quizzes(quizzes: Sequence[LoadedQuiz], atlas: Atlas, *, fmt: str, out
     fmt
         ``moodle``, ``gift`` or ``anki``.
     output
-        The file to write (replaced if it exists).
+        The file to write, atomically (replaced if it exists; a symbolic link's target is
+        written; see :mod:`handatlas.outputs`).
     pictures
         Render pictures for spatial questions (Moodle and Anki only).
     cache
@@ -104,8 +82,10 @@ def export_quizzes(quizzes: Sequence[LoadedQuiz], atlas: Atlas, *, fmt: str, out
     if fmt not in FORMATS:
         msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
         raise ExportError(msg)
-    path = Path(output)
-    _check_output(path)
+    try:
+        path = check_output(output)
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
     geometry = Geometry(atlas)
     exported = [export_quiz(q, atlas, geometry=geometry) for q in quizzes]
     cache = cache or DEFAULT_CACHE
@@ -119,9 +99,8 @@ def export_quizzes(quizzes: Sequence[LoadedQuiz], atlas: Atlas, *, fmt: str, out
 
     try:
         items = _write(exported, fmt, path, png)
-    except OSError as exc:
-        msg = f"cannot write {path}: {exc.strerror or exc}"
-        raise ExportError(msg) from None
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
     finally:
         cache.release()
     n_questions = sum(len(q.questions) for q in exported)
@@ -129,23 +108,18 @@ def export_quizzes(quizzes: Sequence[LoadedQuiz], atlas: Atlas, *, fmt: str, out
 
 
 def _write(exported: list[ExportQuiz], fmt: str, path: Path, png) -> int:
-    """Write one format; return the number of items (questions or notes) in the file."""
-    if fmt == "anki":
-        from handatlas.quiz.export.anki import write_apkg
+    """Write one format atomically; return the number of items (questions or notes) in the file."""
+    with atomic_output(path) as temporary:
+        if fmt == "anki":
+            from handatlas.quiz.export.anki import write_apkg
 
-        tmp = path.with_name(f".{path.name}.partial")
-        try:
-            notes = write_apkg(exported, tmp, png=png)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return notes
-    if fmt == "moodle":
-        from handatlas.quiz.export.moodle import moodle_xml
+            return write_apkg(exported, temporary, png=png)
+        if fmt == "moodle":
+            from handatlas.quiz.export.moodle import moodle_xml
 
-        _write_atomically(path, moodle_xml(exported, png=png))
-        return sum(len(e.items) for q in exported for e in q.questions)
-    from handatlas.quiz.export.gift import gift_text
+            temporary.write_bytes(moodle_xml(exported, png=png))
+            return sum(len(e.items) for q in exported for e in q.questions)
+        from handatlas.quiz.export.gift import gift_text
 
-    _write_atomically(path, gift_text(exported).encode("utf-8"))
-    return sum(len(e.text_items) for q in exported for e in q.questions)
+        temporary.write_bytes(gift_text(exported).encode("utf-8"))
+        return sum(len(e.text_items) for q in exported for e in q.questions)
