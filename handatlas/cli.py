@@ -372,6 +372,16 @@ def cmd_drill(args: argparse.Namespace) -> int:
         store.close()
 
 
+def check_store(db: str | None) -> None:
+    """Open the progress store once: a bad URL or a missing driver is named now, not at the first drill."""
+    from handatlas.quiz.progress import ProgressStore, StoreError
+
+    try:
+        ProgressStore.open(db).close()
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the web app (blocks until interrupted)."""
     from handatlas.quiz import default_quiz_dir
@@ -382,6 +392,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
     if not quizzes.is_dir():
         raise CommandError(f"--quizzes: no such folder: {quizzes}")
+    check_store(args.db)
     try:
         instructors = load_instructors()
     except CredentialsError as exc:

@@ -131,3 +131,22 @@ def atlas():
     if not (default_atlas_dir() / "manifest.json").exists():
         pytest.fail(f"the shipped atlas is missing at {default_atlas_dir()}")
     return load_atlas()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A private PostgreSQL server for the session (tests/pg_server.py): its ``postgres`` database's URL."""
+    from pg_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The URL of an empty progress store on each backend: a SQLite file, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'progress.sqlite'}"
+    from pg_server import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_url"))

@@ -3,7 +3,8 @@
 # into .venv and run the whole test suite.
 # Works on a fresh Debian machine with Python 3.11+: installs the Debian packages the tests need
 # when they are missing (EGL + Mesa for off-screen rendering; chromium for the browser tests in
-# tests/browser, driven by Playwright -- never `playwright install`).  Extra arguments go to pytest.
+# tests/browser, driven by Playwright -- never `playwright install`; postgresql, whose server the
+# progress tests start privately).  Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -16,6 +17,8 @@ for deb in "${debs[@]}"; do
 done
 # the browser tests run Debian's chromium at this path
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# the progress tests start a private PostgreSQL server from Debian's binaries (tests/pg_server.py)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

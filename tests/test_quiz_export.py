@@ -378,7 +378,8 @@ def test_cli_export_errors(capsys, small, tmp_path, fixture_dir):
     assert code == 2 and err == f"handatlas: error: cannot write {missing}: no such folder {missing.parent}\n"
     code, out, err = run(capsys, "--atlas", fixture_dir, "quiz", "export", small, "--format", "gift", "-o",
                          tmp_path)
-    assert code == 2 and err == f"handatlas: error: cannot write {tmp_path}: it is a folder, not a regular file\n"
+    assert code == 2
+    assert err == f"handatlas: error: cannot write {tmp_path}: it is a folder, not a regular file\n"
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL.replace("grade: firm", "grade: hard"))
     code, out, err = run(capsys, "--atlas", fixture_dir, "quiz", "export", bad, "--format", "moodle", "-o",

@@ -18,6 +18,10 @@ Tables (schema version 1)
               seconds, rating (FSRS 1-4), answered_at.
 Times are UTC, stored without a zone (``DateTime``) and read back as aware UTC datetimes.
 
+PostgreSQL needs the ``postgres`` extra (``pip install 'handatlas[postgres]'``, psycopg 3); a
+missing driver is named when the store is opened.  Stores opening one fresh database at once
+create its tables one at a time (an advisory lock, :data:`SCHEMA_LOCK_KEY`).
+
 Durability
 ----------
 :meth:`ProgressStore.record_answer` inserts the answer and updates its card in **one
@@ -56,6 +60,10 @@ SCHEMA_VERSION = 1
 DB_ENV = "HANDATLAS_DB_URL"
 #: How long (seconds) a SQLite writer waits for another one before giving up.
 BUSY_TIMEOUT_S = 30.0
+#: The PostgreSQL advisory lock taken while the tables are created or upgraded (any fixed number).
+SCHEMA_LOCK_KEY = 0x48414E44  # "HAND"
+#: What to install for a database URL whose driver is missing.
+DRIVER_EXTRAS = {"postgresql": "pip install 'handatlas[postgres]' (psycopg 3)"}
 
 metadata = sa.MetaData()
 
@@ -300,7 +308,12 @@ class ProgressStore:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
         try:
             engine = sa.create_engine(url, **kwargs)
-        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+        except ImportError as exc:
+            hint = DRIVER_EXTRAS.get(url.get_backend_name())
+            extra = f"; install it with: {hint}" if hint else ""
+            raise StoreError(f"cannot use the database URL {shown!r}: its driver is missing ({exc}){extra}"
+                             ) from None
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
             raise StoreError(f"cannot use the database URL {shown!r}: {exc}") from None
         if is_sqlite:
             _sqlite_setup(engine)
@@ -318,6 +331,10 @@ class ProgressStore:
 
     def _migrate(self) -> None:
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # stores opening a fresh database at once would create the tables concurrently
+                # (and fail on PostgreSQL's catalogue); one at a time, each after the last commit
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             metadata.create_all(conn, checkfirst=True)
             row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
             if row is None:

@@ -1,0 +1,156 @@
+"""The progress store on both backends it supports: SQLite files and a real PostgreSQL server.
+
+The PostgreSQL server is private to the test session (``tests/pg_server.py``, Debian's binaries,
+installed by ``tests/run.sh``); these tests never skip.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from drill_helpers import choice_bank
+from fsrs import Card, Rating, Scheduler
+from test_quiz_drill import WORKER, env, wait_for
+
+from handatlas.quiz.progress import SCHEMA_VERSION, ProgressStore, StoreError
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+SCHED = Scheduler(enable_fuzzing=False)
+
+
+def reviewed(rating: Rating, at: datetime = T0):
+    return lambda card: SCHED.review_card(card or Card(card_id=1, due=at), rating, review_datetime=at)[0]
+
+
+def sql(url: str, text: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(text))]
+    finally:
+        engine.dispose()
+
+
+def test_learners_answers_and_cards_round_trip(store_url):
+    with ProgressStore.open(store_url) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        ada = store.learner_id("ada")
+        assert store.learner_id(" ada ") == ada and store.learner_id("bob") != ada
+        sid = store.start_session("ada", tags=["topic:wrist"], match="any", count=2, at=T0)
+        store.record_answer("ada", "q", "a", {"verdict": "avoid"}, score=0.0, correct=False, rating=1,
+                            review=reviewed(Rating.Again), session_id=sid, at=T0)
+        row = store.record_answer("ada", "q", "a", [2, 0], score=1.0, correct=True, rating=3,
+                                  review=reviewed(Rating.Good, T0 + timedelta(minutes=1)), session_id=sid,
+                                  at=T0 + timedelta(minutes=1))
+        store.end_session(sid, at=T0 + timedelta(minutes=2))
+    with ProgressStore.open(store_url) as store:  # reopened: everything is there
+        assert store.learner_names() == ["ada", "bob"]
+        assert [(a.answer, a.correct, a.answered_at) for a in store.answers("ada")] == [
+            ({"verdict": "avoid"}, False, T0), ([2, 0], True, T0 + timedelta(minutes=1))]
+        (card,) = store.cards("ada").values()
+        assert card.reps == row.reps == 2
+        assert store.session(sid)["ended_at"] == T0 + timedelta(minutes=2)
+
+
+def test_an_answer_and_its_card_commit_together(store_url):
+    def broken(card):
+        raise RuntimeError("scheduler exploded")
+
+    with ProgressStore.open(store_url) as store:
+        with pytest.raises(RuntimeError, match="scheduler exploded"):
+            store.record_answer("ada", "q", "a", 1, score=1.0, correct=True, rating=3, review=broken)
+        assert store.answers("ada") == [] and store.cards("ada") == {}
+    assert sql(store_url, "SELECT count(*) FROM answers") == [(0,)]
+
+
+def test_stores_opening_a_fresh_database_at_once(store_url):
+    """Four stores open one empty database at the same moment: one creates the tables, all open."""
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            barrier.wait(timeout=30)
+            with ProgressStore.open(store_url) as store:
+                store.learner_id("same learner")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sql(store_url, "SELECT key, value FROM meta") == [("schema_version", str(SCHEMA_VERSION))]
+    assert sql(store_url, "SELECT count(*) FROM learners") == [(1,)]
+
+
+def worker(url, quizzes, learner, answers, *extra):
+    return subprocess.Popen([sys.executable, str(WORKER), url, str(quizzes), learner, answers,
+                             *map(str, extra)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env())
+
+
+def test_two_drills_at_once_lose_no_update(store_url, tmp_path):
+    n = 20
+    bank = choice_bank(tmp_path / "big", n=n)
+    go = tmp_path / "go"
+    ProgressStore.open(store_url).close()
+    one = worker(store_url, bank, "pat", ",".join(["0"] * n), "--go", go, "--pause", 0.005)
+    two = worker(store_url, bank, "pat", ",".join(["1"] * n), "--go", go, "--pause", 0.005)
+    try:
+        for proc in (one, two):
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        go.touch()
+        outs = [proc.communicate(timeout=60) for proc in (one, two)]
+    finally:
+        for proc in (one, two):
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert [one.returncode, two.returncode] == [0, 0], [err for _, err in outs]
+    assert sql(store_url, "SELECT count(*), sum(CASE WHEN correct THEN 1 ELSE 0 END) FROM answers") == [
+        (2 * n, n)]
+    assert sql(store_url, "SELECT count(*), min(reps), max(reps) FROM cards") == [(n, 2, 2)]
+
+
+def test_a_killed_drill_loses_nothing_acknowledged(store_url, tmp_path):
+    bank = choice_bank(tmp_path / "bank", n=12)
+    proc = worker(store_url, bank, "kim", "0,1,0,0,1", "--then-sleep", 60)
+    acknowledged = 0
+    try:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        while acknowledged < 5:
+            line = proc.stdout.readline()
+            assert line.startswith("answered"), (line, proc.stderr.read())
+            acknowledged += 1
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    wait_for(lambda: sql(store_url, "SELECT count(*) FROM answers") == [(5,)], what="five answers")
+    assert sql(store_url, "SELECT sum(reps) FROM cards") == [(5,)]
+
+
+def test_a_missing_driver_is_named_with_the_extra(monkeypatch, postgres_url):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg -> ImportError
+    with pytest.raises(StoreError) as err:
+        ProgressStore.open(postgres_url)
+    message = str(err.value)
+    assert "its driver is missing" in message and "pip install 'handatlas[postgres]'" in message
+
+
+def test_serve_names_a_bad_store_before_serving(capsys, monkeypatch):
+    from handatlas.cli import main
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    code = main(["serve", "--db", "postgresql+psycopg://nobody@/school?host=/nonexistent", "--port", "5999"])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'handatlas[postgres]'" in err and "serving on" not in err
