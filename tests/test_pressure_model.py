@@ -127,7 +127,9 @@ def test_every_parameter_in_one_place():
     params = model.parameters()
     assert params["GRADE_FORCE_N"] == {"light": 3.0, "moderate": 15.0, "firm": 40.0}
     assert set(params["TOLERANCE_KPA"]) == {"nerve", "artery", "vein"}
-    assert 0 < params["CAUTION_FRACTION"] < 1 and 0 < params["PINNED_FACTOR"] < 1
+    assert 0 < params["CAUTION_FRACTION"] < 1
+    assert set(params["PINNED_FACTOR"]) == set(params["TOLERANCE_KPA"])
+    assert all(0 < f < 1 for f in params["PINNED_FACTOR"].values())
 
 
 # ----------------------------------------------------------------------------- properties on the atlas

@@ -11,7 +11,7 @@ import trimesh
 
 from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
-from handatlas.lookup.model import AVOID_TISSUES, SHEET_FACTOR, TOLERANCE_KPA
+from handatlas.lookup.model import AVOID_TISSUES, PINNED_FACTOR, SHEET_FACTOR, TOLERANCE_KPA
 from handatlas.lookup.rays import RayIndex
 from handatlas.lookup.surface import SKIN_CLASSES_MM, SurfaceQuery
 
@@ -62,6 +62,11 @@ class LookupIndex:
     def tolerance(self) -> np.ndarray:
         """(k,) tolerance (kPa) of each capsule structure over soft tissue."""
         return np.array([TOLERANCE_KPA[t] for t in self.tissues], dtype=np.float64)
+
+    @cached_property
+    def pinned_tolerance(self) -> np.ndarray:
+        """(k,) tolerance (kPa) of each capsule structure pinned against bone."""
+        return np.array([TOLERANCE_KPA[t] * PINNED_FACTOR[t] for t in self.tissues], dtype=np.float64)
 
     @cached_property
     def can_avoid(self) -> np.ndarray:

@@ -112,7 +112,7 @@ AVOID_TISSUES = frozenset({"nerve", "artery"})
 #: the cuff and of pulse palpation) and above the 4-11 kPa (30-80 mmHg) at which sustained
 #: compression slows and stops a nerve's blood flow [Rydevik 1981, J Hand Surg 6:3] - a press is
 #: brief, not sustained.
-PINNED_FACTOR = 0.2
+PINNED_FACTOR: dict[str, float] = {"nerve": 0.2, "artery": 0.2, "vein": 0.2}
 #: Bone within this distance behind a structure's far surface, along the axis, pins it (mm):
 #: "within a few mm" [DESIGN.md].
 PINNED_GAP_MM = 4.0
@@ -410,14 +410,16 @@ def tolerance_kpa(tissue: str | np.ndarray, *, pinned: bool | np.ndarray = False
     (350.0, 70.0)
     """
     if isinstance(tissue, str):
-        return TOLERANCE_KPA[tissue] * (PINNED_FACTOR if pinned else 1.0)
-    base = np.array([TOLERANCE_KPA[t] for t in np.asarray(tissue).ravel()]).reshape(np.shape(tissue))
-    return base * np.where(pinned, PINNED_FACTOR, 1.0)
+        return TOLERANCE_KPA[tissue] * (PINNED_FACTOR[tissue] if pinned else 1.0)
+    names = np.asarray(tissue).ravel()
+    base = np.array([TOLERANCE_KPA[t] for t in names]).reshape(np.shape(tissue))
+    factor = np.array([PINNED_FACTOR[t] for t in names]).reshape(np.shape(tissue))
+    return base * np.where(pinned, factor, 1.0)
 
 
 def flag_floor_kpa() -> float:
     """The lowest stress (kPa) that can flag anything (every tissue, pinned)."""
-    return CAUTION_FRACTION * PINNED_FACTOR * min(TOLERANCE_KPA.values())
+    return CAUTION_FRACTION * min(TOLERANCE_KPA[t] * PINNED_FACTOR[t] for t in TOLERANCE_KPA)
 
 
 def level_codes(stress: np.ndarray, tolerance: np.ndarray, can_avoid: np.ndarray) -> np.ndarray:
@@ -500,6 +502,6 @@ def parameters() -> dict[str, object]:
         "GRADE_FORCE_N": dict(GRADE_FORCE_N), "DEFAULT_RADIUS_MM": DEFAULT_RADIUS_MM,
         "STRAIN_MAX": STRAIN_MAX, "STRAIN_HALF_KPA": STRAIN_HALF_KPA, "COLUMN_MAX_MM": COLUMN_MAX_MM,
         "SHEET_FACTOR": dict(SHEET_FACTOR), "TOLERANCE_KPA": dict(TOLERANCE_KPA),
-        "PINNED_FACTOR": PINNED_FACTOR, "PINNED_GAP_MM": PINNED_GAP_MM,
+        "PINNED_FACTOR": dict(PINNED_FACTOR), "PINNED_GAP_MM": PINNED_GAP_MM,
         "CAUTION_FRACTION": CAUTION_FRACTION,
     }

@@ -39,7 +39,6 @@ from handatlas.lookup.model import (
     GRADE_FORCE_N,
     LEVELS,
     LIGHT_ADVICE,
-    PINNED_FACTOR,
     PINNED_GAP_MM,
     REFERENCE_FORCE_N,
     SAFE,
@@ -290,7 +289,7 @@ def evaluate(
         shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
         behind = index.bones.first_hit(centre, directions[rows])
         pinned[rows, cols] = behind <= rad + PINNED_GAP_MM
-    tolerance = index.tolerance[None, :] * np.where(pinned, PINNED_FACTOR, 1.0)
+    tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
     distance = np.full(stress.shape, np.nan)
@@ -424,7 +423,7 @@ def press(
     for k in np.flatnonzero(batch.level[0] > SAFE):
         s = atlas.structures[batch.ids[k]]
         pinned = bool(batch.pinned[0, k])
-        ratio = batch.stress[0, k] / (index.tolerance[k] * (PINNED_FACTOR if pinned else 1.0))
+        ratio = batch.stress[0, k] / (index.pinned_tolerance[k] if pinned else index.tolerance[k])
         item = AtRisk(s.id, s.name, s.tissue or "", s.risk or "", float(batch.distance[0, k]),
                       float(batch.depth[0, k]), float(batch.stress[0, k]), LEVELS[int(batch.level[0, k])],
                       pinned)
