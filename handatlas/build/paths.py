@@ -16,7 +16,9 @@ Geometry kinds of the specification handled here:
     Several tubes as one structure (a venous network).
 
 After the curve is made, every centreline point is kept out of the bones and under the skin by
-at least its radius plus ``margin`` (default 1 mm): bone and skin bound every tube.
+at least its radius plus ``margin`` (default 1 mm): bone and skin bound every tube.  Where that
+folds the curve into a kink (a point pushed onto a joint's concavity), the kink is smoothed out
+locally (:func:`handatlas.build.tubes.unkink`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from handatlas.build.digits import DIGITS, SEGMENTS, bone_id, segment_frame, segments_of
 from handatlas.build.points import PointContext, PointError
-from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube
+from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube, unkink
 from handatlas.build.writer import MeshData
 
 if TYPE_CHECKING:
@@ -134,7 +136,10 @@ def tube_along(
     control = path_points(ctx, items)
     curve = catmull_rom(control)
     radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
-    curve = keep_clear(curve, radii, skin=skin, bones=ctx.bone_surface, skin_margin=margin)
+    def clear(points: np.ndarray, rad: np.ndarray) -> np.ndarray:
+        return keep_clear(points, rad, skin=skin, bones=ctx.bone_surface, skin_margin=margin)
+
+    curve = unkink(clear(curve, radii), radii, clear)
     return sweep_tube(curve, radii), curve, radii
 
 

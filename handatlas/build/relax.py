@@ -64,6 +64,8 @@ CONSTRAIN_EVERY = 6
 BLOCKED = 0.25
 #: Stop when no surfaces overlap by more than this (mm).
 TOLERANCE_MM = 0.02
+#: Overlap with another tube that smoothing a kink after the relaxation may leave (mm).
+KINK_OVERLAP_MM = 0.5
 #: Grid the centreline points are rounded to on entry and after every step (mm): far below any
 #: anatomical scale, far above floating-point noise (about 1e-14 mm at hand coordinates).
 QUANTUM_MM = 1e-3
@@ -436,6 +438,8 @@ def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
         return out
 
     report = relax(tubes, constrain=constrain, finish=exact)
+    smooth_kinks(tubes, report, lambda points, radii, margin: keep_clear(
+        points, radii, skin=skin, bones=bones, skin_margin=margin))
     for tube in tubes:
         if tube.sid not in report.moved:
             continue
@@ -451,6 +455,49 @@ def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
         ctx.curves[tube.sid] = tube.paths[0]
     return report
 
+
+
+def smooth_kinks(tubes: Sequence[Tube], report: RelaxReport,
+                 clear: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> None:
+    """Smooth the kinks the relaxation left in the tubes it moved, in place, and update the
+    report's overlaps.
+
+    Points pushed apart and then back out of a bone one by one can fold a centreline; a
+    smoothing step inside the loop fights the push and trades kinks for crossings, so the
+    kinks are taken out afterwards, locally (:func:`handatlas.build.tubes.unkink`: only the
+    points within a few millimetres of a sharp turn move).  A tube keeps its kink when the
+    smoothing would make it overlap another tube by more than it did (and more than
+    :data:`KINK_OVERLAP_MM`).
+
+    Parameters
+    ----------
+    tubes
+        The relaxed tubes.
+    report
+        :func:`relax`'s report; ``moved``, ``pairs_after`` and ``worst_after`` are updated.
+    clear
+        ``clear(points, radii, margin) -> points``: the bone and skin constraint.
+    """
+    from handatlas.build.tubes import unkink
+
+    def overlaps(sid: str) -> dict[str, float]:
+        return {a if b == sid else b: o for (a, b), o in measure(tubes, gap=0.0).items() if sid in (a, b)}
+
+    for tube in tubes:
+        if tube.sid not in report.moved:
+            continue
+        paths = [unkink(line, rad, lambda p, r, m=tube.margin: clear(p, r, m))
+                 for line, rad in zip(tube.paths, tube.radii, strict=True)]
+        if all(np.array_equal(a, b) for a, b in zip(paths, tube.paths, strict=True)):
+            continue
+        before, kept = overlaps(tube.sid), tube.paths
+        tube.paths = paths
+        after = overlaps(tube.sid)
+        if any(o > max(before.get(other, 0.0), KINK_OVERLAP_MM) for other, o in after.items()):
+            tube.paths = kept  # smoothing would push it into a neighbour: keep the kink
+    after = measure(tubes, gap=0.0)
+    report.pairs_after = len(after)
+    report.worst_after = max(after.values(), default=0.0)
 
 
 class _Field:

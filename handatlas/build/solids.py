@@ -48,7 +48,7 @@ from scipy.spatial import cKDTree
 from handatlas.build.digits import unit
 from handatlas.build.paths import path_points
 from handatlas.build.points import DIRECTIONS, PointContext, PointError
-from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube
+from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube, unkink
 from handatlas.build.writer import MeshData
 
 if TYPE_CHECKING:
@@ -584,8 +584,12 @@ def build_tendon(structure_id: str, geometry: Mapping[str, Any], ctx: PointConte
         raise PointError(msg)
     curve = catmull_rom(solid_path(ctx, geometry["path"]), step=float(geometry.get("step", TENDON_STEP_MM)))
     radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
-    curve = keep_clear(curve, radii, skin=skin, bones=ctx.bone_surface,
-                       skin_margin=float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1)
+    margin = float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1
+
+    def clear(points: np.ndarray, rad: np.ndarray) -> np.ndarray:
+        return keep_clear(points, rad, skin=skin, bones=ctx.bone_surface, skin_margin=margin)
+
+    curve = unkink(clear(curve, radii), radii, clear)
     mesh = sweep_tube(curve, radii, sides=int(geometry.get("sides", TENDON_SIDES)))
     ctx.curves[structure_id] = curve
     return MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), centerline=curve, radii=radii,

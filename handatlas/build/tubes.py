@@ -7,6 +7,8 @@ parallel-transport frames and closed with flat caps, so they are watertight by c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import trimesh
 
@@ -198,4 +200,128 @@ def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *, 
             break
         closest, _, tri = query.on_surface(out[bad])
         out[bad] = closest - skin.face_normals[tri] * need[bad][:, None] * 1.05
+    return out
+
+
+#: A centreline may turn by at most this much over :data:`KINK_SPAN_MM` of its length (degrees);
+#: :func:`unkink` aims a little lower so that rounding and later moves keep it under the limit
+#: of ANATOMY.md (60 degrees over 3 mm).
+KINK_DEG = 50.0
+KINK_SPAN_MM = 3.0
+#: How far either side of a kink :func:`unkink` smooths the centreline (mm of arc length).
+KINK_REACH_MM = 4.0
+
+
+def turn_angles(curve: np.ndarray, *, span: float = KINK_SPAN_MM, chord: float = 1.0,
+                step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """How sharply a centreline turns: the angle between its directions ``span`` mm apart.
+
+    The curve is resampled every ``step`` mm; the direction at arc length s is that of the
+    chord from s - chord/2 to s + chord/2, so a hairpin gives about 180 degrees and a smooth
+    bend of radius R about ``degrees(span / R)``.
+
+    Parameters
+    ----------
+    curve : (k, 3) float
+        Centreline, k >= 2.
+    span, chord, step : float
+        Window, chord and resampling step, mm.
+
+    Returns
+    -------
+    angles : (w,) float
+        Turn of each window, degrees (empty if the curve is shorter than one window).
+    starts : (w,) float
+        Arc length at which each window begins, mm.
+
+    Examples
+    --------
+    >>> angles, _ = turn_angles(np.array([[0, 0, 0], [0, 10, 0], [10, 10, 0.0]]))
+    >>> round(float(angles.max()), 1)
+    90.0
+    """
+    seg = np.linalg.norm(np.diff(curve, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    samples = np.arange(0.0, arc[-1] + 1e-9, step)
+    p = np.column_stack([np.interp(samples, arc, curve[:, k]) for k in range(3)])
+    half, width = round(chord / 2 / step), round(span / step)
+    if len(p) <= 2 * half + width:
+        return np.zeros(0), np.zeros(0)
+    tangent = p[2 * half:] - p[:-2 * half]
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1), 1e-12)[:, None]
+    cosine = np.clip(np.sum(tangent[:-width] * tangent[width:], axis=1), -1.0, 1.0)
+    return np.degrees(np.arccos(cosine)), samples[: len(cosine)]
+
+
+def unkink(curve: np.ndarray, radii: np.ndarray, clear: Callable[[np.ndarray, np.ndarray], np.ndarray], *,
+           limit: float = KINK_DEG, span: float = KINK_SPAN_MM, reach: float = KINK_REACH_MM,
+           rounds: int = 40) -> np.ndarray:
+    """Smooth the sharp turns out of a centreline, only where it turns too sharply.
+
+    Keeping a tube out of the bones moves each point to the nearest bone surface, so points
+    beside a joint's concavity bunch up or step back, and an authored course that meets a bone
+    head-on folds into a kink.  Each round finds the windows that turn more than ``limit``
+    degrees over ``span`` mm (:func:`turn_angles`), smooths the points within ``reach`` mm of
+    them (a binomial kernel, the ends fixed), spreads those points evenly along their stretch
+    and hands the curve back to ``clear`` (the bone and skin constraint).  Points elsewhere
+    never move, so a curve without kinks is returned unchanged.
+
+    Parameters
+    ----------
+    curve : (k, 3) float
+        Centreline.
+    radii : (k,) float
+        Radius at each point.
+    clear : callable
+        ``clear(points, radii) -> points``: the constraint, applied to the smoothed points only
+        (e.g. :func:`keep_clear` with the build's skin and bones).
+    limit, span : float
+        Largest acceptable turn (degrees) over ``span`` mm.
+    reach : float
+        Arc length smoothed either side of a kink, mm.
+    rounds : int
+        Upper bound on the rounds.
+
+    Returns
+    -------
+    (k, 3) float
+        The smoothed centreline (same number of points, same ends).
+    """
+    out = np.array(curve, dtype=float)
+    radii = np.asarray(radii, dtype=float)
+    if len(out) < 5:
+        return out
+    for _ in range(rounds):
+        angles, starts = turn_angles(out, span=span)
+        bad = angles > limit
+        if not bad.any():
+            break
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(out, axis=0), axis=1))])
+        lo, hi = starts[bad] - reach, starts[bad] + span + reach
+        region = np.any((arc[:, None] >= lo[None]) & (arc[:, None] <= hi[None]), axis=1)
+        region[[0, -1]] = False
+        moved = out.copy()
+        for _ in range(4):
+            moved[1:-1] = np.where(region[1:-1, None],
+                                   0.25 * moved[:-2] + 0.5 * moved[1:-1] + 0.25 * moved[2:], moved[1:-1])
+        moved = _even_stretches(moved, region)
+        out[region] = clear(moved[region], radii[region])
+    return out
+
+
+def _even_stretches(curve: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Spread the points of each run of ``region`` evenly along the curve between the run's
+    fixed neighbours (bunched points are what a hairpin is made of)."""
+    out = curve.copy()
+    idx = np.flatnonzero(region)
+    if len(idx) == 0:
+        return out
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    for run in runs:
+        a, b = run[0] - 1, run[-1] + 1
+        piece = curve[a : b + 1]
+        seg = np.linalg.norm(np.diff(piece, axis=0), axis=1)
+        arc = np.concatenate([[0.0], np.cumsum(seg)])
+        target = np.linspace(0.0, arc[-1], len(piece))
+        out[a : b + 1] = np.column_stack([np.interp(target, arc, piece[:, k]) for k in range(3)])
     return out
