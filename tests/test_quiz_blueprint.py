@@ -101,7 +101,9 @@ def test_new_items_are_fair(new_items):
     multiple = [q for q in items if isinstance(q, Choice) and q.multiple]
     assert len(multiple) >= 15
     assert all(len(q.answers) < len(q.options) for q in multiple), "select-all must not score full marks"
-    assert any(0 not in q.answers for q in multiple)
+    prefix = [q.id for q in multiple if list(q.answers) == list(range(len(q.answers)))]
+    assert len(prefix) <= 0.25 * len(multiple), prefix  # "the first few options" is no strategy
+    assert sum(len(q.answers) <= len(q.options) // 2 for q in multiple) >= 5  # nor "all but one"
     for q in items:
         texts = [q.prompt, *(getattr(q, "options", None) or [])]
         assert not any(GIVEAWAYS.search(t) for t in texts), q.id

@@ -31,8 +31,9 @@ from handatlas.quiz.blueprint import BLUEPRINT, BLUEPRINT_VERSION, WEIGHTS, Blue
 DEFAULT_COUNT = 60
 #: The pass mark written into a mock exam's header.
 MOCK_PASS_MARK = 0.75
-#: Keys written first in a question, in this order; the rest follow in the model's order.
-_FIRST_KEYS = ("id", "type")
+#: Keys written first and last in a question, in this order; the rest in the model's order between.
+_FIRST_KEYS = ("id", "type", "scenario", "prompt")
+_LAST_KEYS = ("explanation", "tags", "difficulty")
 
 
 def mock_exam(questions: Sequence[schema.Question], *, count: int = DEFAULT_COUNT,
@@ -81,8 +82,9 @@ def mock_exam(questions: Sequence[schema.Question], *, count: int = DEFAULT_COUN
 def _question_data(question: schema.Question) -> dict[str, Any]:
     data = question.model_dump(mode="json", exclude_defaults=True)
     data["type"] = question.type
-    first = {key: data.pop(key) for key in _FIRST_KEYS}
-    return first | data
+    first = {key: data.pop(key) for key in _FIRST_KEYS if key in data}
+    last = {key: data.pop(key) for key in _LAST_KEYS if key in data}
+    return first | data | last
 
 
 def mock_quiz_data(questions: Sequence[schema.Question], *, seed: int) -> dict[str, Any]:
