@@ -330,6 +330,35 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quiz_mock(args: argparse.Namespace) -> int:
+    """Draw a mock exam from the bank with the blueprint's domain weights; write it as a quiz file."""
+    from handatlas.quiz import QuizError, default_quiz_dir, load_quiz, quiz_paths
+    from handatlas.quiz.blueprint import BLUEPRINT, BlueprintError, domain_counts, domain_table
+    from handatlas.quiz.mock import mock_exam, mock_quiz_yaml
+
+    paths = quiz_paths(args.files or [default_quiz_dir()])
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing or not paths:
+        raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to draw from")
+    if args.count < 1:
+        raise CommandError(f"--count must be at least 1, got {args.count}")
+    try:
+        bank = [q for path in paths for q in load_quiz(path).questions]
+        exam = mock_exam(bank, count=args.count, seed=args.seed)
+    except (QuizError, BlueprintError) as exc:
+        raise CommandError(str(exc), code=1) from None
+    text = mock_quiz_yaml(exam, seed=args.seed)
+    summary = f"{len(exam)} of {len(bank)} questions, seed {args.seed}, weights of the {BLUEPRINT}:\n"
+    summary += domain_table(domain_counts(exam))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{args.output}: {summary}")
+    else:
+        sys.stdout.write(text)
+        print(summary, file=sys.stderr)
+    return 0
+
+
 def cmd_drill(args: argparse.Namespace) -> int:
     """Run an FSRS-scheduled drill in the terminal; every answer is saved as it is given."""
     import getpass
@@ -471,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", cmd_build, "rebuild the atlas from myo-sim (needs the build extra)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the source tree's meshes/)")
     add("validate", cmd_validate, "check the manifest and every mesh file")
-    quiz = sub.add_parser("quiz", help="check quizzes", description="check quizzes")
+    quiz = sub.add_parser("quiz", help="check, export or draw quizzes",
+                          description="check, export or draw quizzes")
     quiz_sub = quiz.add_subparsers(dest="quiz_command", metavar="ACTION", parser_class=_Parser, required=True)
     p = quiz_sub.add_parser("check", help="validate quiz files against the atlas",
                             description="validate quiz files against the atlas (exit 1 if any is invalid)")
@@ -485,6 +515,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=("moodle", "gift", "anki"), help="the output format")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
     p.add_argument("--no-pictures", action="store_true", help="do not render pictures (Moodle, Anki)")
+    p = quiz_sub.add_parser("mock", help="draw a mock exam following the MBLEx domain weights",
+                            description="draw a mock exam from quiz files (default: the shipped bank) with "
+                                        "the domain weights of the FSMTB MBLEx content outline")
+    p.set_defaults(func=cmd_quiz_mock)
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="quiz files or folders (default: the shipped quizzes)")
+    p.add_argument("--count", type=int, default=60, metavar="N", help="questions in the exam (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0): same seed, same exam")
+    p.add_argument("-o", "--output", metavar="FILE.yaml", help="write the quiz file here (default: stdout)")
     p = add("drill", cmd_drill, "drill quiz questions by tag in the terminal, scheduled per learner (FSRS)")
     p.add_argument("--tags", metavar="TAG[,TAG...]", help="topic:... / domain:... tags, bare words or "
                    "patterns such as topic:*nerve (default: the whole bank)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from handatlas.quiz import compute_key, default_quiz_dir, load_quiz, quiz_paths
+from handatlas.quiz.blueprint import WEIGHTS
 from handatlas.quiz.keys import normalise
 from handatlas.quiz.schema import Choice, Identify, Locate, Order, Press, Territory
 
@@ -56,8 +57,7 @@ COURSE_TOPICS = (
     "territories", "cutaneous_innervation", "contraindications", "pressure_grading",
     "sequencing", "consent", "trauma_informed", "documentation", "skin",
 )
-DOMAINS = ("areas_of_caution", "kinesiology", "anatomy_physiology", "client_assessment",
-           "ethics", "professional_practice")
+DOMAINS = tuple(WEIGHTS)  # the blueprint's (FSMTB MBLEx) content areas
 CONTRAINDICATIONS = ("infection", "fracture", "neuropathy", "hypertension", "skin lesion", "sprain")
 ROUTINE = ("effleurage", "petrissage", "myofascial", "trigger point", "lymphatic")
 SPATIAL_MINIMUM = 20
@@ -185,7 +185,7 @@ def test_certification_style_scenarios(bank):
     scenarios = [q for q in bank if isinstance(q, Choice) and q.scenario.strip()]
     assert len(scenarios) >= 20, len(scenarios)
     assert {d for q in scenarios for d in q.tags} >= {"domain:client_assessment", "domain:ethics",
-                                                      "domain:areas_of_caution"}
+                                                      "domain:pathology"}
 
 
 def test_course_content_is_taught(bank):

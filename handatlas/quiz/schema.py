@@ -18,7 +18,7 @@ A file holds one quiz::
         grade: firm
         ask: [verdict, at_risk]
         explanation: A {grade} press here is {verdict}; the {structure} lies {depth_mm} mm deep.
-        tags: [topic:radial_artery, domain:areas_of_caution]
+        tags: [topic:radial_artery, domain:pathology]
         difficulty: 2
 
 Spatial answer keys (what a locate click must hit, the verdict of a press, the structures at
