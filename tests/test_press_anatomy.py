@@ -34,9 +34,10 @@ REFERENCE = {
 #: passing must leave this list.  (The second edition's wrist fixed the snuffbox, the pisiform
 #: and Guyon's canal at firm pressure.)
 TUNNEL = ("the carpal_tunnel landmark's skin normal tilts 35 degrees ulnarward on the slope of the "
-          "thenar eminence (MoBL's carpus is tilted), so its axis passes radial to the median nerve, "
-          "through the trapezium: the landmark or the press axis needs the calibration of issue 10, "
-          "stage 2")
+          "thenar eminence (MoBL's carpus is tilted), so its axis passes radial to the median nerve: "
+          "the verdicts come from the palmar cutaneous branch pinned on the flexor retinaculum, and "
+          "the median nerve itself, 4.8 mm from bone and under the retinaculum, is not flagged at "
+          "moderate pressure")
 GUYON = ("the ulnar nerve and artery lie about 6 mm palmar to the hamate, so the model does not "
          "count them pinned; the pinned gap and Guyon's canal depths are issue 10, stage 2")
 KNOWN = {
@@ -45,8 +46,6 @@ KNOWN = {
                                      "metacarpal under the landmark (20 kPa, flagged from 14 kPa)",
     ("guyons_canal", "light"): GUYON,
     ("guyons_canal", "moderate"): GUYON,
-    ("carpal_tunnel", "moderate"): TUNNEL,
-    ("carpal_tunnel", "firm"): TUNNEL,
     ("radial_styloid", "firm"): "the radial artery runs 1.5 mm under the landmark but more than 4 mm from "
                                 "the bone behind it there, so it is not counted pinned (199 kPa against "
                                 "its 350 kPa); the pinned gap is issue 10, stage 2",

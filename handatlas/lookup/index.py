@@ -11,7 +11,7 @@ import trimesh
 
 from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
-from handatlas.lookup.model import AVOID_TISSUES, PINNED_FACTOR, SHEET_FACTOR, TOLERANCE_KPA
+from handatlas.lookup.model import AVOID_TISSUES, PINNED_FACTOR, PINNING_SHEETS, SHEET_FACTOR, TOLERANCE_KPA
 from handatlas.lookup.rays import RayIndex
 from handatlas.lookup.surface import SKIN_CLASSES_MM, SurfaceQuery
 
@@ -30,6 +30,8 @@ class LookupIndex:
         Capsule chains of the structures that can be at risk (risk ``high`` or ``caution``).
     bones
         Ray index over the bones (pressure does not pass through bone).
+    backing
+        Ray index over the bones and the sheets that pin like bone.
     sheets
         Ray index over the fascial sheets that spread a press (``None`` when the atlas has none).
     everything
@@ -113,6 +115,13 @@ class LookupIndex:
     @cached_property
     def bones(self) -> RayIndex:
         ids = [s.id for s in self.atlas if s.has_mesh and s.tissue == "bone"]
+        return RayIndex({sid: self.atlas.mesh(sid) for sid in ids})
+
+    @cached_property
+    def backing(self) -> RayIndex:
+        """Ray index over what pins a structure: the bones and the sheets of
+        :data:`handatlas.lookup.model.PINNING_SHEETS` the atlas has."""
+        ids = [s.id for s in self.atlas if s.has_mesh and (s.tissue == "bone" or s.id in PINNING_SHEETS)]
         return RayIndex({sid: self.atlas.mesh(sid) for sid in ids})
 
     @cached_property

@@ -26,7 +26,8 @@ The model, step by step:
    its stress by :data:`SHEET_FACTOR`.  **Bone between stops it**: a structure behind bone is
    *shielded* (the geometry is found by :mod:`handatlas.lookup.press`).
 5. **Harm.**  Each tissue class has a tolerance (:data:`TOLERANCE_KPA`); a structure pinned
-   against bone (bone within :data:`PINNED_GAP_MM` behind it along the axis) tolerates
+   against bone (bone, or a sheet of :data:`PINNING_SHEETS`, within :data:`PINNED_GAP_MM` behind
+   it along the axis) tolerates
    :data:`PINNED_FACTOR` of it.  A structure is *flagged* when its stress exceeds
    :data:`CAUTION_FRACTION` of its tolerance; its level is ``avoid`` when a nerve or artery
    exceeds its tolerance, else ``caution`` (veins give caution at most).  The verdict of a press
@@ -116,6 +117,11 @@ PINNED_FACTOR: dict[str, float] = {"nerve": 0.2, "artery": 0.2, "vein": 0.2}
 #: Bone within this distance behind a structure's far surface, along the axis, pins it (mm):
 #: "within a few mm" [DESIGN.md].
 PINNED_GAP_MM = 4.0
+#: Sheets that pin like bone: the flexor retinaculum is a tense band of collagen anchored to the
+#: carpal bones on both sides (scaphoid and trapezium to pisiform and hamate), the floor of
+#: Guyon's canal and the bed of the palmar cutaneous branch over the carpal tunnel; a nerve or
+#: vessel on it cannot move away from a press any more than on bone [ePlasty 2020;20:e12].
+PINNING_SHEETS = ("flexor_retinaculum",)
 #: A structure is flagged when its stress exceeds this fraction of its tolerance (calibrated):
 #: the caution threshold, 70 kPa over soft tissue, 14 kPa pinned.
 CAUTION_FRACTION = 0.2
@@ -503,5 +509,6 @@ def parameters() -> dict[str, object]:
         "STRAIN_MAX": STRAIN_MAX, "STRAIN_HALF_KPA": STRAIN_HALF_KPA, "COLUMN_MAX_MM": COLUMN_MAX_MM,
         "SHEET_FACTOR": dict(SHEET_FACTOR), "TOLERANCE_KPA": dict(TOLERANCE_KPA),
         "PINNED_FACTOR": dict(PINNED_FACTOR), "PINNED_GAP_MM": PINNED_GAP_MM,
+        "PINNING_SHEETS": PINNING_SHEETS,
         "CAUTION_FRACTION": CAUTION_FRACTION,
     }

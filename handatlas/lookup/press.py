@@ -287,7 +287,7 @@ def evaluate(
         unit = towards / np.maximum(length, 1e-9)[:, None]
         bone = index.bones.first_hit(points[rows], unit)
         shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
-        behind = index.bones.first_hit(centre, directions[rows])
+        behind = index.backing.first_hit(centre, directions[rows])
         pinned[rows, cols] = behind <= rad + PINNED_GAP_MM
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
