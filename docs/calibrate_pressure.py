@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from handatlas import load_atlas
+from handatlas.lookup import index as lookup_index_module
 from handatlas.lookup import model, press
 from handatlas.lookup.index import lookup_index
 
@@ -28,10 +29,13 @@ from test_press_anatomy import GRADES, REFERENCE
 
 #: Candidate values of each calibrated parameter (model attribute -> values).
 CANDIDATES: dict[str, list[object]] = {
-    "CAUTION_FRACTION": [0.2, 0.25, 0.3],
+    "CAUTION_FRACTION": [0.2, 0.25],
+    "TOLERANCE_KPA": [{"nerve": 350.0, "artery": 350.0, "vein": v} for v in (700.0, 900.0)],
     "PINNED_FACTOR": [{"nerve": n, "artery": 0.2, "vein": 0.2} for n in (0.2, 0.25, 0.3)],
-    "PINNED_GAP_MM": [3.0, 4.0, 5.0],
+    "PINNED_GAP_MM": [4.0],
 }
+#: Modules that import the parameters by name.
+MODULES = (model, press, lookup_index_module)
 #: The bands of ANATOMY.md: (grade, verdict, lower, upper) on the share of the skin's area.
 BANDS = [("light", "avoid", 0.0, 0.03), ("moderate", "avoid", 0.0, 0.20), ("firm", "avoid", 0.0, 0.45),
          ("firm", "safe", 0.20, 1.0)]
@@ -43,18 +47,18 @@ def parameters(atlas, values: dict[str, object]) -> Iterator[None]:
     saved = {}
     for name, value in values.items():
         saved[name] = getattr(model, name)
-        for module in (model, press):
+        for module in MODULES:
             if hasattr(module, name):
                 setattr(module, name, value)
     index = lookup_index(atlas)
-    cached = ("tolerance", "pinned_tolerance", "can_avoid")
+    cached = ("tissues", "tolerance", "pinned_tolerance", "can_avoid")
     for name in cached:
         index.__dict__.pop(name, None)
     try:
         yield
     finally:
         for name, value in saved.items():
-            for module in (model, press):
+            for module in MODULES:
                 if hasattr(module, name):
                     setattr(module, name, value)
         for name in cached:

@@ -106,14 +106,16 @@ SHEET_FACTOR: dict[str, float] = {
 TOLERANCE_KPA: dict[str, float] = {"nerve": 350.0, "artery": 350.0, "vein": 700.0}
 #: Tissue classes that can give ``avoid``; the others give ``caution`` at most.
 AVOID_TISSUES = frozenset({"nerve", "artery"})
-#: Fraction of the tolerance left for a structure pinned against bone (calibrated): the pulse
-#: points, Guyon's canal, the finger sides, the snuffbox floor.  Pinned, a structure cannot move
-#: away and is squeezed: a nerve or artery tolerates 70 kPa, and is flagged from 14 kPa
-#: (~ 105 mmHg), about the systolic pressure at which a pinned artery closes (the principle of
-#: the cuff and of pulse palpation) and above the 4-11 kPa (30-80 mmHg) at which sustained
-#: compression slows and stops a nerve's blood flow [Rydevik 1981, J Hand Surg 6:3] - a press is
-#: brief, not sustained.
-PINNED_FACTOR: dict[str, float] = {"nerve": 0.2, "artery": 0.2, "vein": 0.2}
+#: Fraction of the tolerance left for a structure pinned against bone, per tissue (calibrated):
+#: the pulse points, Guyon's canal, the finger sides, the snuffbox floor.  Pinned, a structure
+#: cannot move away and is squeezed.  An artery tolerates 70 kPa and is flagged from 14 kPa
+#: (~ 105 mmHg), about the systolic pressure at which a pinned artery closes (the principle of the
+#: cuff and of pulse palpation).  A nerve tolerates 105 kPa and is flagged from 21 kPa (~ 160
+#: mmHg): well above the 4-11 kPa (30-80 mmHg) at which *sustained* compression slows and stops a
+#: nerve's blood flow [Rydevik 1981, J Hand Surg 6:3], since a press is brief; at 0.2, like the
+#: artery, the digital nerves pinned on the phalanges made 27 % of the skin "avoid" at moderate
+#: pressure (ANATOMY.md's band: at most 20 %) and the thenar eminence "caution" at moderate.
+PINNED_FACTOR: dict[str, float] = {"nerve": 0.3, "artery": 0.2, "vein": 0.2}
 #: Bone within this distance behind a structure's far surface, along the axis, pins it (mm):
 #: "within a few mm" [DESIGN.md].
 PINNED_GAP_MM = 4.0
@@ -413,7 +415,7 @@ def tolerance_kpa(tissue: str | np.ndarray, *, pinned: bool | np.ndarray = False
     Examples
     --------
     >>> tolerance_kpa("nerve"), tolerance_kpa("nerve", pinned=True)
-    (350.0, 70.0)
+    (350.0, 105.0)
     """
     if isinstance(tissue, str):
         return TOLERANCE_KPA[tissue] * (PINNED_FACTOR[tissue] if pinned else 1.0)
