@@ -15,9 +15,9 @@ import pytest
 import yaml
 from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, write_quiz
 
+from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir, load_quiz
 from handatlas.ui.app import HandApp
-from handatlas.ui.authoring import Instructors, hash_password
 from handatlas.ui.quizviews import anonymous_mesh
 
 PASSWORD = "correct horse battery"

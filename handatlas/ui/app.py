@@ -19,9 +19,9 @@ from typing import Any
 import panel as pn
 import param
 
+from handatlas.accounts import Instructors, load_instructors
 from handatlas.atlas import Atlas, load_atlas
 from handatlas.quiz import default_quiz_dir
-from handatlas.ui.authoring import Instructors, load_instructors
 from handatlas.ui.authorview import AuthorMode
 from handatlas.ui.display import display_meshes
 from handatlas.ui.quizviews import DrillMode, QuizMode
@@ -290,7 +290,7 @@ def serve(
     """Start the app server on ``address:port`` and block (``handatlas serve``).
 
     Everything is served by this process (no CDN).  ``instructors`` default to the environment
-    (:func:`handatlas.ui.authoring.load_instructors`), read once at start.
+    (:func:`handatlas.accounts.load_instructors`), read once at start.
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
     instructors = instructors if instructors is not None else load_instructors()

@@ -1,10 +1,10 @@
 """The Author mode: instructors write questions by clicking the hand and save them as YAML.
 
 Off (with instructions on the page) unless an instructor credential is configured
-(:func:`handatlas.ui.authoring.load_instructors`); students never need to sign in.  A click
+(:func:`handatlas.accounts.load_instructors`); students never need to sign in.  A click
 fills the question's target (the structure hit, or the nearest landmark when snapping is on) or
 its ``where`` (a landmark, or the skin point); the key is computed by the atlas and shown before
-saving; :func:`handatlas.ui.authoring.save_question` checks the whole file and writes only
+saving; :func:`handatlas.quiz.authoring.save_question` checks the whole file and writes only
 inside the quizzes folder.
 """
 
@@ -18,13 +18,11 @@ from typing import Any
 import numpy as np
 import panel as pn
 
+from handatlas.accounts import AUTHORING_HELP, Instructors
 from handatlas.lookup.grades import GRADES
 from handatlas.quiz import load_quiz
-from handatlas.quiz.problems import QuizError
-from handatlas.ui.authoring import (
-    AUTHORING_HELP,
+from handatlas.quiz.authoring import (
     AuthoringError,
-    Instructors,
     choice_question,
     click_point,
     identify_question,
@@ -35,7 +33,8 @@ from handatlas.ui.authoring import (
     save_question,
     territory_question,
 )
-from handatlas.ui.quizflow import QuizFlowError, quiz_choices
+from handatlas.quiz.bank import QuizFlowError, quiz_choices
+from handatlas.quiz.problems import QuizError
 from handatlas.ui.state import HandState
 
 NEW_FILE = "(new file)"

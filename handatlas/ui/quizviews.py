@@ -1,6 +1,6 @@
 """The Quiz and Drill modes: one question at a time, answered with widgets or a click on the hand.
 
-The page only ever receives a :class:`~handatlas.ui.quizflow.PublicQuestion` before the answer
+The page only ever receives a :class:`~handatlas.quiz.session.PublicQuestion` before the answer
 (no key, no target name: an identify question shows its target as an anonymous mesh); the
 feedback, the right answer on the model and the explanation come after.
 """
@@ -15,21 +15,12 @@ from typing import Any
 import numpy as np
 import panel as pn
 
+from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices
 from handatlas.quiz.drill import Drill, learner_progress, load_bank
 from handatlas.quiz.progress import ProgressStore, StoreError
+from handatlas.quiz.session import DrillRun, Feedback, PublicQuestion, QuizRun, highlight_ids, risk_choices
 from handatlas.ui.charts import retention_chart
 from handatlas.ui.display import display_geometry
-from handatlas.ui.quizflow import (
-    DrillRun,
-    Feedback,
-    PublicQuestion,
-    QuizFlowError,
-    QuizRun,
-    highlight_ids,
-    open_quiz,
-    quiz_choices,
-    risk_choices,
-)
 from handatlas.ui.state import VERDICT_RGB, HandState
 
 TARGET_RGB = [0.85, 0.1, 0.85]
