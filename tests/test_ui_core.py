@@ -346,3 +346,11 @@ def test_retention_chart_parses():
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert texts.index("carpal tunnel") < texts.index("median nerve")  # weakest first
     assert "No answers yet." in [t.text for t in ET.fromstring(retention_chart({})).iter(f"{SVG}text")]
+
+
+def test_scene_javascript_ships_as_package_data():
+    from handatlas.ui.scene import HandScene
+
+    path = HandScene._esm
+    assert path.is_file() and path.suffix == ".js" and path.parent.name == "ui"
+    assert "export function render" in path.read_text(encoding="utf-8")
