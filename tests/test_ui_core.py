@@ -11,6 +11,7 @@ import trimesh
 
 from handatlas import format as fmt
 from handatlas.ui.charts import depth_bar, retention_chart
+from handatlas.ui.colours import MARKER_RGB
 from handatlas.ui.display import DECIMATE_ABOVE, display_geometry, display_meshes, unpack
 from handatlas.ui.picking import BadClick, cast, parse_ray
 from handatlas.ui.state import (
@@ -246,7 +247,7 @@ def test_press_sets_report_highlight_and_marker(atlas, state):
     assert "radial_artery" in at_risk
     assert state.highlight == {sid: VERDICT_RGB["avoid" if risk == "high" else "caution"]
                                for sid, risk in at_risk.items()}
-    assert state.markers == [{"xyz": report["point"], "colour": VERDICT_RGB["avoid"], "radius": 2.5}]
+    assert state.markers == [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
     state.clear_press()
     assert state.report is None and state.highlight == {} and state.markers == []
 
@@ -256,7 +257,7 @@ def test_press_at_a_point_uses_grade_and_radius(atlas, state):
     state.grade, state.radius_mm = "light", 4.0
     report = state.press(point)
     assert report == atlas.press(point, grade="light", radius_mm=4.0).as_dict()
-    assert state.markers[0]["colour"] == VERDICT_RGB[str(report["verdict"])]
+    assert state.markers[0]["colour"] == MARKER_RGB  # the verdict is said in words, not by the mark's colour
 
 
 def test_stroke(atlas, state):

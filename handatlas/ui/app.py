@@ -22,9 +22,11 @@ import param
 from handatlas.accounts import Instructors, load_instructors
 from handatlas.atlas import Atlas, load_atlas
 from handatlas.quiz import default_quiz_dir
-from handatlas.ui.authorview import AuthorMode
+from handatlas.ui.authorstate import AuthorState
+from handatlas.ui.authorview import author_panel, author_results
 from handatlas.ui.display import display_meshes
-from handatlas.ui.quizviews import DrillMode, QuizMode
+from handatlas.ui.quizstate import DrillState, QuizState
+from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.state import MODES, HandState, guarded
 from handatlas.ui.views import (
@@ -93,22 +95,22 @@ class HandApp(pn.viewable.Viewer):
             css_classes=["scene"],
         )
         self._link_scene()
-        self.quiz = QuizMode(self.state, self.quizzes)
-        self.drill = DrillMode(self.state, self.quizzes, progress_db)
-        self.author = AuthorMode(self.state, self.quizzes, instructors)
+        self.quiz = QuizState(self.state, self.quizzes)
+        self.drill = DrillState(self.state, self.quizzes, progress_db)
+        self.author = AuthorState(self.state, self.quizzes, instructors)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "explore": self._identify,
             "press": self._press,
-            "quiz": self.quiz.flow.on_click,
-            "drill": self.drill.flow.on_click,
+            "quiz": self.quiz.question.on_click,
+            "drill": self.drill.question.on_click,
             "author": self.author.on_click,
         }
         self.mode_panels: dict[str, Callable[[], Any]] = {
             "explore": self._explore_panel,
             "press": self._press_panel,
-            "quiz": self.quiz.panel,
-            "drill": self.drill.panel,
-            "author": self.author.panel,
+            "quiz": lambda: quiz_panel(self.quiz),
+            "drill": lambda: drill_panel(self.drill),
+            "author": lambda: author_panel(self.author),
         }
         self.scene.param.watch(lambda e: self.on_click(e.new), "pick")
 
@@ -181,7 +183,11 @@ class HandApp(pn.viewable.Viewer):
             return press_result(self.state)
         if mode == "explore":
             return identification(self.state)
-        return {"quiz": self.quiz, "drill": self.drill, "author": self.author}[mode].results()
+        if mode == "quiz":
+            return quiz_results(self.quiz)
+        if mode == "drill":
+            return drill_results(self.drill)
+        return author_results(self.author)
 
     def __panel__(self) -> pn.viewable.Viewable:
         state = self.state

@@ -20,8 +20,8 @@ import param
 from handatlas import format as fmt
 from handatlas.atlas import Atlas, Structure
 from handatlas.lookup.grades import GRADES
-from handatlas.render import VERDICT_COLOURS, VIEWS
-from handatlas.ui.display import hex_to_rgb
+from handatlas.render import VIEWS
+from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, risk_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
 
 log = logging.getLogger("handatlas.ui")
@@ -39,14 +39,8 @@ DEFAULT_OPACITY = {
 }
 #: Groups shown when the app opens.
 DEFAULT_SHOWN = ("skin", "bones", "nerves", "arteries", "veins", "tendons", "fascia_and_retinacula")
-#: Verdict colours as RGB 0-1 (safe, caution, avoid).
-VERDICT_RGB = {
-    name: hex_to_rgb(c) for name, c in zip(("safe", "caution", "avoid"), VERDICT_COLOURS, strict=True)
-}
 #: Layers less opaque than this are seen through: a click points at what lies behind them.
 SEE_THROUGH = 0.5
-SELECTED_RGB = [0.12, 0.45, 0.95]
-PRESS_MARKER_RGB = [0.15, 0.15, 0.85]
 
 
 @functools.lru_cache(maxsize=8)
@@ -209,18 +203,15 @@ class HandState(param.Parameterized):
         report = self.atlas.press(where, grade=self.grade, radius_mm=self.radius_mm).as_dict()
         self.message = ""
         self.report = report
-        colour = VERDICT_RGB[str(report["verdict"])]
-        self.highlight = {
-            a["id"]: VERDICT_RGB["avoid" if a["risk"] == "high" else "caution"] for a in report["at_risk"]
-        }  # type: ignore[union-attr]
-        self.markers = [{"xyz": report["point"], "colour": colour, "radius": 2.5}]
+        self.highlight = {a["id"]: risk_rgb(a["risk"]) for a in report["at_risk"]}  # type: ignore[union-attr]
+        self.markers = [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
         return report
 
     def add_stroke_point(self, point: np.ndarray) -> None:
         """Extend the stroke being drawn by a skin point."""
         self.stroke_report = None
         self.stroke = [*self.stroke, [round(float(v), 2) for v in point]]
-        self.markers = [{"xyz": p, "colour": PRESS_MARKER_RGB, "radius": 1.6} for p in self.stroke]
+        self.markers = [{"xyz": p, "colour": STROKE_RGB, "radius": 1.6} for p in self.stroke]
 
     def check_stroke(self) -> dict[str, object] | None:
         """Check the stroke drawn so far; needs two points."""
