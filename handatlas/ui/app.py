@@ -45,6 +45,18 @@ VIEWPORT_TEMPLATE = (
     "{% endblock %}"
 )
 
+#: The camera when the page opens and after Reset.
+OPENING_VIEW = "palmar"
+#: The message banner floats over the top of the 3D view (so that it never moves the hand).
+MESSAGE_STYLES = {
+    "position": "absolute",
+    "top": "6px",
+    "left": "6px",
+    "z-index": "20",
+    "width": "calc(100% - 12px)",
+    "box-shadow": "0 2px 6px rgba(0, 0, 0, 0.25)",
+}
+
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 table { border-collapse: collapse; font-size: 0.92em; }
@@ -89,7 +101,7 @@ class HandApp(pn.viewable.Viewer):
         self.scene = HandScene(
             meshes=display_meshes(atlas).payload(),
             layers=self.state.layer_state(),
-            view=view_camera("palmar", zoom=1.1),
+            view=view_camera(OPENING_VIEW, zoom=1.1),
             sizing_mode="stretch_both",
             min_height=380,
             css_classes=["scene"],
@@ -131,6 +143,10 @@ class HandApp(pn.viewable.Viewer):
         self._view_seq += 1
         self.scene.view = view_camera(name, zoom=1.1, seq=self._view_seq)
 
+    def reset_view(self) -> None:
+        """Turn the camera back to the opening view."""
+        self.set_view(OPENING_VIEW)
+
     def frame(self, sid: str) -> None:
         """Turn the camera onto a structure or group."""
         self._view_seq += 1
@@ -168,12 +184,7 @@ class HandApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ panels
     def _explore_panel(self) -> pn.viewable.Viewable:
-        return pn.Column(
-            search_box(self.state, guarded(self.state, self.frame)),
-            pn.pane.Markdown("**Views**", margin=(6, 10, 0, 10)),
-            view_buttons(self.set_view),
-            sizing_mode="stretch_width",
-        )
+        return pn.Column(search_box(self.state, guarded(self.state, self.frame)), sizing_mode="stretch_width")
 
     def _press_panel(self) -> pn.viewable.Viewable:
         return press_controls(self.state, self.state.clear_press)
@@ -218,16 +229,27 @@ class HandApp(pn.viewable.Viewer):
             css_classes=["side"],
             styles={"flex": "1 1 330px", "max-width": "420px", "min-width": "290px"},
         )
+        # the message floats over the top of the view: showing it never moves the hand
         message = pn.pane.Alert(
             pn.bind(str, state.param.message),
             alert_type="warning",
             visible=pn.bind(bool, state.param.message),
             css_classes=["message"],
             sizing_mode="stretch_width",
+            margin=0,
+            styles=MESSAGE_STYLES,
+        )
+        stage = pn.Column(
+            self.scene,
+            message,
+            height=560,
+            sizing_mode="stretch_width",
+            css_classes=["stage"],
+            styles={"position": "relative"},
         )
         main = pn.Column(
-            message,
-            pn.Column(self.scene, height=560, sizing_mode="stretch_width"),
+            view_buttons(self.set_view, reset=self.reset_view),
+            stage,
             *results.values(),
             sizing_mode="stretch_width",
             css_classes=["main"],

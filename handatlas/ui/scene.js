@@ -197,6 +197,33 @@ export function render({ model, el }) {
     model.pick = { seq: ++seq, ray: viewRay(cd.position.x, cd.position.y), t: Date.now() };
   }
 
+  // ---- keyboard ---------------------------------------------------------------------------
+  // vtk.js listens for keys on the whole document, so typing "w" in a text box turned the hand
+  // into a wireframe.  Its shortcuts (r: reset, w: wireframe, s: surface, v: points) now reach
+  // it only while the canvas itself has the focus (a click or Tab gives it the focus).
+  function keysOnlyOnTheCanvas(interactor, canvas) {
+    const handlers = { keypress: interactor.handleKeyPress, keydown: interactor.handleKeyDown,
+                       keyup: interactor.handleKeyUp };
+    for (const [type, handler] of Object.entries(handlers)) {
+      document.removeEventListener(type, handler);
+      if (canvas) canvas.addEventListener(type, handler);
+    }
+    if (!canvas) return;
+    canvas.tabIndex = 0;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label",
+      "3D hand: drag to turn, scroll to zoom, click to pick; keys r reset, w wireframe, s surface");
+    canvas.addEventListener("pointerdown", () => canvas.focus({ preventScroll: true }));
+  }
+
+  // what the tests read: the camera and how the meshes are drawn
+  root.probe = () => {
+    const cam = renderer.getActiveCamera();
+    const reps = Object.values(actors).map((a) => a.getProperty().getRepresentation());
+    return { position: Array.from(cam.getPosition()), focal: Array.from(cam.getFocalPoint()),
+             representations: Array.from(new Set(reps)) };
+  };
+
   // ---- lifecycle ------------------------------------------------------------------------
   let started = false;
   function start() {
@@ -205,10 +232,10 @@ export function render({ model, el }) {
     if (r.width < 2 || r.height < 2) return;
     started = true;
     grw.setContainer(root);
-    const canvas = root.querySelector("canvas");
-    if (canvas) canvas.setAttribute("aria-label", "3D hand: drag to turn, scroll to zoom, click to pick");
-    grw.getInteractor().onLeftButtonPress(onPress);
-    grw.getInteractor().onLeftButtonRelease(onRelease);
+    const interactor = grw.getInteractor();
+    keysOnlyOnTheCanvas(interactor, root.querySelector("canvas"));
+    interactor.onLeftButtonPress(onPress);
+    interactor.onLeftButtonRelease(onRelease);
     grw.resize();
     build().catch((err) => {
       root.dataset.error = String(err);

@@ -5,6 +5,7 @@ Only local assets: no icons, no template, no ``design`` (they fetch fonts from a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 import panel as pn
@@ -102,8 +103,8 @@ def layer_tree(state: HandState) -> pn.Column:
     )
 
 
-def view_buttons(on_view) -> pn.Row:
-    """One button per named camera view."""
+def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -> pn.Row:
+    """One button per named camera view and Reset (shown above the hand in every mode)."""
     buttons = []
     for name in VIEWS:
         b = pn.widgets.Button(
@@ -112,10 +113,22 @@ def view_buttons(on_view) -> pn.Row:
             margin=(4, 3),
             width=72,
             css_classes=[f"view-{name}"],
+            description=f"Turn the hand to its {name} side",
         )
         b.on_click(lambda _e, name=name: on_view(name))
         buttons.append(b)
-    return pn.Row(*buttons, margin=(0, 6))
+    again = pn.widgets.Button(
+        label="Reset view", color="light", margin=(4, 3), width=96, css_classes=["view-reset"]
+    )
+    again.on_click(lambda _e: reset())
+    return pn.Row(
+        pn.pane.HTML("<b>View</b>", margin=(10, 4, 0, 10)),
+        *buttons,
+        again,
+        margin=(0, 6),
+        css_classes=["view-bar"],
+        styles={"flex-wrap": "wrap"},
+    )
 
 
 def search_box(state: HandState, on_found) -> pn.Row:
