@@ -286,6 +286,7 @@ def test_stroke(atlas, state):
 # ----------------------------------------------------------------------------- safety map
 @pytest.mark.parametrize("grade", ["light", "firm"])
 def test_safety_map_overlay_is_the_atlas_safety_map(atlas, state, grade):
+    state.mode = "press"
     state.show_safety_map(grade)
     codes = state.overlay["codes"]
     assert codes.dtype == np.uint8 and len(codes) == len(atlas.skin.vertices)
@@ -295,6 +296,41 @@ def test_safety_map_overlay_is_the_atlas_safety_map(atlas, state, grade):
     assert safety_codes(atlas, grade, float(state.radius_mm)) is codes  # cached per process
     state.show_safety_map("")
     assert state.overlay == {} and state.safety_grade == ""
+
+
+def test_the_safety_map_follows_its_control(atlas, state):
+    """Light then firm shows the firm map (it once kept the first grade), radius included."""
+    state.mode = "press"
+    state.safety_grade = "light"
+    light = state.overlay["codes"]
+    state.safety_grade = "firm"
+    assert state.overlay["grade"] == "firm"
+    assert np.array_equal(state.overlay["codes"], safety_codes(atlas, "firm", state.radius_mm))
+    assert not np.array_equal(state.overlay["codes"], light)
+    state.radius_mm = 16.0
+    assert np.array_equal(state.overlay["codes"], safety_codes(atlas, "firm", 16.0))
+
+
+def test_the_safety_map_shows_in_press_mode_only(atlas, state):
+    skin = (state.visible[fmt.SKIN_ID], state.opacity[fmt.SKIN_ID])
+    state.mode = "press"
+    state.safety_grade = "moderate"
+    assert state.overlay and state.opacity[fmt.SKIN_ID] >= 0.85
+    state.mode = "quiz"
+    assert state.overlay == {} and (state.visible[fmt.SKIN_ID], state.opacity[fmt.SKIN_ID]) == skin
+    assert state.safety_grade == "moderate"  # the control keeps its choice
+    state.mode = "press"
+    assert state.overlay["grade"] == "moderate"
+
+
+def test_selection_and_answers_use_colours_no_tissue_has(atlas, state):
+    from handatlas.ui.colours import ANSWER_RGB, TARGET_RGB, hex_to_rgb
+
+    tissue = {tuple(hex_to_rgb(s.colour)) for s in atlas.structures.values() if s.has_mesh}
+    for colour in (SELECTED_RGB, ANSWER_RGB, TARGET_RGB):
+        assert min(np.linalg.norm(np.subtract(colour, t)) for t in tissue) > 0.35
+    veins = hex_to_rgb(atlas.structures["cephalic_vein"].colour)
+    assert np.linalg.norm(np.subtract(SELECTED_RGB, veins)) > 0.5  # a pick no longer looks like a vein
 
 
 # ----------------------------------------------------------------------------- charts

@@ -34,6 +34,7 @@ from handatlas.ui.views import (
     layer_tree,
     press_controls,
     press_result,
+    safety_legend,
     search_box,
     view_buttons,
 )
@@ -56,6 +57,25 @@ MESSAGE_STYLES = {
     "width": "calc(100% - 12px)",
     "box-shadow": "0 2px 6px rgba(0, 0, 0, 0.25)",
 }
+
+#: The safety map's legend sits in the lower left corner of the view.
+LEGEND_STYLES = {
+    "position": "absolute",
+    "bottom": "8px",
+    "left": "8px",
+    "z-index": "10",
+    "background": "rgba(255, 255, 255, 0.92)",
+    "border": "1px solid #999",
+    "border-radius": "4px",
+    "padding": "4px 8px",
+}
+LEGEND_CSS = """
+ul { list-style: none; margin: 4px 0; padding: 0; }
+li { margin: 2px 0; }
+.swatch { display: inline-block; width: 1.4em; height: 1.4em; line-height: 1.4em; text-align: center;
+          margin-right: 6px; border: 1px solid #333; font-weight: bold; }
+.meaning { color: #333; }
+"""
 
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -239,9 +259,18 @@ class HandApp(pn.viewable.Viewer):
             margin=0,
             styles=MESSAGE_STYLES,
         )
+        legend = pn.pane.HTML(
+            pn.bind(safety_legend, state.param.overlay),
+            visible=pn.bind(bool, state.param.overlay),
+            css_classes=["safety-legend"],
+            margin=0,
+            styles=LEGEND_STYLES,
+            stylesheets=[LEGEND_CSS],
+        )
         stage = pn.Column(
             self.scene,
             message,
+            legend,
             height=560,
             sizing_mode="stretch_width",
             css_classes=["stage"],

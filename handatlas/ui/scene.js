@@ -112,6 +112,7 @@ export function render({ model, el }) {
     for (let i = 0; i < n; i++) colours.set(palette[o.codes[i]] || [200, 200, 200], i * 3);
     pd.getPointData().setScalars(vtkDataArray.newInstance({ name: "overlay", numberOfComponents: 3,
                                                            values: colours }));
+    pd.modified();  // else the mapper keeps the colours it uploaded first (light stayed after firm)
     mapper.setColorModeToDirectScalars();
     mapper.setScalarModeToUsePointData();
     mapper.setScalarVisibility(true);

@@ -87,8 +87,8 @@ class HandState(param.Parameterized):
             "visible", {sid: g in DEFAULT_SHOWN for g, ids in self.groups.items() for sid in ids}
         )
         params.setdefault("opacity", {g: DEFAULT_OPACITY.get(g, 1.0) for g in self.groups})
-        super().__init__(**params)
         self._skin_before: tuple[bool, float] | None = None
+        super().__init__(**params)
 
     # ------------------------------------------------------------------ layers
     def layer_state(self) -> dict[str, dict[str, object]]:
@@ -235,8 +235,13 @@ class HandState(param.Parameterized):
 
     def show_safety_map(self, grade: str) -> None:
         """Colour the skin by the verdict of a press at each vertex (``""`` removes the colours)."""
+        self.safety_grade = grade
+
+    @param.depends("safety_grade", "radius_mm", "mode", watch=True, on_init=True)
+    def _follow_safety_map(self) -> None:
+        """The overlay follows its control: the grade, the radius, and Press mode being shown."""
+        grade = self.safety_grade if self.mode == "press" else ""
         if not grade:
-            self.safety_grade = ""
             self.overlay = {}
             if self._skin_before is not None:
                 self.show({fmt.SKIN_ID: self._skin_before[0]})
@@ -244,8 +249,7 @@ class HandState(param.Parameterized):
                 self._skin_before = None
             return
         codes = safety_codes(self.atlas, grade, float(self.radius_mm))
-        self.safety_grade = grade
-        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values())}
+        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values()), "grade": grade}
         if self._skin_before is None:
             self._skin_before = (bool(self.visible.get(fmt.SKIN_ID)), float(self.opacity[fmt.SKIN_ID]))
         self.show({fmt.SKIN_ID: True})

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+import numpy as np
 import panel as pn
 
-from handatlas.lookup.grades import GRADES
+from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
+from handatlas.ui.colours import VERDICT_HEX
 from handatlas.ui.state import HandState, guarded
 
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
@@ -193,6 +195,39 @@ def identification(state: HandState) -> pn.pane.HTML:
     )
 
 
+#: Words and symbols that go with each verdict colour (the colour never speaks alone).
+VERDICT_WORDS = {
+    "safe": ("✓", "Safe", "nothing flagged"),
+    "caution": ("!", "Caution", "brief, broad, moving contact only"),
+    "avoid": ("✕", "Avoid", "this grade here can injure"),
+}
+
+
+def safety_legend(overlay: dict[str, object]) -> str:
+    """The safety map's legend: a labelled swatch (with a symbol) per verdict and its share of the skin.
+
+    Empty when no map is shown.
+    """
+    codes = overlay.get("codes")
+    if codes is None:
+        return ""
+    codes = np.asarray(codes)
+    rows = []
+    for k, verdict in enumerate(VERDICTS):
+        symbol, word, meaning = VERDICT_WORDS[verdict]
+        share = float((codes == k).mean()) if len(codes) else 0.0
+        text_colour = "#000" if verdict == "caution" else "#fff"
+        rows.append(
+            f"<li><span class='swatch' style='background:{VERDICT_HEX[verdict]};color:{text_colour}'>"
+            f"{symbol}</span><b>{word}</b> {share:.0%} <span class='meaning'>— {meaning}</span></li>"
+        )
+    grade = escape(str(overlay.get("grade", "")))
+    return (
+        f"<div class='legend' role='group' aria-label='Safety map legend'><b>Safety map: {grade} press</b>"
+        f"<ul>{''.join(rows)}</ul><small>Darker is riskier; share of the skin.</small></div>"
+    )
+
+
 def press_controls(state: HandState, on_clear) -> pn.Column:
     """Grade, radius, landmark, tool, safety map and stroke buttons."""
     atlas = state.atlas
@@ -223,9 +258,9 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         css_classes=["press-landmark"],
         margin=(4, 10),
     )
-    safety = pn.widgets.Select(
+    safety = pn.widgets.Select.from_param(
+        state.param.safety_grade,
         options={"No safety map": "", **{f"Safety map: {g}": g for g in GRADES}},
-        value=state.safety_grade,
         label="Colour the skin",
         css_classes=["safety-map"],
         margin=(4, 10),
@@ -237,7 +272,6 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8)
     )
     landmarks.param.watch(guarded(state, lambda e: e.new and state.press(e.new)), "value")
-    safety.param.watch(guarded(state, lambda e: state.show_safety_map(e.new)), "value")
     check.on_click(guarded(state, lambda _e: state.check_stroke()))
     clear.on_click(guarded(state, lambda _e: on_clear()))
     strokes = pn.Row(check, clear, visible=pn.bind(lambda t: t == "stroke", tool))
