@@ -391,3 +391,30 @@ def test_scene_javascript_ships_as_package_data():
     path = HandScene._esm
     assert path.is_file() and path.suffix == ".js" and path.parent.name == "ui"
     assert "export function render" in path.read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- search suggestions
+@pytest.mark.parametrize(("text", "kind", "sid", "name"), [
+    ("snuffbox", "landmark", "anatomical_snuffbox", "Anatomical snuffbox"),  # the placeholder's example
+    ("median nrve", "structure", "median_nerve", "Median nerve"),          # a typo
+    ("FCR", "structure", "flexor_carpi_radialis", "Flexor carpi radialis"),  # an acronym
+    ("navicular", "structure", "scaphoid", "Scaphoid"),                      # a synonym
+    ("guyon", "landmark", "guyons_canal", "Guyon's canal"),
+    ("carpal bones", "group", "carpals", "Carpal bones"),                    # a region
+])
+def test_search_suggests_structures_landmarks_and_regions(state, text, kind, sid, name):
+    found = state.find(text)
+    assert found, text
+    best = found[0].entry
+    assert (best.kind, best.id, best.name) == (kind, sid, name)
+    assert all("_" not in s.label for s in found), "suggestions show display names, not ids"
+
+
+def test_choosing_a_landmark_marks_it(atlas, state):
+    entry = state.find_best("snuffbox")
+    assert entry is not None and state.landmark == "anatomical_snuffbox" and state.selected == ""
+    assert np.allclose(state.markers[0]["xyz"], atlas.landmark("anatomical_snuffbox").point)
+    assert state.markers[0]["colour"] == SELECTED_RGB
+    state.choose(state.find("median nerve")[0].entry)
+    assert state.selected == "median_nerve" and state.landmark == ""
+    assert state.find_best("qqqq zzzz") is None and "Nothing in the atlas" in state.message

@@ -167,10 +167,10 @@ class HandApp(pn.viewable.Viewer):
         """Turn the camera back to the opening view."""
         self.set_view(OPENING_VIEW)
 
-    def frame(self, sid: str) -> None:
-        """Turn the camera onto a structure or group."""
+    def frame(self, sid: str, *, kind: str = "structure") -> None:
+        """Turn the camera onto a structure, group or landmark."""
         self._view_seq += 1
-        self.scene.focus = {"bounds": self.state.focus_bounds(sid), "seq": self._view_seq}
+        self.scene.focus = {"bounds": self.state.focus_bounds(sid, kind=kind), "seq": self._view_seq}
 
     def on_click(self, message: dict[str, Any]) -> None:
         """Hand a click to the active mode."""
@@ -204,7 +204,8 @@ class HandApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ panels
     def _explore_panel(self) -> pn.viewable.Viewable:
-        return pn.Column(search_box(self.state, guarded(self.state, self.frame)), sizing_mode="stretch_width")
+        found = guarded(self.state, lambda entry: self.frame(entry.id, kind=entry.kind))
+        return pn.Column(search_box(self.state, found), sizing_mode="stretch_width")
 
     def _press_panel(self) -> pn.viewable.Viewable:
         return press_controls(self.state, self.state.clear_press)

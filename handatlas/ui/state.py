@@ -23,6 +23,7 @@ from handatlas.lookup.grades import GRADES
 from handatlas.render import VIEWS
 from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, risk_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
+from handatlas.ui.search import Entry, Suggestion, search_index, suggest
 
 log = logging.getLogger("handatlas.ui")
 MODES = ("explore", "press", "quiz", "drill", "author")
@@ -62,6 +63,7 @@ class HandState(param.Parameterized):
     visible = param.Dict(default={}, doc="structure id -> shown")
     opacity = param.Dict(default={}, doc="top-level group id -> opacity 0-1")
     selected = param.String(default="", doc="Structure identified or searched last.")
+    landmark = param.String(default="", doc="Landmark found by the search ('' when a structure is selected).")
     grade = param.Selector(default="moderate", objects=list(GRADES))
     radius_mm = param.Number(default=8.0, bounds=(2.0, 20.0), doc="Contact radius of the press.")
     tool = param.Selector(default="point", objects=["point", "stroke"], doc="Press a point or draw a stroke.")
@@ -140,16 +142,47 @@ class HandState(param.Parameterized):
             self.reveal(sid)
         return structure
 
+    def find(self, text: str, *, limit: int = 8) -> list[Suggestion]:
+        """Structures, regions and landmarks matching ``text``, best first (:mod:`handatlas.ui.search`)."""
+        return suggest(search_index(self.atlas), text, limit=limit)
+
+    def choose(self, entry: Entry) -> None:
+        """Show what a search suggestion names: select a structure or region, or mark a landmark."""
+        if entry.kind == "landmark":
+            self.show_landmark(entry.id)
+            return
+        self.select(entry.id)
+        for sid in self.atlas.with_geometry(entry.id):
+            self.reveal(sid)
+
+    def find_best(self, text: str) -> Entry | None:
+        """Choose the best match of ``text`` (the Find button, Enter); a message when nothing matches."""
+        found = self.find(text, limit=1)
+        if not found:
+            if text.strip():
+                self.message = f"Nothing in the atlas is called {text.strip()!r}: try another name."
+            return None
+        self.choose(found[0].entry)
+        return found[0].entry
+
+    def show_landmark(self, landmark_id: str) -> None:
+        """Mark a landmark on the skin (and show what it is)."""
+        point = self.atlas.landmark(landmark_id).point
+        marker = {"xyz": [float(v) for v in point], "colour": SELECTED_RGB, "radius": 3.0}
+        self.param.update(message="", selected="", highlight={}, markers=[marker], landmark=landmark_id)
+
     def select(self, sid: str) -> None:
         """Select a structure (or a group) and highlight its meshes; ``""`` clears."""
-        self.message = ""
-        self.selected = sid
         ids = self.atlas.with_geometry(sid) if sid else ()
-        self.highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
+        highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
+        self.param.update(message="", landmark="", selected=sid, highlight=highlight)
 
-    def focus_bounds(self, sid: str) -> list[float]:
-        """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure or group, for the camera."""
-        pts = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
+    def focus_bounds(self, sid: str, *, kind: str = "structure") -> list[float]:
+        """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure, group or landmark, for the camera."""
+        if kind == "landmark":
+            pts = self.atlas.landmark(sid).point[None] + np.array([[-15.0] * 3, [15.0] * 3])
+        else:
+            pts = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         return [float(v) for pair in zip(lo, hi, strict=True) for v in pair]
 

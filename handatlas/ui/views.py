@@ -15,6 +15,7 @@ from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
 from handatlas.ui.colours import VERDICT_HEX
+from handatlas.ui.search import Entry, landmark_name
 from handatlas.ui.state import HandState, guarded
 
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
@@ -133,45 +134,66 @@ def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -
     )
 
 
-def search_box(state: HandState, on_found) -> pn.Row:
-    """Type a name, acronym or synonym; the structure is selected, shown and framed."""
-    atlas = state.atlas
-    names = sorted(
-        {s.name for s in atlas}
-        | {syn for s in atlas for syn in s.synonyms}
-        | {s.acronym for s in atlas if s.acronym},
-        key=str.lower,
-    )
-    box = pn.widgets.AutocompleteInput(
+def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column:
+    """Type part of a name, acronym or synonym; click a suggestion (or Find / Enter for the best one).
+
+    Suggestions are structures, regions and landmarks under their display names, typos forgiven.
+    """
+    box = pn.widgets.TextInput(
         placeholder="Search: median nerve, FCR, snuffbox…",
-        options=names,
-        case_sensitive=False,
-        search_strategy="includes",
-        restrict=False,
-        min_characters=2,
         sizing_mode="stretch_width",
         css_classes=["search"],
         margin=(4, 6),
     )
-    go = pn.widgets.Button(
-        label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"]
+    go = pn.widgets.Button(label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"])
+
+    def choose(entry: Entry) -> None:
+        state.choose(entry)
+        box.value = box.value_input = ""
+        on_found(entry)
+
+    def best(_event: object = None) -> None:
+        entry = state.find_best(box.value_input or box.value)
+        if entry is not None:
+            box.value = box.value_input = ""
+            on_found(entry)
+
+    def suggestions(text: str) -> pn.Column:
+        buttons = []
+        for found in state.find(text or ""):
+            b = pn.widgets.Button(
+                label=found.label,
+                color="light",
+                sizing_mode="stretch_width",
+                margin=(1, 6),
+                css_classes=["suggestion"],
+                description=found.entry.detail or None,
+                stylesheets=[".bk-btn { text-align: left; }"],
+            )
+            b.on_click(lambda _e, entry=found.entry: choose(entry))
+            buttons.append(b)
+        return pn.Column(*buttons, sizing_mode="stretch_width", css_classes=["suggestions"])
+
+    go.on_click(best)
+    box.param.watch(best, "enter_pressed")
+    return pn.Column(
+        pn.Row(box, go, sizing_mode="stretch_width"),
+        pn.bind(suggestions, box.param.value_input),
+        sizing_mode="stretch_width",
     )
-
-    def find(_event=None):
-        structure = state.search(box.value_input or box.value)
-        if structure is not None:
-            on_found(structure.id)
-
-    go.on_click(find)
-    box.param.watch(lambda _e: find(), "value")
-    return pn.Row(box, go, sizing_mode="stretch_width")
 
 
 def identification(state: HandState) -> pn.pane.HTML:
     """What the selected structure is: name, group, tissue, layer, risk and its note."""
     atlas = state.atlas
 
-    def render(selected: str, _behind: list[str] | None = None) -> str:
+    def render(selected: str, landmark: str = "") -> str:
+        if landmark:
+            lm = atlas.landmark(landmark)
+            return (
+                f"<div class='ident'><h3>{escape(landmark_name(landmark))}</h3><p>Landmark, marked on the "
+                f"skin in magenta.</p><p>{escape(lm.description)}</p></div>"
+            )
         if not selected:
             return (
                 "<p class='hint'>Click a structure on the hand, or search for one, to see what it is. "
@@ -191,7 +213,9 @@ def identification(state: HandState) -> pn.pane.HTML:
         return f"<div class='ident'><h3>{escape(s.name)}</h3><table>{table}</table>{note}{desc}</div>"
 
     return pn.pane.HTML(
-        pn.bind(render, state.param.selected), sizing_mode="stretch_width", css_classes=["identification"]
+        pn.bind(render, state.param.selected, state.param.landmark),
+        sizing_mode="stretch_width",
+        css_classes=["identification"],
     )
 
 
