@@ -156,6 +156,7 @@ class HandApp(pn.viewable.Viewer):
         state.param.watch(layers, ["visible", "opacity"])
         for name in ("highlight", "markers", "overlay", "extra"):
             state.param.watch(lambda e, name=name: setattr(scene, name, e.new), name)
+        state.param.watch(lambda e: setattr(scene, "label", e.new), "pin")
         state.param.watch(lambda e: setattr(scene, "path", e.new), "stroke")
 
     def set_view(self, name: str) -> None:
@@ -190,7 +191,7 @@ class HandApp(pn.viewable.Viewer):
         hit = self.state.hit(message)
         if hit is None:
             return None
-        self.state.select(hit.id)
+        self.state.select(hit.id, at=hit.point)
         return hit.id
 
     def _press(self, message: dict[str, Any]) -> str | None:

@@ -151,6 +151,7 @@ export function render({ model, el }) {
     if (!built) return;
     applyLayers(); applyOverlay(); applyTransient();
     renderWindow.render();
+    placePin();
   }
 
   function setView() {
@@ -217,6 +218,54 @@ export function render({ model, el }) {
     canvas.addEventListener("pointerdown", () => canvas.focus({ preventScroll: true }));
   }
 
+  // ---- a label pinned at a point of the hand, its short card beside it -------------------
+  const pin = document.createElement("div");
+  pin.className = "hand-pin";
+  pin.style.cssText = "position:absolute;left:0;top:0;display:none;pointer-events:none;z-index:5";
+  const dot = document.createElement("div");
+  dot.style.cssText = "position:absolute;left:-6px;top:-6px;width:8px;height:8px;border-radius:50%;" +
+    "background:#e020e0;border:2px solid #fff;box-shadow:0 0 0 1px #000";
+  const card = document.createElement("div");
+  card.className = "hand-pin-card";
+  card.setAttribute("role", "status");
+  card.style.cssText = "position:absolute;top:-14px;max-width:240px;padding:4px 8px;background:#fff;" +
+    "border:1px solid #333;border-radius:4px;font:13px system-ui,sans-serif;color:#111;" +
+    "box-shadow:0 1px 4px rgba(0,0,0,.3);white-space:normal;width:max-content";
+  pin.append(dot, card);
+
+  function fillPin() {
+    const p = model.label || {};
+    card.replaceChildren();
+    if (!p.xyz) return;
+    const title = document.createElement("b");
+    title.textContent = p.title || "";
+    card.append(title);
+    for (const line of p.lines || []) {
+      const row = document.createElement("div");
+      row.textContent = line;
+      card.append(row);
+    }
+  }
+
+  function placePin() {
+    const p = model.label || {};
+    if (!p.xyz || !built) { pin.style.display = "none"; return; }
+    const view = renderWindow.getViews()[0];
+    const [w, h] = view.getSize();
+    const nd = renderer.worldToNormalizedDisplay(p.xyz[0], p.xyz[1], p.xyz[2], w / h);
+    const inside = nd[0] >= 0 && nd[0] <= 1 && nd[1] >= 0 && nd[1] <= 1 && nd[2] >= 0 && nd[2] <= 1;
+    if (!inside) { pin.style.display = "none"; return; }
+    const box = root.getBoundingClientRect();
+    const x = nd[0] * box.width, y = (1 - nd[1]) * box.height;
+    pin.style.display = "block";
+    pin.style.transform = `translate(${x}px, ${y}px)`;
+    const flip = x > box.width - 250;  // the card goes left of the point near the right edge
+    card.style.left = flip ? "" : "12px";
+    card.style.right = flip ? "12px" : "";
+    pin.dataset.x = String(box.left + x);
+    pin.dataset.y = String(box.top + y);
+  }
+
   // what the tests read: the camera and how the meshes are drawn
   root.probe = () => {
     const cam = renderer.getActiveCamera();
@@ -228,13 +277,16 @@ export function render({ model, el }) {
   // ---- lifecycle ------------------------------------------------------------------------
   let started = false;
   function start() {
-    if (started) { grw.resize(); renderWindow.render(); return; }
+    if (started) { grw.resize(); renderWindow.render(); placePin(); return; }
     const r = root.getBoundingClientRect();
     if (r.width < 2 || r.height < 2) return;
     started = true;
     grw.setContainer(root);
     const interactor = grw.getInteractor();
     keysOnlyOnTheCanvas(interactor, root.querySelector("canvas"));
+    root.appendChild(pin);
+    fillPin();
+    renderer.getActiveCamera().onModified(placePin);
     interactor.onLeftButtonPress(onPress);
     interactor.onLeftButtonRelease(onRelease);
     grw.resize();
@@ -258,6 +310,7 @@ export function render({ model, el }) {
   for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) {
     model.on(p, applyAll);
   }
+  model.on("label", () => { fillPin(); placePin(); });
   model.on("view", setView);
   model.on("focus", focus);
   model.on("remove", () => { try { grw.delete(); } catch (e) { /* already gone */ } });

@@ -44,6 +44,7 @@ class HandScene(JSComponent):
     markers = param.List(default=[], doc="[{'xyz': [x, y, z], 'colour': [r, g, b], 'radius': mm}]")
     path = param.List(default=[], doc="A polyline [[x, y, z], ...] (the stroke being drawn).")
     extra = param.Dict(default={}, doc="One anonymous mesh {'points': [...], 'faces': [...], 'colour'}.")
+    label = param.Dict(default={}, doc="A label pinned at a point: {'xyz', 'title', 'lines': [str]}.")
     view = param.Dict(default={}, doc="view_camera(...): a named camera.")
     focus = param.Dict(default={}, doc="{'bounds': [x0, x1, y0, y1, z0, z1], 'seq': n}: frame these bounds.")
     pick = param.Dict(

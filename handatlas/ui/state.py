@@ -23,7 +23,7 @@ from handatlas.lookup.grades import GRADES
 from handatlas.render import VIEWS
 from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, risk_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
-from handatlas.ui.search import Entry, Suggestion, search_index, suggest
+from handatlas.ui.search import Entry, Suggestion, landmark_name, search_index, suggest
 
 log = logging.getLogger("handatlas.ui")
 MODES = ("explore", "press", "quiz", "drill", "author")
@@ -77,6 +77,7 @@ class HandState(param.Parameterized):
     markers = param.List(default=[])
     overlay = param.Dict(default={})
     extra = param.Dict(default={})
+    pin = param.Dict(default={}, doc="A label pinned on the hand: {'xyz', 'title', 'lines'} ({} = none).")
     view = param.Selector(default="palmar", objects=list(VIEWS))
 
     def __init__(self, atlas: Atlas, **params: Any) -> None:
@@ -169,13 +170,32 @@ class HandState(param.Parameterized):
         """Mark a landmark on the skin (and show what it is)."""
         point = self.atlas.landmark(landmark_id).point
         marker = {"xyz": [float(v) for v in point], "colour": SELECTED_RGB, "radius": 3.0}
-        self.param.update(message="", selected="", highlight={}, markers=[marker], landmark=landmark_id)
+        pin = {"xyz": marker["xyz"], "title": landmark_name(landmark_id), "lines": ["landmark"]}
+        self.param.update(
+            message="", selected="", highlight={}, markers=[marker], landmark=landmark_id, pin=pin
+        )
 
-    def select(self, sid: str) -> None:
-        """Select a structure (or a group) and highlight its meshes; ``""`` clears."""
+    def select(self, sid: str, *, at: np.ndarray | None = None) -> None:
+        """Select a structure (or a group), highlight its meshes and pin its label; ``""`` clears.
+
+        ``at`` is where the label is pinned (a clicked point); default on the structure's surface.
+        """
         ids = self.atlas.with_geometry(sid) if sid else ()
         highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
-        self.param.update(message="", landmark="", selected=sid, highlight=highlight)
+        pin = self.structure_pin(sid, at=at) if sid else {}
+        self.param.update(message="", landmark="", selected=sid, highlight=highlight, pin=pin)
+
+    def structure_pin(self, sid: str, *, at: np.ndarray | None = None) -> dict[str, object]:
+        """The label of a structure, pinned at ``at`` (a clicked point) or on its surface near its middle."""
+        s = self.atlas.structures[sid]
+        if at is None:
+            points = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
+            at = points[np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1))]
+        risk = {"high": "⚠ high risk: no firm pressure", "caution": "caution: broad, light pressure"}
+        lines = [" · ".join(x for x in (s.tissue or "region", s.layer) if x)]
+        if s.risk in risk:
+            lines.append(risk[s.risk])
+        return {"xyz": [float(v) for v in at], "title": s.name, "lines": lines}
 
     def focus_bounds(self, sid: str, *, kind: str = "structure") -> list[float]:
         """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure, group or landmark, for the camera."""
@@ -238,6 +258,12 @@ class HandState(param.Parameterized):
         self.report = report
         self.highlight = {a["id"]: risk_rgb(a["risk"]) for a in report["at_risk"]}  # type: ignore[union-attr]
         self.markers = [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
+        names = [self.atlas.structures[a["id"]].name for a in report["at_risk"]]  # type: ignore[union-attr]
+        self.pin = {
+            "xyz": report["point"],
+            "title": f"{str(report['verdict']).upper()} — {report['grade']} press",
+            "lines": [f"at risk: {', '.join(names[:3])}" if names else "nothing at risk"],
+        }
         return report
 
     def add_stroke_point(self, point: np.ndarray) -> None:
@@ -258,8 +284,14 @@ class HandState(param.Parameterized):
         self.highlight = {sid: colour for sid in result["structures"]}  # type: ignore[union-attr]
         return result
 
+    @param.depends("mode", watch=True)
+    def _unpin(self) -> None:
+        """A label belongs to the mode that pinned it (a quiz must not show a name)."""
+        self.pin = {}
+
     def clear_press(self) -> None:
         """Forget the press, the stroke and their highlights."""
+        self.pin = {}
         self.report = None
         self.stroke = []
         self.stroke_report = None

@@ -69,3 +69,39 @@ def test_view_and_reset_buttons_in_every_mode(hand):
         page.locator(".view-reset button").click()
         hand.wait_until(lambda: app.scene.view.get("name") == "palmar", f"reset to palmar in {mode}")
     hand.assert_clean()
+
+
+def test_a_picked_structure_is_labelled_where_it_was_clicked(hand, atlas, eye):
+    from .browser_helpers import find_target
+
+    state = hand.app.state
+    hand.page.locator(".layer-skin input[type=checkbox]").uncheck()
+    hand.wait_until(lambda: not state.visible["skin"], "the skin hidden")
+    target = find_target(atlas, eye, state.visible_ids(), lambda s: s.startswith("metacarpal"))
+    x, y = hand.world_to_client(target.point)
+    click = hand.click_at(x, y)
+    assert click["result"] == target.first
+    pin, card = hand.page.locator(".hand-pin"), hand.page.locator(".hand-pin-card")
+    expect(card).to_be_visible()
+    name = atlas.structures[target.first].name
+    expect(pin.locator(".hand-pin-card")).to_contain_text(name)
+    expect(pin.locator(".hand-pin-card")).to_contain_text("bone")
+    px, py = (float(pin.get_attribute(f"data-{k}")) for k in "xy")
+    assert abs(px - x) < 4 and abs(py - y) < 4, ((px, py), (x, y))
+    hand.page.locator(".view-dorsal button").click()  # turned away: the pin follows (or hides)
+    moved = lambda: pin.get_attribute("data-x") != f"{px}" or not card.is_visible()  # noqa: E731
+    hand.wait_until(moved, "the pin to follow the hand")
+    hand.set_mode("quiz")  # a label never follows into a quiz
+    expect(card).to_be_hidden()
+    hand.assert_clean()
+
+
+def test_a_press_is_labelled_with_its_verdict_in_words(hand, atlas):
+    hand.set_mode("press")
+    hand.page.locator(".press-grade button", has_text="Firm").click()
+    hand.wait_until(lambda: hand.app.state.grade == "firm", "grade firm")
+    hand.click_world(atlas.landmark("radial_pulse").point)
+    card = hand.page.locator(".hand-pin-card")
+    expect(card).to_contain_text("AVOID — firm press")
+    expect(card).to_contain_text(atlas.structures["radial_artery"].name)
+    hand.assert_clean()
