@@ -239,3 +239,51 @@ def test_author_edits_an_existing_question(app, quizzes):
     quiz = load_quiz(quizzes / "areas_of_caution.yaml")
     edited = [q for q in quiz.questions if q.id == "radial_pulse_firm"]
     assert len(edited) == 1 and edited[0].grade == "light"
+
+
+# ----------------------------------------------------------------------------- views follow the state
+def test_answer_widgets_write_the_answer_and_the_feedback_follows(app, quizzes):
+    import panel as pn
+
+    from handatlas.ui.quizviews import answer_inputs, feedback_view
+
+    write_quiz(quizzes, "one_identify.yaml", IDENTIFY_QUIZ)
+    app.quiz.start("one_identify")
+    question = app.quiz.question
+    assert question.answer is None and question.feedback is None
+    typed = next(w for w in answer_inputs(question, question.shown) if isinstance(w, pn.widgets.TextInput))
+    typed.value_input = "transverse carpal ligament"
+    assert question.answer == "transverse carpal ligament"
+    view = feedback_view(question)
+    feedback = question.submit()
+    assert feedback is not None and feedback.correct and question.finished
+    shown = view.select(pn.pane.Alert)
+    assert shown and "Right" in shown[0].object
+
+
+def test_press_question_answer_starts_blank_for_each_ask(app):
+    from handatlas.ui.quizstate import blank_answer, is_blank
+
+    app.quiz.start("areas_of_caution")
+    question = app.quiz.question
+    while question.shown.type != "press":
+        question.skip()
+        question.show()
+    answer = blank_answer(question.shown)
+    assert set(answer) == set(question.shown.ask) and is_blank(answer) == ("verdict" in answer)
+    if "verdict" in answer:  # nothing chosen yet: refused with a message, nothing recorded
+        assert question.submit() is None and "Choose an answer" in app.state.message
+        assert question.feedback is None
+
+
+def test_author_form_fields_are_state_parameters(app, quizzes):
+    from handatlas.ui.authorview import author_panel
+
+    panel = author_panel(app.author)
+    app.author.sign_in("instructor", PASSWORD)
+    app.author.file = "areas_of_caution.yaml"
+    app.author.existing = "radial_pulse_firm"  # the form follows the state
+    ids = panel.select(lambda obj: "author-id" in getattr(obj, "css_classes", []))
+    assert ids and ids[0].value == "radial_pulse_firm"
+    ids[0].value = "renamed"  # and the state follows the form
+    assert app.author.qid == "renamed"
