@@ -261,9 +261,10 @@ def test_answer_widgets_write_the_answer_and_the_feedback_follows(app, quizzes):
     assert shown and "Right" in shown[0].object
 
 
-def test_press_question_answer_starts_blank_for_each_ask(app):
+def test_press_question_answer_starts_blank_for_each_ask(atlas, quizzes):
     from handatlas.ui.quizstate import blank_answer, is_blank
 
+    app = HandApp(atlas, quizzes=quizzes)  # no page: no widget has chosen anything
     app.quiz.start("areas_of_caution")
     question = app.quiz.question
     while question.shown.type != "press":
