@@ -48,7 +48,7 @@ VIEWPORT_TEMPLATE = (
 
 #: The camera when the page opens and after Reset.
 OPENING_VIEW = "palmar"
-#: The message banner floats over the top of the 3D view (so that it never moves the hand).
+#: The message banner floats over the top of the 3D view (it never moves the hand, nor blocks a click).
 MESSAGE_STYLES = {
     "position": "absolute",
     "top": "6px",
@@ -56,6 +56,7 @@ MESSAGE_STYLES = {
     "z-index": "20",
     "width": "calc(100% - 12px)",
     "box-shadow": "0 2px 6px rgba(0, 0, 0, 0.25)",
+    "pointer-events": "none",  # clicks go through to the hand under it
 }
 
 #: The safety map's legend sits in the lower left corner of the view.

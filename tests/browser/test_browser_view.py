@@ -54,6 +54,8 @@ def test_a_message_never_moves_the_hand(hand):
     expect(message).to_contain_text("Nothing shown lies under that point")
     page.wait_for_timeout(200)
     assert canvas.bounding_box() == before
+    again = hand.click_at(box["x"] + 8, box["y"] + 8)  # under the banner: the click still reaches the view
+    assert again["result"] is None
     hand.assert_clean()
 
 
