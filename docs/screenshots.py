@@ -20,9 +20,9 @@ import panel as pn
 from panel.io.state import state as pn_state
 from playwright.sync_api import Page, sync_playwright
 
+from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
 from handatlas.ui.app import create_app
-from handatlas.ui.authoring import Instructors, hash_password
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -413,8 +413,8 @@ def check_store(db: str | None) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the web app (blocks until interrupted)."""
+    from handatlas.accounts import CredentialsError, load_instructors
     from handatlas.quiz import default_quiz_dir
-    from handatlas.ui.authoring import CredentialsError, load_instructors
 
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be between 1 and 65535, got {args.port}")
@@ -444,7 +444,7 @@ def cmd_instructor_hash(args: argparse.Namespace) -> int:
     """Ask for a password and print its hash for an instructors credentials file."""
     import getpass
 
-    from handatlas.ui.authoring import hash_password
+    from handatlas.accounts import hash_password
 
     password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass("Instructor password: ")
     if len(password) < 8:

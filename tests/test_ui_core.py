@@ -11,6 +11,7 @@ import trimesh
 
 from handatlas import format as fmt
 from handatlas.ui.charts import depth_bar, retention_chart
+from handatlas.ui.colours import MARKER_RGB
 from handatlas.ui.display import DECIMATE_ABOVE, display_geometry, display_meshes, unpack
 from handatlas.ui.picking import BadClick, cast, parse_ray
 from handatlas.ui.state import (
@@ -246,7 +247,7 @@ def test_press_sets_report_highlight_and_marker(atlas, state):
     assert "radial_artery" in at_risk
     assert state.highlight == {sid: VERDICT_RGB["avoid" if risk == "high" else "caution"]
                                for sid, risk in at_risk.items()}
-    assert state.markers == [{"xyz": report["point"], "colour": VERDICT_RGB["avoid"], "radius": 2.5}]
+    assert state.markers == [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
     state.clear_press()
     assert state.report is None and state.highlight == {} and state.markers == []
 
@@ -256,7 +257,7 @@ def test_press_at_a_point_uses_grade_and_radius(atlas, state):
     state.grade, state.radius_mm = "light", 4.0
     report = state.press(point)
     assert report == atlas.press(point, grade="light", radius_mm=4.0).as_dict()
-    assert state.markers[0]["colour"] == VERDICT_RGB[str(report["verdict"])]
+    assert state.markers[0]["colour"] == MARKER_RGB  # the verdict is said in words, not by the mark's colour
 
 
 def test_stroke(atlas, state):
@@ -285,6 +286,7 @@ def test_stroke(atlas, state):
 # ----------------------------------------------------------------------------- safety map
 @pytest.mark.parametrize("grade", ["light", "firm"])
 def test_safety_map_overlay_is_the_atlas_safety_map(atlas, state, grade):
+    state.mode = "press"
     state.show_safety_map(grade)
     codes = state.overlay["codes"]
     assert codes.dtype == np.uint8 and len(codes) == len(atlas.skin.vertices)
@@ -294,6 +296,41 @@ def test_safety_map_overlay_is_the_atlas_safety_map(atlas, state, grade):
     assert safety_codes(atlas, grade, float(state.radius_mm)) is codes  # cached per process
     state.show_safety_map("")
     assert state.overlay == {} and state.safety_grade == ""
+
+
+def test_the_safety_map_follows_its_control(atlas, state):
+    """Light then firm shows the firm map (it once kept the first grade), radius included."""
+    state.mode = "press"
+    state.safety_grade = "light"
+    light = state.overlay["codes"]
+    state.safety_grade = "firm"
+    assert state.overlay["grade"] == "firm"
+    assert np.array_equal(state.overlay["codes"], safety_codes(atlas, "firm", state.radius_mm))
+    assert not np.array_equal(state.overlay["codes"], light)
+    state.radius_mm = 16.0
+    assert np.array_equal(state.overlay["codes"], safety_codes(atlas, "firm", 16.0))
+
+
+def test_the_safety_map_shows_in_press_mode_only(atlas, state):
+    skin = (state.visible[fmt.SKIN_ID], state.opacity[fmt.SKIN_ID])
+    state.mode = "press"
+    state.safety_grade = "moderate"
+    assert state.overlay and state.opacity[fmt.SKIN_ID] >= 0.85
+    state.mode = "quiz"
+    assert state.overlay == {} and (state.visible[fmt.SKIN_ID], state.opacity[fmt.SKIN_ID]) == skin
+    assert state.safety_grade == "moderate"  # the control keeps its choice
+    state.mode = "press"
+    assert state.overlay["grade"] == "moderate"
+
+
+def test_selection_and_answers_use_colours_no_tissue_has(atlas, state):
+    from handatlas.ui.colours import ANSWER_RGB, TARGET_RGB, hex_to_rgb
+
+    tissue = {tuple(hex_to_rgb(s.colour)) for s in atlas.structures.values() if s.has_mesh}
+    for colour in (SELECTED_RGB, ANSWER_RGB, TARGET_RGB):
+        assert min(np.linalg.norm(np.subtract(colour, t)) for t in tissue) > 0.35
+    veins = hex_to_rgb(atlas.structures["cephalic_vein"].colour)
+    assert np.linalg.norm(np.subtract(SELECTED_RGB, veins)) > 0.5  # a pick no longer looks like a vein
 
 
 # ----------------------------------------------------------------------------- charts
@@ -346,3 +383,38 @@ def test_retention_chart_parses():
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert texts.index("carpal tunnel") < texts.index("median nerve")  # weakest first
     assert "No answers yet." in [t.text for t in ET.fromstring(retention_chart({})).iter(f"{SVG}text")]
+
+
+def test_scene_javascript_ships_as_package_data():
+    from handatlas.ui.scene import HandScene
+
+    path = HandScene._esm
+    assert path.is_file() and path.suffix == ".js" and path.parent.name == "ui"
+    assert "export function render" in path.read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- search suggestions
+@pytest.mark.parametrize(("text", "kind", "sid", "name"), [
+    ("snuffbox", "landmark", "anatomical_snuffbox", "Anatomical snuffbox"),  # the placeholder's example
+    ("median nrve", "structure", "median_nerve", "Median nerve"),          # a typo
+    ("FCR", "structure", "flexor_carpi_radialis", "Flexor carpi radialis"),  # an acronym
+    ("navicular", "structure", "scaphoid", "Scaphoid"),                      # a synonym
+    ("guyon", "landmark", "guyons_canal", "Guyon's canal"),
+    ("carpal bones", "group", "carpals", "Carpal bones"),                    # a region
+])
+def test_search_suggests_structures_landmarks_and_regions(state, text, kind, sid, name):
+    found = state.find(text)
+    assert found, text
+    best = found[0].entry
+    assert (best.kind, best.id, best.name) == (kind, sid, name)
+    assert all("_" not in s.label for s in found), "suggestions show display names, not ids"
+
+
+def test_choosing_a_landmark_marks_it(atlas, state):
+    entry = state.find_best("snuffbox")
+    assert entry is not None and state.landmark == "anatomical_snuffbox" and state.selected == ""
+    assert np.allclose(state.markers[0]["xyz"], atlas.landmark("anatomical_snuffbox").point)
+    assert state.markers[0]["colour"] == SELECTED_RGB
+    state.choose(state.find("median nerve")[0].entry)
+    assert state.selected == "median_nerve" and state.landmark == ""
+    assert state.find_best("qqqq zzzz") is None and "Nothing in the atlas" in state.message

@@ -15,10 +15,11 @@ import pytest
 import yaml
 from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, write_quiz
 
+from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir, load_quiz
 from handatlas.ui.app import HandApp
-from handatlas.ui.authoring import Instructors, hash_password
-from handatlas.ui.quizviews import anonymous_mesh
+from handatlas.ui.quizstate import anonymous_mesh
+from handatlas.ui.quizviews import drill_html, score_html
 
 PASSWORD = "correct horse battery"
 
@@ -55,7 +56,7 @@ def test_locate_question_answered_by_a_click(app, quizzes):
     app.on_click(ray_at(lm.point, lm.normal))
     assert app.last_click["result"] == "right"
     assert run.finished and run.score == 1.0
-    assert "1 / 1" in app.quiz.status.object and "passed" in app.quiz.status.object
+    assert app.quiz.score["passed"] and "1 / 1" in score_html(app.quiz.title, app.quiz.score)
 
 
 def test_locate_click_far_away_is_wrong_and_the_answer_is_shown(app, quizzes):
@@ -65,7 +66,7 @@ def test_locate_click_far_away_is_wrong_and_the_answer_is_shown(app, quizzes):
     lm = app.atlas.landmark("hypothenar_eminence")
     app.on_click(ray_at(lm.point, lm.normal))
     assert app.last_click["result"] == "wrong"
-    assert run.score == 0.0 and "not passed" in app.quiz.status.object
+    assert run.score == 0.0 and "not passed" in score_html(app.quiz.title, app.quiz.score)
     pulse = app.atlas.landmark("radial_pulse").point
     shown = [np.asarray(m["xyz"]) for m in app.state.markers]
     assert any(np.allclose(p, pulse, atol=1e-6) for p in shown), "the right place is marked on the hand"
@@ -80,9 +81,8 @@ def test_identify_shows_the_target_anonymously(app, quizzes):
     assert "flexor_retinaculum" not in sent and "retinaculum" not in sent.lower()
     expected = anonymous_mesh(app.state, "flexor_retinaculum")
     assert extra["points"] == expected["points"] and len(extra["faces"]) > 0
-    text = " ".join(str(getattr(w, "object", "")) for w in app.quiz.flow.question.objects)
-    assert "retinaculum" not in text.lower()
-    feedback = app.quiz.flow.submit("transverse carpal ligament")
+    assert "retinaculum" not in json.dumps(app.quiz.question.shown.as_dict()).lower()
+    feedback = app.quiz.question.submit("transverse carpal ligament")
     assert feedback is not None and feedback.correct
     assert app.state.extra == {} and "flexor_retinaculum" in app.state.highlight
 
@@ -94,7 +94,7 @@ def test_widget_question_refuses_a_click_and_empty_answer(app, quizzes):
     lm = app.atlas.landmark("palm_center")
     app.on_click(ray_at(lm.point, lm.normal))
     assert "buttons" in app.state.message
-    assert app.quiz.flow.submit("") is None and "Choose an answer" in app.state.message
+    assert app.quiz.question.submit("") is None and "Choose an answer" in app.state.message
 
 
 def test_unknown_and_broken_quiz_files_give_messages(app, quizzes):
@@ -112,41 +112,42 @@ def test_unknown_and_broken_quiz_files_give_messages(app, quizzes):
 def test_a_whole_quiz_scored_at_the_end(app):
     app.state.mode = "quiz"
     run = app.quiz.start("territories")
-    while app.quiz.flow.shown is not None:
-        app.quiz.flow.skip()
-        app.quiz.flow.show()
-    assert run.finished and run.score == 0 and f"0 / {run.max_score:g}" in app.quiz.status.object
+    while app.quiz.question.shown is not None:
+        app.quiz.question.skip()
+        app.quiz.question.show()
+    assert run.finished and run.score == 0 and f"0 / {run.max_score:g}" in score_html("", app.quiz.score)
 
 
 # ----------------------------------------------------------------------------- drill
 def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     db = str(tmp_path / "progress.sqlite")
     first = HandApp(atlas, quizzes=quizzes, progress_db=db)
-    first.drill.learner.value = "sam"
-    first.drill.tags.value = ["domain:ethics"]
-    first.drill.count.value = 3
+    first.drill.param.update(learner="sam", tags=["domain:ethics"], count=3)
     run = first.drill.start()
     assert run is not None
     answered = 0
-    while first.drill.flow.shown is not None:
-        shown = first.drill.flow.shown
+    question = first.drill.question
+    while question.shown is not None:
+        shown = question.shown
         if answered:
-            first.drill.flow.skip()
+            question.skip()
         else:  # one answer of the right form, right or wrong
-            assert first.drill.flow.submit(list(shown.items) if shown.type == "order" else 0) is not None
+            assert question.submit(list(shown.items) if shown.type == "order" else 0) is not None
         answered += 1
-        first.drill.flow.show()
-    assert "Drill done" in first.drill.report.object
+        question.show()
+    drill = first.drill
+    assert "Drill done" in drill_html(drill.summary, drill.progress_of, drill.progress)
     first.drill.store.close()
     # a new app on the same store (a server restart) sees the learner's answers
     second = HandApp(atlas, quizzes=quizzes, progress_db=db)
-    second.drill.learner.value = "sam"
-    second.drill.progress()
-    assert "sam: 1 answers" in second.drill.report.object
-    assert "retention-chart" in second.drill.report.object
-    second.drill.learner.value = "nobody"
-    second.drill.progress()
-    assert "No drills yet" in second.drill.report.object
+    drill = second.drill
+    drill.learner = "sam"
+    drill.show_progress()
+    report = drill_html(drill.summary, drill.progress_of, drill.progress)
+    assert "sam: 1 answers" in report and "retention-chart" in report
+    drill.learner = "nobody"
+    drill.show_progress()
+    assert "No drills yet" in drill_html(drill.summary, drill.progress_of, drill.progress)
 
 
 def test_drill_needs_a_name(app):
@@ -155,9 +156,13 @@ def test_drill_needs_a_name(app):
 
 # ----------------------------------------------------------------------------- author
 def test_authoring_is_off_without_instructors(atlas, quizzes):
+    from handatlas.accounts import AUTHORING_HELP
+    from handatlas.ui.authorview import author_panel
+
     off = HandApp(atlas, quizzes=quizzes, instructors=None)
-    text = " ".join(str(getattr(w, "object", "")) for w in off.author.body.objects)
-    assert "Authoring is off" in text and "HANDATLAS_INSTRUCTOR_PASSWORD" in text
+    assert not off.author.enabled and "HANDATLAS_INSTRUCTOR_PASSWORD" in AUTHORING_HELP
+    help_pane = author_panel(off.author).select(lambda obj: "author-help" in getattr(obj, "css_classes", []))
+    assert help_pane and help_pane[0].visible and "Authoring is off" in help_pane[0].object
     assert off.author.on_click(ray_at([0, 0, 30], [0, 0, 1])) is None
 
 
@@ -167,16 +172,16 @@ def test_author_writes_a_press_question_by_clicking(app, quizzes):
     assert "Wrong" in app.state.message
     assert app.author.sign_in("instructor", PASSWORD)
     author = app.author
-    author.file.value = "areas_of_caution.yaml"
+    author.file = "areas_of_caution.yaml"
     before = (quizzes / "areas_of_caution.yaml").read_text()
-    author.type.value = "press"
-    author.qid.value = "pulse_by_click"
-    author.prompt.value = "A firm press here: the verdict?"
-    author.explanation.value = "The radial artery is 5 mm deep."
-    author.grade.value = "firm"
+    author.type = "press"
+    author.qid = "pulse_by_click"
+    author.prompt = "A firm press here: the verdict?"
+    author.explanation = "The radial artery is 5 mm deep."
+    author.grade = "firm"
     lm = app.atlas.landmark("radial_pulse")
     app.on_click(ray_at(lm.point + np.array([0.5, 0.5, 0.0]), lm.normal))
-    assert author.target.value == "radial_pulse"  # snapped to the landmark
+    assert author.target == "radial_pulse"  # snapped to the landmark
     assert "avoid" in author.preview()
     path = author.save()
     after = path.read_text()
@@ -189,15 +194,15 @@ def test_author_point_without_snapping_and_new_file(app, quizzes):
     app.state.mode = "author"
     app.author.sign_in("instructor", PASSWORD)
     author = app.author
-    author.file.value = "(new file)"
-    author.new_file.value = "my_new_quiz"
-    author.new_title.value = "My new quiz"
-    author.type.value = "territory"
-    author.snap.value = False
-    author.qid.value, author.prompt.value, author.explanation.value = "t1", "Which nerve?", "The median."
+    author.file = "(new file)"
+    author.new_file = "my_new_quiz"
+    author.new_title = "My new quiz"
+    author.type = "territory"
+    author.snap = False
+    author.qid, author.prompt, author.explanation = "t1", "Which nerve?", "The median."
     lm = app.atlas.landmark("palm_center")
     app.on_click(ray_at(lm.point, lm.normal))
-    where = yaml.safe_load(author.target.value)
+    where = yaml.safe_load(author.target)
     assert np.allclose(where, lm.point, atol=0.1)
     path = author.save()
     assert path == quizzes / "my_new_quiz.yaml"
@@ -208,29 +213,78 @@ def test_author_point_without_snapping_and_new_file(app, quizzes):
 def test_author_bad_input_keeps_the_file(app, quizzes):
     app.author.sign_in("instructor", PASSWORD)
     author = app.author
-    author.file.value = "territories.yaml"
+    author.file = "territories.yaml"
     before = (quizzes / "territories.yaml").read_bytes()
-    author.type.value = "locate"
-    author.qid.value, author.prompt.value, author.explanation.value = "bad", "Click it.", "Because."
-    author.target.value = "no_such_structure"
-    assert author._guard(author.save) is None
+    author.type = "locate"
+    author.qid, author.prompt, author.explanation = "bad", "Click it.", "Because."
+    author.target = "no_such_structure"
+    assert author.guard(author.save) is None
     assert "no_such_structure" in app.state.message
     assert (quizzes / "territories.yaml").read_bytes() == before
-    author.file.value = "(new file)"
-    author.new_file.value = "../outside"
-    author.target.value = "median nerve"
-    assert author._guard(author.save) is None
+    author.file = "(new file)"
+    author.new_file = "../outside"
+    author.target = "median nerve"
+    assert author.guard(author.save) is None
     assert not (quizzes.parent / "outside.yaml").exists() and app.state.message
 
 
 def test_author_edits_an_existing_question(app, quizzes):
     app.author.sign_in("instructor", PASSWORD)
     author = app.author
-    author.file.value = "areas_of_caution.yaml"
-    author.existing.value = "radial_pulse_firm"
-    assert author.qid.value == "radial_pulse_firm" and author.target.value == "radial_pulse"
-    author.grade.value = "light"
+    author.file = "areas_of_caution.yaml"
+    author.existing = "radial_pulse_firm"
+    assert author.qid == "radial_pulse_firm" and author.target == "radial_pulse"
+    author.grade = "light"
     author.save()
     quiz = load_quiz(quizzes / "areas_of_caution.yaml")
     edited = [q for q in quiz.questions if q.id == "radial_pulse_firm"]
     assert len(edited) == 1 and edited[0].grade == "light"
+
+
+# ----------------------------------------------------------------------------- views follow the state
+def test_answer_widgets_write_the_answer_and_the_feedback_follows(app, quizzes):
+    import panel as pn
+
+    from handatlas.ui.quizviews import answer_inputs, feedback_view
+
+    write_quiz(quizzes, "one_identify.yaml", IDENTIFY_QUIZ)
+    app.quiz.start("one_identify")
+    question = app.quiz.question
+    assert question.answer is None and question.feedback is None
+    typed = next(w for w in answer_inputs(question, question.shown) if isinstance(w, pn.widgets.TextInput))
+    typed.value_input = "transverse carpal ligament"
+    assert question.answer == "transverse carpal ligament"
+    view = feedback_view(question)
+    feedback = question.submit()
+    assert feedback is not None and feedback.correct and question.finished
+    shown = view.select(pn.pane.Alert)
+    assert shown and "Right" in shown[0].object
+
+
+def test_press_question_answer_starts_blank_for_each_ask(atlas, quizzes):
+    from handatlas.ui.quizstate import blank_answer, is_blank
+
+    app = HandApp(atlas, quizzes=quizzes)  # no page: no widget has chosen anything
+    app.quiz.start("areas_of_caution")
+    question = app.quiz.question
+    while question.shown.type != "press":
+        question.skip()
+        question.show()
+    answer = blank_answer(question.shown)
+    assert set(answer) == set(question.shown.ask) and is_blank(answer) == ("verdict" in answer)
+    if "verdict" in answer:  # nothing chosen yet: refused with a message, nothing recorded
+        assert question.submit() is None and "Choose an answer" in app.state.message
+        assert question.feedback is None
+
+
+def test_author_form_fields_are_state_parameters(app, quizzes):
+    from handatlas.ui.authorview import author_panel
+
+    panel = author_panel(app.author)
+    app.author.sign_in("instructor", PASSWORD)
+    app.author.file = "areas_of_caution.yaml"
+    app.author.existing = "radial_pulse_firm"  # the form follows the state
+    ids = panel.select(lambda obj: "author-id" in getattr(obj, "css_classes", []))
+    assert ids and ids[0].value == "radial_pulse_firm"
+    ids[0].value = "renamed"  # and the state follows the form
+    assert app.author.qid == "renamed"

@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from fsrs import Card, Rating, Scheduler
 
+from handatlas.lookup.grades import VERDICTS
 from handatlas.quiz import default_quiz_dir, schema
 from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.grading import Grade, grade
@@ -664,9 +665,6 @@ class _Skip(Exception):
 
 class _Quit(Exception):
     pass
-
-
-VERDICTS = ("safe", "caution", "avoid")
 
 
 def _numbers(text: str, n: int) -> list[int]:

@@ -66,3 +66,7 @@ def format_field(path: Sequence[str | int]) -> str | None:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or None
+
+
+class QuizFlowError(ValueError):
+    """Something the app shows as ``str(err)``: a refused quiz name, a broken file, a bad answer."""

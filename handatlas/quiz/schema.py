@@ -38,12 +38,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt, field_validator
 
+from handatlas.lookup.grades import GRADES as GRADE_FORCE_N
+
 #: The format version this module reads and writes.
 FORMAT_VERSION = 1
 #: Question types, in the order the documentation lists them.
 QUESTION_TYPES = ("locate", "identify", "press", "territory", "choice", "order")
-#: Press grades (their forces live in :mod:`handatlas.lookup.model`).
-GRADES = ("light", "moderate", "firm")
+#: Press grades, in order of force: the names of :data:`handatlas.lookup.grades.GRADES` (one definition).
+GRADES: tuple[str, ...] = tuple(GRADE_FORCE_N)
 #: What a press question can ask for.
 PRESS_ASKS = ("verdict", "at_risk")
 #: Tag prefixes: ``topic:<what>`` and ``domain:<exam domain>``.
@@ -115,9 +117,11 @@ class Press(_Question):
 
     type: Literal["press"]
     where: Text | Point
-    grade: Literal["light", "moderate", "firm"] = "moderate"
+    grade: Literal[GRADES] = "moderate"  # type: ignore[valid-type]
     radius_mm: Annotated[float, Field(gt=0.0, le=40.0)] = 8.0
-    ask: list[Literal["verdict", "at_risk"]] = Field(default_factory=lambda: ["verdict"], min_length=1)
+    ask: list[Literal[PRESS_ASKS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["verdict"], min_length=1
+    )
 
     @field_validator("ask", mode="before")
     @classmethod
@@ -166,7 +170,8 @@ class Order(_Question):
 
 
 Question = Annotated[Locate | Identify | Press | Territory | Choice | Order, Field(discriminator="type")]
-SPATIAL_TYPES = ("locate", "identify", "press", "territory")
+#: The types whose answer is a place on the hand (their keys are computed from the atlas).
+SPATIAL_TYPES = QUESTION_TYPES[:4]
 
 
 class QuizFile(_Model):

@@ -19,12 +19,14 @@ from typing import Any
 import panel as pn
 import param
 
+from handatlas.accounts import Instructors, load_instructors
 from handatlas.atlas import Atlas, load_atlas
 from handatlas.quiz import default_quiz_dir
-from handatlas.ui.authoring import Instructors, load_instructors
-from handatlas.ui.authorview import AuthorMode
+from handatlas.ui.authorstate import AuthorState
+from handatlas.ui.authorview import author_panel, author_results
 from handatlas.ui.display import display_meshes
-from handatlas.ui.quizviews import DrillMode, QuizMode
+from handatlas.ui.quizstate import DrillState, QuizState
+from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.state import MODES, HandState, guarded
 from handatlas.ui.views import (
@@ -32,6 +34,7 @@ from handatlas.ui.views import (
     layer_tree,
     press_controls,
     press_result,
+    safety_legend,
     search_box,
     view_buttons,
 )
@@ -42,6 +45,38 @@ VIEWPORT_TEMPLATE = (
     '{% block preamble %}{{ super() }}<meta name="viewport" content="width=device-width, initial-scale=1">'
     "{% endblock %}"
 )
+
+#: The camera when the page opens and after Reset.
+OPENING_VIEW = "palmar"
+#: The message banner floats over the top of the 3D view (it never moves the hand, nor blocks a click).
+MESSAGE_STYLES = {
+    "position": "absolute",
+    "top": "6px",
+    "left": "6px",
+    "z-index": "20",
+    "width": "calc(100% - 12px)",
+    "box-shadow": "0 2px 6px rgba(0, 0, 0, 0.25)",
+    "pointer-events": "none",  # clicks go through to the hand under it
+}
+
+#: The safety map's legend sits in the lower left corner of the view.
+LEGEND_STYLES = {
+    "position": "absolute",
+    "bottom": "8px",
+    "left": "8px",
+    "z-index": "10",
+    "background": "rgba(255, 255, 255, 0.92)",
+    "border": "1px solid #999",
+    "border-radius": "4px",
+    "padding": "4px 8px",
+}
+LEGEND_CSS = """
+ul { list-style: none; margin: 4px 0; padding: 0; }
+li { margin: 2px 0; }
+.swatch { display: inline-block; width: 1.4em; height: 1.4em; line-height: 1.4em; text-align: center;
+          margin-right: 6px; border: 1px solid #333; font-weight: bold; }
+.meaning { color: #333; }
+"""
 
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -87,28 +122,28 @@ class HandApp(pn.viewable.Viewer):
         self.scene = HandScene(
             meshes=display_meshes(atlas).payload(),
             layers=self.state.layer_state(),
-            view=view_camera("palmar", zoom=1.1),
+            view=view_camera(OPENING_VIEW, zoom=1.1),
             sizing_mode="stretch_both",
             min_height=380,
             css_classes=["scene"],
         )
         self._link_scene()
-        self.quiz = QuizMode(self.state, self.quizzes)
-        self.drill = DrillMode(self.state, self.quizzes, progress_db)
-        self.author = AuthorMode(self.state, self.quizzes, instructors)
+        self.quiz = QuizState(self.state, self.quizzes)
+        self.drill = DrillState(self.state, self.quizzes, progress_db)
+        self.author = AuthorState(self.state, self.quizzes, instructors)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "explore": self._identify,
             "press": self._press,
-            "quiz": self.quiz.flow.on_click,
-            "drill": self.drill.flow.on_click,
+            "quiz": self.quiz.question.on_click,
+            "drill": self.drill.question.on_click,
             "author": self.author.on_click,
         }
         self.mode_panels: dict[str, Callable[[], Any]] = {
             "explore": self._explore_panel,
             "press": self._press_panel,
-            "quiz": self.quiz.panel,
-            "drill": self.drill.panel,
-            "author": self.author.panel,
+            "quiz": lambda: quiz_panel(self.quiz),
+            "drill": lambda: drill_panel(self.drill),
+            "author": lambda: author_panel(self.author),
         }
         self.scene.param.watch(lambda e: self.on_click(e.new), "pick")
 
@@ -122,6 +157,7 @@ class HandApp(pn.viewable.Viewer):
         state.param.watch(layers, ["visible", "opacity"])
         for name in ("highlight", "markers", "overlay", "extra"):
             state.param.watch(lambda e, name=name: setattr(scene, name, e.new), name)
+        state.param.watch(lambda e: setattr(scene, "label", e.new), "pin")
         state.param.watch(lambda e: setattr(scene, "path", e.new), "stroke")
 
     def set_view(self, name: str) -> None:
@@ -129,10 +165,14 @@ class HandApp(pn.viewable.Viewer):
         self._view_seq += 1
         self.scene.view = view_camera(name, zoom=1.1, seq=self._view_seq)
 
-    def frame(self, sid: str) -> None:
-        """Turn the camera onto a structure or group."""
+    def reset_view(self) -> None:
+        """Turn the camera back to the opening view."""
+        self.set_view(OPENING_VIEW)
+
+    def frame(self, sid: str, *, kind: str = "structure") -> None:
+        """Turn the camera onto a structure, group or landmark."""
         self._view_seq += 1
-        self.scene.focus = {"bounds": self.state.focus_bounds(sid), "seq": self._view_seq}
+        self.scene.focus = {"bounds": self.state.focus_bounds(sid, kind=kind), "seq": self._view_seq}
 
     def on_click(self, message: dict[str, Any]) -> None:
         """Hand a click to the active mode."""
@@ -152,7 +192,7 @@ class HandApp(pn.viewable.Viewer):
         hit = self.state.hit(message)
         if hit is None:
             return None
-        self.state.select(hit.id)
+        self.state.select(hit.id, at=hit.point)
         return hit.id
 
     def _press(self, message: dict[str, Any]) -> str | None:
@@ -166,12 +206,8 @@ class HandApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ panels
     def _explore_panel(self) -> pn.viewable.Viewable:
-        return pn.Column(
-            search_box(self.state, guarded(self.state, self.frame)),
-            pn.pane.Markdown("**Views**", margin=(6, 10, 0, 10)),
-            view_buttons(self.set_view),
-            sizing_mode="stretch_width",
-        )
+        found = guarded(self.state, lambda entry: self.frame(entry.id, kind=entry.kind))
+        return pn.Column(search_box(self.state, found), sizing_mode="stretch_width")
 
     def _press_panel(self) -> pn.viewable.Viewable:
         return press_controls(self.state, self.state.clear_press)
@@ -181,7 +217,11 @@ class HandApp(pn.viewable.Viewer):
             return press_result(self.state)
         if mode == "explore":
             return identification(self.state)
-        return {"quiz": self.quiz, "drill": self.drill, "author": self.author}[mode].results()
+        if mode == "quiz":
+            return quiz_results(self.quiz)
+        if mode == "drill":
+            return drill_results(self.drill)
+        return author_results(self.author)
 
     def __panel__(self) -> pn.viewable.Viewable:
         state = self.state
@@ -212,16 +252,36 @@ class HandApp(pn.viewable.Viewer):
             css_classes=["side"],
             styles={"flex": "1 1 330px", "max-width": "420px", "min-width": "290px"},
         )
+        # the message floats over the top of the view: showing it never moves the hand
         message = pn.pane.Alert(
             pn.bind(str, state.param.message),
             alert_type="warning",
             visible=pn.bind(bool, state.param.message),
             css_classes=["message"],
             sizing_mode="stretch_width",
+            margin=0,
+            styles=MESSAGE_STYLES,
+        )
+        legend = pn.pane.HTML(
+            pn.bind(safety_legend, state.param.overlay),
+            visible=pn.bind(bool, state.param.overlay),
+            css_classes=["safety-legend"],
+            margin=0,
+            styles=LEGEND_STYLES,
+            stylesheets=[LEGEND_CSS],
+        )
+        stage = pn.Column(
+            self.scene,
+            message,
+            legend,
+            height=560,
+            sizing_mode="stretch_width",
+            css_classes=["stage"],
+            styles={"position": "relative"},
         )
         main = pn.Column(
-            message,
-            pn.Column(self.scene, height=560, sizing_mode="stretch_width"),
+            view_buttons(self.set_view, reset=self.reset_view),
+            stage,
             *results.values(),
             sizing_mode="stretch_width",
             css_classes=["main"],
@@ -290,7 +350,7 @@ def serve(
     """Start the app server on ``address:port`` and block (``handatlas serve``).
 
     Everything is served by this process (no CDN).  ``instructors`` default to the environment
-    (:func:`handatlas.ui.authoring.load_instructors`), read once at start.
+    (:func:`handatlas.accounts.load_instructors`), read once at start.
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
     instructors = instructors if instructors is not None else load_instructors()

@@ -21,6 +21,7 @@ import numpy as np
 
 from handatlas import format as fmt
 from handatlas.atlas import Atlas
+from handatlas.ui.colours import hex_to_rgb
 
 #: Structures with more triangles than this are decimated for display (the skin never is).
 DECIMATE_ABOVE = 1500
@@ -60,18 +61,6 @@ class DisplayMeshes:
     def payload(self) -> dict[str, object]:
         """What the scene component receives."""
         return {"blob": self.blob, "index": self.index, "origin": self.origin, "scale": self.scale}
-
-
-def hex_to_rgb(colour: str) -> list[float]:
-    """``"#rrggbb"`` to three floats in 0-1.
-
-    Examples
-    --------
-    >>> hex_to_rgb("#ff8000")
-    [1.0, 0.502, 0.0]
-    """
-    value = colour.lstrip("#")
-    return [round(int(value[i : i + 2], 16) / 255, 3) for i in (0, 2, 4)]
 
 
 def display_geometry(atlas: Atlas, structure_id: str) -> tuple[np.ndarray, np.ndarray]:

@@ -20,9 +20,10 @@ import param
 from handatlas import format as fmt
 from handatlas.atlas import Atlas, Structure
 from handatlas.lookup.grades import GRADES
-from handatlas.render import VERDICT_COLOURS, VIEWS
-from handatlas.ui.display import hex_to_rgb
+from handatlas.render import VIEWS
+from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, risk_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
+from handatlas.ui.search import Entry, Suggestion, landmark_name, search_index, suggest
 
 log = logging.getLogger("handatlas.ui")
 MODES = ("explore", "press", "quiz", "drill", "author")
@@ -39,14 +40,8 @@ DEFAULT_OPACITY = {
 }
 #: Groups shown when the app opens.
 DEFAULT_SHOWN = ("skin", "bones", "nerves", "arteries", "veins", "tendons", "fascia_and_retinacula")
-#: Verdict colours as RGB 0-1 (safe, caution, avoid).
-VERDICT_RGB = {
-    name: hex_to_rgb(c) for name, c in zip(("safe", "caution", "avoid"), VERDICT_COLOURS, strict=True)
-}
 #: Layers less opaque than this are seen through: a click points at what lies behind them.
 SEE_THROUGH = 0.5
-SELECTED_RGB = [0.12, 0.45, 0.95]
-PRESS_MARKER_RGB = [0.15, 0.15, 0.85]
 
 
 @functools.lru_cache(maxsize=8)
@@ -68,6 +63,7 @@ class HandState(param.Parameterized):
     visible = param.Dict(default={}, doc="structure id -> shown")
     opacity = param.Dict(default={}, doc="top-level group id -> opacity 0-1")
     selected = param.String(default="", doc="Structure identified or searched last.")
+    landmark = param.String(default="", doc="Landmark found by the search ('' when a structure is selected).")
     grade = param.Selector(default="moderate", objects=list(GRADES))
     radius_mm = param.Number(default=8.0, bounds=(2.0, 20.0), doc="Contact radius of the press.")
     tool = param.Selector(default="point", objects=["point", "stroke"], doc="Press a point or draw a stroke.")
@@ -81,6 +77,7 @@ class HandState(param.Parameterized):
     markers = param.List(default=[])
     overlay = param.Dict(default={})
     extra = param.Dict(default={})
+    pin = param.Dict(default={}, doc="A label pinned on the hand: {'xyz', 'title', 'lines'} ({} = none).")
     view = param.Selector(default="palmar", objects=list(VIEWS))
 
     def __init__(self, atlas: Atlas, **params: Any) -> None:
@@ -93,8 +90,8 @@ class HandState(param.Parameterized):
             "visible", {sid: g in DEFAULT_SHOWN for g, ids in self.groups.items() for sid in ids}
         )
         params.setdefault("opacity", {g: DEFAULT_OPACITY.get(g, 1.0) for g in self.groups})
-        super().__init__(**params)
         self._skin_before: tuple[bool, float] | None = None
+        super().__init__(**params)
 
     # ------------------------------------------------------------------ layers
     def layer_state(self) -> dict[str, dict[str, object]]:
@@ -146,16 +143,66 @@ class HandState(param.Parameterized):
             self.reveal(sid)
         return structure
 
-    def select(self, sid: str) -> None:
-        """Select a structure (or a group) and highlight its meshes; ``""`` clears."""
-        self.message = ""
-        self.selected = sid
-        ids = self.atlas.with_geometry(sid) if sid else ()
-        self.highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
+    def find(self, text: str, *, limit: int = 8) -> list[Suggestion]:
+        """Structures, regions and landmarks matching ``text``, best first (:mod:`handatlas.ui.search`)."""
+        return suggest(search_index(self.atlas), text, limit=limit)
 
-    def focus_bounds(self, sid: str) -> list[float]:
-        """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure or group, for the camera."""
-        pts = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
+    def choose(self, entry: Entry) -> None:
+        """Show what a search suggestion names: select a structure or region, or mark a landmark."""
+        if entry.kind == "landmark":
+            self.show_landmark(entry.id)
+            return
+        self.select(entry.id)
+        for sid in self.atlas.with_geometry(entry.id):
+            self.reveal(sid)
+
+    def find_best(self, text: str) -> Entry | None:
+        """Choose the best match of ``text`` (the Find button, Enter); a message when nothing matches."""
+        found = self.find(text, limit=1)
+        if not found:
+            if text.strip():
+                self.message = f"Nothing in the atlas is called {text.strip()!r}: try another name."
+            return None
+        self.choose(found[0].entry)
+        return found[0].entry
+
+    def show_landmark(self, landmark_id: str) -> None:
+        """Mark a landmark on the skin (and show what it is)."""
+        point = self.atlas.landmark(landmark_id).point
+        marker = {"xyz": [float(v) for v in point], "colour": SELECTED_RGB, "radius": 3.0}
+        pin = {"xyz": marker["xyz"], "title": landmark_name(landmark_id), "lines": ["landmark"]}
+        self.param.update(
+            message="", selected="", highlight={}, markers=[marker], landmark=landmark_id, pin=pin
+        )
+
+    def select(self, sid: str, *, at: np.ndarray | None = None) -> None:
+        """Select a structure (or a group), highlight its meshes and pin its label; ``""`` clears.
+
+        ``at`` is where the label is pinned (a clicked point); default on the structure's surface.
+        """
+        ids = self.atlas.with_geometry(sid) if sid else ()
+        highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
+        pin = self.structure_pin(sid, at=at) if sid else {}
+        self.param.update(message="", landmark="", selected=sid, highlight=highlight, pin=pin)
+
+    def structure_pin(self, sid: str, *, at: np.ndarray | None = None) -> dict[str, object]:
+        """The label of a structure, pinned at ``at`` (a clicked point) or on its surface near its middle."""
+        s = self.atlas.structures[sid]
+        if at is None:
+            points = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
+            at = points[np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1))]
+        risk = {"high": "⚠ high risk: no firm pressure", "caution": "caution: broad, light pressure"}
+        lines = [" · ".join(x for x in (s.tissue or "region", s.layer) if x)]
+        if s.risk in risk:
+            lines.append(risk[s.risk])
+        return {"xyz": [float(v) for v in at], "title": s.name, "lines": lines}
+
+    def focus_bounds(self, sid: str, *, kind: str = "structure") -> list[float]:
+        """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure, group or landmark, for the camera."""
+        if kind == "landmark":
+            pts = self.atlas.landmark(sid).point[None] + np.array([[-15.0] * 3, [15.0] * 3])
+        else:
+            pts = np.vstack([self.atlas.arrays(i)["vertices"] for i in self.atlas.with_geometry(sid)])
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         return [float(v) for pair in zip(lo, hi, strict=True) for v in pair]
 
@@ -209,18 +256,21 @@ class HandState(param.Parameterized):
         report = self.atlas.press(where, grade=self.grade, radius_mm=self.radius_mm).as_dict()
         self.message = ""
         self.report = report
-        colour = VERDICT_RGB[str(report["verdict"])]
-        self.highlight = {
-            a["id"]: VERDICT_RGB["avoid" if a["risk"] == "high" else "caution"] for a in report["at_risk"]
-        }  # type: ignore[union-attr]
-        self.markers = [{"xyz": report["point"], "colour": colour, "radius": 2.5}]
+        self.highlight = {a["id"]: risk_rgb(a["risk"]) for a in report["at_risk"]}  # type: ignore[union-attr]
+        self.markers = [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
+        names = [self.atlas.structures[a["id"]].name for a in report["at_risk"]]  # type: ignore[union-attr]
+        self.pin = {
+            "xyz": report["point"],
+            "title": f"{str(report['verdict']).upper()} — {report['grade']} press",
+            "lines": [f"at risk: {', '.join(names[:3])}" if names else "nothing at risk"],
+        }
         return report
 
     def add_stroke_point(self, point: np.ndarray) -> None:
         """Extend the stroke being drawn by a skin point."""
         self.stroke_report = None
         self.stroke = [*self.stroke, [round(float(v), 2) for v in point]]
-        self.markers = [{"xyz": p, "colour": PRESS_MARKER_RGB, "radius": 1.6} for p in self.stroke]
+        self.markers = [{"xyz": p, "colour": STROKE_RGB, "radius": 1.6} for p in self.stroke]
 
     def check_stroke(self) -> dict[str, object] | None:
         """Check the stroke drawn so far; needs two points."""
@@ -234,8 +284,14 @@ class HandState(param.Parameterized):
         self.highlight = {sid: colour for sid in result["structures"]}  # type: ignore[union-attr]
         return result
 
+    @param.depends("mode", watch=True)
+    def _unpin(self) -> None:
+        """A label belongs to the mode that pinned it (a quiz must not show a name)."""
+        self.pin = {}
+
     def clear_press(self) -> None:
         """Forget the press, the stroke and their highlights."""
+        self.pin = {}
         self.report = None
         self.stroke = []
         self.stroke_report = None
@@ -244,8 +300,13 @@ class HandState(param.Parameterized):
 
     def show_safety_map(self, grade: str) -> None:
         """Colour the skin by the verdict of a press at each vertex (``""`` removes the colours)."""
+        self.safety_grade = grade
+
+    @param.depends("safety_grade", "radius_mm", "mode", watch=True, on_init=True)
+    def _follow_safety_map(self) -> None:
+        """The overlay follows its control: the grade, the radius, and Press mode being shown."""
+        grade = self.safety_grade if self.mode == "press" else ""
         if not grade:
-            self.safety_grade = ""
             self.overlay = {}
             if self._skin_before is not None:
                 self.show({fmt.SKIN_ID: self._skin_before[0]})
@@ -253,8 +314,7 @@ class HandState(param.Parameterized):
                 self._skin_before = None
             return
         codes = safety_codes(self.atlas, grade, float(self.radius_mm))
-        self.safety_grade = grade
-        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values())}
+        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values()), "grade": grade}
         if self._skin_before is None:
             self._skin_before = (bool(self.visible.get(fmt.SKIN_ID)), float(self.opacity[fmt.SKIN_ID]))
         self.show({fmt.SKIN_ID: True})

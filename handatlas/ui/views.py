@@ -5,13 +5,17 @@ Only local assets: no icons, no template, no ``design`` (they fetch fonts from a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
+import numpy as np
 import panel as pn
 
-from handatlas.lookup.grades import GRADES
+from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
+from handatlas.ui.colours import VERDICT_HEX
+from handatlas.ui.search import Entry, landmark_name
 from handatlas.ui.state import HandState, guarded
 
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
@@ -102,8 +106,8 @@ def layer_tree(state: HandState) -> pn.Column:
     )
 
 
-def view_buttons(on_view) -> pn.Row:
-    """One button per named camera view."""
+def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -> pn.Row:
+    """One button per named camera view and Reset (shown above the hand in every mode)."""
     buttons = []
     for name in VIEWS:
         b = pn.widgets.Button(
@@ -112,51 +116,84 @@ def view_buttons(on_view) -> pn.Row:
             margin=(4, 3),
             width=72,
             css_classes=[f"view-{name}"],
+            description=f"Turn the hand to its {name} side",
         )
         b.on_click(lambda _e, name=name: on_view(name))
         buttons.append(b)
-    return pn.Row(*buttons, margin=(0, 6))
-
-
-def search_box(state: HandState, on_found) -> pn.Row:
-    """Type a name, acronym or synonym; the structure is selected, shown and framed."""
-    atlas = state.atlas
-    names = sorted(
-        {s.name for s in atlas}
-        | {syn for s in atlas for syn in s.synonyms}
-        | {s.acronym for s in atlas if s.acronym},
-        key=str.lower,
+    again = pn.widgets.Button(
+        label="Reset view", color="light", margin=(4, 3), width=96, css_classes=["view-reset"]
     )
-    box = pn.widgets.AutocompleteInput(
+    again.on_click(lambda _e: reset())
+    return pn.Row(
+        pn.pane.HTML("<b>View</b>", margin=(10, 4, 0, 10)),
+        *buttons,
+        again,
+        margin=(0, 6),
+        css_classes=["view-bar"],
+        styles={"flex-wrap": "wrap"},
+    )
+
+
+def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column:
+    """Type part of a name, acronym or synonym; click a suggestion (or Find / Enter for the best one).
+
+    Suggestions are structures, regions and landmarks under their display names, typos forgiven.
+    """
+    box = pn.widgets.TextInput(
         placeholder="Search: median nerve, FCR, snuffbox…",
-        options=names,
-        case_sensitive=False,
-        search_strategy="includes",
-        restrict=False,
-        min_characters=2,
         sizing_mode="stretch_width",
         css_classes=["search"],
         margin=(4, 6),
     )
-    go = pn.widgets.Button(
-        label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"]
+    go = pn.widgets.Button(label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"])
+
+    def choose(entry: Entry) -> None:
+        state.choose(entry)
+        box.value = box.value_input = ""
+        on_found(entry)
+
+    def best(_event: object = None) -> None:
+        entry = state.find_best(box.value_input or box.value)
+        if entry is not None:
+            box.value = box.value_input = ""
+            on_found(entry)
+
+    def suggestions(text: str) -> pn.Column:
+        buttons = []
+        for found in state.find(text or ""):
+            b = pn.widgets.Button(
+                label=found.label,
+                color="light",
+                sizing_mode="stretch_width",
+                margin=(1, 6),
+                css_classes=["suggestion"],
+                description=found.entry.detail or None,
+                stylesheets=[".bk-btn { text-align: left; }"],
+            )
+            b.on_click(lambda _e, entry=found.entry: choose(entry))
+            buttons.append(b)
+        return pn.Column(*buttons, sizing_mode="stretch_width", css_classes=["suggestions"])
+
+    go.on_click(best)
+    box.param.watch(best, "enter_pressed")
+    return pn.Column(
+        pn.Row(box, go, sizing_mode="stretch_width"),
+        pn.bind(suggestions, box.param.value_input),
+        sizing_mode="stretch_width",
     )
-
-    def find(_event=None):
-        structure = state.search(box.value_input or box.value)
-        if structure is not None:
-            on_found(structure.id)
-
-    go.on_click(find)
-    box.param.watch(lambda _e: find(), "value")
-    return pn.Row(box, go, sizing_mode="stretch_width")
 
 
 def identification(state: HandState) -> pn.pane.HTML:
     """What the selected structure is: name, group, tissue, layer, risk and its note."""
     atlas = state.atlas
 
-    def render(selected: str, _behind: list[str] | None = None) -> str:
+    def render(selected: str, landmark: str = "") -> str:
+        if landmark:
+            lm = atlas.landmark(landmark)
+            return (
+                f"<div class='ident'><h3>{escape(landmark_name(landmark))}</h3><p>Landmark, marked on the "
+                f"skin in magenta.</p><p>{escape(lm.description)}</p></div>"
+            )
         if not selected:
             return (
                 "<p class='hint'>Click a structure on the hand, or search for one, to see what it is. "
@@ -176,7 +213,42 @@ def identification(state: HandState) -> pn.pane.HTML:
         return f"<div class='ident'><h3>{escape(s.name)}</h3><table>{table}</table>{note}{desc}</div>"
 
     return pn.pane.HTML(
-        pn.bind(render, state.param.selected), sizing_mode="stretch_width", css_classes=["identification"]
+        pn.bind(render, state.param.selected, state.param.landmark),
+        sizing_mode="stretch_width",
+        css_classes=["identification"],
+    )
+
+
+#: Words and symbols that go with each verdict colour (the colour never speaks alone).
+VERDICT_WORDS = {
+    "safe": ("✓", "Safe", "nothing flagged"),
+    "caution": ("!", "Caution", "brief, broad, moving contact only"),
+    "avoid": ("✕", "Avoid", "this grade here can injure"),
+}
+
+
+def safety_legend(overlay: dict[str, object]) -> str:
+    """The safety map's legend: a labelled swatch (with a symbol) per verdict and its share of the skin.
+
+    Empty when no map is shown.
+    """
+    codes = overlay.get("codes")
+    if codes is None:
+        return ""
+    codes = np.asarray(codes)
+    rows = []
+    for k, verdict in enumerate(VERDICTS):
+        symbol, word, meaning = VERDICT_WORDS[verdict]
+        share = float((codes == k).mean()) if len(codes) else 0.0
+        text_colour = "#000" if verdict == "caution" else "#fff"
+        rows.append(
+            f"<li><span class='swatch' style='background:{VERDICT_HEX[verdict]};color:{text_colour}'>"
+            f"{symbol}</span><b>{word}</b> {share:.0%} <span class='meaning'>— {meaning}</span></li>"
+        )
+    grade = escape(str(overlay.get("grade", "")))
+    return (
+        f"<div class='legend' role='group' aria-label='Safety map legend'><b>Safety map: {grade} press</b>"
+        f"<ul>{''.join(rows)}</ul><small>Darker is riskier; share of the skin.</small></div>"
     )
 
 
@@ -210,9 +282,9 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         css_classes=["press-landmark"],
         margin=(4, 10),
     )
-    safety = pn.widgets.Select(
+    safety = pn.widgets.Select.from_param(
+        state.param.safety_grade,
         options={"No safety map": "", **{f"Safety map: {g}": g for g in GRADES}},
-        value=state.safety_grade,
         label="Colour the skin",
         css_classes=["safety-map"],
         margin=(4, 10),
@@ -224,7 +296,6 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8)
     )
     landmarks.param.watch(guarded(state, lambda e: e.new and state.press(e.new)), "value")
-    safety.param.watch(guarded(state, lambda e: state.show_safety_map(e.new)), "value")
     check.on_click(guarded(state, lambda _e: state.check_stroke()))
     clear.on_click(guarded(state, lambda _e: on_clear()))
     strokes = pn.Row(check, clear, visible=pn.bind(lambda t: t == "stroke", tool))

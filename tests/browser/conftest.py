@@ -27,9 +27,9 @@ import pytest
 from panel.io.state import state as pn_state
 from playwright.sync_api import expect
 
+from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
 from handatlas.ui.app import HandApp, create_app, shared_atlas
-from handatlas.ui.authoring import Instructors, hash_password
 from handatlas.ui.state import HandState
 
 from .browser_helpers import CHROMIUM, CHROMIUM_ARGS, DEEP_TEXT_JS, camera_eye, image, is_external

@@ -94,7 +94,7 @@ def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
         expect(message).to_contain_text("zz_broken.yaml:")
         assert "Traceback" not in hand.text()
         # a click on the hand with no question shown is a message too, not an error
-        hand.app.quiz.flow.shown = None
+        hand.app.quiz.question.shown = None
         hand.click_world(hand.app.atlas.landmark("palm_center").point)
         expect(message).to_contain_text("Pick a quiz and start it first")
         hand.assert_clean()
@@ -104,7 +104,7 @@ def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
 
 def answer_drill(hand) -> int:
     """Answer the drill's choice questions with their first option, skip the rest; return answers."""
-    page, flow, answered = hand.page, hand.app.drill.flow, 0
+    page, flow, answered = hand.page, hand.app.drill.question, 0
     while True:
         hand.wait_until(lambda: flow.shown is None or not flow.answered, "the next question")
         shown = flow.shown
@@ -117,7 +117,7 @@ def answer_drill(hand) -> int:
             answered += 1
         else:
             page.locator(".q-skip button").click()
-        hand.wait_until(lambda: flow.answered, "the feedback")
+        hand.wait_until(lambda: flow.answered, f"feedback ({shown.type}; {hand.app.state.message!r})")
         if flow.run.finished:
             return answered
         page.locator(".q-next button").click()
@@ -138,10 +138,10 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand.page.locator(".drill-tags .choices__item--choice", has_text="domain:ethics").first.click()
         hand.page.locator(".drill-count .noUi-handle").press("Home")  # the fewest questions: 3
         drill = hand.app.drill
-        hand.wait_until(lambda: drill.tags.value == ["domain:ethics"] and drill.count.value == 3,
+        hand.wait_until(lambda: drill.tags == ["domain:ethics"] and drill.count == 3,
                         "the topic and the count")
         hand.page.locator(".drill-start button").click()
-        hand.wait_until(lambda: hand.app.drill.flow.run is not None, "the drill to start")
+        hand.wait_until(lambda: hand.app.drill.question.run is not None, "the drill to start")
         answered = answer_drill(hand)
         assert answered >= 1
         expect(hand.page.locator(".drill-progress")).to_contain_text("Drill done")

@@ -1,4 +1,4 @@
-"""Instructor authoring (handatlas.ui.authoring): credentials, drafts, and saving YAML safely."""
+"""Instructor authoring (handatlas.quiz.authoring) and credentials (handatlas.accounts)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ import sys
 import numpy as np
 import pytest
 
-from handatlas.quiz import check_files, default_quiz_dir, load_quiz
-from handatlas.quiz.schema import Press
-from handatlas.ui.authoring import (
+from handatlas.accounts import (
     AUTHORING_HELP,
     INSTRUCTORS_ENV,
     PASSWORD_ENV,
-    AuthoringError,
     CredentialsError,
     Instructors,
+    hash_password,
+    load_instructors,
+)
+from handatlas.quiz import check_files, default_quiz_dir, load_quiz
+from handatlas.quiz.authoring import (
+    AuthoringError,
     choice_question,
     click_point,
-    hash_password,
     identify_question,
-    load_instructors,
     locate_question,
     order_question,
     press_question,
@@ -30,6 +31,7 @@ from handatlas.ui.authoring import (
     save_question,
     territory_question,
 )
+from handatlas.quiz.schema import Press
 
 FAST = 1000  # PBKDF2 iterations in tests
 TEXT = {"prompt": "A firm press at the radial pulse point. What is the verdict and what is at risk?",

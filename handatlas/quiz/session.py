@@ -1,6 +1,6 @@
-"""Taking a quiz and drilling in the web app, without ever sending an answer key before the answer.
+"""A learner's session: taking a quiz or drilling, without ever showing an answer key before the answer.
 
-Plain Python (no Panel): the app shows a :class:`PublicQuestion`, sends the learner's answer to
+No UI code here: the app shows a :class:`PublicQuestion`, sends the learner's answer to
 :meth:`QuizRun.answer` or :meth:`DrillRun.answer` and shows the :class:`Feedback` that comes back.
 
 What the browser may see before answering
@@ -34,9 +34,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from handatlas.lookup.grades import VERDICTS
 from handatlas.quiz import schema
 from handatlas.quiz.checking import HAND_TERRITORIES
 from handatlas.quiz.explanations import explanation_text
@@ -52,21 +52,14 @@ from handatlas.quiz.keys import (
     TerritoryKey,
     compute_key,
 )
-from handatlas.quiz.loading import LoadedQuiz, load_quiz, quiz_paths
-from handatlas.quiz.problems import QuizError
+from handatlas.quiz.loading import LoadedQuiz
+from handatlas.quiz.problems import QuizFlowError
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
     from handatlas.quiz.drill import Drill, Progress, Summary
 
-#: The verdicts a press question offers.
-VERDICTS = ("safe", "caution", "avoid")
-
 XYZ = tuple[float, float, float]
-
-
-class QuizFlowError(ValueError):
-    """Something the app shows as ``str(err)``: a refused quiz name, a broken file, a bad answer."""
 
 
 # ----------------------------------------------------------------------------- what is shown
@@ -297,7 +290,8 @@ def public_question(question: schema.Question, atlas: Atlas | None, *, number: i
         When ``where`` names a landmark the atlas lacks.
     """
     common: dict[str, Any] = {
-        "uid": uid if uid is not None else f"q{number}-{rng.getrandbits(40):010x}",
+        # upper case: a lower-case question or quiz id can never show up in it, even by chance
+        "uid": uid if uid is not None else f"Q{number}-{rng.getrandbits(40):010X}",
         "type": question.type, "prompt": question.prompt.strip(), "number": number, "total": total,
         "difficulty": question.difficulty, "time_limit": time_limit,
     }
@@ -404,7 +398,7 @@ class QuizRun:
     Parameters
     ----------
     quiz
-        A loaded quiz (:func:`open_quiz`).
+        A loaded quiz (:func:`handatlas.quiz.bank.open_quiz`).
     atlas
         The atlas the spatial keys come from.
     seed
@@ -632,61 +626,3 @@ class DrillRun:
     def close(self) -> Summary:
         """End the drill session and return its summary."""
         return self.drill.close()
-
-
-# ----------------------------------------------------------------------------- quiz files
-def _files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise QuizFlowError(f"the quiz folder {folder} does not exist")
-    return [p for p in quiz_paths([folder]) if p.is_file() or p.is_symlink()]
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
-
-
-def quiz_choices(folder: str | Path) -> list[tuple[str, Path]]:
-    """``(title, path)`` of each quiz file in ``folder``, in file-name order.
-
-    A file that cannot be loaded is listed as ``"<name> (invalid: open it to see why)"``;
-    symlinks pointing out of the folder are left out.
-    """
-    folder = Path(folder)
-    out = []
-    for path in _files(folder):
-        if not _inside(path, folder):
-            continue
-        try:
-            title = load_quiz(path).model.quiz.title
-        except QuizError:
-            title = f"{path.name} (invalid: open it to see why)"
-        out.append((title, path))
-    return out
-
-
-def open_quiz(folder: str | Path, name: str) -> LoadedQuiz:
-    """Load the quiz file ``name`` (``hand_anatomy.yaml`` or ``hand_anatomy``) of ``folder``.
-
-    Raises
-    ------
-    QuizFlowError
-        For a path rather than a bare name (``../x``, ``/etc/passwd``), a symlink pointing out
-        of the folder, an unknown name (the message lists the folder's quiz files), or an
-        invalid file (the loader's ``file:line`` messages, as they are).
-    """
-    folder = Path(folder)
-    files = {p.name: p for p in _files(folder)}
-    known = ", ".join(files) or "none"
-    text = name.strip() if isinstance(name, str) else ""
-    if not text or "/" in text or "\\" in text or text.startswith(".") or Path(text).is_absolute():
-        raise QuizFlowError(f"refusing quiz name {name!r}: choose one of the quiz files in {folder} "
-                            f"(known: {known})")
-    path = files.get(text) or files.get(f"{text}.yaml") or files.get(f"{text}.yml")
-    if path is None:
-        raise QuizFlowError(f"no quiz file {text!r} in {folder}; known quiz files: {known}")
-    if not _inside(path, folder):
-        raise QuizFlowError(f"refusing {path.name}: it points outside the quiz folder {folder}")
-    try:
-        return load_quiz(path)
-    except QuizError as exc:
-        raise QuizFlowError(str(exc)) from exc

@@ -1,4 +1,4 @@
-"""The web app's quiz and drill logic (handatlas.ui.quizflow): nothing leaks before the answer."""
+"""A learner's quiz and drill session (handatlas.quiz.session, .bank): nothing leaks before the answer."""
 
 from __future__ import annotations
 
@@ -13,23 +13,16 @@ import pytest
 from drill_helpers import choice_bank, spatial_bank
 from fsrs import Scheduler
 
+from handatlas.lookup.grades import VERDICTS
 from handatlas.quiz import compute_key, default_quiz_dir, load_quiz, quiz_paths
+from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices
 from handatlas.quiz.checking import HAND_TERRITORIES
 from handatlas.quiz.drill import Drill
 from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.keys import IdentifyKey, LocateKey, normalise
 from handatlas.quiz.progress import ProgressStore
 from handatlas.quiz.schema import Choice, Identify, Locate, Order, Press, Territory
-from handatlas.ui.quizflow import (
-    VERDICTS,
-    DrillRun,
-    QuizFlowError,
-    QuizRun,
-    highlight_ids,
-    open_quiz,
-    public_question,
-    quiz_choices,
-)
+from handatlas.quiz.session import DrillRun, QuizRun, highlight_ids, public_question
 
 BANK_FILES = quiz_paths([default_quiz_dir()])
 KEY_FIELDS = ("answer", "answers", "target", "explanation", "tags", "verdict", "at_risk", "territory", "key")

@@ -1,0 +1,343 @@
+"""The Quiz and Drill modes' state as ``param`` parameters (no panel import).
+
+:class:`QuestionState` is one run of questions (a :class:`~handatlas.quiz.session.QuizRun` or a
+:class:`~handatlas.quiz.session.DrillRun`): the question shown, the learner's answer so far and
+the feedback.  :class:`QuizState` and :class:`DrillState` add what each mode chooses and
+reports.  The views in :mod:`handatlas.ui.quizviews` only display these parameters and set the
+answer; the tests drive them without a browser.  The page only ever receives a
+:class:`~handatlas.quiz.session.PublicQuestion` before the answer: an identify question shows
+its target as an anonymous mesh (:func:`anonymous_mesh`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import param
+
+from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices
+from handatlas.quiz.drill import Drill, Progress, Summary, learner_progress, load_bank
+from handatlas.quiz.progress import ProgressStore, StoreError
+from handatlas.quiz.session import DrillRun, Feedback, PublicQuestion, QuizRun, highlight_ids
+from handatlas.ui.colours import ANSWER_RGB, MARKER_RGB, TARGET_RGB, risk_rgb
+from handatlas.ui.display import display_geometry
+from handatlas.ui.state import HandState
+
+
+def anonymous_mesh(state: HandState, sid: str) -> dict[str, Any]:
+    """The display geometry of a structure (or group) as one mesh with no name attached."""
+    points, faces, offset = [], [], 0
+    for part in highlight_ids(state.atlas, sid):
+        v, f = display_geometry(state.atlas, part)
+        points.append(v)
+        faces.append(f + offset)
+        offset += len(v)
+    return {
+        "points": np.vstack(points).astype(np.float32).ravel().round(2).tolist(),
+        "faces": np.vstack(faces).ravel().tolist(),
+        "colour": TARGET_RGB,
+    }
+
+
+def blank_answer(question: PublicQuestion) -> Any:
+    """The answer before the learner has chosen anything (what the widgets start from)."""
+    if question.type == "press":
+        ask = question.ask or ()
+        return {
+            **({"verdict": None} if "verdict" in ask else {}),
+            **({"at_risk": []} if "at_risk" in ask else {}),
+        }
+    if question.type == "order" or (question.type == "choice" and question.multiple):
+        return []
+    return None
+
+
+def is_blank(answer: Any) -> bool:
+    """Whether an answer is still missing something the learner must choose."""
+    if answer is None or answer == [] or answer == "":
+        return True
+    return isinstance(answer, dict) and None in answer.values()
+
+
+class QuestionState(param.Parameterized):
+    """One run of questions: the question shown, the answer being given, the feedback.
+
+    Parameters
+    ----------
+    hand
+        The session's hand state: markers, the anonymous target and the right answer are drawn
+        through its scene parameters; problems go to its ``message``.
+    """
+
+    shown = param.ClassSelector(
+        class_=PublicQuestion,
+        default=None,
+        allow_None=True,
+        doc="The question on the page (None: no run, or the run is over).",
+    )
+    answer = param.Parameter(default=None, doc="The learner's answer so far, as grade() takes it.")
+    feedback = param.ClassSelector(
+        class_=Feedback,
+        default=None,
+        allow_None=True,
+        doc="The feedback of the shown question once answered or skipped.",
+    )
+    finished = param.Boolean(default=False, doc="The run has no question left.")
+
+    def __init__(self, hand: HandState, **params: Any) -> None:
+        super().__init__(**params)
+        self.hand = hand
+        self.run: QuizRun | DrillRun | None = None
+
+    @property
+    def answered(self) -> bool:
+        """The shown question has its feedback."""
+        return self.feedback is not None
+
+    def start(self, run: QuizRun | DrillRun) -> None:
+        """Begin a run at its first question."""
+        self.run = run
+        self.finished = False
+        self.show()
+
+    def show(self) -> None:
+        """Show the run's current question (or finish)."""
+        hand = self.hand
+        hand.highlight, hand.markers, hand.extra = {}, [], {}
+        current = self.run.current if self.run else None
+        with param.parameterized.batch_call_watchers(self):
+            self.feedback = None
+            self.answer = None if current is None else blank_answer(current)
+            self.shown = current
+        if current is None:
+            self.finished = self.run is not None
+            return
+        if current.shows_target and self.run is not None:
+            target = self.run.target_structure()
+            if target:
+                hand.extra = anonymous_mesh(hand, target)
+        if current.marker is not None:
+            hand.markers = [{"xyz": list(current.marker), "colour": MARKER_RGB, "radius": 2.5}]
+
+    def submit(self, answer: Any = None) -> Feedback | None:
+        """Grade ``answer`` (default the answer the widgets set) and show the feedback."""
+        if self.run is None or self.shown is None or self.answered:
+            return None
+        answer = self.answer if answer is None else answer
+        if is_blank(answer):
+            self.hand.message = "Choose an answer first (or Skip)."
+            return None
+        try:
+            feedback = self.run.answer(answer, uid=self.shown.uid)
+        except QuizFlowError as err:
+            self.hand.message = str(err)
+            return None
+        self._show_feedback(feedback)
+        return feedback
+
+    def skip(self) -> Feedback | None:
+        """Pass over the shown question; its answer is shown."""
+        if self.run is None or self.shown is None or self.answered:
+            return None
+        try:
+            feedback = self.run.skip(uid=self.shown.uid)
+        except QuizFlowError as err:
+            self.hand.message = str(err)
+            return None
+        self._show_feedback(feedback)
+        return feedback
+
+    def on_click(self, message: dict[str, Any]) -> str | None:
+        """A click answers a locate question: each shown surface under the cursor is a candidate."""
+        hand = self.hand
+        if self.shown is None or self.answered:
+            hand.message = "" if self.shown else "Pick a quiz and start it first."
+            return None
+        if not self.shown.needs_click:
+            hand.message = "This question is answered with the buttons beside the hand, not by a click."
+            return None
+        seen = hand.seen(message)  # every surface seen under the cursor: the best counts
+        if not seen:
+            return None
+        points = [[float(v) for v in h.point] for h in seen]
+        hand.markers = [{"xyz": points[-1], "colour": MARKER_RGB, "radius": 2.0}]
+        feedback = self.submit(points)
+        return None if feedback is None else ("right" if feedback.correct else "wrong")
+
+    def _show_feedback(self, feedback: Feedback) -> None:
+        hand = self.hand
+        hand.message = ""
+        hand.extra = {}
+        press = self.shown is not None and self.shown.type == "press"
+        hand.highlight = {  # what a press puts at risk in its verdict colour, other answers in magenta
+            sid: risk_rgb(hand.atlas.structures[sid].risk) if press else ANSWER_RGB
+            for s in feedback.structures
+            for sid in highlight_ids(hand.atlas, s)
+        }
+        for sid in hand.highlight:
+            hand.reveal(sid)
+        hand.markers = [
+            *hand.markers,
+            *({"xyz": list(p), "colour": ANSWER_RGB, "radius": 3.5} for p in feedback.points),
+        ]
+        self.feedback = feedback
+        if self.run is not None and self.run.finished:
+            self.finished = True
+
+
+class QuizState(param.Parameterized):
+    """Pick a quiz file of the folder and take it; the score at the end.
+
+    Parameters
+    ----------
+    hand
+        The session's hand state.
+    folder
+        The quizzes folder.
+    """
+
+    quiz = param.Selector(default=None, objects=[], allow_None=True, doc="File name of the quiz to take.")
+    title = param.String(default="", doc="Title of the quiz being taken.")
+    score = param.Dict(
+        default=None, allow_None=True, doc="At the end: score, max_score, fraction, passed, pass_mark."
+    )
+
+    def __init__(self, hand: HandState, folder: Path, **params: Any) -> None:
+        super().__init__(**params)
+        self.hand = hand
+        self.folder = folder
+        self.question = QuestionState(hand)
+        self.titles: dict[str, str] = {}
+        try:
+            self.titles = {title: path.name for title, path in quiz_choices(folder)}
+        except QuizFlowError as err:
+            hand.message = str(err)
+        self.param.quiz.objects = list(self.titles.values())
+        self.quiz = next(iter(self.titles.values()), None)
+        self.question.param.watch(self._finished, "finished")
+
+    def start(self, name: str | None = None) -> QuizRun | None:
+        """Open a quiz file of the folder by name (default the chosen one) and show its first question."""
+        try:
+            run = QuizRun(open_quiz(self.folder, name or self.quiz or ""), self.hand.atlas)
+        except QuizFlowError as err:
+            self.hand.message = str(err)
+            return None
+        self.hand.message = ""
+        self.score = None
+        self.title = f"{run.header.title}: {run.total} questions."
+        self.question.start(run)
+        return run
+
+    def _finished(self, event: param.parameterized.Event) -> None:
+        run = self.question.run
+        if event.new and isinstance(run, QuizRun):
+            self.score = {
+                "score": run.score,
+                "max_score": run.max_score,
+                "fraction": run.fraction,
+                "passed": run.passed,
+                "pass_mark": run.header.pass_mark,
+            }
+
+
+class DrillState(param.Parameterized):
+    """Certification-prep drills by tag, scheduled by FSRS; progress per learner in the store.
+
+    Parameters
+    ----------
+    hand
+        The session's hand state.
+    folder
+        The quizzes folder (the bank).
+    progress_db
+        Where progress is stored (a path or SQLAlchemy URL; default the user's data folder).
+    """
+
+    learner = param.String(default="", doc="The learner's name: progress is kept under it.")
+    tags = param.ListSelector(default=[], objects=[], doc="Topics to drill (none: everything).")
+    count = param.Integer(default=10, bounds=(3, 30), doc="Questions in the drill.")
+    summary = param.ClassSelector(
+        class_=Summary, default=None, allow_None=True, doc="The last drill's summary."
+    )
+    progress = param.ClassSelector(
+        class_=Progress,
+        default=None,
+        allow_None=True,
+        doc="The learner's progress (answers, cards, recall by topic).",
+    )
+    progress_of = param.String(default="", doc="Whose progress was asked for ('' = nobody yet).")
+
+    def __init__(self, hand: HandState, folder: Path, progress_db: str | None, **params: Any) -> None:
+        super().__init__(**params)
+        self.hand = hand
+        self.folder = folder
+        self.progress_db = progress_db
+        self.store: ProgressStore | None = None
+        self.bank = None
+        self.question = QuestionState(hand)
+        try:
+            self.bank = load_bank(folder)
+            self.param.tags.objects = sorted({t for q in self.bank for t in q.tags})
+        except (QuizFlowError, ValueError) as err:
+            hand.message = f"The drill cannot load the quizzes: {err}"
+        self.question.param.watch(self._finished, "finished")
+
+    def _store(self) -> ProgressStore:
+        if self.store is None:
+            self.store = ProgressStore.open(self.progress_db)
+        return self.store
+
+    def _name(self) -> str | None:
+        name = self.learner.strip()
+        if not name:
+            self.hand.message = "Type your name first: your progress is kept under it."
+            return None
+        return name
+
+    def start(self) -> DrillRun | None:
+        """Start a drill for the learner with the chosen topics."""
+        name = self._name()
+        if name is None or self.bank is None:
+            return None
+        try:
+            drill = Drill(
+                self._store(),
+                self.bank,
+                learner=name,
+                tags=self.tags,
+                count=self.count,
+                atlas=self.hand.atlas,
+            )
+        except (ValueError, StoreError) as err:
+            self.hand.message = str(err)
+            return None
+        self.hand.message = ""
+        run = DrillRun(drill)
+        self.summary, self.progress, self.progress_of = None, None, ""
+        self.question.start(run)
+        return run
+
+    def _finished(self, event: param.parameterized.Event) -> None:
+        run = self.question.run
+        if event.new and isinstance(run, DrillRun):
+            summary = run.close()
+            self._load_progress(summary.learner)
+            self.summary = summary
+
+    def _load_progress(self, name: str) -> None:
+        try:
+            progress = learner_progress(self._store(), self.bank or [], name)
+        except (StoreError, KeyError):
+            progress = None
+        with param.parameterized.batch_call_watchers(self):
+            self.progress, self.progress_of = progress, name
+
+    def show_progress(self) -> None:
+        """Load the learner's progress (answers, reviewed and due cards, recall by topic)."""
+        name = self._name()
+        if name is not None:
+            self.hand.message = ""
+            self._load_progress(name)

@@ -1,0 +1,318 @@
+// The 3D hand in the browser (handatlas.ui.scene.HandScene): draws the display meshes with the
+// vtk.js bundle Panel ships (window.vtk) and sends the view ray of a click back to Python.
+// Loaded by Panel as the component's ES module; the model's parameters are documented in scene.py.
+const DRAG_PX2 = 16;
+
+function rgb(c) { return c.map((v) => Math.round(v * 255)); }
+
+async function inflate(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Response(stream).arrayBuffer();
+}
+
+export function render({ model, el }) {
+  const vtk = window.vtk;
+  const root = document.createElement("div");
+  root.className = "hand-scene";
+  root.style.cssText = "width:100%;height:100%;position:relative;min-height:240px";
+  if (!vtk || !vtk.Rendering || !vtk.Rendering.Core) {
+    root.textContent = "The 3D view could not start: vtk.js is missing (pn.extension('vtk')).";
+    return root;
+  }
+  const { vtkActor, vtkMapper } = vtk.Rendering.Core;
+  const { vtkPolyData } = vtk.Common.DataModel;
+  const { vtkDataArray } = vtk.Common.Core;
+  const { vtkPolyDataNormals } = vtk.Filters.Core;
+  const { vtkSphereSource } = vtk.Filters.Sources;
+  const grw = vtk.Rendering.Misc.vtkGenericRenderWindow.newInstance({
+    background: [1, 1, 1], listenWindowResize: false });
+  const renderer = grw.getRenderer();
+  const renderWindow = grw.getRenderWindow();
+  const actors = {};          // structure id -> actor
+  const base = {};            // structure id -> colour
+  let transient = [];         // markers, path, extra
+  let seq = 0;
+  let built = false;
+
+  function polyActor(points, faces, colour) {
+    const pd = vtkPolyData.newInstance();
+    pd.getPoints().setData(points, 3);
+    const cells = new Uint32Array(faces.length / 3 * 4);
+    for (let i = 0, j = 0; i < faces.length; i += 3, j += 4) {
+      cells[j] = 3; cells[j + 1] = faces[i]; cells[j + 2] = faces[i + 1]; cells[j + 3] = faces[i + 2];
+    }
+    pd.getPolys().setData(cells);
+    const normals = vtkPolyDataNormals.newInstance({ computeCellNormals: false });
+    normals.setInputData(pd);
+    const mapper = vtkMapper.newInstance({ scalarVisibility: false });
+    mapper.setInputData(normals.getOutputData());
+    const actor = vtkActor.newInstance();
+    actor.setMapper(mapper);
+    actor.getProperty().setColor(...colour);
+    actor.getProperty().setInterpolationToPhong();
+    actor.getProperty().setSpecular(0.15);
+    return actor;
+  }
+
+  async function build() {
+    const m = model.meshes;
+    if (!m || !m.blob || built) return;
+    const raw = await inflate(m.blob);
+    let offset = 0;
+    for (const e of m.index) {
+      const q = new Uint16Array(raw, offset, e.points * 3);
+      offset += Math.ceil(e.points * 3 * 2 / 4) * 4;
+      const points = new Float32Array(e.points * 3);
+      for (let i = 0; i < q.length; i++) points[i] = m.origin[i % 3] + q[i] * m.scale[i % 3];
+      const n = e.triangles * 3;
+      const faces = e.wide ? new Uint32Array(n) : new Uint16Array(n);
+      const d = e.wide ? new Uint32Array(raw, offset, n) : new Uint16Array(raw, offset, n);
+      offset += Math.ceil(n * (e.wide ? 4 : 2) / 4) * 4;
+      let acc = 0;
+      for (let i = 0; i < n; i++) {
+        acc = e.wide ? (acc + d[i]) >>> 0 : (acc + d[i]) & 0xffff;
+        faces[i] = acc;
+      }
+      const actor = polyActor(points, faces, e.colour);
+      actors[e.id] = actor; base[e.id] = e.colour;
+      renderer.addActor(actor);
+    }
+    built = true;
+    applyAll();
+    setView();
+    root.dataset.ready = "1";
+    model.ready = true;
+  }
+
+  function applyLayers() {
+    const hl = model.highlight || {};
+    const fade = model.fade && Object.keys(hl).length > 0;
+    for (const [id, actor] of Object.entries(actors)) {
+      const st = (model.layers || {})[id] || {};
+      const prop = actor.getProperty();
+      let visible = st.visible !== undefined ? !!st.visible : true;
+      let opacity = st.opacity !== undefined ? st.opacity : 1.0;
+      if (hl[id]) { prop.setColor(...hl[id]); visible = true; opacity = Math.max(opacity, 0.95); }
+      else { prop.setColor(...base[id]); if (fade && id !== "skin") opacity = Math.min(opacity, 0.18); }
+      actor.setVisibility(visible && opacity > 0);
+      prop.setOpacity(opacity);
+    }
+  }
+
+  function applyOverlay() {
+    const skin = actors["skin"];
+    if (!skin) return;
+    const mapper = skin.getMapper();
+    const pd = mapper.getInputData();
+    const o = model.overlay || {};
+    if (!o.codes) { mapper.setScalarVisibility(false); return; }
+    const n = pd.getNumberOfPoints();
+    const colours = new Uint8Array(n * 3);
+    const palette = o.palette.map(rgb);
+    for (let i = 0; i < n; i++) colours.set(palette[o.codes[i]] || [200, 200, 200], i * 3);
+    pd.getPointData().setScalars(vtkDataArray.newInstance({ name: "overlay", numberOfComponents: 3,
+                                                           values: colours }));
+    pd.modified();  // else the mapper keeps the colours it uploaded first (light stayed after firm)
+    mapper.setColorModeToDirectScalars();
+    mapper.setScalarModeToUsePointData();
+    mapper.setScalarVisibility(true);
+  }
+
+  function applyTransient() {
+    for (const a of transient) renderer.removeActor(a);
+    transient = [];
+    for (const mk of model.markers || []) {
+      const src = vtkSphereSource.newInstance({ center: mk.xyz, radius: mk.radius || 2.5,
+                                                thetaResolution: 20, phiResolution: 20 });
+      const mapper = vtkMapper.newInstance(); mapper.setInputConnection(src.getOutputPort());
+      const a = vtkActor.newInstance(); a.setMapper(mapper);
+      a.getProperty().setColor(...(mk.colour || [0.1, 0.3, 0.9]));
+      transient.push(a);
+    }
+    const path = model.path || [];
+    if (path.length > 1) {
+      const pd = vtkPolyData.newInstance();
+      pd.getPoints().setData(Float32Array.from(path.flat()), 3);
+      const lines = new Uint32Array(path.length + 1); lines[0] = path.length;
+      for (let i = 0; i < path.length; i++) lines[i + 1] = i;
+      pd.getLines().setData(lines);
+      const mapper = vtkMapper.newInstance(); mapper.setInputData(pd);
+      const a = vtkActor.newInstance(); a.setMapper(mapper);
+      a.getProperty().setColor(0.1, 0.2, 0.8); a.getProperty().setLineWidth(4);
+      transient.push(a);
+    }
+    const x = model.extra || {};
+    if (x.points && x.faces) transient.push(polyActor(Float32Array.from(x.points), Uint32Array.from(x.faces),
+                                                       x.colour || [0.1, 0.4, 1.0]));
+    for (const a of transient) renderer.addActor(a);
+  }
+
+  function applyAll() {
+    if (!built) return;
+    applyLayers(); applyOverlay(); applyTransient();
+    renderWindow.render();
+    placePin();
+  }
+
+  function setView() {
+    const v = model.view || {};
+    if (!v.direction || !built) return;
+    const cam = renderer.getActiveCamera();
+    cam.setFocalPoint(0, 0, 0);
+    cam.setPosition(...v.direction);
+    cam.setViewUp(...v.up);
+    cam.setViewAngle(30);
+    renderer.resetCamera();
+    cam.zoom(v.zoom || 1.0);
+    renderWindow.render();
+  }
+
+  function focus() {
+    const f = model.focus || {};
+    if (!f.bounds || !built) return;
+    const pad = 20;  // mm of context around the structure
+    const b = f.bounds.map((v, i) => (i % 2 === 0 ? v - pad : v + pad));
+    renderer.resetCamera(b);
+    renderer.resetCameraClippingRange();
+    renderWindow.render();
+  }
+
+  // ---- click: send the view ray --------------------------------------------------------
+  let down = null;
+  function viewRay(x, y) {
+    const view = renderWindow.getViews()[0];
+    const [w, h] = view.getSize();
+    const a = view.displayToNormalizedDisplay(x, y, 0);
+    const b = view.displayToNormalizedDisplay(x, y, 1);
+    const p0 = renderer.normalizedDisplayToWorld(a[0], a[1], a[2], w / h);
+    const p1 = renderer.normalizedDisplayToWorld(b[0], b[1], b[2], w / h);
+    const d = [p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]];
+    const n = Math.hypot(...d);
+    return { origin: Array.from(p0), direction: d.map((v) => v / n) };
+  }
+  function onPress(cd) { down = { ...cd.position }; }
+  function onRelease(cd) {
+    if (!down) return;
+    const dx = cd.position.x - down.x, dy = cd.position.y - down.y;
+    down = null;
+    if (dx * dx + dy * dy > DRAG_PX2) return;
+    model.pick = { seq: ++seq, ray: viewRay(cd.position.x, cd.position.y), t: Date.now() };
+  }
+
+  // ---- keyboard ---------------------------------------------------------------------------
+  // vtk.js listens for keys on the whole document, so typing "w" in a text box turned the hand
+  // into a wireframe.  Its shortcuts (r: reset, w: wireframe, s: surface, v: points) now reach
+  // it only while the canvas itself has the focus (a click or Tab gives it the focus).
+  function keysOnlyOnTheCanvas(interactor, canvas) {
+    const handlers = { keypress: interactor.handleKeyPress, keydown: interactor.handleKeyDown,
+                       keyup: interactor.handleKeyUp };
+    for (const [type, handler] of Object.entries(handlers)) {
+      document.removeEventListener(type, handler);
+      if (canvas) canvas.addEventListener(type, handler);
+    }
+    if (!canvas) return;
+    canvas.tabIndex = 0;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label",
+      "3D hand: drag to turn, scroll to zoom, click to pick; keys r reset, w wireframe, s surface");
+    canvas.addEventListener("pointerdown", () => canvas.focus({ preventScroll: true }));
+  }
+
+  // ---- a label pinned at a point of the hand, its short card beside it -------------------
+  const pin = document.createElement("div");
+  pin.className = "hand-pin";
+  pin.style.cssText = "position:absolute;left:0;top:0;display:none;pointer-events:none;z-index:5";
+  const dot = document.createElement("div");
+  dot.style.cssText = "position:absolute;left:-6px;top:-6px;width:8px;height:8px;border-radius:50%;" +
+    "background:#e020e0;border:2px solid #fff;box-shadow:0 0 0 1px #000";
+  const card = document.createElement("div");
+  card.className = "hand-pin-card";
+  card.setAttribute("role", "status");
+  card.style.cssText = "position:absolute;top:-14px;max-width:240px;padding:4px 8px;background:#fff;" +
+    "border:1px solid #333;border-radius:4px;font:13px system-ui,sans-serif;color:#111;" +
+    "box-shadow:0 1px 4px rgba(0,0,0,.3);white-space:normal;width:max-content";
+  pin.append(dot, card);
+
+  function fillPin() {
+    const p = model.label || {};
+    card.replaceChildren();
+    if (!p.xyz) return;
+    const title = document.createElement("b");
+    title.textContent = p.title || "";
+    card.append(title);
+    for (const line of p.lines || []) {
+      const row = document.createElement("div");
+      row.textContent = line;
+      card.append(row);
+    }
+  }
+
+  function placePin() {
+    const p = model.label || {};
+    if (!p.xyz || !built) { pin.style.display = "none"; return; }
+    const view = renderWindow.getViews()[0];
+    const [w, h] = view.getSize();
+    const nd = renderer.worldToNormalizedDisplay(p.xyz[0], p.xyz[1], p.xyz[2], w / h);
+    const inside = nd[0] >= 0 && nd[0] <= 1 && nd[1] >= 0 && nd[1] <= 1 && nd[2] >= 0 && nd[2] <= 1;
+    if (!inside) { pin.style.display = "none"; return; }
+    const box = root.getBoundingClientRect();
+    const x = nd[0] * box.width, y = (1 - nd[1]) * box.height;
+    pin.style.display = "block";
+    pin.style.transform = `translate(${x}px, ${y}px)`;
+    const flip = x > box.width - 250;  // the card goes left of the point near the right edge
+    card.style.left = flip ? "" : "12px";
+    card.style.right = flip ? "12px" : "";
+    pin.dataset.x = String(box.left + x);
+    pin.dataset.y = String(box.top + y);
+  }
+
+  // what the tests read: the camera and how the meshes are drawn
+  root.probe = () => {
+    const cam = renderer.getActiveCamera();
+    const reps = Object.values(actors).map((a) => a.getProperty().getRepresentation());
+    return { position: Array.from(cam.getPosition()), focal: Array.from(cam.getFocalPoint()),
+             representations: Array.from(new Set(reps)) };
+  };
+
+  // ---- lifecycle ------------------------------------------------------------------------
+  let started = false;
+  function start() {
+    if (started) { grw.resize(); renderWindow.render(); placePin(); return; }
+    const r = root.getBoundingClientRect();
+    if (r.width < 2 || r.height < 2) return;
+    started = true;
+    grw.setContainer(root);
+    const interactor = grw.getInteractor();
+    keysOnlyOnTheCanvas(interactor, root.querySelector("canvas"));
+    root.appendChild(pin);
+    fillPin();
+    renderer.getActiveCamera().onModified(placePin);
+    interactor.onLeftButtonPress(onPress);
+    interactor.onLeftButtonRelease(onRelease);
+    grw.resize();
+    build().catch((err) => {
+      root.dataset.error = String(err);
+      model.error = "The 3D view could not be built: " + err;
+    });
+    root.worldToClient = (x, y, z) => {
+      const view = renderWindow.getViews()[0];
+      const [w, h] = view.getSize();
+      const box = root.getBoundingClientRect();
+      const nd = renderer.worldToNormalizedDisplay(x, y, z, w / h);
+      const d = view.normalizedDisplayToDisplay(nd[0], nd[1], nd[2]);
+      return [box.left + d[0] * box.width / w, box.top + box.height - d[1] * box.height / h];
+    };
+  }
+  model.on("after_layout", start);
+  model.on("resize", start);
+  new ResizeObserver(start).observe(root);
+  model.on("meshes", () => build());
+  for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) {
+    model.on(p, applyAll);
+  }
+  model.on("label", () => { fillPin(); placePin(); });
+  model.on("view", setView);
+  model.on("focus", focus);
+  model.on("remove", () => { try { grw.delete(); } catch (e) { /* already gone */ } });
+  return root;
+}

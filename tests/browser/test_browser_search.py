@@ -1,0 +1,53 @@
+"""Search in the browser: clickable suggestions by display name over structures, regions and landmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_snuffbox_is_found_and_marked(hand, atlas):
+    page, app = hand.page, hand.app
+    box = page.locator(".search input")
+    box.press_sequentially("snuffbox", delay=20)
+    suggestion = page.locator(".suggestion button", has_text="Anatomical snuffbox")
+    expect(suggestion).to_be_visible()
+    expect(suggestion).to_contain_text("landmark")
+    labels = page.locator(".suggestion button").all_inner_texts()
+    assert labels and all("_" not in text for text in labels), labels
+    suggestion.click()
+    point = atlas.landmark("anatomical_snuffbox").point
+    hand.wait_until(lambda: app.scene.markers and np.allclose(app.scene.markers[0]["xyz"], point),
+                    "the landmark marked")
+    assert app.state.landmark == "anatomical_snuffbox"
+    hand.wait_until(lambda: app.scene.focus.get("bounds"), "the camera framing the landmark")
+    ident = page.locator(".identification")
+    expect(ident).to_contain_text("Anatomical snuffbox")
+    expect(ident).to_contain_text(atlas.landmark("anatomical_snuffbox").description[:40])
+    expect(page.locator(".suggestion button")).to_have_count(0)
+    hand.assert_clean()
+
+
+def test_a_typo_still_finds_the_structure(hand):
+    page, app = hand.page, hand.app
+    page.locator(".search input").press_sequentially("median nrve", delay=20)
+    suggestion = page.locator(".suggestion button").first
+    expect(suggestion).to_contain_text("Median nerve")
+    suggestion.click()
+    hand.wait_until(lambda: app.state.selected == "median_nerve", "the median nerve selected")
+    expect(page.locator(".identification")).to_contain_text("Median nerve")
+    hand.assert_clean()
+
+
+def test_enter_chooses_the_best_match(hand):
+    page, app = hand.page, hand.app
+    box = page.locator(".search input")
+    box.press_sequentially("carpal bones", delay=20)
+    box.press("Enter")
+    carpals = set(app.atlas.with_geometry("carpals"))
+    hand.wait_until(lambda: set(app.scene.highlight) == carpals, "the carpal bones highlighted")
+    assert app.state.selected == "carpals"
+    hand.assert_clean()
