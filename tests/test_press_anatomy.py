@@ -32,7 +32,8 @@ REFERENCE = {
 
 #: Rows the atlas and the model cannot meet yet, each with its cause; strict: a row that starts
 #: passing must leave this list.  (The second edition's wrist fixed the snuffbox, the pisiform
-#: and Guyon's canal at firm pressure.)
+#: and Guyon's canal at firm pressure; the thenar motor branch's course fixed the thenar
+#: eminence at moderate pressure.)
 TUNNEL = ("the carpal_tunnel landmark's skin normal tilts 35 degrees ulnarward on the slope of the "
           "thenar eminence (MoBL's carpus is tilted), so its axis passes radial to the median nerve: "
           "the verdicts come from the palmar cutaneous branch pinned on the flexor retinaculum, and "
@@ -41,9 +42,6 @@ TUNNEL = ("the carpal_tunnel landmark's skin normal tilts 35 degrees ulnarward o
 GUYON = ("the ulnar nerve and artery lie about 6 mm palmar to the hamate, so the model does not "
          "count them pinned; the pinned gap and Guyon's canal depths are issue 10, stage 2")
 KNOWN = {
-    ("thenar_eminence", "moderate"): "the thenar bellies do not fill the eminence yet (second edition, "
-                                     "stage 3): the recurrent branch lies pinned on the thumb "
-                                     "metacarpal under the landmark (20 kPa, flagged from 14 kPa)",
     ("guyons_canal", "light"): GUYON,
     ("guyons_canal", "moderate"): GUYON,
     ("radial_styloid", "firm"): "the radial artery runs 1.5 mm under the landmark but more than 4 mm from "
