@@ -102,7 +102,6 @@ PENDING: dict[str, str] = {
     "test_no_kink_or_hairpin[fds_tendon_2]": _KINK,
     "test_no_kink_or_hairpin[fdp_tendon_2]": _KINK,
     "test_no_kink_or_hairpin[fdp_tendon_4]": _KINK,
-    "test_no_kink_or_hairpin[apl_tendon]": _KINK,
     "test_no_kink_or_hairpin[edc_tendon_2]": _KINK,
     "test_no_kink_or_hairpin[edc_tendon_5]": _KINK,
 }

@@ -32,7 +32,8 @@ REFERENCE = {
 
 #: Rows the atlas and the model cannot meet yet, each with its cause; strict: a row that starts
 #: passing must leave this list.  (The second edition's wrist fixed the snuffbox, the pisiform
-#: and Guyon's canal at firm pressure.)
+#: and Guyon's canal at firm pressure; the thenar motor branch's course fixed the thenar
+#: eminence at moderate pressure.)
 TUNNEL = ("the carpal_tunnel landmark's skin normal tilts 35 degrees ulnarward on the slope of the "
           "thenar eminence (MoBL's carpus is tilted), so its axis passes radial to the median nerve: "
           "the verdicts come from the palmar cutaneous branch pinned on the flexor retinaculum, and "
