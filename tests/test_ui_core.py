@@ -243,10 +243,11 @@ def test_press_sets_report_highlight_and_marker(atlas, state):
     expected = atlas.press("radial_pulse", grade="firm", radius_mm=state.radius_mm).as_dict()
     assert report == expected and state.report == expected
     assert report["verdict"] == "avoid"
-    at_risk = {a["id"]: a["risk"] for a in report["at_risk"]}
-    assert "radial_artery" in at_risk
-    assert state.highlight == {sid: VERDICT_RGB["avoid" if risk == "high" else "caution"]
-                               for sid, risk in at_risk.items()}
+    levels = {a["id"]: a["level"] for a in report["at_risk"]}
+    assert levels["radial_artery"] == "avoid"
+    # each structure in the colour of its own level under this press, not of its risk class
+    assert state.highlight == {sid: VERDICT_RGB[level] for sid, level in levels.items()}
+    assert "caution" in levels.values()  # the palmar cutaneous branch: caution here, risk class high
     assert state.markers == [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
     state.clear_press()
     assert state.report is None and state.highlight == {} and state.markers == []

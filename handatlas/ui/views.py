@@ -351,14 +351,16 @@ def press_result(state: HandState) -> pn.Column:
         verdict = str(report["verdict"])
         where = report["landmark"] or "here"
         rows = "".join(
-            f"<tr><td>{escape(atlas.structures[a['id']].name)}</td><td>{a['risk']}</td>"
-            f"<td>{a['depth_mm']:.1f} mm</td><td>{a['distance_mm']:.1f} mm</td></tr>"
+            f"<tr><td>{escape(atlas.structures[a['id']].name)}</td>"
+            f"<td class='level-{a['level']}'>{a['level']}{' (pinned)' if a['pinned'] else ''}</td>"
+            f"<td>{a['stress_kpa']:.0f} kPa</td><td>{a['depth_mm']:.1f} mm</td>"
+            f"<td>{a['distance_mm']:.1f} mm</td></tr>"
             for a in report["at_risk"]
         )
         shielded = ", ".join(atlas.structures[a["id"]].name for a in report["shielded"])
         table = (
-            f"<table class='at-risk'><tr><th>At risk</th><th>risk</th><th>depth</th><th>from the contact"
-            f"</th></tr>{rows}</table>"
+            f"<table class='at-risk'><tr><th>At risk</th><th>level</th><th>stress</th><th>depth</th>"
+            f"<th>from the contact</th></tr>{rows}</table>"
             if rows
             else "<p>Nothing at risk within reach.</p>"
         )

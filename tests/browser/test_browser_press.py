@@ -31,6 +31,7 @@ def test_firm_press_on_the_radial_pulse_is_avoid(hand, atlas):
     expect(hand.page.locator(".verdict")).to_contain_text("AVOID")
     at_risk = hand.page.locator(".press-result table.at-risk")
     expect(at_risk).to_contain_text(atlas.structures["radial_artery"].name)
+    expect(at_risk.locator("td.level-avoid").first).to_contain_text("avoid")
     hand.assert_clean()
 
 
