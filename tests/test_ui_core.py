@@ -245,8 +245,8 @@ def test_press_sets_report_highlight_and_marker(atlas, state):
     assert report["verdict"] == "avoid"
     at_risk = {a["id"]: a["risk"] for a in report["at_risk"]}
     assert "radial_artery" in at_risk
-    assert state.highlight == {sid: VERDICT_RGB["avoid" if risk == "high" else "caution"]
-                               for sid, risk in at_risk.items()}
+    assert state.highlight == {a["id"]: VERDICT_RGB[a["level"]] for a in report["at_risk"]}
+    assert state.highlight["radial_artery"] == VERDICT_RGB["avoid"]
     assert state.markers == [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
     state.clear_press()
     assert state.report is None and state.highlight == {} and state.markers == []
