@@ -94,6 +94,10 @@ def main() -> int:
         page.wait_for_timeout(1500)
         page.screenshot(path=str(DOCS / "app_press.png"))
         page.locator(".safety-map select").select_option(label="Safety map: light")
+        for _ in range(600):  # the first map of a grade takes a few seconds to compute
+            if app.state.overlay:
+                break
+            page.wait_for_timeout(100)
         page.wait_for_timeout(2500)
         page.screenshot(path=str(DOCS / "app_safety_map.png"))
         page.locator(".safety-map select").select_option(label="No safety map")

@@ -41,6 +41,10 @@ MARKER_RGB = [0.05, 0.05, 0.05]
 STROKE_RGB = [0.1, 0.1, 0.1]
 
 
-def risk_rgb(risk: str) -> list[float]:
-    """The colour of a structure put at risk by a press: ``avoid`` for high risk, else ``caution``."""
-    return VERDICT_RGB["avoid" if risk == "high" else "caution"]
+def level_rgb(at_risk: dict[str, object]) -> list[float]:
+    """The colour of a structure a press flags: its level's (``caution`` or ``avoid``) verdict colour.
+
+    Without a ``level`` (older reports), a high-risk structure counts as ``avoid``.
+    """
+    level = at_risk.get("level") or ("avoid" if at_risk.get("risk") == "high" else "caution")
+    return VERDICT_RGB[str(level)]

@@ -21,7 +21,7 @@ from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices
 from handatlas.quiz.drill import Drill, Progress, Summary, learner_progress, load_bank
 from handatlas.quiz.progress import ProgressStore, StoreError
 from handatlas.quiz.session import DrillRun, Feedback, PublicQuestion, QuizRun, highlight_ids
-from handatlas.ui.colours import ANSWER_RGB, MARKER_RGB, TARGET_RGB, risk_rgb
+from handatlas.ui.colours import ANSWER_RGB, MARKER_RGB, TARGET_RGB, level_rgb
 from handatlas.ui.display import display_geometry
 from handatlas.ui.state import HandState
 
@@ -170,12 +170,17 @@ class QuestionState(param.Parameterized):
         hand = self.hand
         hand.message = ""
         hand.extra = {}
-        press = self.shown is not None and self.shown.type == "press"
-        hand.highlight = {  # what a press puts at risk in its verdict colour, other answers in magenta
-            sid: risk_rgb(hand.atlas.structures[sid].risk) if press else ANSWER_RGB
-            for s in feedback.structures
-            for sid in highlight_ids(hand.atlas, s)
+        hand.highlight = {
+            sid: ANSWER_RGB for s in feedback.structures for sid in highlight_ids(hand.atlas, s)
         }
+        if self.shown is not None and self.shown.type == "press" and self.shown.marker is not None:
+            # what the press flags, in its level's colour (a caution verdict shows no red)
+            report = hand.atlas.press(
+                np.asarray(self.shown.marker), grade=self.shown.grade, radius_mm=self.shown.radius_mm or 8.0
+            ).as_dict()
+            levels = {a["id"]: level_rgb(a) for a in report["at_risk"]}
+            caution = level_rgb({"level": "caution"})
+            hand.highlight = {sid: levels.get(sid, caution) for sid in feedback.structures}
         for sid in hand.highlight:
             hand.reveal(sid)
         hand.markers = [

@@ -21,7 +21,7 @@ from handatlas import format as fmt
 from handatlas.atlas import Atlas, Structure
 from handatlas.lookup.grades import GRADES
 from handatlas.render import VIEWS
-from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB
+from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, level_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
 from handatlas.ui.search import Entry, Suggestion, landmark_name, search_index, suggest
 
@@ -256,8 +256,7 @@ class HandState(param.Parameterized):
         report = self.atlas.press(where, grade=self.grade, radius_mm=self.radius_mm).as_dict()
         self.message = ""
         self.report = report
-        # each structure in the colour of its own level under this press (caution or avoid)
-        self.highlight = {a["id"]: VERDICT_RGB[a["level"]] for a in report["at_risk"]}  # type: ignore[union-attr]
+        self.highlight = {a["id"]: level_rgb(a) for a in report["at_risk"]}  # type: ignore[union-attr]
         self.markers = [{"xyz": report["point"], "colour": MARKER_RGB, "radius": 2.5}]
         names = [self.atlas.structures[a["id"]].name for a in report["at_risk"]]  # type: ignore[union-attr]
         self.pin = {
