@@ -67,6 +67,37 @@ def resample(curve: np.ndarray, *, step: float = STEP_MM) -> np.ndarray:
     return np.column_stack([np.interp(target, s, curve[:, k]) for k in range(3)])
 
 
+def along_control(control: np.ndarray, curve: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Values given at the control points of a curve, spread linearly along its samples.
+
+    Parameters
+    ----------
+    control : (n, 3) float
+        The control points the curve passes through (:func:`catmull_rom`), in order.
+    curve : (k, 3) float
+        The curve's samples.
+    values : (n,) float
+        One value per control point.
+
+    Returns
+    -------
+    (k,) float
+        Each sample's value, linear in sample index between the samples nearest the control
+        points (constant before the first and after the last).
+
+    Examples
+    --------
+    >>> line = catmull_rom(np.array([[0.0, 0, 0], [0, 4, 0], [0, 8, 0]]))
+    >>> along_control(np.array([[0.0, 0, 0], [0, 4, 0], [0, 8, 0]]), line, np.array([1.0, 3.0, 3.0]))
+    array([1. , 1.5, 2. , 2.5, 3. , 3. , 3. , 3. , 3. ])
+    """
+    control = np.asarray(control, dtype=float)
+    curve = np.asarray(curve, dtype=float)
+    nearest = np.array([int(np.argmin(np.linalg.norm(curve - point, axis=1))) for point in control])
+    nearest = np.maximum.accumulate(nearest)
+    return np.interp(np.arange(len(curve)), nearest, np.asarray(values, dtype=float))
+
+
 def interpolate_radii(radii: float | list[float], count: int) -> np.ndarray:
     """Radii along a path: a constant, or values spread evenly from start to end."""
     values = np.atleast_1d(np.asarray(radii, dtype=float))
@@ -145,12 +176,12 @@ def keep_clear(
     *,
     skin: trimesh.Trimesh,
     bones: SurfaceQuery,
-    skin_margin: float,
+    skin_margin: float | np.ndarray,
     bone_clearance: float = BONE_CLEARANCE_MM,
     rounds: int = 6,
 ) -> np.ndarray:
     """Keep a tube between the bones and the skin: out of every bone by ``bone_clearance`` and
-    at least ``skin_margin`` under the skin (surface to surface).
+    at least ``skin_margin`` under the skin (surface to surface; one value or one per point).
 
     Points inside the bone margin move out along the bone's surface normal, then points too
     close to the skin move in along the skin's; a few rounds settle points squeezed between.
@@ -170,8 +201,8 @@ def keep_clear(
     return out
 
 
-def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *, margin: float = 1.0,
-                iterations: int = 4) -> np.ndarray:
+def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *,
+                margin: float | np.ndarray = 1.0, iterations: int = 4) -> np.ndarray:
     """Move centreline points inward until each lies at least ``radius + margin`` under the skin.
 
     Parameters
@@ -180,8 +211,8 @@ def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *, 
     radii : (k,) float
     skin
         Closed skin (outward normals).
-    margin : float
-        Minimum skin-to-surface distance, mm.
+    margin : float or (k,) float
+        Minimum skin-to-surface distance, mm (one value or one per point).
 
     Returns
     -------
