@@ -94,6 +94,13 @@ class Prominences:
         hits, _, _ = mesh.ray.intersects_location([origin], [SNUFFBOX_DIRECTION])
         return hits[np.argmax((hits - origin) @ SNUFFBOX_DIRECTION)]
 
+    def dorsal_carpus(self) -> np.ndarray:
+        """The dorsal surface of the proximal carpal row, ``(2, 3)``: a segment from the most
+        dorsal point of the scaphoid to that of the triquetrum (the lunate lies between them).
+        Under the extensor retinaculum and the extensor tendons, the skin over it is thin."""
+        dorsal = np.array([0.0, 0.0, -1.0])
+        return np.array([self.extreme("scaphoid", dorsal), self.extreme("triquetrum", dorsal)])
+
     def border(self, bone: str, direction: ArrayLike, start: float, end: float) -> np.ndarray:
         """A bone's border between fractions ``start`` and ``end`` of its length (along y): the
         extreme points in ``direction`` at the two ends, ``(2, 3)``."""

@@ -136,7 +136,8 @@ def tube_along(
     control = path_points(ctx, items)
     curve = catmull_rom(control)
     radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
-    def clear(points: np.ndarray, rad: np.ndarray) -> np.ndarray:
+
+    def clear(points: np.ndarray, rad: np.ndarray, _index: np.ndarray | None = None) -> np.ndarray:
         return keep_clear(points, rad, skin=skin, bones=ctx.bone_surface, skin_margin=margin)
 
     curve = unkink(clear(curve, radii), radii, clear)

@@ -25,8 +25,14 @@ Optional keys refine the point:
     the skin's inward normal there: how "subcutaneous" or "5 mm under the palmar skin" is said;
 
 ``offset: [dx, dy, dz]`` adds millimetres along the hand frame's axes (+x radial, +y distal,
-+z palmar) of the built pose.  Anchors are bone-relative, so points follow the bones; offsets
-are small (a few mm) and read in the hand frame, which keeps the specification legible.
++z palmar) of the built pose, last (after ``toward``).  Anchors are bone-relative, so points
+follow the bones; offsets are small (a few mm) and read in the hand frame, which keeps the
+specification legible.
+
+``shift: [dx, dy, dz]`` moves the anchor the same way *before* ``toward`` casts from it: "the
+point 5 mm under the dorsal skin 3 mm ulnar to Lister's tubercle" is
+``{at: ..., shift: [-3, 0, 0], toward: dorsal, depth: 5}`` (an ``offset`` would move the point
+off its depth wherever the skin is not flat).
 
 Anchors name a bone and a feature, ``BONE.FEATURE``:
 
@@ -104,6 +110,8 @@ class PointContext:
         self.bones = Prominences(hand)
         self.landmarks = dict(landmarks or {})
         self.curves = curves if curves is not None else {}
+        #: Structure id -> skin margin of each centreline point, for tubes whose margin varies.
+        self.margins: dict[str, np.ndarray] = {}
         self.skin = skin
         self._named: dict[str, Callable[[], np.ndarray]] = {
             "scaphoid.tubercle": self.bones.scaphoid_tubercle,
@@ -169,7 +177,7 @@ class PointContext:
             msg = f"a point must be a mapping like {{at: capitate}}, got {spec!r}"
             raise PointError(msg)
         keys = {"at", "mix", "landmark", "along"} & set(spec)
-        allowed = {"at", "mix", "landmark", "along", "offset", "depth", "t", "local", "toward"}
+        allowed = {"at", "mix", "landmark", "along", "offset", "shift", "depth", "t", "local", "toward"}
         extra = set(spec) - allowed
         if len(keys) != 1 or extra:
             msg = f"point {dict(spec)!r} needs exactly one of at, mix, landmark, along" + (
@@ -199,6 +207,7 @@ class PointContext:
         point = np.asarray(base, dtype=float)
         if "local" in spec:
             point = point + self._local_offset(spec)
+        point = point + _vector(spec, "shift")
         if "toward" in spec:
             point = self._under_skin(point, spec)
         return point + _vector(spec, "offset")

@@ -24,6 +24,13 @@ overlapping tubes apart until their surfaces are :data:`GAP_MM` apart:
   points it had to move are marked *blocked* and take a quarter of their share afterwards, so
   the partner that still has room gives way.
 
+- Last, the tubes marked ``unkink`` are smoothed locally where their centrelines still turn
+  sharply (:func:`unkink`): the authored course and the keep-clear constraint leave kinks the
+  relaxation cannot see.  Only the points within :data:`UNKINK_REACH_MM` of a kink move, by
+  Laplacian smoothing weighted by their mobility; the result is constrained again and kept only if
+  the kink eases and the tube crosses no other tube deeper than before (nor than
+  :data:`UNKINK_TOUCH_MM`), give or take :data:`UNKINK_SLACK_MM`.
+
 Everything is plain array arithmetic in a fixed order: the same input gives the same output.
 The relaxation is chaotic all the same (a nearest sample that changes, a point that is or is not
 pushed by the constraint): a perturbation of 1e-7 mm in the input moved tendons by up to 1 mm and
@@ -71,6 +78,25 @@ KINK_OVERLAP_MM = 0.5
 QUANTUM_MM = 1e-3
 
 
+#: A centreline turning more than this (degrees) over :data:`UNKINK_SPAN_MM` around a point is
+#: smoothed there (the atlas's limit is 60 degrees over 3 mm).
+UNKINK_DEG = 50.0
+#: The length of centreline a turn is measured over (mm) ...
+UNKINK_SPAN_MM = 3.0
+#: ... at every this many mm along it.
+TURN_STEP_MM = 0.25
+#: Points this far along the centreline from a kink are smoothed with it (mm).
+UNKINK_REACH_MM = 5.0
+#: Smoothing rounds at most ...
+UNKINK_ROUNDS = 80
+#: ... tried in this order: the first that eases the kink and crosses nothing is kept.
+UNKINK_SCHEDULE = (80, 40, 20, 10, 5, 3, 2, 1)
+#: A smoothed tube may overlap another by this much at most (mm), or by what it did before, plus
+#: :data:`UNKINK_SLACK_MM`.
+UNKINK_TOUCH_MM = 0.2
+UNKINK_SLACK_MM = 0.05
+
+
 def quantize(points: np.ndarray) -> np.ndarray:
     """Round points to the :data:`QUANTUM_MM` grid (a new array)."""
     return np.round(np.asarray(points, dtype=float) / QUANTUM_MM) * QUANTUM_MM
@@ -94,8 +120,10 @@ class Tube:
         The structure the first path starts on (its path begins with ``{along: joins}``).
     insertion : bool
         The last point is anchored (a tendon's insertion).
-    margin : float
-        Skin margin handed to ``constrain``.
+    margin : float or list of (k,) float
+        Skin margin handed to ``constrain``: one value, or one per centreline point of each path.
+    unkink : bool
+        Smooth the kinks left after the relaxation (:func:`unkink`).
     """
 
     sid: str
@@ -104,7 +132,14 @@ class Tube:
     tissue: str = "nerve"
     joins: str | None = None
     insertion: bool = False
-    margin: float = 1.0
+    margin: float | list[np.ndarray] = 1.0
+    unkink: bool = False
+
+    def point_margins(self) -> np.ndarray:
+        """The skin margin of every centreline point, paths in order."""
+        if np.ndim(self.margin) == 0:
+            return np.full(sum(len(line) for line in self.paths), float(self.margin))
+        return np.concatenate([np.asarray(m, dtype=float) for m in self.margin])
 
 
 @dataclass
@@ -117,10 +152,14 @@ class RelaxReport:
     worst_after: float = 0.0
     iterations: int = 0
     moved: dict[str, float] = field(default_factory=dict)
+    unkinked: list[str] = field(default_factory=list)
+    kinked: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return (f"relax: {self.pairs_before} -> {self.pairs_after} overlapping pairs, worst "
-                f"{self.worst_before:.2f} -> {self.worst_after:.2f} mm in {self.iterations} iterations")
+                f"{self.worst_before:.2f} -> {self.worst_after:.2f} mm in {self.iterations} iterations"
+                + (f"; kinks smoothed in {len(self.unkinked)} paths" if self.unkinked else "")
+                + (f", left in {len(self.kinked)}" if self.kinked else ""))
 
 
 Constrain = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -298,7 +337,7 @@ def relax(tubes: Sequence[Tube], *, constrain: Constrain | None = None,
     mobility, near = _mobility(tubes, flat, joints, members)
     tissue = np.array([STIFFNESS.get(t.tissue, 1.0) for t in tubes])
     stiffness = tissue[flat.owner] * flat.radii**2
-    margins = np.array([t.margin for t in tubes])[flat.owner]
+    margins = np.concatenate([t.point_margins() for t in tubes])
     blocked = np.ones(len(flat.points))
     checked = flat.points.copy()
     for it in range(iterations):
@@ -336,6 +375,7 @@ def relax(tubes: Sequence[Tube], *, constrain: Constrain | None = None,
     finish = finish or constrain
     if finish is not None:
         _apply(flat, finish, margins, start, blocked, start)
+    report.unkinked, report.kinked = unkink(tubes, flat, mobility, near, margins, finish)
     for s, tube in enumerate(tubes):
         tube.paths = [flat.points[sl].copy() for sl in flat.slices[s]]
         shift = np.linalg.norm(flat.points[flat.owner == s] - start[flat.owner == s], axis=1).max()
@@ -345,6 +385,131 @@ def relax(tubes: Sequence[Tube], *, constrain: Constrain | None = None,
     report.pairs_after = len(after)
     report.worst_after = max(after.values(), default=0.0)
     return report
+
+
+def turn_angles(line: np.ndarray, span: float = UNKINK_SPAN_MM, chord: float = 1.0) -> np.ndarray:
+    """The turn across every point of a polyline: degrees between its directions ``span / 2`` mm
+    before and after the point, each that of a ``chord`` mm chord (0 where they run off an end).
+
+    The atlas's own measure (a turn over ``span`` mm of centreline), centred on each point.
+
+    Examples
+    --------
+    >>> line = np.array([[0.0, y, 0] for y in range(6)] + [[x, 5.0, 0] for x in range(1, 6)])
+    >>> float(turn_angles(line).max())
+    90.0
+    """
+    line = np.asarray(line, dtype=float)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
+
+    def at(s: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.interp(s, arc, line[:, k]) for k in range(3)])
+
+    def direction(s: np.ndarray) -> np.ndarray:
+        d = at(s + chord / 2) - at(s - chord / 2)
+        return d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+
+    reach = span / 2 + chord / 2
+    if arc[-1] <= 2 * reach:
+        return np.zeros(len(line))
+    # measured every TURN_STEP_MM along the line (a kink between two points counts in full), each
+    # turn kept at the point nearest its centre
+    s = np.arange(reach, arc[-1] - reach + 1e-9, TURN_STEP_MM)
+    cosine = np.einsum("ij,ij->i", direction(s - span / 2), direction(s + span / 2))
+    turn = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+    nearest = np.clip(np.searchsorted(arc, s), 1, len(arc) - 1)
+    nearest -= (s - arc[nearest - 1]) < (arc[nearest] - s)
+    out = np.zeros(len(line))
+    np.maximum.at(out, nearest, turn)
+    return out
+
+
+def _smooth_kinks(line: np.ndarray, mobility: np.ndarray, rounds: int = UNKINK_ROUNDS) -> np.ndarray:
+    """``line`` with its kinks smoothed: up to ``rounds`` Laplacian steps on the points within
+    :data:`UNKINK_REACH_MM` of a turn sharper than :data:`UNKINK_DEG`, weighted by mobility."""
+    out = line.copy()
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
+    kinks = np.flatnonzero(turn_angles(line) > UNKINK_DEG)
+    window = np.zeros(len(line), dtype=bool)
+    for k in kinks:
+        window |= np.abs(arc - arc[k]) <= UNKINK_REACH_MM
+    window[[0, -1]] = False
+    weight = 0.5 * mobility[window][:, None]
+    for _ in range(rounds):
+        middle = 0.5 * (out[:-2] + out[2:])
+        laplacian = np.zeros_like(out)
+        laplacian[1:-1] = middle - out[1:-1]
+        out[window] += weight * laplacian[window]
+        if turn_angles(out).max() <= UNKINK_DEG:
+            break
+    return out
+
+
+def _worst_overlaps(flat: _Flat, near: np.ndarray, owner: int) -> dict[int, float]:
+    """The deepest overlap of structure ``owner`` with every structure it overlaps (mm)."""
+    a, b, overlap = _contacts(flat, near, gap=0.0)
+    mine = flat.owner[a] == owner
+    worst: dict[int, float] = {}
+    for other, depth in zip(flat.owner[b][mine], overlap[mine], strict=True):
+        worst[int(other)] = max(worst.get(int(other), 0.0), float(depth))
+    return worst
+
+
+def unkink(tubes: Sequence[Tube], flat: _Flat, mobility: np.ndarray, near: np.ndarray,
+           margins: np.ndarray, constrain: Constrain | None) -> tuple[list[str], dict[str, str]]:
+    """Smooth the kinks of the tubes marked ``unkink``, in place in ``flat.points``.
+
+    Each path with a turn sharper than :data:`UNKINK_DEG` is smoothed near it
+    (:func:`_smooth_kinks`), handed to ``constrain`` (out of the bones, under the skin) and kept
+    only if its sharpest turn eases and it overlaps no other structure by more than
+    :data:`UNKINK_TOUCH_MM` or than it did before (plus :data:`UNKINK_SLACK_MM`).
+
+    Returns
+    -------
+    smoothed : list of str
+        The structures whose paths were smoothed (once per path).
+    left : dict of str -> str
+        The marked structures still turning more than :data:`UNKINK_DEG`, and why.
+    """
+    smoothed: list[str] = []
+    left: dict[str, str] = {}
+    for s, tube in enumerate(tubes):
+        if not tube.unkink:
+            continue
+        for sl in flat.slices[s]:
+            line = flat.points[sl]
+            before = turn_angles(line).max()
+            if before <= UNKINK_DEG:
+                continue
+            old = line.copy()
+            worst_before = _worst_overlaps(flat, near, s)
+            why = ""
+            # the strongest smoothing that eases the kink without crossing another tube
+            for rounds in UNKINK_SCHEDULE:
+                candidate = _smooth_kinks(old, mobility[sl], rounds)
+                if constrain is not None:
+                    travel = np.linalg.norm(candidate - old, axis=1)
+                    candidate = constrain(candidate, flat.radii[sl], margins[sl], travel)
+                candidate = quantize(candidate)
+                after = turn_angles(candidate).max()
+                if after >= before:
+                    why = why or f"smoothing and the constraint gave {after:.0f}"
+                    continue
+                flat.points[sl] = candidate
+                worst_after = _worst_overlaps(flat, near, s)
+                crossed = [f"{tubes[other].sid} {depth:.2f} mm" for other, depth in worst_after.items()
+                           if depth > max(UNKINK_TOUCH_MM, worst_before.get(other, 0.0)) + UNKINK_SLACK_MM]
+                if not crossed:
+                    break
+                flat.points[sl] = old
+                why = why or f"smoothing would cross {', '.join(crossed)}"
+            else:
+                left[tube.sid] = f"{before:.0f} degrees; {why}"
+                continue
+            smoothed.append(tube.sid)
+            if after > UNKINK_DEG:
+                left[tube.sid] = f"{before:.0f} -> {after:.0f} degrees ({rounds} rounds)"
+    return smoothed, left
 
 
 def _apply(flat: _Flat, constrain: Constrain, margins: np.ndarray, checked: np.ndarray,
@@ -395,6 +560,8 @@ def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
         joins = str(first["along"]) if isinstance(first, dict) and "along" in first else None
         if kind == "tendon":
             margin = float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1
+            if spec.id in ctx.margins:
+                margin = [ctx.margins[spec.id]]
             sides[spec.id] = int(geometry.get("sides", TENDON_SIDES))
         else:
             margin = float(geometry.get("margin", DEFAULT_MARGIN_MM))
@@ -403,7 +570,8 @@ def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
                           [data.centerline[a:b].copy() for a, b in itertools.pairwise(cuts)],
                           [data.radii[a:b].copy() for a, b in itertools.pairwise(cuts)],
                           tissue=str(spec.tissue or "tendon"), joins=joins,
-                          insertion=kind == "tendon", margin=margin))
+                          insertion=kind == "tendon", margin=margin,
+                          unkink=bool(geometry.get("unkink", False))))
 
     bones = ctx.bone_surface
     bone_field = _Field(bones.vertices[bones.faces], bones.face_normals)
@@ -427,14 +595,12 @@ def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
         near_bone = bone_field.distance(points) < np.maximum(radii + BONE_CLEARANCE_MM, travel) + 0.5
         near_skin = skin_field.distance(points) < np.maximum(radii + margins, travel) + 0.5
         out = points.copy()
-        for margin in np.unique(margins[near_bone | near_skin]):
-            both = near_bone & (margins == margin)
-            if both.any():
-                out[both] = keep_clear(points[both], radii[both], skin=skin, bones=bones,
-                                       skin_margin=float(margin))
-            only = near_skin & ~near_bone & (margins == margin)
-            if only.any():
-                out[only] = push_inside(points[only], radii[only], skin, margin=float(margin))
+        if near_bone.any():
+            out[near_bone] = keep_clear(points[near_bone], radii[near_bone], skin=skin, bones=bones,
+                                        skin_margin=margins[near_bone])
+        only = near_skin & ~near_bone
+        if only.any():
+            out[only] = push_inside(points[only], radii[only], skin, margin=margins[only])
         return out
 
     report = relax(tubes, constrain=constrain, finish=exact)
@@ -457,8 +623,19 @@ def relax_built(specs: Sequence, meshes: dict, ctx, skin) -> RelaxReport:
 
 
 
+def _path_clear(clear: Callable[[np.ndarray, np.ndarray, float | np.ndarray], np.ndarray],
+                margin: float | np.ndarray) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """``clear`` for the points ``index`` of one path whose skin margin is ``margin`` (one value or
+    one per point)."""
+
+    def run(points: np.ndarray, radii: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return clear(points, radii, margin if np.ndim(margin) == 0 else margin[index])
+
+    return run
+
+
 def smooth_kinks(tubes: Sequence[Tube], report: RelaxReport,
-                 clear: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> None:
+                 clear: Callable[[np.ndarray, np.ndarray, float | np.ndarray], np.ndarray]) -> None:
     """Smooth the kinks the relaxation left in the tubes it moved, in place, and update the
     report's overlaps.
 
@@ -476,7 +653,8 @@ def smooth_kinks(tubes: Sequence[Tube], report: RelaxReport,
     report
         :func:`relax`'s report; ``moved``, ``pairs_after`` and ``worst_after`` are updated.
     clear
-        ``clear(points, radii, margin) -> points``: the bone and skin constraint.
+        ``clear(points, radii, margin) -> points``: the bone and skin constraint (``margin`` one
+        value or one per point).
     """
     from handatlas.build.tubes import unkink
 
@@ -486,8 +664,10 @@ def smooth_kinks(tubes: Sequence[Tube], report: RelaxReport,
     for tube in tubes:
         if tube.sid not in report.moved:
             continue
-        paths = [unkink(line, rad, lambda p, r, m=tube.margin: clear(p, r, m))
-                 for line, rad in zip(tube.paths, tube.radii, strict=True)]
+        scalar = isinstance(tube.margin, int | float)
+        margins = [tube.margin] * len(tube.paths) if scalar else [np.asarray(m) for m in tube.margin]
+        paths = [unkink(line, rad, _path_clear(clear, margin))
+                 for line, rad, margin in zip(tube.paths, tube.radii, margins, strict=True)]
         if all(np.array_equal(a, b) for a, b in zip(paths, tube.paths, strict=True)):
             continue
         before, kept = overlaps(tube.sid), tube.paths

@@ -16,8 +16,9 @@ frame:
    cylinder around the radius and ulna.
 3. The **palpable prominences** (:data:`PALPABLE`): over the bony points that are felt just
    under the skin (the styloids, Lister's tubercle, the pisiform, the scaphoid tubercle, the
-   metacarpal borders; the hook of the hamate deeper, the snuffbox's floor) a cap on the distance
-   to the bone (the literature's 2–5 mm; hook 5–8 mm, snuffbox floor 5–9 mm), rising away from
+   metacarpal borders; the hook of the hamate deeper, the snuffbox's floor; the dorsal proximal
+   carpal row under the extensor compartments) a cap on the distance to the bone (the
+   literature's 2–5 mm; hook 5–8 mm, snuffbox floor 5–9 mm, dorsal carpus 8 mm), rising away from
    the prominence like a tent, is applied with a smooth maximum: the primitives of step 2 are
    shapes for the fleshy parts and would otherwise pad the bony ones 2–3 times too thick.
    Then a Gaussian blur (which also rounds the caps' edges), then the **web spaces**: between
@@ -88,10 +89,11 @@ SOFT_TISSUE: dict[str, tuple[float, float, float]] = {
     "capitate": (7.0, 5.0, 4.0),
     "hamate": (6.0, 5.0, 4.0),
     "metacarpal_1": (4.0, 3.5, 3.0),
-    "metacarpal_2": (9.0, 4.0, 3.2),
-    "metacarpal_3": (9.0, 4.0, 3.2),
-    "metacarpal_4": (9.0, 4.0, 3.2),
-    "metacarpal_5": (9.0, 5.0, 3.2),
+    # dorsally: thin skin, the dorsal venous network and the extensor tendons on the bone
+    "metacarpal_2": (9.0, 4.0, 4.4),
+    "metacarpal_3": (9.0, 4.0, 4.4),
+    "metacarpal_4": (9.0, 4.0, 4.4),
+    "metacarpal_5": (9.0, 5.0, 4.4),
     "proximal_phalanx_1": (5.5, 4.0, 2.8),
     "distal_phalanx_1": (5.5, 4.0, 2.2),
     **{f"proximal_phalanx_{d}": (4.5, 3.5, 2.6) for d in (2, 3, 4, 5)},
@@ -718,7 +720,7 @@ def skin_primitives(hand: PosedHand) -> list[Blend]:
 class Palpable:
     """A bony prominence felt under the skin: a cap on the soft tissue over it.
 
-    The prominence is a point or a segment (a border), named after a method of
+    The prominence is a point or a segment (a border, the dorsal carpus), named after a method of
     :class:`handatlas.build.landmarks.Prominences`, and the direction its surface faces.  Within
     ``inner`` mm of it (measured across ``facing``) the skin lies at most ``thickness`` mm from the
     nearest bone; further out the cap rises by ``slope`` mm per mm, so the skin is pulled down over
@@ -732,6 +734,11 @@ class Palpable:
     slope: float = 0.6
 
 
+#: Soft tissue over the dorsal proximal carpal row, mm: skin and subcutis (with the dorsal veins
+#: and the superficial radial nerve's branches), the extensor retinaculum and the extensor tendons
+#: in their compartments on the dorsal carpal ligaments -- about 7-8 mm, not the 13-18 mm of a
+#: plain forearm-to-hand blend.
+DORSAL_CARPUS_MM = 8.0
 #: Skin + subcutis over palpable bone, mm (ANATOMY.md, second edition: the styloids, Lister's
 #: tubercle, the pisiform, the scaphoid tubercle and the metacarpal borders 2–5 mm; the hook of the
 #: hamate 5–8 mm, deep in the base of the hypothenar eminence; the snuffbox's floor 5–9 mm under
@@ -746,6 +753,7 @@ PALPABLE: tuple[Palpable, ...] = (
     Palpable("snuffbox_floor", (0.8, 0.1, -0.6), 7.0, 4.0),
     Palpable("index_radial_border", (1.0, 0.0, -0.3), 4.0, 2.0),
     Palpable("little_ulnar_border", (-1.0, 0.0, 0.0), 4.5, 2.0),
+    Palpable("dorsal_carpus", (0.0, 0.0, -1.0), DORSAL_CARPUS_MM, 8.0),
 )
 #: Borders given as segments: name -> (bone, direction in the hand frame, start, end fraction).
 BORDERS: dict[str, tuple[str, tuple[float, float, float], float, float]] = {
@@ -772,8 +780,8 @@ def _prominence(hand: PosedHand, name: str) -> np.ndarray:
     if name in BORDERS:
         bone, direction, start, end = BORDERS[name]
         return bones.border(bone, np.array(direction), start, end)
-    point = getattr(bones, name)()
-    return np.array([point, point])
+    place = np.asarray(getattr(bones, name)(), dtype=float)
+    return place if place.ndim == 2 else np.array([place, place])
 
 
 def _segment_distance(points: np.ndarray, segment: np.ndarray) -> np.ndarray:

@@ -17,7 +17,10 @@ Geometry kinds of the specification handled here (points as in :mod:`handatlas.b
     ``inner``: behind it, ``centre``: around it); each ``strip`` part is a flat band along a path.
     The parts are united.
 ``{kind: tendon, radius: R | [R0, ...], path: [POINT | {site: NAME, offset: [...]}, ...]}``
-    A tube like a nerve's, whose path may also name myo-sim tendon path sites.
+    A tube like a nerve's, whose path may also name myo-sim tendon path sites.  A path item may
+    carry ``margin: MM``, the least depth of the tendon's surface under the skin at that point
+    (default the structure's ``margin`` plus 0.1 mm), spread linearly between control points: a
+    tendon under a retinaculum keeps below it, in the build and in the relaxation.
 
 Every solid is then kept under the skin: vertices less than :data:`SKIN_CLEARANCE_MM` under it
 are pulled inward (``margin`` overrides it).  Bellies and sheets are carved (boolean
@@ -48,7 +51,14 @@ from scipy.spatial import cKDTree
 from handatlas.build.digits import unit
 from handatlas.build.paths import path_points
 from handatlas.build.points import DIRECTIONS, PointContext, PointError
-from handatlas.build.tubes import catmull_rom, interpolate_radii, keep_clear, sweep_tube, unkink
+from handatlas.build.tubes import (
+    along_control,
+    catmull_rom,
+    interpolate_radii,
+    keep_clear,
+    sweep_tube,
+    unkink,
+)
 from handatlas.build.writer import MeshData
 
 if TYPE_CHECKING:
@@ -373,9 +383,12 @@ def direction(ctx: PointContext, value: Any, centre: np.ndarray) -> np.ndarray:
 
 
 def solid_path(ctx: PointContext, items: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """Evaluate a path whose items may also be myo-sim sites: ``{site: NAME, offset: [...]}``."""
+    """Evaluate a path whose items may also be myo-sim sites: ``{site: NAME, offset: [...]}``
+    (a tendon's ``margin`` key is read by :func:`path_margins`)."""
     out: list[np.ndarray] = []
     for item in items:
+        if isinstance(item, Mapping) and "margin" in item:
+            item = {k: v for k, v in item.items() if k != "margin"}
         if isinstance(item, Mapping) and "site" in item:
             name = str(item["site"])
             if name not in ctx.hand.sites:
@@ -385,6 +398,16 @@ def solid_path(ctx: PointContext, items: Sequence[Mapping[str, Any]]) -> np.ndar
             out.append(np.asarray(ctx.hand.sites[name], dtype=float) + offset)
         else:
             out.extend(path_points(ctx, [item]))
+    return np.array(out, dtype=float)
+
+
+def path_margins(ctx: PointContext, items: Sequence[Mapping[str, Any]], default: float) -> np.ndarray:
+    """The skin margin at every control point of a tendon's path: an item's ``margin`` or
+    ``default`` (a digit course gives one value per point it expands to)."""
+    out: list[float] = []
+    for item in items:
+        count = len(solid_path(ctx, [item])) if isinstance(item, Mapping) and "digit" in item else 1
+        out.extend([float(item.get("margin", default)) if isinstance(item, Mapping) else default] * count)
     return np.array(out, dtype=float)
 
 
@@ -582,15 +605,21 @@ def build_tendon(structure_id: str, geometry: Mapping[str, Any], ctx: PointConte
     if radius is None or not geometry.get("path"):
         msg = "a tendon needs a radius and a path"
         raise PointError(msg)
-    curve = catmull_rom(solid_path(ctx, geometry["path"]), step=float(geometry.get("step", TENDON_STEP_MM)))
+    control = solid_path(ctx, geometry["path"])
+    curve = catmull_rom(control, step=float(geometry.get("step", TENDON_STEP_MM)))
     radii = interpolate_radii(list(np.atleast_1d(radius)), len(curve))
-    margin = float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1
+    default = float(geometry.get("margin", SKIN_CLEARANCE_MM)) + 0.1
+    given = path_margins(ctx, geometry["path"], default)
+    margin = along_control(control, curve, given) if np.any(given != default) else default
 
-    def clear(points: np.ndarray, rad: np.ndarray) -> np.ndarray:
-        return keep_clear(points, rad, skin=skin, bones=ctx.bone_surface, skin_margin=margin)
+    def clear(points: np.ndarray, rad: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+        at = margin if np.ndim(margin) == 0 or index is None else margin[index]
+        return keep_clear(points, rad, skin=skin, bones=ctx.bone_surface, skin_margin=at)
 
     curve = unkink(clear(curve, radii), radii, clear)
     mesh = sweep_tube(curve, radii, sides=int(geometry.get("sides", TENDON_SIDES)))
     ctx.curves[structure_id] = curve
+    if np.ndim(margin):
+        ctx.margins[structure_id] = np.asarray(margin)
     return MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), centerline=curve, radii=radii,
                     path_starts=np.array([0], dtype=np.int32))

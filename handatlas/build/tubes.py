@@ -69,6 +69,37 @@ def resample(curve: np.ndarray, *, step: float = STEP_MM) -> np.ndarray:
     return np.column_stack([np.interp(target, s, curve[:, k]) for k in range(3)])
 
 
+def along_control(control: np.ndarray, curve: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Values given at the control points of a curve, spread linearly along its samples.
+
+    Parameters
+    ----------
+    control : (n, 3) float
+        The control points the curve passes through (:func:`catmull_rom`), in order.
+    curve : (k, 3) float
+        The curve's samples.
+    values : (n,) float
+        One value per control point.
+
+    Returns
+    -------
+    (k,) float
+        Each sample's value, linear in sample index between the samples nearest the control
+        points (constant before the first and after the last).
+
+    Examples
+    --------
+    >>> line = catmull_rom(np.array([[0.0, 0, 0], [0, 4, 0], [0, 8, 0]]))
+    >>> along_control(np.array([[0.0, 0, 0], [0, 4, 0], [0, 8, 0]]), line, np.array([1.0, 3.0, 3.0]))
+    array([1. , 1.5, 2. , 2.5, 3. , 3. , 3. , 3. , 3. ])
+    """
+    control = np.asarray(control, dtype=float)
+    curve = np.asarray(curve, dtype=float)
+    nearest = np.array([int(np.argmin(np.linalg.norm(curve - point, axis=1))) for point in control])
+    nearest = np.maximum.accumulate(nearest)
+    return np.interp(np.arange(len(curve)), nearest, np.asarray(values, dtype=float))
+
+
 def interpolate_radii(radii: float | list[float], count: int) -> np.ndarray:
     """Radii along a path: a constant, or values spread evenly from start to end."""
     values = np.atleast_1d(np.asarray(radii, dtype=float))
@@ -147,12 +178,12 @@ def keep_clear(
     *,
     skin: trimesh.Trimesh,
     bones: SurfaceQuery,
-    skin_margin: float,
+    skin_margin: float | np.ndarray,
     bone_clearance: float = BONE_CLEARANCE_MM,
     rounds: int = 6,
 ) -> np.ndarray:
     """Keep a tube between the bones and the skin: out of every bone by ``bone_clearance`` and
-    at least ``skin_margin`` under the skin (surface to surface).
+    at least ``skin_margin`` under the skin (surface to surface; one value or one per point).
 
     Points inside the bone margin move out along the bone's surface normal, then points too
     close to the skin move in along the skin's; a few rounds settle points squeezed between.
@@ -172,8 +203,8 @@ def keep_clear(
     return out
 
 
-def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *, margin: float = 1.0,
-                iterations: int = 4) -> np.ndarray:
+def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *,
+                margin: float | np.ndarray = 1.0, iterations: int = 4) -> np.ndarray:
     """Move centreline points inward until each lies at least ``radius + margin`` under the skin.
 
     Parameters
@@ -182,8 +213,8 @@ def push_inside(curve: np.ndarray, radii: np.ndarray, skin: trimesh.Trimesh, *, 
     radii : (k,) float
     skin
         Closed skin (outward normals).
-    margin : float
-        Minimum skin-to-surface distance, mm.
+    margin : float or (k,) float
+        Minimum skin-to-surface distance, mm (one value or one per point).
 
     Returns
     -------
@@ -253,7 +284,8 @@ def turn_angles(curve: np.ndarray, *, span: float = KINK_SPAN_MM, chord: float =
     return np.degrees(np.arccos(cosine)), samples[: len(cosine)]
 
 
-def unkink(curve: np.ndarray, radii: np.ndarray, clear: Callable[[np.ndarray, np.ndarray], np.ndarray], *,
+def unkink(curve: np.ndarray, radii: np.ndarray,
+           clear: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], *,
            limit: float = KINK_DEG, span: float = KINK_SPAN_MM, reach: float = KINK_REACH_MM,
            rounds: int = 40) -> np.ndarray:
     """Smooth the sharp turns out of a centreline, only where it turns too sharply.
@@ -273,8 +305,9 @@ def unkink(curve: np.ndarray, radii: np.ndarray, clear: Callable[[np.ndarray, np
     radii : (k,) float
         Radius at each point.
     clear : callable
-        ``clear(points, radii) -> points``: the constraint, applied to the smoothed points only
-        (e.g. :func:`keep_clear` with the build's skin and bones).
+        ``clear(points, radii, index) -> points``: the constraint, applied to the smoothed points
+        only, ``index`` their positions in ``curve`` (for per-point margins; e.g. :func:`keep_clear`
+        with the build's skin and bones).
     limit, span : float
         Largest acceptable turn (degrees) over ``span`` mm.
     reach : float
@@ -305,7 +338,7 @@ def unkink(curve: np.ndarray, radii: np.ndarray, clear: Callable[[np.ndarray, np
             moved[1:-1] = np.where(region[1:-1, None],
                                    0.25 * moved[:-2] + 0.5 * moved[1:-1] + 0.25 * moved[2:], moved[1:-1])
         moved = _even_stretches(moved, region)
-        out[region] = clear(moved[region], radii[region])
+        out[region] = clear(moved[region], radii[region], np.flatnonzero(region))
     return out
 
 
