@@ -33,7 +33,8 @@ REFERENCE = {
 #: Rows the atlas and the model cannot meet yet, each with its cause; strict: a row that starts
 #: passing must leave this list.  (The second edition's wrist fixed the snuffbox, the pisiform
 #: and Guyon's canal at firm pressure; the thenar motor branch's course fixed the thenar
-#: eminence at moderate pressure.)
+#: eminence at moderate pressure; the radial artery's course onto the scaphoid's radial face
+#: fixed the radial styloid at firm pressure.)
 TUNNEL = ("the carpal_tunnel landmark's skin normal tilts 35 degrees ulnarward on the slope of the "
           "thenar eminence (MoBL's carpus is tilted), so its axis passes radial to the median nerve: "
           "the verdicts come from the palmar cutaneous branch pinned on the flexor retinaculum, and "
@@ -44,9 +45,6 @@ GUYON = ("the ulnar nerve and artery lie about 6 mm palmar to the hamate, so the
 KNOWN = {
     ("guyons_canal", "light"): GUYON,
     ("guyons_canal", "moderate"): GUYON,
-    ("radial_styloid", "firm"): "the radial artery runs 1.5 mm under the landmark but more than 4 mm from "
-                                "the bone behind it there, so it is not counted pinned (199 kPa against "
-                                "its 350 kPa); the pinned gap is issue 10, stage 2",
 }
 
 
