@@ -277,6 +277,30 @@ def test_press_question_answer_starts_blank_for_each_ask(atlas, quizzes):
         assert question.feedback is None
 
 
+def test_answer_widgets_start_with_nothing_chosen_and_keep_one(app):
+    """Nothing is pre-selected (an untouched Submit is refused, not scored as the first option);
+    choosing a second option replaces the first."""
+    import panel as pn
+
+    from handatlas.ui.quizviews import answer_inputs
+
+    app.quiz.start("areas_of_caution")
+    question = app.quiz.question
+    while question.shown.type != "press" or "verdict" not in question.shown.ask:
+        question.skip()
+        question.show()
+    widgets = answer_inputs(question, question.shown)
+    (verdict,) = [w for w in widgets if isinstance(w, pn.widgets.CheckButtonGroup)]
+    assert verdict.value == [] and question.answer["verdict"] is None
+    assert question.submit() is None and "Choose an answer" in app.state.message
+    verdict.value = ["safe"]
+    assert question.answer["verdict"] == "safe"
+    verdict.value = ["safe", "avoid"]  # a click on another option
+    assert verdict.value == ["avoid"] and question.answer["verdict"] == "avoid"
+    verdict.value = []  # the chosen option clicked again: nothing chosen
+    assert question.answer["verdict"] is None
+
+
 def test_author_form_fields_are_state_parameters(app, quizzes):
     from handatlas.ui.authorview import author_panel
 

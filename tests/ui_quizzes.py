@@ -30,6 +30,19 @@ IDENTIFY_QUIZ = """\
         explanation: It is the roof of the carpal tunnel.
 """
 
+#: A press question asking for the verdict; file ``one_press.yaml``, title "One press".
+PRESS_QUIZ = """\
+    format_version: 1
+    quiz: {id: one_press, title: One press, author: test}
+    questions:
+      - id: q1
+        type: press
+        prompt: A firm press at the radial pulse point. What is the verdict?
+        where: radial_pulse
+        grade: firm
+        explanation: "A {grade} press here is {verdict}: the {structure} lies {depth_mm} mm deep."
+"""
+
 
 def write_quiz(folder: Path, name: str, body: str) -> Path:
     """Write a quiz text (dedented) into ``folder``."""

@@ -47,13 +47,11 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
         return [pn.pane.Markdown(hint, css_classes=["q-hint"])]
     inputs: list[Any] = []
     widgets: list[tuple[Any, str | None]] = []
+    singles: list[Any] = []  # the widgets of _single_choice: a list of at most one option
     if q.type == "identify" and q.options:
-        pick = w.RadioBoxGroup(
-            options={o: i for i, o in enumerate(q.options)},
-            value=None,
-            css_classes=["q-options"],
-            label="The structure shown in magenta",
-        )
+        pick = _single_choice(w.CheckBoxGroup, options={o: i for i, o in enumerate(q.options)},
+                              css_classes=["q-options"], label="The structure shown in magenta")
+        singles.append(pick)
         inputs += [pn.pane.Markdown("The structure shown in magenta is:"), pick]
         widgets.append((pick, None))
     elif q.type == "identify":
@@ -63,7 +61,9 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
         typed.param.watch(lambda e: _writer(question)(e.new), "value_input")
     elif q.type == "press":
         if "verdict" in (q.ask or ()):
-            verdict = w.RadioButtonGroup(options=list(q.choices or ()), value=None, css_classes=["q-verdict"])
+            verdict = _single_choice(w.CheckButtonGroup, options=list(q.choices or ()),
+                                     css_classes=["q-verdict"], label="Verdict")
+            singles.append(verdict)
             inputs += [
                 pn.pane.Markdown(f"A **{q.grade}** press ({q.radius_mm:g} mm pad) at the black mark:"),
                 verdict,
@@ -78,7 +78,9 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
             inputs += [pn.pane.Markdown("Which structures are at risk?"), at_risk]
             widgets.append((at_risk, "at_risk"))
     elif q.type == "territory":
-        nerve = w.RadioButtonGroup(options=list(q.choices or ()), value=None, css_classes=["q-territory"])
+        nerve = _single_choice(w.CheckButtonGroup, options=list(q.choices or ()), css_classes=["q-territory"],
+                               label="Nerve")
+        singles.append(nerve)
         inputs += [pn.pane.Markdown("Which nerve supplies the skin at the black mark?"), nerve]
         widgets.append((nerve, None))
     elif q.type == "choice":
@@ -88,7 +90,9 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
             inputs += [pn.pane.Markdown("Pick every right answer."), picks]
             widgets.append((picks, None))
         else:
-            pick = w.RadioBoxGroup(options=options, value=None, css_classes=["q-options"], inline=False)
+            pick = _single_choice(w.CheckBoxGroup, options=options, css_classes=["q-options"], inline=False,
+                                  label="Answer")
+            singles.append(pick)
             inputs.append(pick)
             widgets.append((pick, None))
     elif q.type == "order":
@@ -100,10 +104,33 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
         widgets.append((order, None))
     for widget, field in widgets:
         write = _writer(question, field)
-        widget.param.watch(lambda e, write=write: write(e.new), "value")
-        if widget.value not in (None, [], ""):  # a widget that starts on a choice (Panel picks the first)
-            write(widget.value)
+        single = any(widget is s for s in singles)
+        # a single choice's value is read when its watcher runs: keeping one option sets it again
+        widget.param.watch(lambda e, write=write, single=single, widget=widget:
+                           write(_picked(widget.value) if single else e.new), "value")
     return inputs
+
+
+def _single_choice(cls: type, **params: Any) -> Any:
+    """A one-answer choice that starts with nothing chosen.
+
+    Panel's radio groups always start on their first option, which pre-answers a question (and
+    submitting it untouched scored as that answer); a check group starts empty, and choosing an
+    option here unchecks the one chosen before, so at most one stays chosen.
+    """
+    widget = cls(value=[], **params)
+
+    def keep_last(event: Any) -> None:
+        if len(event.new) > 1:
+            widget.value = [v for v in event.new if v not in event.old][-1:]
+
+    widget.param.watch(keep_last, "value")
+    return widget
+
+
+def _picked(values: list[Any]) -> Any:
+    """The one option chosen in a :func:`_single_choice` (None when nothing is)."""
+    return values[0] if len(values) == 1 else None
 
 
 def question_view(question: QuestionState) -> pn.Column:

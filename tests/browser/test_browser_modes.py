@@ -8,7 +8,7 @@ import shutil
 
 import yaml
 from playwright.sync_api import expect
-from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, write_quiz
+from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, PRESS_QUIZ, write_quiz
 
 from handatlas.quiz import default_quiz_dir, load_quiz
 
@@ -30,6 +30,26 @@ def test_locate_question_answered_by_clicking_the_hand(page, served):
     assert click["mode"] == "quiz" and click["result"] == "right"
     expect(page.locator(".q-result")).to_contain_text("Right")
     expect(page.locator(".q-score")).to_contain_text("Score: 1 / 1 (100%) — passed")
+    hand.assert_clean()
+
+
+def test_nothing_is_chosen_before_the_learner_chooses(page, served):
+    """No verdict starts selected: an untouched Submit is refused, not scored as the first option."""
+    write_quiz(served.quizzes, "one_press.yaml", PRESS_QUIZ)
+    hand = open_hand(page, served)
+    start_quiz(hand, "One press")
+    buttons = page.locator(".q-verdict button")
+    expect(buttons).to_have_count(3)
+    expect(page.locator(".q-verdict button.bk-active")).to_have_count(0)
+    page.locator(".q-submit button").click()
+    expect(page.locator(".message")).to_contain_text("Choose an answer first")
+    assert hand.app.quiz.question.feedback is None
+    buttons.filter(has_text="caution").click()
+    buttons.filter(has_text="avoid").click()  # a second click moves the choice
+    expect(page.locator(".q-verdict button.bk-active")).to_have_count(1)
+    expect(page.locator(".q-verdict button.bk-active")).to_have_text("avoid")
+    page.locator(".q-submit button").click()
+    expect(page.locator(".q-result")).to_contain_text("Right")
     hand.assert_clean()
 
 
