@@ -22,7 +22,7 @@ from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.keys import IdentifyKey, LocateKey, normalise
 from handatlas.quiz.progress import ProgressStore
 from handatlas.quiz.schema import Choice, Identify, Locate, Order, Press, Territory
-from handatlas.quiz.session import DrillRun, QuizRun, highlight_ids, public_question
+from handatlas.quiz.session import DrillRun, QuizRun, display_name, highlight_ids, public_question
 
 BANK_FILES = quiz_paths([default_quiz_dir()])
 KEY_FIELDS = ("answer", "answers", "target", "explanation", "tags", "verdict", "at_risk", "territory", "key")
@@ -122,6 +122,19 @@ def right_and_wrong(q, key, atlas):
     return list(q.items), list(reversed(q.items))
 
 
+def as_shown(current, q, answer, atlas=None):
+    """A file-order answer (option indices) as the page sends it: positions among the options as
+    shown (the run shuffles them)."""
+    if not isinstance(q, Choice | Identify) or q.options is None:
+        return answer
+    texts = list(q.options) if isinstance(q, Choice) else [display_name(atlas, o) for o in q.options]
+
+    def position(i):
+        return current.options.index(texts[i]) if isinstance(i, int) and 0 <= i < len(texts) else i
+
+    return [position(i) for i in answer] if isinstance(answer, list) else position(answer)
+
+
 @pytest.mark.parametrize("path", BANK_FILES, ids=lambda p: p.stem)
 def test_right_answers_score_1_and_wrong_ones_0_on_the_bank(atlas, path):
     quiz = load_quiz(path)
@@ -133,10 +146,10 @@ def test_right_answers_score_1_and_wrong_ones_0_on_the_bank(atlas, path):
         right, wrong = right_and_wrong(q, key, atlas)
         target = good.target_structure()
         assert target == (key.target if isinstance(q, Identify) else None)
-        fb = good.answer(right, uid=good.current.uid)
+        fb = good.answer(as_shown(good.current, q, right, atlas), uid=good.current.uid)
         assert (fb.score, fb.correct) == (1.0, True), (q.id, fb.feedback)
         assert fb.explanation == explanation_text(q, key) and fb.answer_text
-        miss = bad.answer(wrong)
+        miss = bad.answer(as_shown(bad.current, q, wrong, atlas))
         assert (miss.score, miss.correct) == (0.0, False), (q.id, miss.feedback)
         assert miss.answer_text == fb.answer_text
         if isinstance(q, Locate) and key.point is not None:
@@ -176,16 +189,20 @@ def test_quiz_run_scores_and_passes(tmp_path, fixture_atlas):
     run = QuizRun(quiz, fixture_atlas)
     assert [run.current.number, run.current.total] == [1, 4] and run.question.id == "c0"
     first = run.current.uid
-    assert run.answer(0, uid=first).correct
+
+    def right():
+        return run.current.options.index("right")
+
+    assert run.answer(right(), uid=first).correct
     with pytest.raises(QuizFlowError, match="already answered"):
         run.answer(0, uid=first)  # a second click on the same submit button
     with pytest.raises(QuizFlowError, match="out of range"):
         run.answer(7)  # nothing recorded: the question stays
     assert run.question.id == "c1" and run.answered == 1
-    assert run.answer(1).score == 0.0
+    assert run.answer(run.current.options.index("wrong")).score == 0.0
     skipped = run.skip()
     assert skipped.skipped and skipped.score == 0.0 and skipped.answer_text == "right"
-    assert run.answer(0).correct
+    assert run.answer(right()).correct
     assert run.finished and run.current is None and run.question is None
     assert (run.score, run.max_score, run.answered) == (2.0, 4.0, 3)
     assert run.passed  # 2 / 4 >= 0.5
@@ -194,9 +211,33 @@ def test_quiz_run_scores_and_passes(tmp_path, fixture_atlas):
     with pytest.raises(QuizFlowError, match="finished"):
         run.answer(0)
     strict = QuizRun(small_quiz(tmp_path / "strict", pass_mark=0.8), fixture_atlas)
-    for answer in (0, 0, 0, 1):
-        strict.answer(answer)
+    for text in ("right", "right", "right", "wrong"):
+        strict.answer(strict.current.options.index(text))
     assert strict.score == 3.0 and not strict.passed  # 0.75 < 0.8
+
+
+def test_options_are_shown_in_a_seeded_shuffle_and_answers_map_back(tmp_path, fixture_atlas):
+    """The file lists the right option first; shown, it lands in every position about as often,
+    the same seed shows the same order, and the answer is graded by the option, not its place."""
+    quiz = small_quiz(tmp_path)
+    places = []
+    for seed in range(300):
+        run = QuizRun(quiz, fixture_atlas, seed=seed)
+        assert sorted(run.current.options) == ["also wrong", "right", "wrong"]
+        places.append(run.current.options.index("right"))
+        again = QuizRun(quiz, fixture_atlas, seed=seed)
+        assert again.current.options == run.current.options
+        fb = run.answer(places[-1])
+        assert fb.correct and run.results[0].answer == 0  # stored as the file's index
+    counts = [places.count(k) for k in range(3)]
+    assert all(70 <= c <= 130 for c in counts), counts  # 100 expected each (sd 8)
+    # always answering the first shown option scores about a third, not everything
+    first = [QuizRun(quiz, fixture_atlas, seed=seed) for seed in range(120)]
+    for run in first:
+        while not run.finished:
+            run.answer(0)
+    share = sum(run.fraction for run in first) / len(first)
+    assert 0.2 < share < 0.45, share
 
 
 def test_quiz_run_shuffles_with_its_seed(tmp_path, fixture_atlas):
@@ -224,8 +265,8 @@ def test_quiz_run_on_the_fixture_atlas(tmp_path, fixture_atlas):
     assert fb.answer_text == "caution — at risk: radial artery"
     assert run.answer("median nerve").correct and run.current.shows_target
     assert run.target_structure() == "capitate" and "capitate" not in json.dumps(run.current.as_dict())
-    assert run.current.options == ("Capitate", "Hamate")
-    assert run.answer(1).score == 0.0
+    assert sorted(run.current.options) == ["Capitate", "Hamate"]
+    assert run.answer(run.current.options.index("Hamate")).score == 0.0
     assert run.current.needs_click and run.target_structure() is None
     assert run.answer((0.0, 20.0, 11.0)).correct  # on the median nerve's surface
     assert run.finished and run.score == 3.0
@@ -264,6 +305,7 @@ def test_drill_run_records_answers_that_survive_a_new_store(tmp_path, fixture_at
         else:
             assert run.target_structure() is None
         right, _ = right_and_wrong(dq.question, key, fixture_atlas)
+        right = as_shown(shown, dq.question, right, fixture_atlas)
         fb = run.answer(right, uid=shown.uid)
         assert fb.correct, (dq.uid, fb.feedback)
         with pytest.raises(QuizFlowError):

@@ -262,9 +262,44 @@ def _shuffled(items: list[str], rng: random.Random) -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------------- question -> public
+def option_order(question: schema.Question, rng: random.Random) -> tuple[int, ...] | None:
+    """The order to show a question's options in (indices into the file's), drawn from ``rng``;
+    None for a question without options.
+
+    A file lists the right option first more often than not; shown in the file's order, always
+    picking the first option would pass.  The order stays on the server (it would tell where the
+    file's first option went).
+    """
+    options = question.options if isinstance(question, schema.Choice | schema.Identify) else None
+    if not options:
+        return None
+    order = list(range(len(options)))
+    rng.shuffle(order)
+    return tuple(order)
+
+
+def unshuffle(question: schema.Question, answer: Any, order: tuple[int, ...] | None) -> Any:
+    """An answer given by position among the shown options, as indices into the file's options.
+
+    Anything that is not an option position (a typed name, a click, a verdict) is returned as is;
+    a position out of range is too, so that grading names it.
+    """
+    if order is None or not isinstance(question, schema.Choice | schema.Identify):
+        return answer
+
+    def back(i: Any) -> Any:
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(order):
+            return i
+        return order[i]
+
+    if isinstance(answer, list | tuple):
+        return sorted(back(i) for i in answer)
+    return back(answer)
+
+
 def public_question(question: schema.Question, atlas: Atlas | None, *, number: int, total: int,
                     rng: random.Random, uid: str | None = None, items: tuple[str, ...] | None = None,
-                    time_limit: float | None = None) -> PublicQuestion:
+                    time_limit: float | None = None, order: tuple[int, ...] | None = None) -> PublicQuestion:
     """What the browser may see of ``question`` before the answer.
 
     Parameters
@@ -283,6 +318,9 @@ def public_question(question: schema.Question, atlas: Atlas | None, *, number: i
         Order: the shown order (e.g. :attr:`handatlas.quiz.drill.DrillQuestion.items`).
     time_limit
         Seconds allowed (drills).
+    order
+        Choice and identify: the order to show the options in (:func:`option_order`; default
+        the file's).
 
     Raises
     ------
@@ -296,7 +334,8 @@ def public_question(question: schema.Question, atlas: Atlas | None, *, number: i
         "difficulty": question.difficulty, "time_limit": time_limit,
     }
     if isinstance(question, schema.Choice):
-        return PublicQuestion(**common, scenario=question.scenario.strip(), options=tuple(question.options),
+        shown = [question.options[i] for i in (order or range(len(question.options)))]
+        return PublicQuestion(**common, scenario=question.scenario.strip(), options=tuple(shown),
                               multiple=question.multiple)
     if isinstance(question, schema.Order):
         shown = tuple(items) if items is not None else _shuffled(list(question.items), rng)
@@ -306,7 +345,8 @@ def public_question(question: schema.Question, atlas: Atlas | None, *, number: i
     if isinstance(question, schema.Identify):
         options = None
         if question.options is not None:
-            options = tuple(display_name(atlas, o) for o in question.options)
+            options = tuple(display_name(atlas, question.options[i])
+                            for i in (order or range(len(question.options))))
         return PublicQuestion(**common, options=options, shows_target=True)
     if atlas is None:
         raise TypeError(f"a {question.type} question needs the atlas")
@@ -402,7 +442,9 @@ class QuizRun:
     atlas
         The atlas the spatial keys come from.
     seed
-        Seeds the question order (when the quiz shuffles), order items and the opaque uids.
+        Seeds the question order (when the quiz shuffles), the order of every question's options
+        and order items, and the opaque uids.  Choice and identify answers are positions among
+        the options as shown; :attr:`results` hold them as indices into the file's options.
 
     Examples
     --------
@@ -424,6 +466,7 @@ class QuizRun:
         self._salt = rng.getrandbits(64)
         self._position = 0
         self._public: dict[int, PublicQuestion] = {}
+        self._orders: dict[int, tuple[int, ...] | None] = {}
         self._keys: dict[int, Key] = {}
         self._answered: set[str] = set()
         self.results: list[Result] = []
@@ -444,8 +487,9 @@ class QuizRun:
         pos = self._position
         if pos not in self._public:
             rng = random.Random(f"{self._salt}:{pos}")
+            self._orders[pos] = option_order(self._question(), rng)
             self._public[pos] = public_question(self._question(), self.atlas, number=pos + 1,
-                                                total=self.total, rng=rng)
+                                                total=self.total, rng=rng, order=self._orders[pos])
         return self._public[pos]
 
     @property
@@ -484,6 +528,7 @@ class QuizRun:
         """
         shown = _check_uid(uid, self.current, self._answered)
         question, key = self._question(), self._key_now()
+        answer = unshuffle(question, answer, self._orders[self._position])
         feedback = reveal(question, key, _grade(question, answer, key, self.atlas), self.atlas)
         return self._record(shown, question, answer, feedback)
 
@@ -552,6 +597,7 @@ class DrillRun:
         self._clock = clock
         self._rng = random.Random()
         self._public: dict[str, PublicQuestion] = {}
+        self._orders: dict[str, tuple[int, ...] | None] = {}
         self._handed: dict[str, float] = {}
         self._answered: set[str] = set()
 
@@ -565,9 +611,10 @@ class DrillRun:
         if dq is None:
             return None
         if dq.uid not in self._public:
+            self._orders[dq.uid] = option_order(dq.question, self._rng)
             self._public[dq.uid] = public_question(dq.question, self._atlas(dq.question), number=dq.number,
                                                    total=dq.total, rng=self._rng, items=dq.items,
-                                                   time_limit=dq.time_limit)
+                                                   time_limit=dq.time_limit, order=self._orders[dq.uid])
             self._handed[dq.uid] = self._clock()
         return self._public[dq.uid]
 
@@ -588,6 +635,7 @@ class DrillRun:
         dq = self.drill.next_question()
         assert dq is not None
         seconds = max(0.0, self._clock() - self._handed[dq.uid])
+        answer = unshuffle(dq.question, answer, self._orders[dq.uid])
         try:
             g = self.drill.answer(dq.uid, answer, seconds=seconds)
         except KeyProblem as exc:
