@@ -256,11 +256,38 @@ def run_cli(args, stdin_text, **kw):
                           capture_output=True, text=True, env=env(), timeout=60, **kw)
 
 
+def drill_queue(quizzes, *, count, seed, tags=None, atlas=None):
+    """The questions ``handatlas drill`` asks a new learner, as it builds them (seeded)."""
+    from handatlas.quiz.drill import TERMINAL_SKIPS
+    from handatlas.quiz.schema import QUESTION_TYPES
+
+    with ProgressStore.open("sqlite://") as store:
+        return Drill(store, quizzes, learner="ann", tags=tags or [], count=count, seed=seed, atlas=atlas,
+                     types=[t for t in QUESTION_TYPES if t not in TERMINAL_SKIPS]).queue
+
+
+def shown_right(quizzes, *, count, seed, tags=None, atlas=None) -> list[int | None]:
+    """The number the terminal drill shows each question's right option under (options are shown
+    in a seeded shuffle); None for questions without options."""
+    out = []
+    for dq in drill_queue(quizzes, count=count, seed=seed, tags=tags, atlas=atlas):
+        right = dq.question.answer if dq.type == "choice" else None
+        if dq.type == "identify" and dq.question.options:
+            right = dq.question.options.index(dq.question.target)
+        out.append(None if right is None else dq.option_order.index(right) + 1)
+    return out
+
+
 def test_terminal_drill_with_piped_answers(tmp_path, bank_dir):
     db = tmp_path / "p.sqlite"
     args = ["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "4", "--seed", "0",
             "--tags", "topic:wrist,topic:sequencing"]
-    r = run_cli(args, "9\n1\nskip\n1\n1 2 3\n4 3 1 2\n")  # shown: third, fourth, second, first
+    tags = ["topic:wrist", "topic:sequencing"]
+    first, _, third, _ = shown_right(bank_dir, count=4, seed=0, tags=tags)
+    order = drill_queue(bank_dir, count=4, seed=0, tags=tags)[3]
+    assert order.type == "order"
+    right_order = " ".join(str(order.items.index(item) + 1) for item in order.question.items)
+    r = run_cli(args, f"9\n{first}\nskip\n{third}\n1 2 3\n{right_order}\n")
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert out.startswith("Drill for ann: 4 questions tagged topic:wrist, topic:sequencing (any).")
@@ -274,7 +301,9 @@ def test_terminal_drill_with_piped_answers(tmp_path, bank_dir):
 
 def test_terminal_drill_ends_cleanly_on_end_of_input(tmp_path, bank_dir):
     db = tmp_path / "p.sqlite"
-    r = run_cli(["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "3"], "1\n")
+    right = shown_right(bank_dir, count=3, seed=0)[0]
+    r = run_cli(["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "3", "--seed", "0"],
+                f"{right}\n")
     assert r.returncode == 0 and r.stderr == ""
     assert "ann: 1.0 / 1 (100%), 1 fully right, 0 skipped, 2 not reached." in r.stdout
     assert answer_count(db) == 1
@@ -282,12 +311,14 @@ def test_terminal_drill_ends_cleanly_on_end_of_input(tmp_path, bank_dir):
 
 def test_terminal_drill_ctrl_c_keeps_the_answers(tmp_path, bank_dir):
     db = tmp_path / "p.sqlite"
+    right, second = shown_right(bank_dir, count=5, seed=0)[:2]
+    wrong = 1 if second != 1 else 2
     proc = subprocess.Popen([sys.executable, "-m", "handatlas.cli", "drill", "--quizzes", str(bank_dir),
-                             "--db", str(db), "--learner", "ann", "--count", "5"],
+                             "--db", str(db), "--learner", "ann", "--count", "5", "--seed", "0"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env())
     try:
-        proc.stdin.write("1\n2\n")
+        proc.stdin.write(f"{right}\n{wrong}\n")
         proc.stdin.flush()
         wait_for(lambda: answer_count(db) == 2, what="two answers")
         time.sleep(0.05)  # let it reach the next prompt
@@ -306,13 +337,14 @@ def test_terminal_drill_spatial_questions_on_the_fixture_atlas(tmp_path, fixture
     pulse = next(q.question for q in load_bank(quizzes) if q.question.id == "pulse")
     key = compute_key(pulse, fixture_atlas)
     at_risk = ", ".join(key.names[i] for i in key.at_risk) or "none"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{key.verdict}\n{at_risk}\nmedian\n1\n"))
+    capitate = shown_right(quizzes, count=20, seed=0, atlas=fixture_atlas)[-1]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{key.verdict}\n{at_risk}\nmedian\n{capitate}\n"))
     code = main(["--atlas", str(fixture_dir), "drill", "--quizzes", str(quizzes), "--db",
                  str(tmp_path / "p.sqlite"), "--learner", "lee", "--seed", "0"])
     out = capsys.readouterr().out
     assert code == 0
     assert "3 questions" in out and "Click the median nerve" not in out  # locate: not in the terminal
-    assert "(a firm press at radial pulse)" in out and "  1. Capitate" in out
+    assert "(a firm press at radial pulse)" in out and f"  {capitate}. Capitate" in out
     assert out.count("Right.") == 3 and "lee: 3.0 / 3 (100%)" in out
 
 

@@ -72,6 +72,7 @@ from handatlas.quiz.grading import Grade, grade
 from handatlas.quiz.keys import Key, compute_key, normalise
 from handatlas.quiz.loading import load_quiz, quiz_paths
 from handatlas.quiz.progress import ProgressStore, utcnow
+from handatlas.quiz.shuffle import option_order, unshuffle
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -244,6 +245,9 @@ class DrillQuestion:
         For ``order`` questions, the items in the (shuffled) order to show them.
     time_limit : float or None
         Seconds allowed.
+    option_order : tuple of int or None
+        For choice and identify questions with options, the order to show them in (indices into
+        the file's options; :mod:`handatlas.quiz.shuffle`).
     """
 
     uid: str
@@ -255,6 +259,7 @@ class DrillQuestion:
     due: datetime | None
     items: tuple[str, ...] | None = None
     time_limit: float | None = None
+    option_order: tuple[int, ...] | None = None
 
     @property
     def type(self) -> str:
@@ -450,7 +455,7 @@ class Drill:
                 while len(items) > 1 and list(items) == q.question.items:
                     items = tuple(self._rng.sample(q.question.items, len(items)))
             out.append(DrillQuestion(q.uid, q.quiz_id, q.question, i + 1, len(picked), d is None, d, items,
-                                     self.time_limit))
+                                     self.time_limit, option_order(q.question, self._rng)))
         return out
 
     # -- asking
@@ -701,11 +706,12 @@ def question_text(dq: DrillQuestion, *, atlas: Atlas | None = None) -> str:
     if isinstance(q, schema.Choice) and q.scenario:
         lines.append(q.scenario.strip())
     lines.append(q.prompt.strip())
+    shown = dq.option_order or range(len(getattr(q, "options", None) or ()))
     if isinstance(q, schema.Choice):
-        lines += [f"  {i}. {o}" for i, o in enumerate(q.options, 1)]
+        lines += [f"  {n}. {q.options[i]}" for n, i in enumerate(shown, 1)]
         lines.append("Choose all that apply (e.g. 1,3)." if q.multiple else "Choose one number.")
     elif isinstance(q, schema.Identify) and q.options:
-        lines += [f"  {i}. {_option_text(o, atlas)}" for i, o in enumerate(q.options, 1)]
+        lines += [f"  {n}. {_option_text(q.options[i], atlas)}" for n, i in enumerate(shown, 1)]
         lines.append("Choose a number or type the name.")
     elif isinstance(q, schema.Identify):
         lines.append("Type the name.")
@@ -747,11 +753,11 @@ def parse_answer(dq: DrillQuestion, text: str, *, field_name: str | None = None)
         if not q.multiple:
             if len(picks) != 1:
                 raise ValueError(f"choose one number from 1 to {len(q.options)}")
-            return picks[0]
-        return sorted(set(picks))
+            return unshuffle(q, picks[0], dq.option_order)
+        return unshuffle(q, sorted(set(picks)), dq.option_order)
     if isinstance(q, schema.Identify):
         if q.options and text.isdigit():
-            return _numbers(text, len(q.options))[0]
+            return unshuffle(q, _numbers(text, len(q.options))[0], dq.option_order)
         if not text:
             raise ValueError("type a name" + (" or an option number" if q.options else ""))
         return text

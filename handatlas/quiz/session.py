@@ -54,6 +54,7 @@ from handatlas.quiz.keys import (
 )
 from handatlas.quiz.loading import LoadedQuiz
 from handatlas.quiz.problems import QuizFlowError
+from handatlas.quiz.shuffle import option_order, unshuffle
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -262,41 +263,6 @@ def _shuffled(items: list[str], rng: random.Random) -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------------- question -> public
-def option_order(question: schema.Question, rng: random.Random) -> tuple[int, ...] | None:
-    """The order to show a question's options in (indices into the file's), drawn from ``rng``;
-    None for a question without options.
-
-    A file lists the right option first more often than not; shown in the file's order, always
-    picking the first option would pass.  The order stays on the server (it would tell where the
-    file's first option went).
-    """
-    options = question.options if isinstance(question, schema.Choice | schema.Identify) else None
-    if not options:
-        return None
-    order = list(range(len(options)))
-    rng.shuffle(order)
-    return tuple(order)
-
-
-def unshuffle(question: schema.Question, answer: Any, order: tuple[int, ...] | None) -> Any:
-    """An answer given by position among the shown options, as indices into the file's options.
-
-    Anything that is not an option position (a typed name, a click, a verdict) is returned as is;
-    a position out of range is too, so that grading names it.
-    """
-    if order is None or not isinstance(question, schema.Choice | schema.Identify):
-        return answer
-
-    def back(i: Any) -> Any:
-        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(order):
-            return i
-        return order[i]
-
-    if isinstance(answer, list | tuple):
-        return sorted(back(i) for i in answer)
-    return back(answer)
-
-
 def public_question(question: schema.Question, atlas: Atlas | None, *, number: int, total: int,
                     rng: random.Random, uid: str | None = None, items: tuple[str, ...] | None = None,
                     time_limit: float | None = None, order: tuple[int, ...] | None = None) -> PublicQuestion:
@@ -611,7 +577,7 @@ class DrillRun:
         if dq is None:
             return None
         if dq.uid not in self._public:
-            self._orders[dq.uid] = option_order(dq.question, self._rng)
+            self._orders[dq.uid] = dq.option_order
             self._public[dq.uid] = public_question(dq.question, self._atlas(dq.question), number=dq.number,
                                                    total=dq.total, rng=self._rng, items=dq.items,
                                                    time_limit=dq.time_limit, order=self._orders[dq.uid])
