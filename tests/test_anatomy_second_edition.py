@@ -83,14 +83,16 @@ SOLID_TISSUES = ("muscle", "tendon", "fascia", "retinaculum", "bone")
 #: name with its id, or without it for every id), with what is missing.  Strict: a finding that
 #: starts to hold fails here until it leaves this table.
 _KINK = ("centreline kinks the local smoothing after the relaxation cannot take out without pushing the "
-         "tube into a neighbour: the crowded carpal tunnel (FPL, FDS 2, FDP 2 and 4) and the radial artery "
-         "where it winds under the first compartment to the snuffbox")
+         "tube into a neighbour: the crowded carpal tunnel (FPL, FDS 2, FDP 2 and 4), the radial artery "
+         "where it winds under the first compartment to the snuffbox, and EDC 5 on the dorsum of the wrist "
+         "where the dorsal branch of the ulnar nerve crosses over it")
 PENDING: dict[str, str] = {
     "test_no_kink_or_hairpin[radial_artery]": _KINK,
     "test_no_kink_or_hairpin[fpl_tendon]": _KINK,
     "test_no_kink_or_hairpin[fds_tendon_2]": _KINK,
     "test_no_kink_or_hairpin[fdp_tendon_2]": _KINK,
     "test_no_kink_or_hairpin[fdp_tendon_4]": _KINK,
+    "test_no_kink_or_hairpin[edc_tendon_5]": _KINK,
 }
 
 
