@@ -237,7 +237,7 @@ def test_gift_small_blocks_answers_weights(small, tmp_path, fixture_atlas):
         assert no_picture == (name.split(".")[0] in SPATIAL), name
         assert q["feedback"].startswith("[html]<p>")
     single = questions["choice_single"]
-    assert [(a["mark"], a["text"]) for a in single["answers"]] == [
+    assert sorted((a["mark"], a["text"]) for a in single["answers"]) == [
         ("=", "Ask about it"), ("~", "Ignore it"), ("~", "Press harder")]
     assert "{hurts} = 3/10 #pain ~ today" in single["text"]
     weights = {a["text"]: a["weight"] for a in questions["choice_multi"]["answers"]}
@@ -392,3 +392,30 @@ def test_cli_export_errors(capsys, small, tmp_path, fixture_dir):
     code, out, err = run(capsys, "--atlas", fixture_dir, "quiz", "export", tmp_path / "nope.yaml",
                          "--format", "anki", "-o", tmp_path / "x.apkg")
     assert code == 2 and err == f"handatlas: error: no such quiz file: {tmp_path / 'nope.yaml'}\n"
+
+
+def test_exported_options_are_shuffled_reproducibly(atlas):
+    """The bank lists the right option first more often than not; exported, the right option
+    lands in every position about equally often, and the same export gives the same order."""
+    from collections import Counter
+
+    from handatlas.quiz.export.geometry import Geometry
+    from handatlas.quiz.export.items import export_quiz
+
+    geometry = Geometry(atlas)
+    places: Counter[int] = Counter()
+    for path in quiz_paths([default_quiz_dir()]):
+        quiz = load_quiz(path)
+        exported = export_quiz(quiz, atlas, geometry=geometry).questions
+        for e in exported:
+            for item in e.items:
+                if item.kind == "multichoice" and item.single and len(item.answers) >= 3:
+                    places[next(i for i, a in enumerate(item.answers) if a.fraction > 0)] += 1
+    scenarios = default_quiz_dir() / "certification_scenarios.yaml"
+    first = export_quiz(load_quiz(scenarios), atlas, geometry=geometry)
+    again = export_quiz(load_quiz(scenarios), atlas, geometry=geometry)
+    assert [e.items for e in again.questions] == [e.items for e in first.questions]
+    total = sum(places.values())
+    assert total > 150, total
+    assert places[0] / total < 0.4, places  # about a quarter or a third, not the file's habit
+    print(f"key positions in exported single-answer items: {dict(sorted(places.items()))}")

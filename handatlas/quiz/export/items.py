@@ -416,13 +416,28 @@ def export_question(quiz_id: str, q: schema.Question, atlas: Atlas, geometry: Ge
     """
     if isinstance(q, schema.Choice | schema.Order):
         items = choice_items(q) if isinstance(q, schema.Choice) else order_items(q)
+        items = tuple(shuffled_options(quiz_id, item) for item in items)
         return Exported(quiz_id, q, items, items, None, explanation=explanation_text(q, None))
     key = compute_key(q, atlas)
     builders = {"identify": identify_export, "locate": locate_export, "press": press_export,
                 "territory": territory_export}
     items, text_items, picture = builders[q.type](q, key, atlas, geometry)
+    items = tuple(shuffled_options(quiz_id, item) for item in items)
+    text_items = tuple(shuffled_options(quiz_id, item) for item in text_items)
     note = "no picture: GIFT cannot embed images (the Moodle XML and Anki exports carry the rendered picture)"
     return Exported(quiz_id, q, items, text_items, picture, note, explanation_text(q, key))
+
+
+def shuffled_options(quiz_id: str, item: Item) -> Item:
+    """A multiple-choice item with its options in a seeded random order (reproducible from the
+    quiz and item ids): the file lists the right option first more often than not, and a format
+    without shuffling (GIFT read as is, Anki) would show it there.  Other items are returned as
+    they are."""
+    if item.kind != "multichoice":
+        return item
+    answers = list(item.answers)
+    seeded(quiz_id, item.id, "options").shuffle(answers)
+    return Item(item.id, item.kind, item.prompt, tuple(answers), item.pairs, item.single)
 
 
 def export_quiz(quiz: LoadedQuiz, atlas: Atlas, *, geometry: Geometry | None = None) -> ExportQuiz:

@@ -68,10 +68,10 @@ def _answers(q: ET.Element, item: Item, *, fmt: str) -> None:
         _text(element, "feedback", "", format="html")
 
 
-def _type_fields(q: ET.Element, item: Item, *, shuffle: bool) -> None:
+def _type_fields(q: ET.Element, item: Item) -> None:
     if item.kind == "multichoice":
         _sub(q, "single", "true" if item.single else "false")
-        _sub(q, "shuffleanswers", "1" if shuffle else "0")
+        _sub(q, "shuffleanswers", "1")  # every attempt in its own order, whatever the quiz says
         _sub(q, "answernumbering", "abc")
         _answers(q, item, fmt="html")
     elif item.kind == "shortanswer":
@@ -84,7 +84,7 @@ def _type_fields(q: ET.Element, item: Item, *, shuffle: bool) -> None:
             _text(sub, "answer", answer)
 
 
-def question_element(item: Item, exported: Exported, *, png: bytes | None, shuffle: bool) -> ET.Element:
+def question_element(item: Item, exported: Exported, *, png: bytes | None) -> ET.Element:
     """One ``<question>``."""
     q = ET.Element("question", type=item.kind)
     _text(q, "name", item.id)
@@ -94,7 +94,7 @@ def question_element(item: Item, exported: Exported, *, png: bytes | None, shuff
     _sub(q, "penalty", PENALTY)
     _sub(q, "hidden", "0")
     _sub(q, "idnumber", f"{exported.quiz_id}.{item.id}"[:100])
-    _type_fields(q, item, shuffle=shuffle)
+    _type_fields(q, item)
     tags = ET.SubElement(q, "tags")
     for tag in exported.tags:
         _text(tags, "tag", tag)
@@ -124,6 +124,6 @@ def moodle_xml(quizzes: Sequence[ExportQuiz], *, png: Callable[[Exported], bytes
         for exported in quiz.questions:
             picture = png(exported) if exported.picture is not None else None
             for item in exported.items:
-                root.append(question_element(item, exported, png=picture, shuffle=quiz.shuffle))
+                root.append(question_element(item, exported, png=picture))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
