@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ SCHEMA_VERSION = 1
 DB_ENV = "HANDATLAS_DB_URL"
 #: How long (seconds) a SQLite writer waits for another one before giving up.
 BUSY_TIMEOUT_S = 30.0
+#: How often opening a SQLite store is tried when another process holds the file's lock.
+OPEN_ATTEMPTS = 20
 #: The PostgreSQL advisory lock taken while the tables are created or upgraded (any fixed number).
 SCHEMA_LOCK_KEY = 0x48414E44  # "HAND"
 #: What to install for a database URL whose driver is missing.
@@ -319,7 +322,16 @@ class ProgressStore:
             _sqlite_setup(engine)
         store = cls(engine, shown=shown)
         try:
-            store._migrate()
+            for attempt in range(OPEN_ATTEMPTS):
+                try:
+                    store._migrate()
+                    break
+                except sa_exc.OperationalError as exc:
+                    # a fresh SQLite file switching to WAL while another store does the same
+                    # answers "locked" at once, whatever the busy timeout: try again shortly
+                    if not is_sqlite or "locked" not in str(exc.orig) or attempt == OPEN_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
         except sa_exc.SQLAlchemyError as exc:
             engine.dispose()
             reason = getattr(exc, "orig", None) or exc
