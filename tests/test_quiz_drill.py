@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -317,15 +318,27 @@ def test_terminal_drill_ctrl_c_keeps_the_answers(tmp_path, bank_dir):
                              "--db", str(db), "--learner", "ann", "--count", "5", "--seed", "0"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env())
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stdout.read(1), "")), daemon=True)
+    reader.start()
     try:
         proc.stdin.write(f"{right}\n{wrong}\n")
         proc.stdin.flush()
-        wait_for(lambda: answer_count(db) == 2, what="two answers")
-        time.sleep(0.05)  # let it reach the next prompt
+        # Ctrl-C while the drill waits at the third question's prompt (stdin still open)
+        wait_for(lambda: "".join(chunks).count("\n> ") == 3, what="the third prompt")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # the signal reached another thread: press Ctrl-C again
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)
+        reader.join(timeout=10)
+        err = proc.stderr.read()
     finally:
         proc.kill()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+    out = "".join(chunks)
     assert proc.returncode == 130, err
     assert "Interrupted." in out and "ann: 1.0 / 2 (50%)" in out and "Traceback" not in err
     assert answer_count(db) == 2
