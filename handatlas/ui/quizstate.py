@@ -58,7 +58,7 @@ def is_blank(answer: Any) -> bool:
     """Whether an answer is still missing something the learner must choose."""
     if answer is None or answer == [] or answer == "":
         return True
-    return isinstance(answer, dict) and None in answer.values()
+    return isinstance(answer, dict) and any(v is None or v == [] for v in answer.values())
 
 
 class QuestionState(param.Parameterized):

@@ -14,6 +14,7 @@ from typing import Any
 import panel as pn
 
 from handatlas.quiz.drill import Progress, Summary
+from handatlas.quiz.grading import NOTHING_AT_RISK
 from handatlas.quiz.session import Feedback, PublicQuestion, risk_choices
 from handatlas.ui.charts import retention_chart
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
@@ -71,7 +72,8 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
             widgets.append((verdict, "verdict"))
         if "at_risk" in (q.ask or ()):
             at_risk = w.MultiChoice(
-                options={name: sid for sid, name in risk_choices(question.hand.atlas)},
+                options={"Nothing is at risk": NOTHING_AT_RISK,
+                         **{name: sid for sid, name in risk_choices(question.hand.atlas)}},
                 placeholder="Structures at risk",
                 css_classes=["q-at-risk"],
             )
