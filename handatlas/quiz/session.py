@@ -387,6 +387,19 @@ def _check_uid(uid: str | None, current: PublicQuestion | None, answered: set[st
     return current
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A question of a finished quiz that was not fully right, for the review at the end."""
+
+    number: int
+    prompt: str
+    score: float
+    skipped: bool
+    feedback: str
+    answer_text: str
+    explanation: str
+
+
 # ----------------------------------------------------------------------------- a quiz
 class QuizRun:
     """One learner taking one quiz, question by question.
@@ -534,6 +547,18 @@ class QuizRun:
     def passed(self) -> bool:
         """Whether the score reaches the quiz's pass mark (a fraction of the maximum)."""
         return self.fraction >= self.header.pass_mark - 1e-9
+
+    def missed(self) -> list[Missed]:
+        """The questions answered so far that were not fully right (skipped ones too), in order."""
+        prompts = {q.id: q.prompt.strip() for q in self.quiz.questions}
+        return [Missed(r.number, prompts[r.question_id], r.score, r.skipped, r.feedback.feedback,
+                       r.feedback.answer_text, r.feedback.explanation)
+                for r in self.results if not r.correct]
+
+    def end(self) -> None:
+        """Stop early: every question not yet answered counts as skipped (score 0)."""
+        while not self.finished:
+            self.skip()
 
 
 # ----------------------------------------------------------------------------- a drill

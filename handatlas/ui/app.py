@@ -30,6 +30,7 @@ from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.state import MODES, HandState, guarded
 from handatlas.ui.views import (
+    exam_notice,
     identification,
     layer_tree,
     press_controls,
@@ -189,6 +190,8 @@ class HandApp(pn.viewable.Viewer):
         }
 
     def _identify(self, message: dict[str, Any]) -> str | None:
+        if self.state.closed_for_exam():
+            return None
         hit = self.state.hit(message)
         if hit is None:
             return None
@@ -196,6 +199,8 @@ class HandApp(pn.viewable.Viewer):
         return hit.id
 
     def _press(self, message: dict[str, Any]) -> str | None:
+        if self.state.closed_for_exam():
+            return None
         point = self.state.skin_point(message)
         if point is None:
             return None
@@ -206,11 +211,16 @@ class HandApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ panels
     def _explore_panel(self) -> pn.viewable.Viewable:
-        found = guarded(self.state, lambda entry: self.frame(entry.id, kind=entry.kind))
-        return pn.Column(search_box(self.state, found), sizing_mode="stretch_width")
+        def found(entry: Any) -> None:
+            if not self.state.exam:
+                self.frame(entry.id, kind=entry.kind)
+
+        return pn.Column(exam_notice(self.state), search_box(self.state, guarded(self.state, found)),
+                         sizing_mode="stretch_width")
 
     def _press_panel(self) -> pn.viewable.Viewable:
-        return press_controls(self.state, self.state.clear_press)
+        return pn.Column(exam_notice(self.state), press_controls(self.state, self.state.clear_press),
+                         sizing_mode="stretch_width")
 
     def _results(self, mode: str) -> pn.viewable.Viewable:
         if mode == "press":
