@@ -218,6 +218,29 @@ def test_drill_needs_a_name(app):
     assert app.drill.start() is None and "name" in app.state.message
 
 
+def test_class_progress_only_for_a_signed_in_instructor(app):
+    from handatlas.ui.authorview import class_table_html
+
+    drill = app.drill
+    drill.param.update(learner="sam", tags=["domain:ethics"], count=3)
+    assert drill.start() is not None
+    shown = drill.question.shown
+    assert drill.question.submit(list(shown.items) if shown.type == "order" else 0) is not None
+    classes = app.classes
+    assert classes.refresh() is None and "signed-in instructor" in app.state.message
+    assert classes.csv() == ""
+    assert app.author.sign_in("instructor", PASSWORD)
+    report = classes.refresh()
+    assert report is not None and report.learners == ("sam",) and report.topics
+    html = class_table_html(report, "")
+    assert "Class progress: 1 learners" in html and report.topics[0].topic in html
+    classes.learner = "sam"
+    assert "sam: weakest topics first" in class_table_html(classes.report, classes.learner)
+    assert classes.csv().startswith("learner,topic,answers") and "\nsam," in classes.csv()
+    app.author.user = None  # signed out: the report goes with the instructor
+    assert classes.report is None and classes.csv() == ""
+
+
 # ----------------------------------------------------------------------------- author
 def test_authoring_is_off_without_instructors(atlas, quizzes):
     from handatlas.accounts import AUTHORING_HELP

@@ -24,6 +24,7 @@ from handatlas.atlas import Atlas, load_atlas
 from handatlas.quiz import default_quiz_dir
 from handatlas.ui.authorstate import AuthorState
 from handatlas.ui.authorview import author_panel, author_results
+from handatlas.ui.classstate import ClassState
 from handatlas.ui.display import display_meshes
 from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
@@ -132,6 +133,7 @@ class HandApp(pn.viewable.Viewer):
         self.quiz = QuizState(self.state, self.quizzes)
         self.drill = DrillState(self.state, self.quizzes, progress_db)
         self.author = AuthorState(self.state, self.quizzes, instructors)
+        self.classes = ClassState(self.author, self.quizzes, progress_db)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "explore": self._identify,
             "press": self._press,
@@ -231,7 +233,7 @@ class HandApp(pn.viewable.Viewer):
             return quiz_results(self.quiz)
         if mode == "drill":
             return drill_results(self.drill)
-        return author_results(self.author)
+        return author_results(self.author, self.classes)
 
     def __panel__(self) -> pn.viewable.Viewable:
         state = self.state
