@@ -87,10 +87,16 @@ def test_handatlas_serve_shows_the_app(browser, tmp_path):
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             assert time.monotonic() - t0 < 60, "handatlas serve did not open its port"
             time.sleep(0.05)
+        responses = []
+        page.on("response", lambda r: responses.append(r))
         page.goto(f"http://localhost:{port}/")
         wait_for_scene(page)
         assert page.title().startswith("handatlas")
         assert external == []
+        # the JavaScript (5.5 MB as files) travels compressed
+        scripts = [r for r in responses if r.url.split("?")[0].endswith(".js")]
+        assert scripts and all(r.headers.get("content-encoding") == "gzip" for r in scripts), \
+            [(r.url, r.headers.get("content-encoding")) for r in scripts]
     finally:
         page.close()
         os.killpg(proc.pid, signal.SIGTERM)
