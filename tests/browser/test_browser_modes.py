@@ -29,7 +29,7 @@ def test_locate_question_answered_by_clicking_the_hand(page, served):
     click = hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     assert click["mode"] == "quiz" and click["result"] == "right"
     expect(page.locator(".q-result")).to_contain_text("Right")
-    expect(page.locator(".q-score")).to_contain_text("Score: 1 / 1 (100%) — passed")
+    expect(page.locator(".q-score")).to_contain_text("Score: 1 of 1 (100%) — passed")
     hand.assert_clean()
 
 
@@ -88,10 +88,13 @@ def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
     page.locator(".author-file select").select_option("areas_of_caution.yaml")
     page.locator(".author-type select").select_option("press")
     page.locator(".author-id input").fill("browser_pulse_press")
-    page.locator(".author-prompt textarea").fill("A moderate press at the radial pulse: the verdict?")
+    page.locator(".author-prompt textarea").fill("A firm press at the radial pulse: the verdict?")
     page.locator(".author-explanation textarea").fill("The radial artery lies about 5 mm deep here.")
     hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     expect(page.locator(".author-target input")).to_have_value("radial_pulse")
+    page.locator(".author-preview button").click()  # moderate: a quarter either way changes the verdict
+    expect(page.locator(".message")).to_contain_text("too close to a threshold")
+    page.locator(".author-grade button").filter(has_text="firm").click()
     page.locator(".author-preview button").click()
     expect(page.locator(".author-output")).to_contain_text("avoid")
     page.locator(".author-save button").click()
