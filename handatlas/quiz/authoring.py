@@ -36,7 +36,7 @@ from handatlas.quiz.keys import (
     TerritoryKey,
     compute_key,
 )
-from handatlas.quiz.loading import LoadedQuiz, load_quiz, parse_quiz, quiz_paths
+from handatlas.quiz.loading import LoadedQuiz, load_quiz, parse_quiz, quiz_paths, read_quiz_text
 from handatlas.quiz.problems import Problem, QuizError
 from handatlas.quiz.session import answer_text
 
@@ -439,7 +439,7 @@ def save_question(quizzes_dir: str | Path, file_name: str, question: Mapping[str
         raise AuthoringError("a question is a mapping of fields with an 'id'")
     question = _plain(dict(question))
     with _SAVE_LOCK:
-        old = path.read_bytes().decode("utf-8") if path.exists() else None
+        old = _read(path, file_name)
         for fold in (True, False):  # folded text unless it would not read back the same
             text = _new_text(old, path, file_name, question, header, replace=replace, fold=fold)
             new = _validated(text, folder, path, file_name, atlas)
@@ -448,11 +448,21 @@ def save_question(quizzes_dir: str | Path, file_name: str, question: Mapping[str
                 break
         else:
             raise AuthoringError(f"{file_name}: the question does not read back as written; save it by hand")
-        current = path.read_bytes().decode("utf-8") if path.exists() else None
+        current = _read(path, file_name)
         if current != old:
             raise AuthoringError(f"{file_name} changed on disk while saving; reload it and save again")
         _write(path, text)
     return path
+
+
+def _read(path: Path, file_name: str) -> str | None:
+    """The file's text (None: a new file), within the loader's limits."""
+    if not path.exists():
+        return None
+    try:
+        return read_quiz_text(path, name=file_name)
+    except QuizError as exc:
+        raise AuthoringError(f"{file_name} cannot be loaded; fix it by hand first:", exc.problems) from None
 
 
 def _new_text(old: str | None, path: Path, file_name: str, question: dict[str, Any],

@@ -13,41 +13,86 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from handatlas.quiz.loading import LoadedQuiz, load_quiz, quiz_paths
+from handatlas.quiz.loading import LoadedQuiz, folder_files, load_quiz, outside_folder
 from handatlas.quiz.problems import QuizError, QuizFlowError
 
-__all__ = ["QuizFlowError", "open_quiz", "question_ids", "quiz_choices"]
+__all__ = ["FolderQuizzes", "QuizFlowError", "open_quiz", "question_ids", "quiz_choices", "read_folder"]
 
 
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise QuizFlowError(f"the quiz folder {folder} does not exist")
-    return [p for p in quiz_paths([folder]) if p.is_file() or p.is_symlink()]
+    return folder_files(folder)
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
+    return not outside_folder(path, folder)
 
 
-def quiz_choices(folder: str | Path) -> list[tuple[str, Path]]:
+@dataclass(frozen=True)
+class FolderQuizzes:
+    """The quiz files of a folder: those that load, and why each other one was left out.
+
+    Attributes
+    ----------
+    quizzes : list of LoadedQuiz
+        In file-name order.
+    skipped : dict
+        Path -> the :class:`~handatlas.quiz.problems.QuizError` that kept it out (invalid, over a
+        limit, not a regular file, or a symlink pointing out of the folder).
+    """
+
+    quizzes: list[LoadedQuiz] = field(default_factory=list)
+    skipped: dict[Path, QuizError] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """One line per skipped file: its first problem (``file:line: ...``) and how many more."""
+        out = []
+        for err in self.skipped.values():
+            more = len(err.problems) - 1
+            tail = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
+            out.append(f"{err.problems[0]}{tail}")
+        return out
+
+
+def read_folder(folder: str | Path) -> FolderQuizzes:
+    """Load every quiz file of ``folder``; a file that cannot be loaded is skipped, with its reasons.
+
+    One bad file never hides the others: whatever is wrong with it (broken YAML, a limit of
+    :mod:`handatlas.quiz.limits` passed, a FIFO, a symlink out of the folder) is kept in
+    :attr:`FolderQuizzes.skipped`.
+
+    Raises
+    ------
+    QuizFlowError
+        When the folder does not exist.
+    """
+    folder = Path(folder)
+    out = FolderQuizzes()
+    for path in _files(folder):
+        try:
+            out.quizzes.append(load_quiz(path, folder=folder))
+        except QuizError as exc:
+            out.skipped[path] = exc
+    return out
+
+
+def quiz_choices(folder: str | Path, *, found: FolderQuizzes | None = None) -> list[tuple[str, Path]]:
     """``(title, path)`` of each quiz file in ``folder``, in file-name order.
 
     A file that cannot be loaded is listed as ``"<name> (invalid: open it to see why)"``;
-    symlinks pointing out of the folder are left out.
+    symlinks pointing out of the folder are left out.  ``found``: the folder as
+    :func:`read_folder` read it already.
     """
     folder = Path(folder)
-    out = []
-    for path in _files(folder):
-        if not _inside(path, folder):
-            continue
-        try:
-            title = load_quiz(path).model.quiz.title
-        except QuizError:
-            title = f"{path.name} (invalid: open it to see why)"
-        out.append((title, path))
-    return out
+    found = found if found is not None else read_folder(folder)
+    titles = {quiz.path: quiz.model.quiz.title for quiz in found.quizzes}
+    titles |= {path: f"{path.name} (invalid: open it to see why)" for path in found.skipped
+               if _inside(path, folder)}
+    return [(titles[path], path) for path in sorted(titles)]
 
 
 def open_quiz(folder: str | Path, name: str) -> LoadedQuiz:
@@ -73,7 +118,7 @@ def open_quiz(folder: str | Path, name: str) -> LoadedQuiz:
     if not _inside(path, folder):
         raise QuizFlowError(f"refusing {path.name}: it points outside the quiz folder {folder}")
     try:
-        return load_quiz(path)
+        return load_quiz(path, folder=folder)
     except QuizError as exc:
         raise QuizFlowError(str(exc)) from exc
 
