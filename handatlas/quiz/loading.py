@@ -78,8 +78,9 @@ class LoadedQuiz:
 
 
 # ----------------------------------------------------------------------------- YAML with lines
-class _LimitError(Exception):
-    """A file over one of the :mod:`~handatlas.quiz.limits`, at a 1-based line."""
+class _Refused(Exception):
+    """Refused while reading the YAML (a limit of :mod:`~handatlas.quiz.limits`, a value Python
+    cannot hold), at a 1-based line."""
 
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
@@ -104,8 +105,14 @@ class _BoundedLoader(yaml.SafeLoader):
     def _count(self, n: int, line: int) -> None:
         self.nodes += n
         if self.nodes > limits.MAX_NODES:
-            raise _LimitError(line, f"too much data: over {limits.MAX_NODES:,} YAML values "
+            raise _Refused(line, f"too much data: over {limits.MAX_NODES:,} YAML values "
                                     f"(counting each alias as all it repeats) by this line")
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # an integer of 5000 digits, a 13th month
+            raise _Refused(node.start_mark.line + 1, f"this value cannot be read: {exc}") from None
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
@@ -113,18 +120,18 @@ class _BoundedLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > limits.MAX_ALIASES:
-                raise _LimitError(line, f"too many aliases (*{event.anchor}): at most "
+                raise _Refused(line, f"too many aliases (*{event.anchor}): at most "
                                         f"{limits.MAX_ALIASES} in a file")
             node = super().compose_node(parent, index)
             size = self.sizes.get(id(node))
             if size is None:
-                raise _LimitError(line, f"the alias *{event.anchor} is inside the value it names "
+                raise _Refused(line, f"the alias *{event.anchor} is inside the value it names "
                                         f"(a value that contains itself)")
             self._count(size, line)
             return node
         self.depth += 1
         if self.depth > limits.MAX_DEPTH:
-            raise _LimitError(line, f"nested too deeply: more than {limits.MAX_DEPTH} levels of "
+            raise _Refused(line, f"nested too deeply: more than {limits.MAX_DEPTH} levels of "
                                     f"lists and mappings (a quiz needs 4)")
         before = self.nodes
         self._count(1, line)
@@ -198,7 +205,7 @@ def _parse(text: str, name: str) -> _Parsed:
         data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise QuizError([_yaml_problem(exc, text, name)]) from None
-    except _LimitError as exc:
+    except _Refused as exc:
         raise QuizError([Problem(name, exc.line, exc.message)]) from None
     finally:
         loader.dispose()
