@@ -92,6 +92,8 @@ CASES: dict[str, tuple[str | bytes, int, str]] = {
     "long_id": (head(qid="a" * 100_000), 3, "field 'quiz.id': too long: 100,000 characters, at most 80"),
     "long_version": ("format_version: '" + "9" * 100_000 + "'\n", 1,
                      "… (100,002 characters) is not supported"),
+    "huge_type": (head() + "  - id: q1\n    type: " + "k" * 1_000_000 + "\n", 8,
+                  "unknown question type 'kkkk"),
     "huge_integer": (head() + "  - id: q1\n    difficulty: " + "9" * 5000 + "\n", 8,
                      "this value cannot be read: Exceeds the limit (4300 digits)"),
     "impossible_date": (head() + "  - id: q1\n    prompt: 2024-13-45\n", 8,
@@ -104,6 +106,8 @@ CASES: dict[str, tuple[str | bytes, int, str]] = {
                          .replace("explanation: The thumb is the first digit.", "explanation:"),
                          11, "field 'options': indented under 'explanation' (line 10)"),
     "swallowed_by_text": (SWALLOWED, 12, "field 'answer': read as part of the text of 'prompt' (line 9)"),
+    "questions_under_quiz": (good().replace("\nquestions:\n", "\n  questions:\n"), 6,
+                             "field 'questions': indented under 'quiz' (line 2): line 'questions' up"),
     "over_indented_plain_text": (good().replace("    answer: 0", "      answer: 0"), 12,
                                  "indented further than"),
     "over_indented_after_list": (good().replace("    options: [thumb, index]\n",
@@ -138,6 +142,16 @@ def test_hostile_file_refused_with_its_line(tmp_path, case):
     assert (first.file, first.line) == (str(path), line), str(info.value)
     assert words in first.message or words in str(first), str(first)
     assert len(str(info.value)) < 1000, "a message never repeats a huge value"
+
+
+def test_problems_of_a_file_are_capped():
+    text = head() + "  - id: q1\n" + "    a: 1\n" * 2000
+    with pytest.raises(QuizError) as info:
+        parse_quiz(text, name="q.yaml")
+    problems = info.value.problems
+    assert len(problems) == limits.MAX_PROBLEMS + 1
+    assert str(problems[-1]) == (f"q.yaml:{9 + limits.MAX_PROBLEMS}: and {1999 - limits.MAX_PROBLEMS} more "
+                                 f"problems from this line on (fix the first {limits.MAX_PROBLEMS})")
 
 
 def test_the_swallowed_case_is_what_it_says():
@@ -223,7 +237,7 @@ def test_quiz_check_exit_1_with_file_and_line(capsys, fixture_dir, tmp_path, cas
     assert len(err) < 2000
 
 
-@pytest.mark.parametrize("kind", ["folder", "fifo", "link_out", "broken_link"])
+@pytest.mark.parametrize("kind", ["folder", "fifo", "link_out", "broken_link", "link_loop"])
 def test_quiz_check_names_what_is_not_a_quiz_file(capsys, fixture_dir, tmp_path, kind):
     folder = tmp_path / "quizzes"
     folder.mkdir()
@@ -234,14 +248,31 @@ def test_quiz_check_names_what_is_not_a_quiz_file(capsys, fixture_dir, tmp_path,
         os.mkfifo(path)
     elif kind == "link_out":
         path.symlink_to(_write(tmp_path / "elsewhere.yaml", good("elsewhere")))
-    else:
+    elif kind == "broken_link":
         path.symlink_to(folder / "gone.yaml")
+    else:
+        path.symlink_to(path.name)
     _write(folder / "good.yaml", good())
     code, out, err = run(capsys, "--atlas", fixture_dir, "quiz", "check", folder)
     words = {"folder": "is a folder", "fifo": "not a regular file",
-             "link_out": "points outside the quiz folder", "broken_link": "cannot read the file"}[kind]
+             "link_out": "points outside the quiz folder", "broken_link": "cannot read the file",
+             "link_loop": "Too many levels of symbolic links"}[kind]
     assert code == 1 and f"{path}: " in err and words in err, err
     assert f"{folder / 'good.yaml'}: valid" in out and "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("command", [["quiz", "export", "--format", "gift", "-o", "out.gift"],
+                                     ["quiz", "mock", "--count", "3", "-o", "mock.yaml"]])
+def test_export_and_mock_refuse_hostile_folders_too(capsys, fixture_dir, tmp_path, command):
+    folder = tmp_path / "quizzes"
+    folder.mkdir()
+    deep = _write(folder / "deep.yaml", CASES["deep_lists"][0])
+    (folder / "dir.yaml").mkdir()
+    _write(folder / "good.yaml", good())
+    *action, flag, output = command
+    code, out, err = run(capsys, "--atlas", fixture_dir, *action, folder, flag, tmp_path / output)
+    assert code == 1 and f"{deep}:7: nested too deeply" in err and "Traceback" not in out + err
+    assert not (tmp_path / output).exists()
 
 
 def test_quiz_check_on_a_fifo_named_directly(capsys, fixture_dir, tmp_path):

@@ -164,16 +164,18 @@ def test_one_bad_file_is_left_out_of_quiz_and_drill_with_its_message(atlas, quiz
     write_quiz(quizzes, "zz_deep.yaml", deep + "]" * 5000 + "\n")
     os.mkfifo(quizzes / "zz_pipe.yaml")
     (quizzes / "zz_link.yaml").symlink_to(write_quiz(tmp_path, "outside.yaml", LOCATE_QUIZ))
+    (quizzes / "zz_loop.yaml").symlink_to("zz_loop.yaml")
     app = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"))
     app.__panel__()
     assert app.state.message == ""
     # Quiz: every good file offered, the bad one listed as invalid and explained
     shipped = len(list(default_quiz_dir().glob("*.yaml")))
-    assert "Hand anatomy" in app.quiz.titles and len(app.quiz.param.quiz.objects) == shipped + 2
+    assert "Hand anatomy" in app.quiz.titles and len(app.quiz.param.quiz.objects) == shipped + 3
     notes = "\n".join(app.quiz.skipped)
     assert f"{quizzes / 'zz_deep.yaml'}:3: nested too deeply" in notes
     assert f"{quizzes / 'zz_pipe.yaml'}: is not a regular file" in notes
     assert f"{quizzes / 'zz_link.yaml'}: refusing zz_link.yaml: it points outside" in notes
+    assert f"{quizzes / 'zz_loop.yaml'}: cannot read the file: Too many levels of symbolic links" in notes
     assert app.quiz.start("hand_anatomy.yaml") is not None
     assert app.quiz.start("zz_deep.yaml") is None and "zz_deep.yaml:3: nested too deeply" in app.state.message
     assert app.quiz.start("zz_link.yaml") is None and "outside the quiz folder" in app.state.message
@@ -186,7 +188,7 @@ def test_one_bad_file_is_left_out_of_quiz_and_drill_with_its_message(atlas, quiz
     # both panels show the notes
     for panel, css in ((quiz_panel(app.quiz), "quiz-skipped"), (drill_panel(app.drill), "drill-skipped")):
         (pane,) = panel.select(lambda obj, css=css: css in getattr(obj, "css_classes", []))
-        assert pane.visible and "3 quiz files left out" in pane.object and "zz_deep.yaml:3:" in pane.object
+        assert pane.visible and "4 quiz files left out" in pane.object and "zz_deep.yaml:3:" in pane.object
 
 
 def test_a_folder_of_only_bad_files_says_so(atlas, tmp_path):

@@ -29,3 +29,5 @@ MAX_QUESTIONS = 500
 MAX_PROMPT_CHARS = 1_000
 #: Longest other text (explanation, scenario, an option, an item, the description), in characters.
 MAX_TEXT_CHARS = 5_000
+#: Most problems reported for one file (then how many more).
+MAX_PROBLEMS = 50

@@ -195,6 +195,18 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
     return Problem(name, line, f"broken YAML: {what}{where}")
 
 
+def _refused(name: str, problems: list[Problem]) -> QuizError:
+    """The error for ``problems``: the first :data:`~handatlas.quiz.limits.MAX_PROBLEMS` by line,
+    then how many more."""
+    problems = sorted(problems, key=lambda p: p.line)
+    if len(problems) <= limits.MAX_PROBLEMS:
+        return QuizError(problems)
+    rest = problems[limits.MAX_PROBLEMS:]
+    return QuizError([*problems[:limits.MAX_PROBLEMS],
+                      Problem(name, rest[0].line, f"and {len(rest)} more problems from this line on "
+                                                  f"(fix the first {limits.MAX_PROBLEMS})")])
+
+
 def _parse(text: str, name: str) -> _Parsed:
     try:
         loader = _BoundedLoader(text)  # refuses control characters at once
@@ -215,8 +227,8 @@ def _parse(text: str, name: str) -> _Parsed:
     if node is not None:
         _walk(node, (), lines, dupes, set(), spans)
     if dupes:
-        raise QuizError([_located(name, data, path, line, f"given twice (first at line {first})")
-                         for path, line, first in dupes])
+        raise _refused(name, [_located(name, data, path, line, f"given twice (first at line {first})")
+                              for path, line, first in dupes])
     return _Parsed(data, lines, spans)
 
 
@@ -355,6 +367,13 @@ def _misplaced_keys(name: str, data: Any, parsed: _Parsed, text: str) -> tuple[l
                                              f"being indented further than {key!r}: line {inner!r} up "
                                              f"with {key!r}"))
                     covered.add((*block, inner))
+    header = data.get("quiz")
+    for inner in [k for k in header if k in schema.QuizFile.model_fields and k not in data] \
+            if isinstance(header, dict) else []:  # questions: indented under quiz:
+        line, above = _line(parsed.lines, ("quiz", inner)), _line(parsed.lines, ("quiz",))
+        problems.append(Problem(name, line, f"indented under 'quiz' (line {above}): line {inner!r} up "
+                                            f"with 'quiz'", None, inner))
+        covered |= {("quiz", inner), (inner,)}
     return problems, covered
 
 
@@ -366,7 +385,7 @@ def _message(err: dict[str, Any], data: Any, path: PathKey) -> tuple[PathKey, st
         tag = str(ctx.get("tag"))
         close = difflib.get_close_matches(tag, schema.QUESTION_TYPES, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return (*path, "type"), (f"unknown question type {tag!r}{hint} "
+        return (*path, "type"), (f"unknown question type {_shown(tag)}{hint} "
                                  f"(types: {', '.join(schema.QUESTION_TYPES)})")
     if kind == "union_tag_not_found":
         return (*path, "type"), f"missing; choose one of {', '.join(schema.QUESTION_TYPES)}"
@@ -475,7 +494,7 @@ def parse_quiz(text: str, *, name: str = "<quiz>", path: Path | None = None) -> 
     except ValidationError as exc:
         problems += _validation_problems(name, data, lines, exc, covered=covered)
     if problems:
-        raise QuizError(problems)
+        raise _refused(name, problems)
     return LoadedQuiz(path or Path(name), name, model, lines)
 
 
@@ -550,8 +569,17 @@ def read_quiz_text(path: str | Path, *, name: str) -> str:
 
 
 def outside_folder(path: Path, folder: Path) -> bool:
-    """Whether ``path`` (a symlink, say) resolves to somewhere outside ``folder``."""
-    return not path.resolve().is_relative_to(folder.resolve())
+    """Whether ``path`` (a symlink, say) resolves to somewhere outside ``folder``.
+
+    A symlink loop never raises here (it resolves to where the loop is, and fails to load).
+    """
+    return not real_path(path).is_relative_to(real_path(folder))
+
+
+def real_path(path: str | Path) -> Path:
+    """``path`` with every symlink resolved; unlike ``Path.resolve`` on Python 3.11, never raises
+    on a symlink loop."""
+    return Path(os.path.realpath(path))
 
 
 def folder_files(folder: str | Path) -> list[Path]:
