@@ -320,3 +320,19 @@ def test_check_files_refuses_links_out_of_a_folder_only(tmp_path):
     assert [p.message for p in check_files([folder])] == [
         f"refusing link.yaml: it points outside the quiz folder {folder}"]
     assert check_files([folder / "link.yaml"]) == []
+
+
+def test_read_folder_parses_a_file_again_only_when_it_changed(tmp_path):
+    folder = tmp_path / "quizzes"
+    folder.mkdir()
+    path = _write(folder / "a.yaml", good("a"))
+    bad = _write(folder / "b.yaml", CASES["deep_lists"][0])
+    first, again = read_folder(folder), read_folder(folder)
+    assert again.quizzes[0] is first.quizzes[0] and again.skipped[bad] is first.skipped[bad]
+    _write(path, good("a").replace("Good a", "Renamed"))
+    _write(bad, good("b"))
+    changed = read_folder(folder)
+    assert [q.model.quiz.title for q in changed.quizzes] == ["Renamed", "Good b"] and not changed.skipped
+    path.unlink()
+    path.symlink_to(bad)  # the same name, another file
+    assert [q.model.quiz.title for q in read_folder(folder).quizzes] == ["Good b", "Good b"]

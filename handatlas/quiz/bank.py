@@ -13,10 +13,12 @@ Examples
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from handatlas.quiz.loading import LoadedQuiz, folder_files, load_quiz, outside_folder
+from handatlas.quiz.loading import LoadedQuiz, folder_files, load_quiz, outside_folder, real_path
 from handatlas.quiz.problems import QuizError, QuizFlowError
 
 __all__ = ["FolderQuizzes", "QuizFlowError", "open_quiz", "question_ids", "quiz_choices", "read_folder"]
@@ -65,6 +67,10 @@ def read_folder(folder: str | Path) -> FolderQuizzes:
     :mod:`handatlas.quiz.limits` passed, a FIFO, a symlink out of the folder) is kept in
     :attr:`FolderQuizzes.skipped`.
 
+    A file unchanged since it was last read here (same target, size, inode and modification
+    time) is not parsed again: every page of the app reads the folder, and a file just under the
+    size limit can take seconds to parse.
+
     Raises
     ------
     QuizFlowError
@@ -73,11 +79,38 @@ def read_folder(folder: str | Path) -> FolderQuizzes:
     folder = Path(folder)
     out = FolderQuizzes()
     for path in _files(folder):
-        try:
-            out.quizzes.append(load_quiz(path, folder=folder))
-        except QuizError as exc:
-            out.skipped[path] = exc
+        loaded = _load_once(path, folder)
+        if isinstance(loaded, QuizError):
+            out.skipped[path] = loaded
+        else:
+            out.quizzes.append(loaded)
     return out
+
+
+#: path -> (what identified its content, the quiz or why it failed); see :func:`read_folder`.
+_READ: dict[tuple[Path, Path], tuple[tuple[Any, ...], LoadedQuiz | QuizError]] = {}
+_READ_MAX = 1024
+
+
+def _load_once(path: Path, folder: Path) -> LoadedQuiz | QuizError:
+    try:
+        st = os.stat(path)
+        version: tuple[Any, ...] = (real_path(path), real_path(folder), st.st_mode, st.st_ino, st.st_size,
+                                    st.st_mtime_ns, st.st_ctime_ns)
+    except OSError:
+        version = ()  # unreadable: loaded (and refused) every time
+    cached = _READ.get((path, folder))
+    if version and cached is not None and cached[0] == version:
+        return cached[1]
+    try:
+        loaded: LoadedQuiz | QuizError = load_quiz(path, folder=folder)
+    except QuizError as exc:
+        loaded = exc
+    if version:
+        if len(_READ) >= _READ_MAX:
+            _READ.clear()
+        _READ[(path, folder)] = (version, loaded)
+    return loaded
 
 
 def quiz_choices(folder: str | Path, *, found: FolderQuizzes | None = None) -> list[tuple[str, Path]]:

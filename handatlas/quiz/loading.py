@@ -337,11 +337,10 @@ def _misplaced_keys(name: str, data: Any, parsed: _Parsed, text: str) -> tuple[l
     questions = data.get("questions")
     blocks += [("questions", i) for i, q in enumerate(questions if isinstance(questions, list) else [])
                if isinstance(q, dict)]
-    text_lines: list[str] | None = None
+    mappings = {block: data[block[0]] if len(block) == 1 else data[block[0]][block[1]] for block in blocks}
     problems: list[Problem] = []
     covered: set[PathKey] = set()
-    for block in blocks:
-        mapping = data[block[0]] if len(block) == 1 else data[block[0]][block[1]]
+    for block, mapping in mappings.items():  # a key nested under the key above it
         fields = _fields_at(data, block)
         for key, value in mapping.items():
             if not isinstance(value, dict):
@@ -352,21 +351,21 @@ def _misplaced_keys(name: str, data: Any, parsed: _Parsed, text: str) -> tuple[l
                                          f"indented under {key!r} (line {above}): line {inner!r} up "
                                          f"with {key!r}"))
                 covered |= {(*block, key), (*block, inner)}
-        for path, (first, last) in parsed.spans.items():
-            if path[:len(block)] != block or len(path) <= len(block):
-                continue
-            if text_lines is None:
-                text_lines = _BREAKS.split(text)
-            key = path[len(block)]
-            for number in range(first + 1, last + 1):
-                found = re.match(r"\s*([a-z_]+)\s*:(\s|$)", text_lines[number - 1])
-                if found and found[1] in fields and found[1] not in mapping:
-                    inner = found[1]
-                    problems.append(_located(name, data, (*block, inner), number,
-                                             f"read as part of the text of {key!r} (line {first}), "
-                                             f"being indented further than {key!r}: line {inner!r} up "
-                                             f"with {key!r}"))
-                    covered.add((*block, inner))
+    text_lines = _BREAKS.split(text) if parsed.spans else []
+    for path, (first, last) in parsed.spans.items():  # a key swallowed by a text over several lines
+        block = path[:2] if path[:1] == ("questions",) else path[:1]
+        if block not in mappings or len(path) <= len(block):
+            continue
+        fields, key = _fields_at(data, block), path[len(block)]
+        for number in range(first + 1, min(last, len(text_lines)) + 1):
+            found = re.match(r"\s*([a-z_]+)\s*:(\s|$)", text_lines[number - 1])
+            if found and found[1] in fields and found[1] not in mappings[block]:
+                inner = found[1]
+                problems.append(_located(name, data, (*block, inner), number,
+                                         f"read as part of the text of {key!r} (line {first}), "
+                                         f"being indented further than {key!r}: line {inner!r} up "
+                                         f"with {key!r}"))
+                covered.add((*block, inner))
     header = data.get("quiz")
     for inner in [k for k in header if k in schema.QuizFile.model_fields and k not in data] \
             if isinstance(header, dict) else []:  # questions: indented under quiz:
