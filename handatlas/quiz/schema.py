@@ -27,7 +27,8 @@ computes them from the atlas, so a quiz cannot contradict the model; a press exp
 template filled from that key (:mod:`handatlas.quiz.explanations`).  Choice answers are
 0-based indices into ``options``; ``order`` lists its items in the correct order.
 
-Every model forbids unknown keys.  Checks that need the atlas, or that concern whether an answer
+Every model forbids unknown keys; texts, questions per file and the file itself are bounded by
+:mod:`handatlas.quiz.limits`.  Checks that need the atlas, or that concern whether an answer
 is possible at all (an index out of range, duplicate options), live in
 :mod:`handatlas.quiz.checking`, so that they are reported with the file's line numbers.
 """
