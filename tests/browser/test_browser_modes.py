@@ -4,6 +4,7 @@ found in the saved YAML, and clear messages for broken quiz files."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import yaml
@@ -123,6 +124,33 @@ def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
         hand.assert_clean()
     finally:
         (served.quizzes / "zz_broken.yaml").unlink()
+
+
+def test_a_bad_file_leaves_quiz_and_drill_working_and_says_why(page, served):
+    """A deeply nested file (once a RecursionError that left every page empty) and a FIFO: the
+    page names both, a good quiz and a drill still start."""
+    deep = "format_version: 1\nquiz: {id: zz_deep, title: Deep, author: x}\nquestions: "
+    write_quiz(served.quizzes, "zz_deep.yaml", deep + "[" * 5000 + "]" * 5000 + "\n")
+    os.mkfifo(served.quizzes / "zz_pipe.yaml")
+    try:
+        hand = open_hand(page, served)
+        start_quiz(hand, "Hand anatomy")
+        expect(page.locator(".q-number")).to_contain_text("Question 1 of")
+        notes = page.locator(".quiz-skipped")
+        expect(notes).to_contain_text("2 quiz files left out")
+        expect(notes).to_contain_text("zz_deep.yaml:3: nested too deeply")
+        expect(notes).to_contain_text("zz_pipe.yaml: is not a regular file")
+        hand.set_mode("drill")
+        expect(page.locator(".drill-skipped")).to_contain_text("zz_deep.yaml:3: nested too deeply")
+        page.locator(".drill-learner input").fill("robin")
+        page.locator(".drill-start button").click()
+        shown = hand.wait_until(lambda: hand.app.drill.question.shown, "the drill's first question")
+        expect(page.locator(".q-number:visible")).to_have_text(f"Question 1 of {shown.total}")
+        assert "Traceback" not in hand.text()
+        hand.assert_clean()
+    finally:
+        (served.quizzes / "zz_deep.yaml").unlink()
+        (served.quizzes / "zz_pipe.yaml").unlink()
 
 
 def answer_drill(hand) -> int:
