@@ -13,7 +13,8 @@ from typing import Any
 
 import panel as pn
 
-from handatlas.quiz.drill import Progress, Summary
+from handatlas.quiz.drill import Progress, Summary, due_text
+from handatlas.quiz.progress import utcnow
 from handatlas.quiz.session import Feedback, PublicQuestion, risk_choices
 from handatlas.ui.charts import retention_chart
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
@@ -168,9 +169,10 @@ def question_view(question: QuestionState) -> pn.Column:
 
 def feedback_html(feedback: Feedback) -> str:
     """The answer and the explanation after a question."""
+    due = f"<p class='q-next-due'>{escape(feedback.next_due)}</p>" if feedback.next_due else ""
     return (
         f"<p><b>Answer:</b> {escape(feedback.answer_text)}</p>"
-        f"<p class='q-explanation'>{escape(feedback.explanation)}</p>"
+        f"<p class='q-explanation'>{escape(feedback.explanation)}</p>" + due
     )
 
 
@@ -258,9 +260,13 @@ def progress_html(name: str, progress: Progress | None) -> str:
         return f"<p>No drills yet for {escape(name)}.</p>"
     topics = {t: r for t, r in progress.retention.items() if t.startswith("topic:")}
     right = sum(a["correct"] for a in progress.answers)
+    waiting = ""
+    if progress.next_due is not None:
+        waiting = f" Next card due {due_text(progress.next_due, utcnow())}."
     return (
-        f"<p class='drill-totals'>{escape(name)}: {len(progress.answers)} answers, {right} right; "
-        f"{progress.cards} questions reviewed, {progress.due_now} due now.</p>"
+        f"<p class='drill-totals'>{escape(progress.learner)}: {len(progress.answers)} answers, "
+        f"{right} right; "
+        f"{progress.cards} questions reviewed, {progress.due_now} due now.{escape(waiting)}</p>"
         + retention_chart(dict(sorted(topics.items(), key=lambda kv: kv[1])[:12]))
     )
 
