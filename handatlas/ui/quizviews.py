@@ -7,9 +7,10 @@ feedback, the right answer on the model and the explanation come after.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
+from urllib.parse import unquote
 
 import panel as pn
 
@@ -252,6 +253,27 @@ def quiz_results(state: QuizState) -> pn.Column:
 
 
 # ----------------------------------------------------------------------------- drill
+#: The cookie the browser keeps the learner's name in (a year), read back when the page loads.
+LEARNER_COOKIE = "handatlas_learner"
+#: Runs in the browser whenever the name field changes: remember the name (an empty name forgets).
+REMEMBER_LEARNER_JS = f"""
+const name = String(cb_obj.value_input ?? cb_obj.value ?? '').trim();
+document.cookie = '{LEARNER_COOKIE}=' + encodeURIComponent(name)
+  + '; max-age=' + (name ? 31536000 : 0) + '; path=/; SameSite=Lax';
+"""
+
+
+def remembered_learner(cookies: Mapping[str, str]) -> str:
+    """The learner's name the browser remembered (:data:`LEARNER_COOKIE`), or "".
+
+    Examples
+    --------
+    >>> remembered_learner({"handatlas_learner": "Zo%C3%AB%20Ann"})
+    'Zoë Ann'
+    """
+    return unquote(cookies.get(LEARNER_COOKIE, "")).strip()[:200]
+
+
 def progress_html(name: str, progress: Progress | None) -> str:
     """A learner's totals and recall by topic (a chart), or that there is nothing yet."""
     if not name:
@@ -284,8 +306,14 @@ def drill_html(summary: Summary | None, name: str, progress: Progress | None) ->
 
 
 def drill_panel(state: DrillState) -> pn.Column:
-    """The Drill sidebar: the learner, topics and length, start, progress, the questions."""
+    """The Drill sidebar: the learner, topics and length, start, progress, the questions.
+
+    The name field starts with the name this browser typed last (a cookie: names are
+    case-insensitive, so "Kim" finds kim's progress).
+    """
     w = pn.widgets
+    if not state.learner:
+        state.learner = remembered_learner(pn.state.cookies or {})
     learner = w.TextInput.from_param(
         state.param.learner,
         label="Your name",
@@ -294,6 +322,7 @@ def drill_panel(state: DrillState) -> pn.Column:
         margin=(4, 10),
     )
     learner.param.watch(lambda e: setattr(state, "learner", e.new), "value_input")
+    learner.jscallback(value=REMEMBER_LEARNER_JS, value_input=REMEMBER_LEARNER_JS)
     tags = w.MultiChoice.from_param(
         state.param.tags, label="Topics (none = everything)", css_classes=["drill-tags"], margin=(4, 10)
     )
