@@ -358,12 +358,9 @@ def run_cli(args, stdin_text, **kw):
 
 def drill_queue(quizzes, *, count, seed, tags=None, atlas=None):
     """The questions ``handatlas drill`` asks a new learner, as it builds them (seeded)."""
-    from handatlas.quiz.drill import TERMINAL_SKIPS
-    from handatlas.quiz.schema import QUESTION_TYPES
-
     with ProgressStore.open("sqlite://") as store:
-        return Drill(store, quizzes, learner="ann", tags=tags or [], count=count, seed=seed, atlas=atlas,
-                     types=[t for t in QUESTION_TYPES if t not in TERMINAL_SKIPS]).queue
+        return Drill(store, quizzes, learner="ann", tags=tags or [], count=count, seed=seed,
+                     atlas=atlas).queue
 
 
 def shown_right(quizzes, *, count, seed, tags=None, atlas=None) -> list[int | None]:
@@ -480,6 +477,33 @@ def test_terminal_locate_by_a_landmark_far_from_the_target_is_wrong(tmp_path, fi
         assert (g.correct, g.score) == (False, 0.0) and "24 mm from your click" in g.feedback
         with pytest.raises(ValueError, match=r"did you mean 'palm center'"):
             parse_answer(dq, "palm cntr xx", atlas=fixture_atlas)
+
+
+def test_terminal_drill_leaves_a_locate_no_landmark_reaches_to_the_web_app(tmp_path, fixture_atlas):
+    """The fixture's ulnar artery runs 30 mm from every landmark: typing one could never be right."""
+    from handatlas.quiz.drill import landmark_reaches, run_terminal
+
+    folder = tmp_path / "far"
+    folder.mkdir()
+    (folder / "far.yaml").write_text(
+        "format_version: 1\nquiz: {id: far, title: Far, author: tests}\nquestions:\n"
+        "  - {id: far, type: locate, prompt: Click the ulnar artery., target: ulnar_artery,\n"
+        "     tolerance_mm: 4,"
+        "     explanation: Across the palm., tags: [topic:arteries]}\n"
+        "  - {id: near, type: locate, prompt: Click the median nerve., target: median_nerve,\n"
+        "     explanation: Down the middle., tags: [topic:nerves], difficulty: 4}\n")
+    with ProgressStore.open("sqlite://") as store:
+        d = Drill(store, folder, learner="lee", atlas=fixture_atlas, seed=0)
+        reach = {dq.question.id: landmark_reaches(fixture_atlas, dq.question, d.key(dq.uid))
+                 for dq in d.queue}
+        assert reach == {"far": False, "near": True}
+        out = io.StringIO()
+        assert run_terminal(d, stdin=io.StringIO("palm center\n"), stdout=out) == 0
+        text = out.getvalue()
+        assert "[1/2] locate: no landmark lies within 4 mm of this target" in text
+        assert "Click the ulnar artery." not in text and "Click the median nerve." in text
+        assert "lee: 1.0 / 1 (100%), 1 fully right, 1 skipped" in text
+        assert [a.question_id for a in store.answers("lee")] == ["near"]
 
 
 def test_terminal_drill_errors(tmp_path, bank_dir, capsys):
