@@ -138,6 +138,8 @@ def answer_drill(hand) -> int:
         else:
             page.locator(".q-skip button").click()
         hand.wait_until(lambda: flow.answered, f"feedback ({shown.type}; {hand.app.state.message!r})")
+        if shown.type == "choice":  # an answer says when the card is next due
+            expect(page.locator(".q-next-due")).to_contain_text("Next due in ")
         if flow.run.finished:
             return answered
         page.locator(".q-next button").click()
@@ -178,6 +180,7 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand.page.locator(".drill-progress-button button").click()
         report = hand.page.locator(".drill-progress")
         expect(report).to_contain_text(f"kim: {answered} answers")
+        expect(report).to_contain_text("Next card due in ")
         expect(report.locator("svg.retention-chart")).to_have_count(1)
         hand.assert_clean()
         context.close()
