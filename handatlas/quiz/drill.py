@@ -710,7 +710,9 @@ def recall(card: Card, when: datetime, scheduler: Scheduler) -> float:
     if card.last_review is None or card.stability is None:
         return 0.0
     elapsed = max(0.0, (when - card.last_review).total_seconds() / 86400.0)
-    return float((1 + scheduler._FACTOR * elapsed / card.stability) ** scheduler._DECAY)
+    decay = -float(scheduler.parameters[20])  # FSRS-6's forgetting curve, as fsrs computes it
+    factor = 0.9 ** (1 / decay) - 1
+    return float((1 + factor * elapsed / card.stability) ** decay)
 
 
 def due_text(due: datetime, now: datetime) -> str:
