@@ -524,9 +524,11 @@ def test_exports_keep_apostrophes_and_ask_each_question_once(fixes, tmp_path, fi
 
 def test_landmark_names_keep_their_apostrophes(atlas):
     """Before: "at the guyons canal landmark" in the exported prompts."""
-    from handatlas.quiz.export.geometry import landmark_name, possessives
+    from handatlas.quiz.export.geometry import landmark_name, landmark_phrase, possessives
 
     assert landmark_name(atlas, "guyons_canal") == "Guyon's canal"
+    assert landmark_phrase(atlas, "guyons_canal") == "Guyon's canal"  # in a sentence: still capital
+    assert landmark_phrase(atlas, "radial_pulse") == "radial pulse"
     assert landmark_name(atlas, "thenar_eminence") == "Thenar eminence"  # no "eminence's"
     assert set(possessives(atlas)) == {"guyons", "kaplans"}
 

@@ -62,6 +62,18 @@ def landmark_name(atlas: Atlas, landmark_id: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def landmark_phrase(atlas: Atlas, landmark_id: str) -> str:
+    """A landmark's name inside a sentence: lower case, but for proper names ("Guyon's canal").
+
+    Examples
+    --------
+    >>> landmark_phrase(atlas, "guyons_canal"), landmark_phrase(atlas, "radial_pulse")  # doctest: +SKIP
+    ("Guyon's canal", 'radial pulse')
+    """
+    proper = set(possessives(atlas).values())
+    return " ".join(w if w in proper else w.lower() for w in landmark_name(atlas, landmark_id).split(" "))
+
+
 class Geometry:
     """Distance queries over one atlas's meshes and landmarks (k-d trees built on demand)."""
 

@@ -44,7 +44,13 @@ from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.quiz import schema
 from handatlas.quiz.checking import HAND_TERRITORIES
 from handatlas.quiz.explanations import explanation_text
-from handatlas.quiz.export.geometry import NEUROVASCULAR, Geometry, landmark_name, view_facing
+from handatlas.quiz.export.geometry import (
+    NEUROVASCULAR,
+    Geometry,
+    landmark_name,
+    landmark_phrase,
+    view_facing,
+)
 from handatlas.quiz.keys import IdentifyKey, LocateKey, PressKey, TerritoryKey, compute_key, normalise
 
 if TYPE_CHECKING:
@@ -198,10 +204,10 @@ def _ask(prompt: str, ask: str) -> str:
 
 def _where_text(atlas: Atlas, geometry: Geometry, where: str | tuple[float, float, float]) -> str:
     if isinstance(where, str):
-        return f"the {landmark_name(atlas, where.strip().lower()).lower()} landmark"
+        return f"the {landmark_phrase(atlas, where.strip().lower())} landmark"
     lid, _ = geometry.nearest_landmark(np.asarray(where))
     coords = ", ".join(f"{v:.0f}" for v in where)
-    return f"the point ({coords}) mm, near the {landmark_name(atlas, lid).lower()} landmark"
+    return f"the point ({coords}) mm, near the {landmark_phrase(atlas, lid)} landmark"
 
 
 # ----------------------------------------------------------------------------- per type
@@ -258,7 +264,7 @@ def _nearest_hint(atlas: Atlas, geometry: Geometry, points: np.ndarray, *,
     lid, _ = geometry.nearest_landmark(points, exclude=exclude)
     lm = atlas.landmarks[lid]
     desc = f" ({lm.description})" if lm.description else ""
-    return f"the {landmark_name(atlas, lid).lower()} landmark{desc}"
+    return f"the {landmark_phrase(atlas, lid)} landmark{desc}"
 
 
 def identify_export(q: schema.Identify, key: IdentifyKey, atlas: Atlas, geometry: Geometry
