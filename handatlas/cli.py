@@ -366,9 +366,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
     import os
 
     from handatlas.quiz import QuizError, default_quiz_dir
-    from handatlas.quiz.drill import TERMINAL_SKIPS, Drill, run_terminal
+    from handatlas.quiz.drill import Drill, run_terminal
     from handatlas.quiz.progress import ProgressStore, StoreError
-    from handatlas.quiz.schema import QUESTION_TYPES
 
     tags = [t.strip() for t in (args.tags or "").split(",") if t.strip()]
     learner = args.learner or os.environ.get("HANDATLAS_LEARNER")
@@ -389,9 +388,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     try:
-        # locate questions need a click on the 3D hand: the terminal leaves them to the web app
+        # every type: locate questions are answered by a landmark's name (drill.parse_answer)
         drill = Drill(store, quizzes, learner=learner, tags=tags, match=args.match, count=args.count,
-                      types=[t for t in QUESTION_TYPES if t not in TERMINAL_SKIPS],
                       time_limit=args.time_limit, atlas=lambda: _atlas(args), seed=args.seed)
         return run_terminal(drill, stdin=sys.stdin, stdout=sys.stdout)
     except QuizError as exc:

@@ -154,3 +154,75 @@ def test_serve_names_a_bad_store_before_serving(capsys, monkeypatch):
     code = main(["serve", "--db", "postgresql+psycopg://nobody@/school?host=/nonexistent", "--port", "5999"])
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'handatlas[postgres]'" in err and "serving on" not in err
+
+
+def version_1_store(url: str) -> None:
+    """A store as handatlas wrote it at schema version 1 (learner names case-sensitive), holding
+    'Ada' and 'ada' (each with answers, a session and a card for question q) and 'Bo'."""
+    from handatlas.quiz import progress
+
+    v1 = sa.MetaData()
+    sa.Table("learners", v1, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+             sa.Column("name", sa.String(200), nullable=False, unique=True),
+             sa.Column("created_at", sa.DateTime, nullable=False))
+    for name in ("meta", "cards", "sessions", "answers"):
+        progress.metadata.tables[name].to_metadata(v1)
+    engine = sa.create_engine(url)
+    t = v1.tables
+    state = {name: reviewed(rating, at)(None).to_json()
+             for name, rating, at in (("Ada", Rating.Good, T0),
+                                      ("ada", Rating.Again, T0 + timedelta(days=1)))}
+    try:
+        with engine.begin() as conn:
+            v1.create_all(conn)
+            conn.execute(t["meta"].insert().values(key="schema_version", value="1"))
+            for lid, name in ((1, "Ada"), (2, "ada"), (3, "Bo")):
+                conn.execute(t["learners"].insert().values(id=lid, name=name, created_at=T0))
+            for lid, name, day in ((1, "Ada", 0), (2, "ada", 1)):
+                at = T0 + timedelta(days=day)
+                conn.execute(t["sessions"].insert().values(id=lid, learner_id=lid, tags="[]", match="any",
+                                                           count=1, started_at=at))
+                conn.execute(t["answers"].insert().values(
+                    session_id=lid, learner_id=lid, quiz_id="z", question_id="q", answer="0", score=1.0 - day,
+                    correct=not day, rating=3 - 2 * day, answered_at=at))
+                conn.execute(t["cards"].insert().values(
+                    learner_id=lid, quiz_id="z", question_id="q", state=state[name], due=at, reps=1,
+                    lapses=day, updated_at=at))
+            conn.execute(t["cards"].insert().values(
+                learner_id=2, quiz_id="z", question_id="only_lower", state=state["ada"], due=T0, reps=1,
+                lapses=0, updated_at=T0))
+    finally:
+        engine.dispose()
+
+
+def test_a_version_1_store_is_upgraded_to_case_insensitive_names(store_url):
+    """'Ada' and 'ada' of a version 1 store become one learner: every answer and session kept."""
+    version_1_store(store_url)
+    with ProgressStore.open(store_url) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.learner_names() == ["Ada", "Bo"]
+        assert store.learner_id("ADA") == store.learner_id("ada") == store.learner_id(" Ada ") == 1
+        assert store.learner_name("aDa") == "Ada"
+        assert [(a.session_id, a.score) for a in store.answers("ada")] == [(1, 1.0), (2, 0.0)]
+        cards = store.cards("ADA")
+        assert sorted(cards) == [("z", "only_lower"), ("z", "q")]
+        q = cards[("z", "q")]
+        # the newer card, with the reps and lapses of both
+        assert (q.reps, q.lapses, q.updated_at) == (2, 1, T0 + timedelta(days=1))
+        assert q.card.last_review == T0 + timedelta(days=1)
+        assert store.learner_id("bo", create=False) == 3
+        assert store.learner_id("Carl") == store.learner_id("CARL") and store.learner_names()[-1] == "Carl"
+    assert sql(store_url, "SELECT count(*) FROM learners") == [(3,)]
+
+
+def test_learner_names_are_case_insensitive(store_url):
+    with ProgressStore.open(store_url) as store:
+        zoe = store.learner_id("Zoë Ann")
+        assert store.learner_id("ZOË  ann") == store.learner_id("zoë ann") == zoe
+        store.record_answer("zoë ann", "z", "q", 0, score=1.0, correct=True, rating=3,
+                            review=reviewed(Rating.Good))
+    with ProgressStore.open(store_url) as store:  # a new process finds the progress under any case
+        assert store.learner_names() == ["Zoë Ann"]
+        assert [a.question_id for a in store.answers("ZOË ANN")] == ["q"]
+        with pytest.raises(KeyError, match="no learner named 'Zed'"):
+            store.learner_id("Zed", create=False)

@@ -147,6 +147,105 @@ def test_a_failed_card_comes_back_sooner_than_a_passed_one(store, bank_dir):
     assert cards[keys[3]].lapses == 0 and cards[keys[3]].due - clock.now > timedelta(days=20)
 
 
+def test_a_failed_card_comes_back_in_the_same_drill(store, bank_dir):
+    """FSRS learning steps: a miss is due in 1 minute and asked again once due, before the next
+    planned question; an answer right graduates it; every answer is recorded."""
+    clock = Clock()
+    d = drill(store, bank_dir, clock, count=3, types=["choice"])
+    a, b, c = d.queue
+    assert d.next_question() is a
+    d.answer(a.uid, 1, seconds=20)                       # wrong: Again, due at T0 + 1 min
+    assert store.cards("ada")[tuple(a.uid.split("/"))].due == T0 + timedelta(minutes=1)
+    assert d.next_question().ask_id == (b.uid, 1)        # not due yet: the next planned one
+    d.answer(b.uid, 0, seconds=20)
+    clock.now += timedelta(minutes=2)
+    again = d.next_question()                            # due now: before c
+    assert (again.uid, again.attempt, again.new, again.number, again.total) == (a.uid, 2, False, 4, 4)
+    assert again.due == T0 + timedelta(minutes=1)
+    assert d.answer(a.uid, 0, seconds=20).correct        # right this time: not asked a third time
+    assert d.next_question().uid == c.uid and d.next_question().total == 4
+    d.answer(c.uid, 0, seconds=20)
+    assert d.next_question() is None
+    s = d.close()
+    assert (s.answered, s.again, s.correct, s.total, s.pending) == (4, 1, 3, 3, 0)
+    assert [x.question_id for x in store.answers("ada")] == [a.question.id, b.question.id, a.question.id,
+                                                           c.question.id]
+    assert "3.0 / 4 (1 asked again after a miss)" in s.text()
+
+
+def test_a_failed_card_waiting_at_the_end_is_asked_early_at_most_three_times(store, bank_dir):
+    d = drill(store, bank_dir, count=2, types=["choice"])   # the clock never moves
+    first, second = d.queue
+    for _ in range(3):
+        dq = d.next_question()
+        assert dq.uid == first.uid
+        d.answer(dq.uid, 2, seconds=20)                   # wrong every time
+        if dq.attempt == 1:
+            dq = d.next_question()
+            assert dq.ask_id == (second.uid, 1)
+            d.answer(dq.uid, 0, seconds=20)
+    assert d.next_question() is None                       # MAX_ASKS = 3
+    assert [q.attempt for q in d.again] == [2, 3]
+    assert len(store.answers("ada")) == 4
+
+
+def test_predicted_recall_reflects_a_failure(store, bank_dir):
+    """Before: FSRS's retrievability counts whole days, so the app's 'predicted recall' read 100 %
+    for a topic failed minutes ago.  Now a failure reads about 77 % tomorrow, a pass about 95 %."""
+    from handatlas.quiz.drill import recall
+
+    clock = Clock()
+    d = drill(store, bank_dir, clock, tags=["topic:wrist", "topic:thumb"], count=2, types=["choice"])
+    for dq in d.queue:
+        d.answer(dq.uid, 0 if "topic:wrist" in dq.question.tags else 1, seconds=20)
+    clock.now += timedelta(minutes=5)
+    p = d.progress()
+    assert p.retention["topic:thumb"] == pytest.approx(0.77, abs=0.01)
+    assert p.retention["topic:wrist"] == pytest.approx(0.95, abs=0.01)
+    assert d.summary().retention == {t: pytest.approx(r, abs=0.01) for t, r in p.retention.items()}
+    sched = Scheduler(enable_fuzzing=False)
+    failed = next(c.card for c in store.cards("ada").values() if c.lapses == 0 and c.card.stability < 1)
+    assert sched.get_card_retrievability(failed, clock.now) == 1.0  # the cause: whole days
+    assert recall(failed, clock.now + timedelta(hours=12), sched) == pytest.approx(0.83, abs=0.01)
+    assert p.forecast[0][1] < 1.0 and p.due_now == 1 and p.next_due == T0 + timedelta(minutes=10)
+
+
+def test_the_learner_sees_when_a_card_is_next_due(store, bank_dir):
+    from handatlas.quiz.drill import due_text
+
+    clock = Clock()
+    d = drill(store, bank_dir, clock, count=3, types=["choice"])
+    a, b, c = d.queue
+    d.answer(a.uid, 1, seconds=20)
+    d.answer(b.uid, 0, seconds=20)
+    d.answer(c.uid, 0, seconds=3)
+    assert [d.answered(q).due_text() for q in (a, b, c)] == [
+        "in 1 minute", "in 10 minutes", due_text(store.cards("ada")[tuple(c.uid.split("/"))].due, T0)]
+    assert due_text(T0 + timedelta(days=3, hours=1), T0) == "in 3 days (Wed 4 Mar 2026)"
+    assert d.will_ask_again(a) and not d.will_ask_again(b)
+
+
+def test_terminal_drill_shows_next_due_and_asks_a_miss_again(tmp_path, bank_dir):
+    db = tmp_path / "p.sqlite"
+    right = shown_right(bank_dir, count=2, seed=0)
+    wrong = 1 if right[0] != 1 else 2
+    r = run_cli(["--quizzes", bank_dir, "--db", db, "--learner", "Ann", "--count", "2", "--seed", "0"],
+                f"{wrong}\n{right[1]}\n1\n")  # any answer to the miss asked again
+    assert r.returncode == 0, r.stderr
+    assert "Next due in 1 minute (asked again in this drill)." in r.stdout
+    assert r.stdout.count("Next due in ") == 3  # the miss, the other one, the miss asked again
+    assert "[3/3] choice, difficulty 1, again: missed earlier in this drill" in r.stdout
+
+
+def test_learner_names_are_case_insensitive_in_a_drill(store, bank_dir):
+    first = drill(store, bank_dir, learner="Ada", count=1, types=["choice"])
+    first.answer(first.queue[0].uid, 0, seconds=20)
+    first.close()
+    again = drill(store, bank_dir, learner="  ADA ", count=1, types=["choice"])
+    assert again.learner == "Ada" and store.learner_names() == ["Ada"]
+    assert again.progress().cards == 1 and again.progress("ada").learner == "Ada"
+
+
 def test_due_cards_first_most_overdue_first_then_new_then_later(store, bank_dir):
     clock = Clock()
     first = drill(store, bank_dir, clock, count=3, types=["choice"])
@@ -259,12 +358,9 @@ def run_cli(args, stdin_text, **kw):
 
 def drill_queue(quizzes, *, count, seed, tags=None, atlas=None):
     """The questions ``handatlas drill`` asks a new learner, as it builds them (seeded)."""
-    from handatlas.quiz.drill import TERMINAL_SKIPS
-    from handatlas.quiz.schema import QUESTION_TYPES
-
     with ProgressStore.open("sqlite://") as store:
-        return Drill(store, quizzes, learner="ann", tags=tags or [], count=count, seed=seed, atlas=atlas,
-                     types=[t for t in QUESTION_TYPES if t not in TERMINAL_SKIPS]).queue
+        return Drill(store, quizzes, learner="ann", tags=tags or [], count=count, seed=seed,
+                     atlas=atlas).queue
 
 
 def shown_right(quizzes, *, count, seed, tags=None, atlas=None) -> list[int | None]:
@@ -351,15 +447,63 @@ def test_terminal_drill_spatial_questions_on_the_fixture_atlas(tmp_path, fixture
     pulse = next(q.question for q in load_bank(quizzes) if q.question.id == "pulse")
     key = compute_key(pulse, fixture_atlas)
     at_risk = ", ".join(key.names[i] for i in key.at_risk) or "none"
-    capitate = shown_right(quizzes, count=20, seed=0, atlas=fixture_atlas)[-1]
-    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{key.verdict}\n{at_risk}\nmedian\n{capitate}\n"))
+    capitate = shown_right(quizzes, count=20, seed=0, atlas=fixture_atlas)[2]
+    # locate (last): a landmark's name, 'list', a typo; the median nerve lies under the palm centre
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{key.verdict}\n{at_risk}\nmedian\n{capitate}\n"
+                                                  "list\nelbow\nPalm centre\n"))
     code = main(["--atlas", str(fixture_dir), "drill", "--quizzes", str(quizzes), "--db",
                  str(tmp_path / "p.sqlite"), "--learner", "lee", "--seed", "0"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "3 questions" in out and "Click the median nerve" not in out  # locate: not in the terminal
+    assert "4 questions" in out and "Click the median nerve." in out  # locate: asked in the terminal
+    assert "Type the landmark you would click" in out
+    assert "landmarks: dorsum center, palm center, radial pulse" in out
+    assert "no landmark named 'elbow'" in out
+    assert "Yes: that is the median nerve (0 mm away, within 5 mm)." in out
     assert "(a firm press at radial pulse)" in out and f"  {capitate}. Capitate" in out
-    assert out.count("Right.") == 3 and "lee: 3.0 / 3 (100%)" in out
+    assert out.count("Right.") == 4 and "lee: 4.0 / 4 (100%)" in out
+
+
+def test_terminal_locate_by_a_landmark_far_from_the_target_is_wrong(tmp_path, fixture_atlas):
+    from handatlas.quiz.drill import parse_answer
+
+    bank = load_bank(spatial_bank(tmp_path / "spatial"))
+    with ProgressStore.open("sqlite://") as store:
+        d = Drill(store, bank, learner="lee", types=["locate"], atlas=fixture_atlas)
+        dq = d.next_question()
+        far = parse_answer(dq, "radial pulse", atlas=fixture_atlas)
+        assert far[0] == [25.0, -40.0, 20.0]
+        g = d.answer(dq.uid, far)
+        assert (g.correct, g.score) == (False, 0.0) and "24 mm from your click" in g.feedback
+        with pytest.raises(ValueError, match=r"did you mean 'palm center'"):
+            parse_answer(dq, "palm cntr xx", atlas=fixture_atlas)
+
+
+def test_terminal_drill_leaves_a_locate_no_landmark_reaches_to_the_web_app(tmp_path, fixture_atlas):
+    """The fixture's ulnar artery runs 30 mm from every landmark: typing one could never be right."""
+    from handatlas.quiz.drill import landmark_reaches, run_terminal
+
+    folder = tmp_path / "far"
+    folder.mkdir()
+    (folder / "far.yaml").write_text(
+        "format_version: 1\nquiz: {id: far, title: Far, author: tests}\nquestions:\n"
+        "  - {id: far, type: locate, prompt: Click the ulnar artery., target: ulnar_artery,\n"
+        "     tolerance_mm: 4,"
+        "     explanation: Across the palm., tags: [topic:arteries]}\n"
+        "  - {id: near, type: locate, prompt: Click the median nerve., target: median_nerve,\n"
+        "     explanation: Down the middle., tags: [topic:nerves], difficulty: 4}\n")
+    with ProgressStore.open("sqlite://") as store:
+        d = Drill(store, folder, learner="lee", atlas=fixture_atlas, seed=0)
+        reach = {dq.question.id: landmark_reaches(fixture_atlas, dq.question, d.key(dq.uid))
+                 for dq in d.queue}
+        assert reach == {"far": False, "near": True}
+        out = io.StringIO()
+        assert run_terminal(d, stdin=io.StringIO("palm center\n"), stdout=out) == 0
+        text = out.getvalue()
+        assert "[1/2] locate: no landmark lies within 4 mm of this target" in text
+        assert "Click the ulnar artery." not in text and "Click the median nerve." in text
+        assert "lee: 1.0 / 1 (100%), 1 fully right, 1 skipped" in text
+        assert [a.question_id for a in store.answers("lee")] == ["near"]
 
 
 def test_terminal_drill_errors(tmp_path, bank_dir, capsys):

@@ -16,7 +16,7 @@ import yaml
 from handatlas.cli import main
 from handatlas.quiz import default_quiz_dir, load_quiz, quiz_paths
 from handatlas.quiz.export import export_quizzes
-from handatlas.quiz.export.pictures import PictureCache
+from handatlas.quiz.export.pictures import SIZE, PictureCache
 
 SMALL = """\
 format_version: 1
@@ -219,7 +219,7 @@ def test_moodle_small_types_fractions_pictures(small, tmp_path, fixture_atlas, c
         for f in files:
             assert f.get("encoding") == "base64"
             assert f'src="@@PLUGINFILE@@/{f.get("name")}"' in q.findtext("questiontext/text")
-            assert png_size(base64.b64decode(f.text)) == (480, 600)
+            assert png_size(base64.b64decode(f.text)) == SIZE
     # the locate item names no answer in its text
     assert "median" not in by_name["loc_nerve"].findtext("questiontext/text").lower()
 
@@ -303,7 +303,7 @@ def test_anki_small_notes_tags_media(small, tmp_path, fixture_atlas, cache):
     for qid in SPATIAL:
         name = f"small_export-{qid}.png"
         assert f'<img src="{name}">' in notes[qid]["fields"][3]
-        assert png_size(pkg["files"][name]) == (480, 600)
+        assert png_size(pkg["files"][name]) == SIZE
     assert "<img" not in notes["choice_single"]["fields"][3]
     # ids are stable: a second export has the same GUIDs, note type and deck ids
     again = tmp_path / "again"
@@ -419,3 +419,202 @@ def test_exported_options_are_shuffled_reproducibly(atlas):
     assert total > 150, total
     assert places[0] / total < 0.4, places  # about a quarter or a third, not the file's habit
     print(f"key positions in exported single-answer items: {dict(sorted(places.items()))}")
+
+
+# ----------------------------------------------------------------------------- fixes
+FIXES = """\
+format_version: 1
+quiz: {id: fixes, title: "Fixes: Guyon's quiz", author: tests, description: "The client's hand."}
+questions:
+  - id: press_asks
+    type: press
+    prompt: A light press on the back of the hand. What is the verdict?
+    where: dorsum_center
+    grade: light
+    explanation: Nothing lies within 4 mm.
+  - id: press_two
+    type: press
+    prompt: A firm press at the client's radial pulse point.
+    where: radial_pulse
+    grade: firm
+    ask: [verdict, at_risk]
+    explanation: The radial artery lies under it.
+  - id: typed_star
+    type: identify
+    prompt: Name the highlighted vessel (it's the one at the pulse).
+    target: radial_artery
+    accept: ["radial a*", "a & b"]
+    explanation: It's the radial artery.
+  - id: pick_one
+    type: choice
+    prompt: Which is the client's choice?
+    options: ["Don't press", "Press", "Ask again"]
+    answer: 0
+    explanation: "Don't press: ask first."
+  - id: steps
+    type: order
+    prompt: Put the steps in order.
+    items: [Greet, Assess, Treat]
+    explanation: Assess before you treat.
+"""
+
+
+@pytest.fixture
+def fixes(tmp_path) -> Path:
+    path = tmp_path / "fixes.yaml"
+    path.write_text(FIXES)
+    return path
+
+
+def moodle_gift_text(raw: str) -> str:
+    """What Moodle's GIFT reader makes of an answer's text (qformat_gift::escapedchar_pre/post):
+    ``\\\\`` is a backslash, ``\\`` before one of ``:#={}~`` escapes it, any other backslash stays."""
+    text = raw.replace("\\\\", "\x00")
+    text = re.sub(r"\\([:#={}~])", r"\1", text)
+    return text.replace("\x00", "\\")
+
+
+def test_gift_short_answers_escape_the_wildcard_and_no_html(fixes, tmp_path, fixture_atlas):
+    """Before: ``=radial a*`` (Moodle's wildcard: any answer starting 'radial a' scored) and
+    ``=a &amp; b``.  Now the short-answer grader receives ``radial a\\*`` (a literal asterisk) and
+    ``a & b``; the Moodle XML export does the same."""
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "fixes.gift"
+    export([fixes], fixture_atlas, "gift", out)
+    text = out.read_text(encoding="utf-8")
+    block = next(b for b in text.split("\n\n") if "::typed_star::" in b)
+    answers = [moodle_gift_text(ln.strip()[1:]) for ln in block.splitlines() if ln.startswith("\t=")]
+    assert "radial a\\*" in answers and "a & b" in answers and "radial a*" not in answers
+    export([fixes], fixture_atlas, "moodle", tmp_path / "fixes.xml", pictures=False)
+    root = ET.parse(tmp_path / "fixes.xml").getroot()
+    typed = next(q for q in root.findall("question") if q.findtext("name/text") == "typed_star")
+    assert {"radial a\\*", "a & b"} <= {a.findtext("text") for a in typed.findall("answer")}
+
+
+def test_exports_keep_apostrophes_and_ask_each_question_once(fixes, tmp_path, fixture_atlas):
+    """Before: ``client&#x27;s`` in every HTML text, "What is the verdict?" twice in a press whose
+    prompt asks it, and a two-part press card showing its prompt twice."""
+    import xml.etree.ElementTree as ET
+
+    export([fixes], fixture_atlas, "moodle", tmp_path / "fixes.xml", pictures=False)
+    export([fixes], fixture_atlas, "gift", tmp_path / "fixes.gift")
+    export([fixes], fixture_atlas, "anki", tmp_path / "fixes.apkg", pictures=False)
+    root = ET.parse(tmp_path / "fixes.xml").getroot()
+    texts = {q.findtext("name/text"): q.findtext("questiontext/text") for q in root.findall("question")}
+    assert "client's radial pulse" in texts["press_two.verdict"]
+    options = {a.findtext("text") for q in root.findall("question") for a in q.findall("answer")}
+    assert "Don't press" in options
+    xml_text = (tmp_path / "fixes.xml").read_text(encoding="utf-8")
+    gift_text = (tmp_path / "fixes.gift").read_text(encoding="utf-8")
+    pkg = read_apkg(tmp_path / "fixes.apkg", tmp_path)
+    anki_text = " ".join(n[2] for n in pkg["notes"])
+    for name, body in (("moodle", xml_text), ("gift", gift_text), ("anki", anki_text)):
+        assert "&#x27;" not in body and "&#39;" not in body and "&quot;" not in body, name
+    assert "It's the radial artery." in anki_text and "Don't press" in anki_text
+    assert texts["press_asks"].lower().count("what is the verdict?") == 1
+    gift = {q["name"]: q for q in parse_gift(gift_text)}
+    assert gift["press_asks"]["text"].lower().count("what is the verdict?") == 1
+    notes = {n[2].split("\x1f")[0]: n[2].split("\x1f") for n in pkg["notes"]}
+    front = notes["press_two"][3]
+    assert front.count("A firm press at the client's radial pulse point.") == 1
+    assert "Part 1: what is the verdict?" in front and "Part 2: select every structure at risk." in front
+    assert notes["press_asks"][3].lower().count("what is the verdict?") == 1
+
+
+def test_landmark_names_keep_their_apostrophes(atlas):
+    """Before: "at the guyons canal landmark" in the exported prompts."""
+    from handatlas.quiz.export.geometry import landmark_name, landmark_phrase, possessives
+
+    assert landmark_name(atlas, "guyons_canal") == "Guyon's canal"
+    assert landmark_phrase(atlas, "guyons_canal") == "Guyon's canal"  # in a sentence: still capital
+    assert landmark_phrase(atlas, "radial_pulse") == "radial pulse"
+    assert landmark_name(atlas, "thenar_eminence") == "Thenar eminence"  # no "eminence's"
+    assert set(possessives(atlas)) == {"guyons", "kaplans"}
+
+
+def test_anki_order_items_are_never_shown_in_the_right_order(tmp_path, atlas, fixture_atlas, fixes):
+    """Before: 1 of the bank's 16 order notes showed its items in the right order (a seeded shuffle
+    can give the order back); now none does."""
+    from handatlas.quiz.export.anki import shown_order
+    from handatlas.quiz.export.items import export_quiz
+
+    checked = 0
+    for path in [*quiz_paths([default_quiz_dir()]), fixes]:
+        for e in export_quiz(load_quiz(path), fixture_atlas if path == fixes else atlas).questions:
+            for item in e.items:
+                if item.kind == "matching":
+                    right = [a for _, a in item.pairs]
+                    shown = shown_order(item, e)
+                    assert sorted(shown) == sorted(right) and shown != right, e.id
+                    assert shown == shown_order(item, e)  # reproducible
+                    checked += 1
+    assert checked >= 10
+
+
+def target_pixels(png: bytes) -> int:
+    """Pixels of a picture in the target's colours: the magenta highlight or the blue marker."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    hsv = np.asarray(Image.open(io.BytesIO(png)).convert("HSV")).astype(int)
+    return int(((hsv[..., 1] > 90) & (hsv[..., 2] > 60)).sum())
+
+
+def test_pictures_show_a_small_target_large_enough(atlas):
+    """A thin nerve branch (median_recurrent_branch, about 2 mm thick) and a landmark's 4.5 mm
+    marker on the shipped atlas.  Before (whole hand framed in 480 x 600, the nerve in its pale
+    atlas colour): 15 and 94 target pixels.  Now framed on the place: hundreds and thousands."""
+    from handatlas.quiz.export.geometry import Geometry, view_facing
+    from handatlas.quiz.export.items import POINT_MARKER_MM, Picture
+    from handatlas.quiz.export.pictures import PictureCache
+
+    geometry = Geometry(atlas)
+    cache = PictureCache()
+    sid = "median_recurrent_branch"
+    nerve = Picture(view_facing(geometry.skin_normal(geometry.centroid(sid))), highlight=(sid,),
+                    skin_opacity=0.2)
+    lm = atlas.landmark("first_web_space_apex")
+    marker = Picture(view_facing(geometry.skin_normal(lm.point)), layers=("skeleton", "skin"),
+                     marker=tuple(float(v) for v in lm.point), marker_radius=POINT_MARKER_MM,
+                     skin_opacity=0.35)
+    try:
+        nerve_px, marker_px = target_pixels(cache.png(atlas, nerve)), target_pixels(cache.png(atlas, marker))
+    finally:
+        cache.release()
+    print(f"target pixels: {sid} {nerve_px}, marker {marker_px}")
+    assert nerve_px >= 200 and marker_px >= 1200
+    assert png_size(cache.png(atlas, nerve)) == SIZE
+
+
+def test_the_real_anki_importer_reads_the_package(small, tmp_path, fixture_atlas, cache):
+    """Anki's own importer (the ``anki`` package) imports the .apkg: decks, notes, tags, media."""
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    out = tmp_path / "small.apkg"
+    export([small], fixture_atlas, "anki", out, cache=cache)
+    (tmp_path / "profile").mkdir()
+    col = Collection(str(tmp_path / "profile" / "collection.anki2"))
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(
+            package_path=str(out), options=ImportAnkiPackageOptions(with_scheduling=False)))
+        assert col.note_count() == 11 and col.card_count() == 11
+        assert "handatlas::Small export test" in [d.name for d in col.decks.all_names_and_ids()]
+        notes = {col.get_note(nid)["Id"]: col.get_note(nid) for nid in col.find_notes("")}
+        assert set(notes) == {name.split(".")[0] for name in SMALL_ITEMS}
+        press = notes["press_both"]
+        assert press.tags == ["difficulty::3", "domain::areas_of_caution", "topic::radial_artery"]
+        assert press.note_type()["name"] == "handatlas quiz question"
+        media = Path(col.media.dir())
+        for qid in SPATIAL:
+            picture = media / f"small_export-{qid}.png"
+            assert png_size(picture.read_bytes()) == SIZE
+            assert f'<img src="{picture.name}">' in notes[qid]["Front"]
+        card = notes["order_long"].cards()[0]
+        question, answer = card.question(), card.answer()
+        assert "Put in order" in question and "<li>Greet</li>" in answer
+        assert col.find_notes("tag:topic::median_nerve") == [notes["loc_nerve"].id]
+    finally:
+        col.close()

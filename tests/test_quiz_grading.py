@@ -158,6 +158,23 @@ def test_territory_variants(fixture_atlas):
     assert compute_key(q3, fixture_atlas).territory == "radial"
 
 
+@pytest.mark.parametrize(("typed", "key", "right"), [
+    ("meidan", "median", True), ("medain nerve", "median", True), ("Mdian", "median", True),
+    ("ulner", "ulnar", True), ("ulna", "ulnar", True), ("radail", "radial", True),
+    ("ulnar", "median", False), ("radial", "median", False), ("median", "radial", False),  # other labels
+    ("ulner", "median", False),                                   # a typo of another label
+    ("radius", "radial", False), ("med", "median", False), ("", "median", False),  # too far off
+])
+def test_territory_answers_forgive_typos_but_never_take_another_label(typed, key, right):
+    from handatlas.quiz.grading import grade_territory
+    from handatlas.quiz.keys import TerritoryKey
+
+    g = grade_territory(TerritoryKey(key, "standard", {"standard": key}), typed)
+    assert g.correct is right
+    if right and typed.lower().removesuffix(" nerve") != key:
+        assert f"(read {typed.lower().removesuffix(' nerve')!r} as {key!r})" in g.feedback
+
+
 # ----------------------------------------------------------------------------- choice
 @pytest.mark.parametrize(("picks", "score"), [
     ([0, 2], 1.0), ([0], 0.5), ([0, 1, 2], 0.5), ([0, 1], 0.0), ([1, 3], 0.0), ([], 0.0), ([2, 0, 2], 1.0),

@@ -332,6 +332,28 @@ def test_drill_run_records_answers_that_survive_a_new_store(tmp_path, fixture_at
         assert len(again.cards("ada")) == 7
 
 
+def test_drill_run_asks_a_miss_again_and_says_when_cards_are_due(tmp_path, fixture_atlas):
+    """The app's drill: a wrong answer's feedback says when it is due and that the drill asks it
+    again; it comes back (a fresh opaque uid, numbered after the planned ones)."""
+    store = ProgressStore.open(tmp_path / "p.sqlite")
+    drill = Drill(store, choice_bank(tmp_path / "bank", n=2, quiz_id="choices"), learner="ada", seed=0,
+                  types=["choice"], scheduler=Scheduler(enable_fuzzing=False))
+    run = DrillRun(drill, clock=Ticks())
+    first = run.current
+    right = drill.next_question().option_order.index(0)
+    fb = run.answer((right + 1) % 3, uid=first.uid)                          # wrong
+    assert not fb.correct and fb.next_due == "Next due in 1 minute. This drill asks it again."
+    second = run.current
+    assert (second.number, second.total) == (2, 3)
+    fb = run.answer(drill.next_question().option_order.index(0), uid=second.uid)
+    assert fb.correct and fb.next_due.startswith("Next due in 8 days") and "again" not in fb.next_due  # Easy
+    third = run.current
+    assert third.prompt == first.prompt and third.uid not in (first.uid, second.uid) and third.number == 3
+    fb = run.answer(drill.next_question().option_order.index(0), uid=third.uid)
+    assert fb.correct and run.finished and len(store.answers("ada")) == 3
+    store.close()
+
+
 def test_drill_run_skip_shows_the_answer_and_records_nothing(tmp_path, fixture_atlas):
     store = ProgressStore.open(tmp_path / "p.sqlite")
     drill = Drill(store, spatial_bank(tmp_path / "bank"), learner="bo", atlas=fixture_atlas, seed=0,

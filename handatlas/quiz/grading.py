@@ -18,7 +18,11 @@ press
     and naming nothing at all scores 0.  When a question asks for both, the score is their
     mean; correct only when both are fully right.
 territory
-    Exact label (``median``, ``ulnar``, ``radial``; "median nerve" is accepted as "median").
+    The label (``median``, ``ulnar``, ``radial``; "median nerve" is accepted as "median"), or a
+    typo of it: difflib ratio >= :data:`TERRITORY_TYPO_RATIO` (0.75: one letter wrong, missing
+    or swapped in "median" scores 0.83-0.91) and closer to it than to any other label.  A
+    label is never read as another one ("ulnar" for a median key is wrong), nor is a word as
+    far off as "radius" (0.67 to "radial").
 choice
     Single answer: 1 or 0 (no pick, or several, 0).  Multiple answers: the share of the right
     options picked minus the share of the wrong options picked, floored at 0; correct only at
@@ -66,6 +70,10 @@ FUZZY_RATIO = 0.85
 #: The answer "nothing is at risk" to a press question's ``at_risk`` (a list naming nothing
 #: is a blank answer, not this one).
 NOTHING_AT_RISK = "none"
+#: Smallest difflib ratio for a typed territory label with a typo to count (labels are short).
+TERRITORY_TYPO_RATIO = 0.75
+#: Every territory label a typed answer may mean (besides those of the key's variants).
+TERRITORY_LABELS = ("median", "ulnar", "radial", "forearm")
 
 
 @dataclass(frozen=True)
@@ -285,11 +293,32 @@ def grade_territory(key: TerritoryKey, answer: str) -> Grade:
     True
     """
     given = normalise(str(answer)).removesuffix(" nerve").strip()
-    ok = given == key.territory
+    meant = territory_meant(given, (key.territory, *key.by_variant.values()))
+    ok = meant == key.territory
     others = {v: t for v, t in key.by_variant.items() if t != key.territory}
     variants = "".join(f" (in the {v} variant: {t})" for v, t in others.items())
     text = f"the {key.territory} nerve supplies this skin{variants}"
-    return _grade(float(ok), f"{'Yes' if ok else 'No'}: {text}.", key)
+    spelt = f" (read {given!r} as {meant!r})" if ok and given != meant else ""
+    return _grade(float(ok), f"{'Yes' if ok else 'No'}: {text}{spelt}.", key)
+
+
+def territory_meant(typed: str, labels: Iterable[str] = ()) -> str | None:
+    """The territory label a (normalised) typed word means: itself when it is a label, else the
+    one label it is a typo of (:data:`TERRITORY_TYPO_RATIO`, strictly closest); None otherwise.
+
+    Examples
+    --------
+    >>> territory_meant("meidan"), territory_meant("ulnar"), territory_meant("radius")
+    ('median', 'ulnar', None)
+    """
+    known = list(dict.fromkeys([*labels, *TERRITORY_LABELS]))
+    if typed in known:
+        return typed
+    ratios = sorted(((difflib.SequenceMatcher(None, typed, lb).ratio(), lb) for lb in known), reverse=True)
+    best, label = ratios[0]
+    if best >= TERRITORY_TYPO_RATIO and (len(ratios) == 1 or best > ratios[1][0]):
+        return label
+    return None
 
 
 # ----------------------------------------------------------------------------- choice

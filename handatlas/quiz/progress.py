@@ -7,16 +7,26 @@ from ``--db`` or ``$HANDATLAS_DB_URL`` (e.g. ``postgresql+psycopg://user@host/sc
 path (no ``://``) means a SQLite file.  The SQL is dialect-neutral Core; only the SQLite connection
 setup below is SQLite-specific.
 
-Tables (schema version 1)
+Tables (schema version 2)
 -------------------------
 ``meta``      key, value: ``schema_version``.
-``learners``  id, name (unique), created_at.
+``learners``  id, name (as first written), name_key (unique: :func:`learner_key`), created_at.
 ``cards``     (learner_id, quiz_id, question_id) primary key; ``state`` = the FSRS card as JSON
               (:meth:`fsrs.Card.to_json`), ``due``, ``reps``, ``lapses``, ``updated_at``.
 ``sessions``  id, learner_id, tags (JSON list), match, count, time_limit, started_at, ended_at.
 ``answers``   id, session_id, learner_id, quiz_id, question_id, answer (JSON), score, correct,
               seconds, rating (FSRS 1-4), answered_at.
 Times are UTC, stored without a zone (``DateTime``) and read back as aware UTC datetimes.
+
+Learner names
+-------------
+Names are case-insensitive: "Ada", "ada " and "ADA" are one learner, found by
+:func:`learner_key` (Unicode NFKC, case-folded, inner spaces collapsed) in Python, so that SQLite
+(whose ``lower()`` knows ASCII only) and PostgreSQL agree.  The name is shown as first written.
+Version 1 stores kept names case-sensitive; the upgrade to version 2 fills ``name_key`` and
+merges learners whose names differ only in case into the oldest one: their answers and sessions
+all move to it, and where both have a card for one question the more recently reviewed card is
+kept (with the reps and lapses of both added).  Nothing answered is lost.
 
 PostgreSQL needs the ``postgres`` extra (``pip install 'handatlas[postgres]'``, psycopg 3); a
 missing driver is named when the store is opened.  Stores opening one fresh database at once
@@ -43,6 +53,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,7 +67,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine
 
 #: The schema this module writes; a store with a higher version is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Environment variable holding the store's SQLAlchemy URL.
 DB_ENV = "HANDATLAS_DB_URL"
 #: How long (seconds) a SQLite writer waits for another one before giving up.
@@ -80,6 +91,8 @@ learners = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("name_key", sa.String(200), nullable=True),  # nullable: added to version 1 stores
+    sa.Index("ux_learners_name_key", "name_key", unique=True),
 )
 cards = sa.Table(
     "cards", metadata,
@@ -119,8 +132,53 @@ answers = sa.Table(
     sa.Index("ix_answers_learner_time", "learner_id", "answered_at"),
 )
 
+def learner_key(name: str) -> str:
+    """The case-insensitive form a learner is found by: NFKC, case-folded, spaces collapsed.
+
+    Examples
+    --------
+    >>> learner_key("  Zoë   ANN ") == learner_key("zoë ann")
+    True
+    """
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _merge_learner(conn: Connection, keep: int, gone: int) -> None:
+    """Move learner ``gone``'s answers, sessions and cards to ``keep`` and delete ``gone``."""
+    conn.execute(answers.update().where(answers.c.learner_id == gone).values(learner_id=keep))
+    conn.execute(sessions.update().where(sessions.c.learner_id == gone).values(learner_id=keep))
+    theirs = conn.execute(sa.select(cards).where(cards.c.learner_id == gone)).mappings().all()
+    for card in theirs:
+        where = ((cards.c.learner_id == keep) & (cards.c.quiz_id == card["quiz_id"])
+                 & (cards.c.question_id == card["question_id"]))
+        mine = conn.execute(sa.select(cards).where(where)).mappings().first()
+        if mine is None:
+            conn.execute(cards.insert().values({**card, "learner_id": keep}))
+        else:
+            newer = card if card["updated_at"] > mine["updated_at"] else mine
+            conn.execute(cards.update().where(where).values(
+                state=newer["state"], due=newer["due"], updated_at=newer["updated_at"],
+                reps=mine["reps"] + card["reps"], lapses=mine["lapses"] + card["lapses"]))
+    conn.execute(cards.delete().where(cards.c.learner_id == gone))
+    conn.execute(learners.delete().where(learners.c.id == gone))
+
+
+def _case_insensitive_names(conn: Connection) -> None:
+    """Version 1 -> 2: ``learners.name_key``; learners differing only in case merged (module doc)."""
+    conn.execute(sa.text("ALTER TABLE learners ADD COLUMN name_key VARCHAR(200)"))
+    first: dict[str, int] = {}
+    for lid, name in conn.execute(sa.select(learners.c.id, learners.c.name).order_by(learners.c.id)).all():
+        key = learner_key(name)
+        if key in first:
+            _merge_learner(conn, first[key], lid)
+        else:
+            first[key] = lid
+            conn.execute(learners.update().where(learners.c.id == lid).values(name_key=key))
+    next(ix for ix in learners.indexes if ix.name == "ux_learners_name_key").create(conn)
+
+
 #: Upgrades from version ``v`` to ``v + 1``, run in order inside the opening transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _case_insensitive_names}
 
 
 class StoreError(RuntimeError):
@@ -393,7 +451,7 @@ class ProgressStore:
 
     # -- learners
     def learner_id(self, name: str, *, create: bool = True) -> int:
-        """The id of learner ``name`` (surrounding spaces ignored), created when missing.
+        """The id of learner ``name`` (case-insensitive: :func:`learner_key`), created when missing.
 
         Raises
         ------
@@ -403,23 +461,37 @@ class ProgressStore:
             When ``create`` is false and there is no such learner.
         """
         name = _learner_name(name)
-        if name in self._learners:
-            return self._learners[name]
+        key = learner_key(name)
+        if key in self._learners:
+            return self._learners[key]
         for _ in range(3):
             with self._tx() as conn:
-                found = conn.execute(sa.select(learners.c.id).where(learners.c.name == name)).scalar()
+                found = conn.execute(sa.select(learners.c.id).where(learners.c.name_key == key)).scalar()
                 if found is None and create:
                     try:
                         with conn.begin_nested():
-                            insert = learners.insert().values(name=name, created_at=to_db(utcnow()))
+                            insert = learners.insert().values(name=name, name_key=key,
+                                                              created_at=to_db(utcnow()))
                             found = conn.execute(insert).inserted_primary_key[0]
                     except sa_exc.IntegrityError:  # created meanwhile by another process
                         continue
             if found is None:
                 raise KeyError(f"no learner named {name!r}")
-            self._learners[name] = int(found)
+            self._learners[key] = int(found)
             return int(found)
         raise StoreError(f"cannot create learner {name!r} in {self.url}")
+
+    def learner_name(self, name: str) -> str:
+        """The learner's name as first written (``name`` in any case).
+
+        Raises
+        ------
+        KeyError
+            When there is no such learner.
+        """
+        lid = self.learner_id(name, create=False)
+        with self._tx() as conn:
+            return str(conn.execute(sa.select(learners.c.name).where(learners.c.id == lid)).scalar_one())
 
     def learner_names(self) -> list[str]:
         """Every learner's name, sorted."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from handatlas.lookup.grades import VERDICTS
@@ -150,6 +150,9 @@ class Feedback:
     territory : str or None
         Territory questions: the right territory (to show that overlay).
     skipped : bool
+    next_due : str
+        Drills: when the question is next due ("in 10 minutes", "in 3 days (Wed 4 Mar 2026)"),
+        and whether this drill asks it again; "" otherwise.
     """
 
     score: float
@@ -161,6 +164,7 @@ class Feedback:
     points: tuple[XYZ, ...] = ()
     territory: str | None = None
     skipped: bool = False
+    next_due: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able plain data."""
@@ -581,9 +585,9 @@ class DrillRun:
         self.drill = drill
         self._clock = clock
         self._rng = random.Random()
-        self._public: dict[str, PublicQuestion] = {}
-        self._orders: dict[str, tuple[int, ...] | None] = {}
-        self._handed: dict[str, float] = {}
+        self._public: dict[tuple[str, int], PublicQuestion] = {}  # by DrillQuestion.ask_id
+        self._orders: dict[tuple[str, int], tuple[int, ...] | None] = {}
+        self._handed: dict[tuple[str, int], float] = {}
         self._answered: set[str] = set()
 
     def _atlas(self, question: schema.Question) -> Atlas | None:
@@ -595,13 +599,14 @@ class DrillRun:
         dq = self.drill.next_question()
         if dq is None:
             return None
-        if dq.uid not in self._public:
-            self._orders[dq.uid] = dq.option_order
-            self._public[dq.uid] = public_question(dq.question, self._atlas(dq.question), number=dq.number,
-                                                   total=dq.total, rng=self._rng, items=dq.items,
-                                                   time_limit=dq.time_limit, order=self._orders[dq.uid])
-            self._handed[dq.uid] = self._clock()
-        return self._public[dq.uid]
+        ask = dq.ask_id
+        if ask not in self._public:
+            self._orders[ask] = dq.option_order
+            self._public[ask] = public_question(dq.question, self._atlas(dq.question), number=dq.number,
+                                                total=dq.total, rng=self._rng, items=dq.items,
+                                                time_limit=dq.time_limit, order=self._orders[ask])
+            self._handed[ask] = self._clock()
+        return self._public[ask]
 
     def target_structure(self) -> str | None:
         """Server side only: the structure id to show anonymously for an identify question, else None."""
@@ -619,8 +624,8 @@ class DrillRun:
         shown = _check_uid(uid, self.current, self._answered)
         dq = self.drill.next_question()
         assert dq is not None
-        seconds = max(0.0, self._clock() - self._handed[dq.uid])
-        answer = unshuffle(dq.question, answer, self._orders[dq.uid])
+        seconds = max(0.0, self._clock() - self._handed[dq.ask_id])
+        answer = unshuffle(dq.question, answer, self._orders[dq.ask_id])
         try:
             g = self.drill.answer(dq.uid, answer, seconds=seconds)
         except KeyProblem as exc:
@@ -628,7 +633,12 @@ class DrillRun:
         except (ValueError, TypeError) as exc:
             raise QuizFlowError(f"cannot grade this answer: {exc}") from None
         self._answered.add(shown.uid)
-        return reveal(dq.question, g.key, g, self._atlas(dq.question))
+        feedback = reveal(dq.question, g.key, g, self._atlas(dq.question))
+        done = self.drill.answered(dq)
+        if done is None:
+            return feedback
+        again = " This drill asks it again." if self.drill.will_ask_again(dq) else ""
+        return replace(feedback, next_due=f"Next due {done.due_text()}.{again}")
 
     def skip(self, *, uid: str | None = None) -> Feedback:
         """Pass over the current question (nothing recorded); the feedback shows its answer."""

@@ -89,7 +89,7 @@ def retention_chart(retention: Mapping[str, float], *, width: int = 340, bar: in
         f'<svg xmlns="http://www.w3.org/2000/svg" class="retention-chart" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="Predicted recall by topic">',
-        f'<text x="{left}" y="11" {_FONT} fill="#444">predicted recall today</text>',
+        f'<text x="{left}" y="11" {_FONT} fill="#444">predicted recall tomorrow</text>',
     ]
     if not items:
         parts.append(f'<text x="8" y="32" {_FONT}>No answers yet.</text>')

@@ -7,14 +7,16 @@ feedback, the right answer on the model and the explanation come after.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
+from urllib.parse import unquote
 
 import panel as pn
 
-from handatlas.quiz.drill import Progress, Summary
+from handatlas.quiz.drill import Progress, Summary, due_text
 from handatlas.quiz.grading import NOTHING_AT_RISK
+from handatlas.quiz.progress import utcnow
 from handatlas.quiz.session import Feedback, PublicQuestion, risk_choices
 from handatlas.ui.charts import retention_chart
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
@@ -170,9 +172,10 @@ def question_view(question: QuestionState) -> pn.Column:
 
 def feedback_html(feedback: Feedback) -> str:
     """The answer and the explanation after a question."""
+    due = f"<p class='q-next-due'>{escape(feedback.next_due)}</p>" if feedback.next_due else ""
     return (
         f"<p><b>Answer:</b> {escape(feedback.answer_text)}</p>"
-        f"<p class='q-explanation'>{escape(feedback.explanation)}</p>"
+        f"<p class='q-explanation'>{escape(feedback.explanation)}</p>" + due
     )
 
 
@@ -318,6 +321,27 @@ def quiz_results(state: QuizState) -> pn.Column:
 
 
 # ----------------------------------------------------------------------------- drill
+#: The cookie the browser keeps the learner's name in (a year), read back when the page loads.
+LEARNER_COOKIE = "handatlas_learner"
+#: Runs in the browser whenever the name field changes: remember the name (an empty name forgets).
+REMEMBER_LEARNER_JS = f"""
+const name = String(cb_obj.value_input ?? cb_obj.value ?? '').trim();
+document.cookie = '{LEARNER_COOKIE}=' + encodeURIComponent(name)
+  + '; max-age=' + (name ? 31536000 : 0) + '; path=/; SameSite=Lax';
+"""
+
+
+def remembered_learner(cookies: Mapping[str, str]) -> str:
+    """The learner's name the browser remembered (:data:`LEARNER_COOKIE`), or "".
+
+    Examples
+    --------
+    >>> remembered_learner({"handatlas_learner": "Zo%C3%AB%20Ann"})
+    'Zoë Ann'
+    """
+    return unquote(cookies.get(LEARNER_COOKIE, "")).strip()[:200]
+
+
 def progress_html(name: str, progress: Progress | None) -> str:
     """A learner's totals and recall by topic (a chart), or that there is nothing yet."""
     if not name:
@@ -326,9 +350,13 @@ def progress_html(name: str, progress: Progress | None) -> str:
         return f"<p>No drills yet for {escape(name)}.</p>"
     topics = {t: r for t, r in progress.retention.items() if t.startswith("topic:")}
     right = sum(a["correct"] for a in progress.answers)
+    waiting = ""
+    if progress.next_due is not None:
+        waiting = f" Next card due {due_text(progress.next_due, utcnow())}."
     return (
-        f"<p class='drill-totals'>{escape(name)}: {len(progress.answers)} answers, {right} right; "
-        f"{progress.cards} questions reviewed, {progress.due_now} due now.</p>"
+        f"<p class='drill-totals'>{escape(progress.learner)}: {len(progress.answers)} answers, "
+        f"{right} right; "
+        f"{progress.cards} questions reviewed, {progress.due_now} due now.{escape(waiting)}</p>"
         + retention_chart(dict(sorted(topics.items(), key=lambda kv: kv[1])[:12]))
     )
 
@@ -346,8 +374,14 @@ def drill_html(summary: Summary | None, name: str, progress: Progress | None) ->
 
 
 def drill_panel(state: DrillState) -> pn.Column:
-    """The Drill sidebar: the learner, topics and length, start, progress, the questions."""
+    """The Drill sidebar: the learner, topics and length, start, progress, the questions.
+
+    The name field starts with the name this browser typed last (a cookie: names are
+    case-insensitive, so "Kim" finds kim's progress).
+    """
     w = pn.widgets
+    if not state.learner:
+        state.learner = remembered_learner(pn.state.cookies or {})
     learner = w.TextInput.from_param(
         state.param.learner,
         label="Your name",
@@ -356,6 +390,7 @@ def drill_panel(state: DrillState) -> pn.Column:
         margin=(4, 10),
     )
     learner.param.watch(lambda e: setattr(state, "learner", e.new), "value_input")
+    learner.jscallback(value=REMEMBER_LEARNER_JS, value_input=REMEMBER_LEARNER_JS)
     tags = w.MultiChoice.from_param(
         state.param.tags, label="Topics (none = everything)", css_classes=["drill-tags"], margin=(4, 10)
     )

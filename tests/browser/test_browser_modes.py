@@ -169,6 +169,8 @@ def answer_drill(hand) -> int:
         else:
             page.locator(".q-skip button").click()
         hand.wait_until(lambda: flow.answered, f"feedback ({shown.type}; {hand.app.state.message!r})")
+        if shown.type == "choice":  # an answer says when the card is next due
+            expect(page.locator(".q-next-due")).to_contain_text("Next due in ")
         if flow.run.finished:
             return answered
         page.locator(".q-next button").click()
@@ -209,8 +211,44 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand.page.locator(".drill-progress-button button").click()
         report = hand.page.locator(".drill-progress")
         expect(report).to_contain_text(f"kim: {answered} answers")
+        expect(report).to_contain_text("Next card due in ")
         expect(report.locator("svg.retention-chart")).to_have_count(1)
         hand.assert_clean()
         context.close()
     finally:
         second.stop()
+
+
+def test_the_browser_remembers_the_learner_and_names_ignore_case(browser, browser_context_args, served):
+    """The name typed in Drill is kept by the browser (a cookie) and filled in when the app opens
+    again; typed in another case, it finds the same learner's progress."""
+    context = browser.new_context(**browser_context_args)
+    try:
+        hand = open_hand(context.new_page(), served)
+        hand.set_mode("drill")
+        hand.page.locator(".drill-learner input").fill("Rémi Case")
+        hand.wait_until(lambda: hand.app.drill.learner == "Rémi Case", "the name on the server")
+        hand.wait_until(lambda: any(c["name"] == "handatlas_learner" for c in context.cookies()),
+                        "the browser to keep the name")
+        served_store = hand.app.drill._store()
+        served_store.learner_id("Rémi Case")  # a learner with progress under that name
+        hand.assert_clean()
+        hand.page.close()
+        again = open_hand(context.new_page(), served)  # the app opened again in this browser
+        again.set_mode("drill")
+        expect(again.page.locator(".drill-learner input")).to_have_value("Rémi Case")
+        assert again.app.drill.learner == "Rémi Case"
+        field = again.page.locator(".drill-learner input")
+        field.fill("RÉMI CASE")
+        again.page.locator(".drill-progress-button button").click()
+        expect(again.page.locator(".drill-progress")).to_contain_text("Rémi Case: 0 answers")
+        again.assert_clean()
+    finally:
+        context.close()
+    fresh = browser.new_context(**browser_context_args)  # another browser: nothing remembered
+    try:
+        other = open_hand(fresh.new_page(), served)
+        other.set_mode("drill")
+        expect(other.page.locator(".drill-learner input")).to_have_value("")
+    finally:
+        fresh.close()

@@ -9,13 +9,12 @@ package (``<img src="quiz-question.png">``); tags become Anki tags with ``::`` f
 from __future__ import annotations
 
 import hashlib
-import html
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from handatlas.quiz.export.items import Exported, ExportQuiz, Item, seeded
-from handatlas.quiz.export.moodle import html_paragraphs, picture_name
+from handatlas.quiz.export.moodle import html_paragraphs, html_text, picture_name
 
 MODEL_NAME = "handatlas quiz question"
 FIELDS = ("Id", "Quiz", "Type", "Front", "Back", "Explanation")
@@ -56,37 +55,53 @@ def _model():
     )
 
 
+def shown_order(item: Item, exported: Exported) -> list[str]:
+    """The items of an order question as the card shows them: a seeded shuffle, never the right
+    order (Anki cannot shuffle; a shuffle may give the right order back, 1 time in 6 for three)."""
+    right = [answer for _, answer in item.pairs]
+    shuffled = list(right)
+    rng = seeded(exported.quiz_id, item.id)
+    while len(set(right)) > 1 and shuffled == right:
+        rng.shuffle(shuffled)
+    return shuffled
+
+
 def _options_html(item: Item, exported: Exported) -> str:
     if item.kind == "matching":
-        shuffled = [answer for _, answer in item.pairs]
-        seeded(exported.quiz_id, item.id).shuffle(shuffled)
-        lis = "".join(f"<li>{html.escape(t)}</li>" for t in shuffled)
+        lis = "".join(f"<li>{html_text(t)}</li>" for t in shown_order(item, exported))
         return f"<p><i>Put in order:</i></p><ul>{lis}</ul>"
     if item.kind == "shortanswer":
         return "<p><i>Type or say the name.</i></p>"
     hint = "" if item.single else "<p><i>Select every right answer.</i></p>"
-    lis = "".join(f"<li>{html.escape(a.text)}</li>" for a in item.answers)
+    lis = "".join(f"<li>{html_text(a.text)}</li>" for a in item.answers)
     return f'{hint}<ol type="A">{lis}</ol>'
 
 
 def _answer_html(item: Item) -> str:
     if item.kind == "matching":
-        return "<ol>" + "".join(f"<li>{html.escape(a)}</li>" for _, a in item.pairs) + "</ol>"
+        return "<ol>" + "".join(f"<li>{html_text(a)}</li>" for _, a in item.pairs) + "</ol>"
     if item.kind == "shortanswer":
         first, *others = (a.text for a in item.answers)
-        also = f" <span>(also accepted: {html.escape(', '.join(others))})</span>" if others else ""
-        return f"<p><b>{html.escape(first)}</b>{also}</p>"
+        also = f" <span>(also accepted: {html_text(', '.join(others))})</span>" if others else ""
+        return f"<p><b>{html_text(first)}</b>{also}</p>"
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    right = [f"{letters[i]}. {html.escape(a.text)}" for i, a in enumerate(item.answers) if a.fraction > 0]
+    right = [f"{letters[i]}. {html_text(a.text)}" for i, a in enumerate(item.answers) if a.fraction > 0]
     return "<p><b>" + "<br>".join(right) + "</b></p>"
 
 
 def note_fields(exported: Exported, *, media: str | None) -> list[str]:
-    """The fields of one note (see :data:`FIELDS`); every part of a question on one card."""
+    """The fields of one note (see :data:`FIELDS`); every part of a question on one card.
+
+    The parts of a two-part press share their prompt: a later part shows only the paragraphs
+    the card has not shown yet ("Part 2: select every structure at risk."), not the prompt again.
+    """
     front, back = [], []
+    shown: set[str] = set()
     for k, item in enumerate(exported.items):
         picture = f'<p><img src="{media}"></p>' if k == 0 and media is not None else ""
-        front.append(html_paragraphs(item.prompt) + picture + _options_html(item, exported))
+        paragraphs = [p.strip() for p in item.prompt.split("\n\n") if p.strip() and p.strip() not in shown]
+        shown.update(paragraphs)
+        front.append(html_paragraphs("\n\n".join(paragraphs)) + picture + _options_html(item, exported))
         back.append(_answer_html(item))
     return [exported.id, exported.quiz_id, exported.question.type, "".join(front), "<hr>".join(back),
             html_paragraphs(exported.explanation)]
@@ -108,7 +123,7 @@ def write_apkg(quizzes: Sequence[ExportQuiz], path: Path, *, png: Callable[[Expo
         media_files: list[str] = []
         for quiz in quizzes:
             deck = genanki.Deck(stable_id("deck", quiz.id), f"handatlas::{quiz.title}",
-                                description=html.escape(quiz.description))
+                                description=html_text(quiz.description))
             for exported in quiz.questions:
                 picture = png(exported) if exported.picture is not None else None
                 media = None

@@ -29,6 +29,21 @@ def escape(text: str) -> str:
     return "".join(f"\\{c}" if c in _SPECIAL else c for c in text)
 
 
+def short_answer(text: str) -> str:
+    r"""A short answer: ``*`` is Moodle's wildcard there (``C*`` would accept anything starting
+    with C), so a literal one is written ``\*``, which the GIFT reader passes on as is (it is not
+    one of GIFT's own escapes) and the short-answer grader reads as a plain asterisk; then
+    GIFT's specials are escaped.  No HTML escaping: answers are compared as plain text.
+
+    Examples
+    --------
+    >>> short_answer("C*7 {cervical}")
+    'C\\*7 \\{cervical\\}'
+    """
+    text = " ".join(text.split())
+    return "".join("\\*" if c == "*" else f"\\{c}" if c in _SPECIAL else c for c in text)
+
+
 def html_text(text: str) -> str:
     """Blank-line paragraphs as one escaped ``[html]`` line."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
@@ -39,7 +54,7 @@ def _answer_lines(item: Item) -> list[str]:
     if item.kind == "matching":
         return [f"={escape(stem)} -> {escape(answer)}" for stem, answer in item.pairs]
     if item.kind == "shortanswer":
-        return [f"={escape(a.text)}" for a in item.answers]
+        return [f"={short_answer(a.text)}" for a in item.answers]
     if item.single:
         return [f"{'=' if a.fraction >= 100 else '~'}{escape(a.text)}" for a in item.answers]
     return [f"~%{fraction_text(a.fraction)}%{escape(a.text)}" for a in item.answers]

@@ -44,7 +44,13 @@ from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.quiz import schema
 from handatlas.quiz.checking import HAND_TERRITORIES
 from handatlas.quiz.explanations import explanation_text
-from handatlas.quiz.export.geometry import NEUROVASCULAR, Geometry, landmark_name, view_facing
+from handatlas.quiz.export.geometry import (
+    NEUROVASCULAR,
+    Geometry,
+    landmark_name,
+    landmark_phrase,
+    view_facing,
+)
 from handatlas.quiz.keys import IdentifyKey, LocateKey, PressKey, TerritoryKey, compute_key, normalise
 
 if TYPE_CHECKING:
@@ -185,12 +191,23 @@ def _paragraphs(*parts: str) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
+def _ask(prompt: str, ask: str) -> str:
+    """``ask`` after ``prompt``, unless the prompt already asks it (no question asked twice).
+
+    Examples
+    --------
+    >>> _ask("A press at the pulse. What is the verdict?", "What is the verdict?")
+    'A press at the pulse. What is the verdict?'
+    """
+    return prompt if normalise(ask) in normalise(prompt) else _paragraphs(prompt, ask)
+
+
 def _where_text(atlas: Atlas, geometry: Geometry, where: str | tuple[float, float, float]) -> str:
     if isinstance(where, str):
-        return f"the {landmark_name(atlas, where.strip().lower()).lower()} landmark"
+        return f"the {landmark_phrase(atlas, where.strip().lower())} landmark"
     lid, _ = geometry.nearest_landmark(np.asarray(where))
     coords = ", ".join(f"{v:.0f}" for v in where)
-    return f"the point ({coords}) mm, near the {landmark_name(atlas, lid).lower()} landmark"
+    return f"the point ({coords}) mm, near the {landmark_phrase(atlas, lid)} landmark"
 
 
 # ----------------------------------------------------------------------------- per type
@@ -203,7 +220,7 @@ def choice_items(q: schema.Choice) -> tuple[Item, ...]:
         return (Item(q.id, "multichoice", prompt, answers),)
     good, bad = fractions(len(right))
     answers = tuple(Answer(o, good if i in q.answers else bad) for i, o in enumerate(q.options))
-    prompt = _paragraphs(prompt, "Select every right answer.")
+    prompt = _ask(prompt, "Select every right answer.")
     return (Item(q.id, "multichoice", prompt, answers, single=False),)
 
 
@@ -211,7 +228,7 @@ def order_items(q: schema.Order) -> tuple[Item, ...]:
     """An order question as matching (3+ items) or a choice between two sequences."""
     if len(q.items) >= 3:
         pairs = tuple((f"Step {i + 1}", text) for i, text in enumerate(q.items))
-        return (Item(q.id, "matching", _paragraphs(q.prompt, "Match each step to its item."), pairs=pairs),)
+        return (Item(q.id, "matching", _ask(q.prompt, "Match each step to its item."), pairs=pairs),)
     right = " → ".join(q.items)
     wrong = " → ".join(reversed(q.items))
     return (_multi(q.id, q.prompt, [right], [wrong], single=True),)
@@ -247,7 +264,7 @@ def _nearest_hint(atlas: Atlas, geometry: Geometry, points: np.ndarray, *,
     lid, _ = geometry.nearest_landmark(points, exclude=exclude)
     lm = atlas.landmarks[lid]
     desc = f" ({lm.description})" if lm.description else ""
-    return f"the {landmark_name(atlas, lid).lower()} landmark{desc}"
+    return f"the {landmark_phrase(atlas, lid)} landmark{desc}"
 
 
 def identify_export(q: schema.Identify, key: IdentifyKey, atlas: Atlas, geometry: Geometry
@@ -367,7 +384,7 @@ def press_export(q: schema.Press, key: PressKey, atlas: Atlas, geometry: Geometr
     if "verdict" in key.ask:
         wrong = [v.capitalize() for v in VERDICTS if v != key.verdict]
         ask = "Part 1: what is the verdict?" if two else "What is the verdict?"
-        items.append(_multi(f"{q.id}.verdict" if two else q.id, _paragraphs(q.prompt, setting, ask),
+        items.append(_multi(f"{q.id}.verdict" if two else q.id, _ask(_paragraphs(q.prompt, setting), ask),
                             [key.verdict.capitalize()], wrong, single=True))
     if "at_risk" in key.ask:
         shielded = tuple(r.id for r in atlas.press(
@@ -377,7 +394,8 @@ def press_export(q: schema.Press, key: PressKey, atlas: Atlas, geometry: Geometr
         wrong = _at_risk_distractors(key, shielded, atlas, geometry)
         ask = "Part 2: select every structure at risk." if two else "Select every structure at risk."
         items.append(_sorted_options(_multi(f"{q.id}.at_risk" if two else q.id,
-                                            _paragraphs(q.prompt, setting, ask), right, wrong, single=False)))
+                                            _ask(_paragraphs(q.prompt, setting), ask), right, wrong,
+                                            single=False)))
     text_items = tuple(Item(i.id, i.kind, i.prompt.replace(f"; {MARKED}", "."),
                             i.answers, i.pairs, i.single) for i in items)
     picture = _point_picture(geometry, key.point, layers=None, radius=POINT_MARKER_MM,

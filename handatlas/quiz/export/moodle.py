@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 
 from handatlas.quiz.export.items import Exported, ExportQuiz, Item
+from handatlas.quiz.export.pictures import SIZE
 
 #: Moodle's default penalty for a wrong try in adaptive mode.
 PENALTY = "0.3333333"
@@ -29,9 +30,21 @@ def fraction_text(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def html_text(text: str) -> str:
+    """Text escaped for an HTML element's content: ``& < >`` only, so that apostrophes and
+    quotes stay as typed (``html.escape``'s default turns them into ``&#x27;`` and ``&quot;``).
+
+    Examples
+    --------
+    >>> html_text("Guyon's <canal>")
+    "Guyon's &lt;canal&gt;"
+    """
+    return html.escape(text, quote=False)
+
+
 def html_paragraphs(text: str) -> str:
     """Plain text with blank-line paragraphs -> escaped HTML paragraphs."""
-    return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    return "".join(f"<p>{html_text(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
 
 
 def picture_name(exported: Exported) -> str:
@@ -54,7 +67,8 @@ def _question_text(q: ET.Element, item: Item, exported: Exported, png: bytes | N
     if png is not None:
         name = picture_name(exported)
         alt = html.escape(exported.picture.alt if exported.picture else "", quote=True)
-        body += f'<p><img src="@@PLUGINFILE@@/{name}" alt="{alt}" width="480" height="600"/></p>'
+        width, height = SIZE
+        body += f'<p><img src="@@PLUGINFILE@@/{name}" alt="{alt}" width="{width}" height="{height}"/></p>'
     element = _text(q, "questiontext", body, format="html")
     if png is not None:
         file = ET.SubElement(element, "file", name=picture_name(exported), path="/", encoding="base64")
@@ -63,7 +77,7 @@ def _question_text(q: ET.Element, item: Item, exported: Exported, png: bytes | N
 
 def _answers(q: ET.Element, item: Item, *, fmt: str) -> None:
     for answer in item.answers:
-        text = html.escape(answer.text) if fmt == "html" else answer.text.replace("*", r"\*")
+        text = html_text(answer.text) if fmt == "html" else answer.text.replace("*", r"\*")
         element = _text(q, "answer", text, fraction=fraction_text(answer.fraction), format=fmt)
         _text(element, "feedback", "", format="html")
 
@@ -80,7 +94,7 @@ def _type_fields(q: ET.Element, item: Item) -> None:
     else:  # matching
         _sub(q, "shuffleanswers", "1")
         for stem, answer in item.pairs:
-            sub = _text(q, "subquestion", html.escape(stem), format="html")
+            sub = _text(q, "subquestion", html_text(stem), format="html")
             _text(sub, "answer", answer)
 
 
