@@ -16,6 +16,7 @@ import yaml
 from handatlas.cli import main
 from handatlas.quiz import default_quiz_dir, load_quiz, quiz_paths
 from handatlas.quiz.export import export_quizzes
+from handatlas.quiz.export.moodle import picture_file
 from handatlas.quiz.export.pictures import SIZE, PictureCache
 
 SMALL = """\
@@ -301,7 +302,8 @@ def test_anki_small_notes_tags_media(small, tmp_path, fixture_atlas, cache):
     # pictures: one media file per spatial note, referenced from its front, a real PNG
     assert len(pkg["files"]) == len(SPATIAL)
     for qid in SPATIAL:
-        name = f"small_export-{qid}.png"
+        name = picture_file("small_export", qid)
+        assert qid not in name and name.startswith("hand-")  # opaque: the id would tell the answer
         assert f'<img src="{name}">' in notes[qid]["fields"][3]
         assert png_size(pkg["files"][name]) == SIZE
     assert "<img" not in notes["choice_single"]["fields"][3]
@@ -609,7 +611,7 @@ def test_the_real_anki_importer_reads_the_package(small, tmp_path, fixture_atlas
         assert press.note_type()["name"] == "handatlas quiz question"
         media = Path(col.media.dir())
         for qid in SPATIAL:
-            picture = media / f"small_export-{qid}.png"
+            picture = media / picture_file("small_export", qid)
             assert png_size(picture.read_bytes()) == SIZE
             assert f'<img src="{picture.name}">' in notes[qid]["Front"]
         card = notes["order_long"].cards()[0]

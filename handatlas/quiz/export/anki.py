@@ -3,7 +3,8 @@
 Ids are stable: the note type's id comes from a fixed name (one note type for every quiz), each
 deck's id from its quiz id, each note's GUID from the quiz and question ids, so re-importing an
 updated export updates the cards instead of duplicating them.  Pictures are media files of the
-package (``<img src="quiz-question.png">``); tags become Anki tags with ``::`` for ``:``.
+package with opaque names (``<img src="hand-<hash>.png">``,
+:func:`~handatlas.quiz.export.moodle.picture_file`); tags become Anki tags with ``::`` for ``:``.
 """
 
 from __future__ import annotations

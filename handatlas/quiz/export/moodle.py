@@ -7,6 +7,7 @@ Pictures are embedded as base64 ``<file>`` elements of the question text and ref
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
@@ -48,8 +49,18 @@ def html_paragraphs(text: str) -> str:
 
 
 def picture_name(exported: Exported) -> str:
-    """The file name of a question's picture (unique across quizzes)."""
-    return f"{exported.quiz_id}-{exported.id}.png"
+    """The file name of a question's picture (:func:`picture_file`)."""
+    return picture_file(exported.quiz_id, exported.id)
+
+
+def picture_file(quiz_id: str, question_id: str) -> str:
+    """A picture's file name: unique across quizzes, stable, and opaque.
+
+    A hash of the quiz and question ids: a name such as ``identify_ulnar_nerve.png`` would give
+    the answer away to anyone who looks at the picture's address.
+    """
+    digest = hashlib.sha256(f"{quiz_id}/{question_id}".encode()).hexdigest()[:16]
+    return f"hand-{digest}.png"
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrib: str) -> ET.Element:
