@@ -29,6 +29,7 @@ from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.state import MODES, HandState, guarded
+from handatlas.ui.theme import PHONE_MAX_PX, Accessible
 from handatlas.ui.views import (
     identification,
     layer_tree,
@@ -48,10 +49,10 @@ VIEWPORT_TEMPLATE = (
 
 #: The camera when the page opens and after Reset.
 OPENING_VIEW = "palmar"
-#: The message banner floats over the top of the 3D view (it never moves the hand, nor blocks a click).
+#: The message banner floats over the foot of the 3D view (it never moves the hand, nor blocks a click).
 MESSAGE_STYLES = {
     "position": "absolute",
-    "top": "6px",
+    "bottom": "6px",
     "left": "6px",
     "z-index": "20",
     "width": "calc(100% - 12px)",
@@ -85,6 +86,14 @@ th, td { text-align: left; padding: 2px 8px 2px 0; vertical-align: top; }
 .ident h3 { margin: 0 0 4px 0; }
 .risk-note { background: #fff8e1; border-left: 4px solid #ffb300; padding: 6px 8px; }
 .hint { color: #555; }
+h1.title { font-size: 1.25em; margin: 6px 10px; }
+"""
+#: Phones: the view is as wide as the screen but about half as high, so the page always shows
+#: something above or below it where a swipe scrolls; touch gestures inside the view turn the hand.
+STAGE_CSS = f"""
+@media (max-width: {PHONE_MAX_PX}px) {{
+  .stage {{ height: 56vh !important; min-height: 300px; }}
+}}
 """
 
 
@@ -272,6 +281,7 @@ class HandApp(pn.viewable.Viewer):
         )
         stage = pn.Column(
             self.scene,
+            view_buttons(self.set_view, reset=self.reset_view),
             message,
             legend,
             height=560,
@@ -280,16 +290,15 @@ class HandApp(pn.viewable.Viewer):
             styles={"position": "relative"},
         )
         main = pn.Column(
-            view_buttons(self.set_view, reset=self.reset_view),
             stage,
             *results.values(),
             sizing_mode="stretch_width",
             css_classes=["main"],
             styles={"flex": "3 1 480px", "min-width": "300px"},
-            stylesheets=[CSS],
+            stylesheets=[CSS, STAGE_CSS],
         )
         header = pn.Row(
-            pn.pane.HTML(f"<h2 style='margin:6px 10px'>{TITLE}</h2>"),
+            pn.pane.HTML(f"<h1 class='title'>{TITLE}</h1>", stylesheets=[CSS]),
             modes,
             sizing_mode="stretch_width",
             css_classes=["header"],
@@ -332,6 +341,7 @@ def create_app(
 ) -> HandApp:
     """A new session of the app on the shared atlas."""
     pn.extension("vtk", notifications=False)
+    pn.config.design = Accessible
     if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
         pn.state.curdoc.template = VIEWPORT_TEMPLATE
     return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors)

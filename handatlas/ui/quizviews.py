@@ -16,6 +16,7 @@ import panel as pn
 from handatlas.quiz.drill import Progress, Summary
 from handatlas.quiz.session import Feedback, PublicQuestion, risk_choices
 from handatlas.ui.charts import retention_chart
+from handatlas.ui.controls import range_for
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
 
 
@@ -291,8 +292,9 @@ def drill_panel(state: DrillState) -> pn.Column:
     tags = w.MultiChoice.from_param(
         state.param.tags, label="Topics (none = everything)", css_classes=["drill-tags"], margin=(4, 10)
     )
-    count = w.IntSlider.from_param(
-        state.param.count, label="Questions", css_classes=["drill-count"], margin=(4, 10)
+    count = range_for(
+        state, "count", label="Questions", step=1, css_classes=["drill-count"], margin=(4, 10),
+        sizing_mode="stretch_width",
     )
     start = w.Button(label="Start drill", color="primary", css_classes=["drill-start"])
     progress = w.Button(label="My progress", color="default", css_classes=["drill-progress-button"])
