@@ -29,7 +29,7 @@ from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.state import MODES, HandState, guarded
-from handatlas.ui.theme import PHONE_MAX_PX, Accessible
+from handatlas.ui.theme import Accessible
 from handatlas.ui.views import (
     identification,
     layer_tree,
@@ -87,13 +87,6 @@ th, td { text-align: left; padding: 2px 8px 2px 0; vertical-align: top; }
 .risk-note { background: #fff8e1; border-left: 4px solid #ffb300; padding: 6px 8px; }
 .hint { color: #555; }
 h1.title { font-size: 1.25em; margin: 6px 10px; }
-"""
-#: Phones: the view is as wide as the screen but about half as high, so the page always shows
-#: something above or below it where a swipe scrolls; touch gestures inside the view turn the hand.
-STAGE_CSS = f"""
-@media (max-width: {PHONE_MAX_PX}px) {{
-  .stage {{ height: 56vh !important; min-height: 300px; }}
-}}
 """
 
 
@@ -295,7 +288,7 @@ class HandApp(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["main"],
             styles={"flex": "3 1 480px", "min-width": "300px"},
-            stylesheets=[CSS, STAGE_CSS],
+            stylesheets=[CSS],
         )
         header = pn.Row(
             pn.pane.HTML(f"<h1 class='title'>{TITLE}</h1>", stylesheets=[CSS]),

@@ -126,11 +126,16 @@ VIEW_BAR_STYLES = {
 
 
 #: The view buttons look like buttons over the picture: an opaque face and a border.
-VIEW_BUTTON_CSS = ".bk-btn { background: rgba(255, 255, 255, 0.92); border: 1px solid #767676; color: #111; }"
+VIEW_BUTTON_CSS = (
+    ".bk-btn.bk-btn-light { background: rgba(255, 255, 255, 0.8); border: 1px solid #767676; color: #111; }"
+)
 
 
 def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -> pn.Row:
-    """One button per named camera view and Reset, over the top right corner of the hand."""
+    """One button per named camera view and Reset, over the top right corner of the hand.
+
+    No hover tooltips: a Bokeh tooltip popped up over the neighbouring buttons and took their clicks.
+    """
     buttons = []
     for name in VIEWS:
         b = pn.widgets.Button(
@@ -139,7 +144,6 @@ def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -
             margin=(2, 2),
             width=64,
             css_classes=[f"view-{name}"],
-            description=f"Turn the hand to its {name} side",
             stylesheets=[VIEW_BUTTON_CSS],
         )
         b.on_click(lambda _e, name=name: on_view(name))
@@ -147,7 +151,6 @@ def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -
     again = pn.widgets.Button(
         label="Reset", color="light", margin=(2, 2), width=64, css_classes=["view-reset"],
         stylesheets=[VIEW_BUTTON_CSS],
-        description="Turn the hand back to the opening view",
     )
     again.on_click(lambda _e: reset())
     return pn.Row(*buttons, again, margin=0, css_classes=["view-bar"], styles=VIEW_BAR_STYLES)

@@ -107,19 +107,27 @@ def test_phone_page_scrolls_outside_the_view_and_turns_the_hand_inside(narrow_ha
     hand.assert_clean()
 
 
+def off_page(page) -> list[dict]:
+    """The controls that lie (partly) outside the page's scrollable area."""
+    width = page.evaluate("() => innerWidth")
+    height = page.evaluate("() => document.scrollingElement.scrollHeight")
+    return [c for c in page.evaluate(CONTROLS_JS)
+            if c["left"] < -1 or c["left"] + c["width"] > width + 1 or c["top"] + c["height"] > height + 1]
+
+
 @pytest.mark.parametrize("narrow_hand", [pytest.param(True, id="phone")], indirect=True)
 def test_phone_every_control_is_reachable_and_finger_sized(narrow_hand):
     hand = narrow_hand
     page = hand.page
     for mode in MODE_NAMES:
         enter_mode(hand, mode)
-        page.wait_for_timeout(300)  # let the mode's layout settle
-        width = page.evaluate("() => innerWidth")
-        doc_height = page.evaluate("() => document.scrollingElement.scrollHeight")
+        try:  # Bokeh lays a mode's panel out in steps: wait until the page has grown to hold it
+            hand.wait_until(lambda: not off_page(page), f"{mode}: every control on the page")
+        except AssertionError:
+            pass  # the assertion below names the controls left off
         controls = page.evaluate(CONTROLS_JS)
         assert len(controls) > 15, controls
-        outside = [c for c in controls if c["left"] < -1 or c["left"] + c["width"] > width + 1
-                   or c["top"] + c["height"] > doc_height + 1]
+        outside = off_page(page)
         small = [c for c in controls if c["height"] < TOUCH_PX - 0.5 or c["width"] < TOUCH_PX - 0.5]
         assert outside == [], f"{mode}: controls off the page: {outside}"
         assert small == [], f"{mode}: controls smaller than {TOUCH_PX} px: {small}"
@@ -191,6 +199,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     tab_to(page, is_button("Press"), "the Press mode button")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.state.mode == "press", "Press mode")
+    expect(page.locator(".press-controls")).to_be_visible()  # the browser shows the mode's panel
     tab_to(page, lambda f: f["tag"] == "canvas", "the 3D view")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
@@ -202,6 +211,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     tab_to(page, is_button("Quiz"), "the Quiz mode button")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.state.mode == "quiz", "Quiz mode")
+    expect(page.locator(".quiz-start button")).to_be_visible()  # the browser shows the mode's panel
     tab_to(page, is_button("Start quiz"), "Start quiz")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.quiz.question.shown is not None, "the first question")
@@ -212,6 +222,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     tab_to(page, is_button("Drill"), "the Drill mode button")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.state.mode == "drill", "Drill mode")
+    expect(page.locator(".drill-start button")).to_be_visible()  # the browser shows the mode's panel
     tab_to(page, has_class("drill-learner"), "the name box")
     page.keyboard.type("kim")
     tab_to(page, is_button("Start drill"), "Start drill")
@@ -221,6 +232,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     tab_to(page, is_button("Author"), "the Author mode button")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.state.mode == "author", "Author mode")
+    expect(page.locator(".author-login button")).to_be_visible()  # the browser shows the mode's panel
     tab_to(page, has_class("author-password"), "the password box")
     page.keyboard.type(INSTRUCTOR[1])
     tab_to(page, is_button("Sign in"), "Sign in")
