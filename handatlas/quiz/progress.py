@@ -16,6 +16,10 @@ Tables (schema version 1)
 ``sessions``  id, learner_id, tags (JSON list), match, count, time_limit, started_at, ended_at.
 ``answers``   id, session_id, learner_id, quiz_id, question_id, answer (JSON), score, correct,
               seconds, rating (FSRS 1-4), answered_at.
+``login_failures``  key (``client:<address>`` or ``account:<name>``), failures, first_at,
+              locked_until: the sign-in throttle's state (:mod:`handatlas.throttle`), shared by
+              every server process on the store.  Added without a version change: opening an
+              older store creates it, and an older handatlas ignores it.
 Times are UTC, stored without a zone (``DateTime``) and read back as aware UTC datetimes.
 
 PostgreSQL needs the ``postgres`` extra (``pip install 'handatlas[postgres]'``, psycopg 3); a
@@ -46,7 +50,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +121,14 @@ answers = sa.Table(
     sa.Column("rating", sa.Integer, nullable=False),
     sa.Column("answered_at", sa.DateTime, nullable=False),
     sa.Index("ix_answers_learner_time", "learner_id", "answered_at"),
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", sa.DateTime, nullable=False),
+    sa.Column("locked_until", sa.DateTime, nullable=True),
 )
 
 #: Upgrades from version ``v`` to ``v + 1``, run in order inside the opening transaction.
@@ -535,6 +547,53 @@ class ProgressStore:
                           json.loads(r["answer"]), r["score"], bool(r["correct"]), r["seconds"], r["rating"],
                           from_db(r["answered_at"]))
                 for r in reversed(rows)]
+
+    # -- sign-in throttle (see handatlas.throttle)
+    def login_locks(self, keys: Sequence[str], *, now: datetime | None = None) -> datetime | None:
+        """The latest ``locked_until`` of ``keys`` still in the future, or None (not locked)."""
+        now = now or utcnow()
+        with self._tx() as conn:
+            q = sa.select(sa.func.max(login_failures.c.locked_until)).where(
+                login_failures.c.key.in_(list(keys)), login_failures.c.locked_until > to_db(now))
+            until = conn.execute(q).scalar()
+        return None if until is None else from_db(until)
+
+    def add_login_failure(self, key: str, *, window_s: float, lock_s: Callable[[int], float],
+                          now: datetime | None = None) -> tuple[int, datetime | None]:
+        """Count a failed sign-in for ``key``; returns (failures in the window, locked until).
+
+        Failures older than ``window_s`` seconds start a new count; ``lock_s(failures)`` says how
+        long ``key`` is locked after this one (0: not locked).  One transaction (the row locked on
+        PostgreSQL, the database on SQLite), so server processes counting at once lose no failure.
+        """
+        now = now or utcnow()
+        for attempt in range(2):
+            try:
+                with self._tx() as conn:
+                    row = conn.execute(sa.select(login_failures).where(login_failures.c.key == key)
+                                       .with_for_update()).first()
+                    fresh = row is None or (now - from_db(row.first_at)).total_seconds() > window_s
+                    failures = 1 if fresh else row.failures + 1
+                    first = now if fresh else from_db(row.first_at)
+                    seconds = lock_s(failures)
+                    until = now + timedelta(seconds=seconds) if seconds > 0 else None
+                    values = {"failures": failures, "first_at": to_db(first),
+                              "locked_until": None if until is None else to_db(until)}
+                    if row is None:
+                        conn.execute(login_failures.insert().values(key=key, **values))
+                    else:
+                        conn.execute(login_failures.update().where(login_failures.c.key == key)
+                                     .values(**values))
+                return failures, until
+            except sa_exc.IntegrityError:  # another process inserted the first failure meanwhile
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def clear_login_failures(self, keys: Sequence[str]) -> None:
+        """Forget the failures of ``keys`` (after a successful sign-in)."""
+        with self._tx() as conn:
+            conn.execute(login_failures.delete().where(login_failures.c.key.in_(list(keys))))
 
 
 def _learner_name(name: str) -> str:
