@@ -41,6 +41,16 @@ def quizzes(tmp_path) -> Path:
 def app(atlas, quizzes, tmp_path) -> HandApp:
     instructors = Instructors({"instructor": hash_password(PASSWORD, iterations=1000)})
     made = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"),
+                   instructors=instructors, instructor="instructor")
+    made.__panel__()
+    return made
+
+
+@pytest.fixture
+def student_app(atlas, quizzes, tmp_path) -> HandApp:
+    """A student's session on a server where authoring is on."""
+    instructors = Instructors({"instructor": hash_password(PASSWORD, iterations=1000)})
+    made = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"),
                    instructors=instructors)
     made.__panel__()
     return made
@@ -166,11 +176,35 @@ def test_authoring_is_off_without_instructors(atlas, quizzes):
     assert off.author.on_click(ray_at([0, 0, 30], [0, 0, 1])) is None
 
 
+def test_a_student_session_has_no_editor_and_every_author_action_is_refused(student_app, quizzes):
+    from handatlas.ui.authorview import author_panel
+
+    author = student_app.author
+    assert author.enabled and author.user is None
+    panel = author_panel(author)
+    classes = {c for obj in panel.select() for c in (getattr(obj, "css_classes", None) or [])}
+    assert "author-login" in classes and "author-save" not in classes and "author-id" not in classes
+    before = {p.name: p.read_bytes() for p in quizzes.glob("*.yaml")}
+    author.file = "(new file)"
+    author.new_file = "sneaked"
+    author.type, author.qid, author.prompt, author.explanation = "press", "q", "Press?", "Because."
+    author.target = "radial_pulse"
+    assert author.guard(author.save) is None and author.guard(author.preview) is None
+    assert "signed-in instructor" in student_app.state.message
+    assert author.output == {}
+    lm = student_app.atlas.landmark("radial_pulse")
+    student_app.state.mode = "author"
+    student_app.on_click(ray_at(lm.point, lm.normal))
+    assert "Sign in" in student_app.state.message
+    assert {p.name: p.read_bytes() for p in quizzes.glob("*.yaml")} == before
+    with pytest.raises(ValueError, match="not a configured instructor"):
+        HandApp(student_app.atlas, quizzes=quizzes, instructors=author.instructors, instructor="mallory")
+    with pytest.raises(TypeError):  # the session's instructor is fixed when it is made
+        author.user = "instructor"
+
+
 def test_author_writes_a_press_question_by_clicking(app, quizzes):
     app.state.mode = "author"
-    assert not app.author.sign_in("instructor", "wrong password")
-    assert "Wrong" in app.state.message
-    assert app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "areas_of_caution.yaml"
     before = (quizzes / "areas_of_caution.yaml").read_text()
@@ -192,7 +226,6 @@ def test_author_writes_a_press_question_by_clicking(app, quizzes):
 
 def test_author_point_without_snapping_and_new_file(app, quizzes):
     app.state.mode = "author"
-    app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "(new file)"
     author.new_file = "my_new_quiz"
@@ -211,7 +244,6 @@ def test_author_point_without_snapping_and_new_file(app, quizzes):
 
 
 def test_author_bad_input_keeps_the_file(app, quizzes):
-    app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "territories.yaml"
     before = (quizzes / "territories.yaml").read_bytes()
@@ -229,7 +261,6 @@ def test_author_bad_input_keeps_the_file(app, quizzes):
 
 
 def test_author_edits_an_existing_question(app, quizzes):
-    app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "areas_of_caution.yaml"
     author.existing = "radial_pulse_firm"
@@ -305,7 +336,6 @@ def test_author_form_fields_are_state_parameters(app, quizzes):
     from handatlas.ui.authorview import author_panel
 
     panel = author_panel(app.author)
-    app.author.sign_in("instructor", PASSWORD)
     app.author.file = "areas_of_caution.yaml"
     app.author.existing = "radial_pulse_firm"  # the form follows the state
     ids = panel.select(lambda obj: "author-id" in getattr(obj, "css_classes", []))
