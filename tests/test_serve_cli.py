@@ -18,7 +18,6 @@ from session_client import free_port
 
 from handatlas.cli import main
 
-
 SERVE = "import sys; from handatlas.cli import main; sys.exit(main())"
 
 
