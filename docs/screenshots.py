@@ -116,6 +116,7 @@ def main() -> int:
         # Drill
         mode(page, "Drill")
         page.locator(".drill-learner input").fill("sam")
+        page.locator(".drill-code input").fill("sam-1234")
         page.locator(".drill-start button").click()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(DOCS / "app_drill.png"))

@@ -69,6 +69,34 @@ class Outcome:
         return "Wrong instructor name or password."
 
 
+class Throttle:
+    """Failure counts and locks by key (``client:…``, ``account:…``, ``learner:…``) in the store.
+
+    Parameters
+    ----------
+    store
+        Where failures are counted (the progress store; shared by server processes).
+    """
+
+    def __init__(self, store: ProgressStore) -> None:
+        self.store = store
+
+    def wait_s(self, keys: tuple[str, ...], *, now: datetime) -> float:
+        """Seconds until none of ``keys`` is locked (0: go ahead)."""
+        until = self.store.login_locks(keys, now=now)
+        return 0.0 if until is None else (until - now).total_seconds()
+
+    def failed(self, keys: tuple[str, ...], *, now: datetime) -> float:
+        """Count a failure for each key; the seconds now locked (0: not locked)."""
+        locked = [self.store.add_login_failure(key, window_s=WINDOW_S, lock_s=lock_seconds, now=now)[1]
+                  for key in keys]
+        return max(((u - now).total_seconds() for u in locked if u is not None), default=0.0)
+
+    def cleared(self, keys: tuple[str, ...]) -> None:
+        """Forget the failures of ``keys`` (after a success)."""
+        self.store.clear_login_failures(keys)
+
+
 class SignIn:
     """Check instructor passwords behind the throttle.
 
@@ -83,6 +111,7 @@ class SignIn:
     def __init__(self, instructors: Instructors, store: ProgressStore) -> None:
         self.instructors = instructors
         self.store = store
+        self.throttle = Throttle(store)
 
     @staticmethod
     def keys(client: str, user: str) -> tuple[str, str]:
@@ -93,13 +122,10 @@ class SignIn:
         """Check ``user``/``password`` from ``client`` unless the client or the account is locked."""
         now = now or utcnow()
         keys = self.keys(client, user)
-        until = self.store.login_locks(keys, now=now)
-        if until is not None:
-            return Outcome(ok=False, wait_s=(until - now).total_seconds())
+        wait = self.throttle.wait_s(keys, now=now)
+        if wait > 0:
+            return Outcome(ok=False, wait_s=wait)
         if self.instructors.check(user, password):
-            self.store.clear_login_failures(keys)
+            self.throttle.cleared(keys)
             return Outcome(ok=True, user=user.strip())
-        locked = [self.store.add_login_failure(key, window_s=WINDOW_S, lock_s=lock_seconds, now=now)[1]
-                  for key in keys]
-        wait = max(((u - now).total_seconds() for u in locked if u is not None), default=0.0)
-        return Outcome(ok=False, wait_s=wait)
+        return Outcome(ok=False, wait_s=self.throttle.failed(keys, now=now))

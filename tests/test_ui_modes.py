@@ -132,7 +132,9 @@ def test_a_whole_quiz_scored_at_the_end(app):
 def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     db = str(tmp_path / "progress.sqlite")
     first = HandApp(atlas, quizzes=quizzes, progress_db=db)
-    first.drill.param.update(learner="sam", tags=["domain:ethics"], count=3)
+    first.drill.param.update(learner="sam", code="4821", tags=["domain:ethics"], count=3)
+    assert first.drill.start() is None and "personal code" in first.state.message
+    assert first.drill.sign_in() and first.drill.code == ""
     run = first.drill.start()
     assert run is not None
     answered = 0
@@ -151,13 +153,43 @@ def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     # a new app on the same store (a server restart) sees the learner's answers
     second = HandApp(atlas, quizzes=quizzes, progress_db=db)
     drill = second.drill
-    drill.learner = "sam"
+    drill.param.update(learner="sam", code="1111")  # someone else typing sam's name
+    assert not drill.sign_in() and "not sam's" in second.state.message
+    drill.show_progress()
+    assert drill.progress is None and drill.progress_of == "", "nothing of sam's is shown"
+    drill.code = "4821"
+    assert drill.sign_in()
     drill.show_progress()
     report = drill_html(drill.summary, drill.progress_of, drill.progress)
     assert "sam: 1 answers" in report and "retention-chart" in report
-    drill.learner = "nobody"
+    drill.param.update(learner="nobody", code="9999")
+    assert drill.sign_in() and "Welcome, nobody" in second.state.message
     drill.show_progress()
-    assert "No drills yet" in drill_html(drill.summary, drill.progress_of, drill.progress)
+    assert "nobody: 0 answers" in drill_html(drill.summary, drill.progress_of, drill.progress)
+    drill.learner = "sam"  # the session signed in "nobody": sam's progress needs sam's code again
+    drill.show_progress()
+    assert drill.progress_of == "nobody" and "personal code" in second.state.message
+
+
+def test_a_learner_from_before_sets_a_code_at_the_next_sign_in(atlas, quizzes, tmp_path):
+    from handatlas.quiz.progress import ProgressStore
+
+    db = str(tmp_path / "progress.sqlite")
+    with ProgressStore.open(db) as store:  # a learner made before codes existed
+        store.learner_id("lee")
+        assert store.learner_code("lee") is None
+    app = HandApp(atlas, quizzes=quizzes, progress_db=db)
+    app.drill.param.update(learner="lee", code="77")
+    assert not app.drill.sign_in() and "4 to 32 characters" in app.state.message
+    app.drill.code = "lee-code"
+    assert app.drill.sign_in() and app.drill.signed_in == "lee"
+    other = HandApp(atlas, quizzes=quizzes, progress_db=db)
+    other.drill.param.update(learner="lee", code="another")
+    assert not other.drill.sign_in(), "the code is set: nobody else can claim lee"
+    for _ in range(5):
+        other.drill.sign_in()
+    other.drill.code = "lee-code"
+    assert not other.drill.sign_in() and "Too many wrong codes" in other.state.message
 
 
 def test_drill_needs_a_name(app):

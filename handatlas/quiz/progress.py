@@ -16,10 +16,12 @@ Tables (schema version 1)
 ``sessions``  id, learner_id, tags (JSON list), match, count, time_limit, started_at, ended_at.
 ``answers``   id, session_id, learner_id, quiz_id, question_id, answer (JSON), score, correct,
               seconds, rating (FSRS 1-4), answered_at.
+``learner_codes``  learner_id, code_hash (PBKDF2, :func:`handatlas.accounts.hash_password`), set_at:
+              a learner's personal code (:mod:`handatlas.learners`).
 ``login_failures``  key (``client:<address>`` or ``account:<name>``), failures, first_at,
               locked_until: the sign-in throttle's state (:mod:`handatlas.throttle`), shared by
-              every server process on the store.  Added without a version change: opening an
-              older store creates it, and an older handatlas ignores it.
+              every server process on the store.  Both added without a version change: opening
+              an older store creates them, and an older handatlas ignores them.
 Times are UTC, stored without a zone (``DateTime``) and read back as aware UTC datetimes.
 
 PostgreSQL needs the ``postgres`` extra (``pip install 'handatlas[postgres]'``, psycopg 3); a
@@ -123,6 +125,12 @@ answers = sa.Table(
     sa.Index("ix_answers_learner_time", "learner_id", "answered_at"),
 )
 
+learner_codes = sa.Table(
+    "learner_codes", metadata,
+    sa.Column("learner_id", sa.Integer, sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("code_hash", sa.String(200), nullable=False),
+    sa.Column("set_at", sa.DateTime, nullable=False),
+)
 login_failures = sa.Table(
     "login_failures", metadata,
     sa.Column("key", sa.String(200), primary_key=True),
@@ -547,6 +555,29 @@ class ProgressStore:
                           json.loads(r["answer"]), r["score"], bool(r["correct"]), r["seconds"], r["rating"],
                           from_db(r["answered_at"]))
                 for r in reversed(rows)]
+
+    # -- learner codes (see handatlas.learners)
+    def learner_code(self, name: str) -> str | None:
+        """The stored code hash of learner ``name``; None for a new learner or one without a code."""
+        name = _learner_name(name)
+        with self._tx() as conn:
+            q = (sa.select(learner_codes.c.code_hash)
+                 .join(learners, learners.c.id == learner_codes.c.learner_id).where(learners.c.name == name))
+            return conn.execute(q).scalar()
+
+    def claim_learner_code(self, name: str, code_hash: str) -> bool:
+        """Give learner ``name`` (created when new) the code ``code_hash`` unless one is set already.
+
+        Returns whether this call set it (False: another sign-in set a code first).
+        """
+        learner = self.learner_id(name)
+        try:
+            with self._tx() as conn:
+                conn.execute(learner_codes.insert().values(learner_id=learner, code_hash=code_hash,
+                                                           set_at=to_db(utcnow())))
+        except sa_exc.IntegrityError:
+            return False
+        return True
 
     # -- sign-in throttle (see handatlas.throttle)
     def login_locks(self, keys: Sequence[str], *, now: datetime | None = None) -> datetime | None:

@@ -108,6 +108,8 @@ class HandApp(pn.viewable.Viewer):
         Who may author questions; None turns the Author mode off (with instructions).
     instructor
         The instructor signed in for this session (None: a student's session).
+    client
+        The address the page came from (learner codes are throttled per address).
     """
 
     last_click = param.Dict(default={}, doc="The last click handled: seq, mode, structure, ms.")
@@ -120,6 +122,7 @@ class HandApp(pn.viewable.Viewer):
         progress_db: str | None = None,
         instructors: Instructors | None = None,
         instructor: str | None = None,
+        client: str = "?",
         **params: Any,
     ) -> None:
         super().__init__(**params)
@@ -137,7 +140,7 @@ class HandApp(pn.viewable.Viewer):
         )
         self._link_scene()
         self.quiz = QuizState(self.state, self.quizzes)
-        self.drill = DrillState(self.state, self.quizzes, progress_db)
+        self.drill = DrillState(self.state, self.quizzes, progress_db, client=client)
         self.author = AuthorState(self.state, self.quizzes, instructors, user=instructor)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "explore": self._identify,
@@ -337,14 +340,16 @@ def create_app(
     progress_db: str | None = None,
     instructors: Instructors | None = None,
     instructor: str | None = None,
+    client: str = "?",
     atlas_dir: str | None = None,
 ) -> HandApp:
-    """A new session of the app on the shared atlas (``instructor``: who signed in, None for a student)."""
+    """A new session of the app on the shared atlas (``instructor``: who signed in, None for a student;
+    ``client``: the page's address)."""
     pn.extension("vtk", notifications=False)
     if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
         pn.state.curdoc.template = VIEWPORT_TEMPLATE
     return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors,
-                   instructor=instructor)
+                   instructor=instructor, client=client)
 
 
 def build_server(
@@ -375,8 +380,9 @@ def build_server(
         origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)] if port else None
 
     def app() -> HandApp:  # pn.serve calls plain functions only (a functools.partial is shown as text)
+        who = current_identity()
         session = create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
-                             instructor=current_identity()["instructor"], atlas_dir=atlas_dir)
+                             instructor=who["instructor"], client=who["client"], atlas_dir=atlas_dir)
         if on_session is not None:
             on_session(session)
         return session

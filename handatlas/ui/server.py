@@ -60,9 +60,9 @@ def browser_digest(secret_key: bytes | str, cookie: str | None) -> str:
 
 
 def session_identity(payload: dict[str, Any] | None) -> dict[str, Any]:
-    """``{"instructor": name or None}`` from a session token's payload (empty values when absent)."""
+    """``{"instructor": name or None, "client": address}`` from a session token's payload."""
     own = (payload or {}).get(PAYLOAD_KEY) or {}
-    return {"instructor": own.get("instructor")}
+    return {"instructor": own.get("instructor"), "client": str(own.get("client") or "?")}
 
 
 def current_identity() -> dict[str, Any]:
@@ -104,6 +104,7 @@ class SessionPageHandler(DocHandler):
         payload[PAYLOAD_KEY] = {
             "browser": browser_digest(app.secret_key, self._browser_cookie()),
             "instructor": None if user in (None, GUEST) else user,
+            "client": self.request.remote_ip or "?",
         }
         token = generate_jwt_token(session_id, secret_key=app.secret_key, signed=True,
                                    expiration=app.session_token_expiration, extra_payload=payload)

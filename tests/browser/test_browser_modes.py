@@ -169,6 +169,7 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand = open_hand(context.new_page(), first)
         hand.set_mode("drill")
         hand.page.locator(".drill-learner input").fill("kim")
+        hand.page.locator(".drill-code input").fill("kim-4821")  # a new learner: this sets kim's code
         tags = hand.page.locator(".drill-tags input")
         tags.fill("domain:ethics")
         hand.page.locator(".drill-tags .choices__item--choice", has_text="domain:ethics").first.click()
@@ -191,6 +192,11 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand = open_hand(context.new_page(), second)
         hand.set_mode("drill")
         hand.page.locator(".drill-learner input").fill("kim")
+        hand.page.locator(".drill-code input").fill("not-kims-code")
+        hand.page.locator(".drill-progress-button button").click()
+        expect(hand.page.locator(".message")).to_contain_text("not kim's")
+        assert hand.app.drill.progress is None, "another learner's progress is not shown"
+        hand.page.locator(".drill-code input").fill("kim-4821")
         hand.page.locator(".drill-progress-button button").click()
         report = hand.page.locator(".drill-progress")
         expect(report).to_contain_text(f"kim: {answered} answers")
