@@ -52,3 +52,31 @@ def test_two_first_sign_ins_at_once_cannot_both_claim_a_name(tmp_path):
     finally:
         for s in stores:
             s.close()
+
+
+def test_codes_and_the_throttle_on_both_stores(store_url):
+    """The new tables on SQLite and PostgreSQL: four stores (four server processes) at once."""
+    stores = [ProgressStore.open(store_url) for _ in range(4)]
+    try:
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(
+            LearnerGate(stores[i]).attempt(f"10.0.0.{i}", "kim", f"code-{i}"))) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r.ok for r in results) == 1
+        failures = [threading.Thread(target=stores[i].add_login_failure, args=("account:x",),
+                                     kwargs={"window_s": 900, "lock_s": lambda n: 0}) for i in range(4)]
+        for t in failures:
+            t.start()
+        for t in failures:
+            t.join()
+        count, until = stores[0].add_login_failure("account:x", window_s=900, lock_s=lambda n: 60 * (n > 4))
+        assert count == 5 and until is not None
+        assert stores[1].login_locks(("account:x", "client:y")) == until
+        stores[2].clear_login_failures(("account:x",))
+        assert stores[3].login_locks(("account:x",)) is None
+    finally:
+        for s in stores:
+            s.close()
