@@ -401,6 +401,35 @@ def cmd_drill(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_class(args: argparse.Namespace) -> int:
+    """Print a class's weakest topics from the progress store; ``-o`` writes every learner's rows as CSV."""
+    from handatlas.outputs import write_bytes
+    from handatlas.quiz import QuizError, default_quiz_dir
+    from handatlas.quiz.classreport import class_report, csv_text, topics_text
+    from handatlas.quiz.drill import load_bank
+    from handatlas.quiz.progress import ProgressStore, StoreError
+
+    quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
+    if args.output is not None:
+        check_output(args.output)
+    try:
+        bank = load_bank(quizzes)
+    except QuizError as exc:
+        raise CommandError(str(exc), code=1) from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        with ProgressStore.open(args.db) as store:
+            report = class_report(store, bank)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    print(topics_text(report, limit=args.limit))
+    if args.output is not None:
+        path = write_bytes(args.output, csv_text(report).encode("utf-8"))
+        print(f"{path}: {len(report.rows)} rows ({len(report.learners)} learners)")
+    return 0
+
+
 def check_store(db: str | None) -> None:
     """Open the progress store once: a bad URL or a missing driver is named now, not at the first drill."""
     from handatlas.quiz.progress import ProgressStore, StoreError
@@ -549,6 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quizzes", metavar="DIR", help="quiz folder or file (default: the shipped quizzes)")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds per question (over it scores 0)")
     p.add_argument("--seed", type=int, help="seed the order of new questions")
+    p = add("class", cmd_class, "the class's progress for instructors: weakest topics first, CSV per learner")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the progress store "
+                   "(default: $HANDATLAS_DB_URL or progress.sqlite in the user data folder)")
+    p.add_argument("--quizzes", metavar="DIR", help="the quiz folder whose tags give the topics "
+                   "(default: the shipped quizzes)")
+    p.add_argument("--limit", type=int, default=15, metavar="N", help="topics to print (default 15)")
+    p.add_argument("-o", "--output", metavar="FILE.csv", help="write every learner's rows per topic as CSV")
     p = add("serve", cmd_serve, "start the web app: explore, press, quiz, drill and author in the browser")
     p.add_argument("--port", type=int, default=5006, help="port (default 5006)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")

@@ -38,7 +38,7 @@ def test_valid_questions_have_no_problems(fixture_atlas):
             + question("identify", "target: os capitatum\noptions: [capitate, hamate]\n", "c")
             + question("press", "where: radial_pulse\ngrade: firm\nask: [verdict, at_risk]\n", "d")
             + question("press", "where: [0, 0, 20]\n", "e")
-            + question("territory", "where: palm_center\nvariant: dorsal_ulnar_2_5\n", "f")
+            + question("territory", "where: [-25, 0, 20]\nvariant: dorsal_ulnar_2_5\n", "f")
             + question("choice", "options: [a, b, c]\nanswer: [0, 2]\n", "g")
             + question("order", "items: [first, second]\n", "h"))
     assert check(text, fixture_atlas) == []
@@ -89,6 +89,26 @@ def test_press_asking_for_at_risk_with_an_empty_key(fixture_atlas):
     assert check(question("press", "where: palm_center\ngrade: light\nask: at_risk\n"), fixture_atlas) == [
         "q.yaml:13: question 'q1', field 'ask': asks for the structures at risk, but a light press here "
         "puts none at risk (verdict safe); ask for the verdict only, or choose another point or grade"]
+
+
+def test_press_key_must_be_clear_of_the_thresholds(fixture_atlas):
+    # over the median nerve with no bone behind: safe at moderate, caution a quarter harder
+    near = check(question("press", "where: [0, -40, 20]\ngrade: moderate\n"), fixture_atlas)
+    assert near == ["q.yaml:12: question 'q1', field 'grade': the verdict is safe at moderate, but safe with "
+                    "a quarter less force or caution with a quarter more: too close to a threshold to be a "
+                    "fair key; choose another point or grade"]
+    assert check(question("press", "where: [0, -40, 20]\ngrade: light\n"), fixture_atlas) == []
+    # over the radial artery: the verdict holds at firm, the structures at risk too
+    assert check(question("press", "where: [25, -40, 20]\ngrade: firm\nask: [verdict, at_risk]\n"),
+                 fixture_atlas) == []
+
+
+def test_territory_point_must_be_clear_of_a_border(fixture_atlas):
+    # median between x = -10 and x = 10 (the fixture's skin vertices are 4 mm apart or less)
+    (message,) = check(question("territory", "where: [8, 0, 20]\n"), fixture_atlas)
+    assert message == ("q.yaml:11: question 'q1', field 'where': radial skin lies within 4 mm: too near a "
+                       "border between territories for a fair key; choose a point farther in")
+    assert check(question("territory", "where: [0, 0, 20]\n"), fixture_atlas) == []
 
 
 def test_press_point_off_the_skin(fixture_atlas):

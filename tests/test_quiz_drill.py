@@ -319,7 +319,8 @@ def test_terminal_drill_ctrl_c_keeps_the_answers(tmp_path, bank_dir):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env())
     chunks: list[str] = []
-    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stdout.read(1), "")), daemon=True)
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stdout.read(1), "")),
+                              daemon=True)
     reader.start()
     try:
         proc.stdin.write(f"{right}\n{wrong}\n")

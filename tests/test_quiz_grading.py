@@ -26,7 +26,8 @@ def identify(target, **kw):
     (10.0, 0.0, 1.0),             # inside the nerve
     (14.0, 2.3, 1.0),             # 2.3 mm above its surface (11.7)
     (16.6, 4.9, 1.0),             # just within the tolerance
-    (19.2, 7.5, 0.5),             # halfway to twice the tolerance
+    (17.4, 5.7, 0.0),             # just outside the tolerance: no partial credit
+    (19.2, 7.5, 0.0),
     (25.0, 13.3, 0.0),
 ])
 def test_locate_structure_by_distance_to_its_surface(fixture_atlas, z, distance, score):
@@ -42,7 +43,7 @@ def test_locate_landmark_by_distance_to_its_point(fixture_atlas):
     assert key.kind == "landmark"
     assert grade(q, [3, 4, 20], key=key).score == 1.0
     g = grade(q, [0, 7.5, 20], key=key)
-    assert (g.score, g.correct) == (0.5, False)
+    assert (g.score, g.correct) == (0.0, False)
     assert g.feedback == "Close, but the palm center is 8 mm from your click (tolerance 5 mm)."
     assert grade(q, [0, 10, 20], key=key).score == 0.0
 
@@ -126,6 +127,22 @@ def test_press_grading(fixture_atlas):
     assert grade(verdict_only, "safe", atlas=fixture_atlas).correct
 
 
+def test_press_blank_scores_nothing_and_nothing_at_risk_is_an_answer(fixture_atlas):
+    safe = press("palm_center")  # light: nothing at risk
+    key = compute_key(safe, fixture_atlas)
+    assert key.at_risk == ()
+    blank = grade(safe, {"verdict": None, "at_risk": []}, key=key)
+    assert blank.score == 0.0 and "not blank" in blank.feedback and "you named nothing" in blank.feedback
+    assert grade(safe, {"verdict": "safe", "at_risk": []}, key=key).score == 0.5
+    assert grade(safe, {"verdict": "safe", "at_risk": ["none"]}, key=key).correct
+    assert grade(safe, {"verdict": "safe", "at_risk": ["Nothing"]}, key=key).correct
+    firm = press("palm_center", "firm")
+    firm_key = compute_key(firm, fixture_atlas)
+    assert grade(firm, {"verdict": "avoid", "at_risk": ["none"]}, key=firm_key).score == 0.5
+    with pytest.raises(ValueError, match="not both"):
+        grade(firm, {"verdict": "avoid", "at_risk": ["none", "median_nerve"]}, key=firm_key)
+
+
 def test_f1():
     assert f1([], []) == 1.0 and f1(["a"], []) == 0.0 and f1(["a", "b"], ["a", "c"]) == 0.5
 
@@ -144,8 +161,10 @@ def test_territory_variants(fixture_atlas):
 # ----------------------------------------------------------------------------- choice
 @pytest.mark.parametrize(("picks", "score"), [
     ([0, 2], 1.0), ([0], 0.5), ([0, 1, 2], 0.5), ([0, 1], 0.0), ([1, 3], 0.0), ([], 0.0), ([2, 0, 2], 1.0),
+    ([0, 1, 2, 3], 0.0),  # every option: what is right is cancelled by what is wrong
 ])
 def test_choice_multiple_partial_credit(picks, score):
+    # the share of right options picked minus the share of wrong options picked
     q = Choice(id="c", type="choice", options=["a", "b", "c", "d"], answer=[0, 2], **COMMON)
     g = grade(q, picks)
     assert g.score == score and g.correct == (score == 1.0)

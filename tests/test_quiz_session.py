@@ -19,6 +19,7 @@ from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices
 from handatlas.quiz.checking import HAND_TERRITORIES
 from handatlas.quiz.drill import Drill
 from handatlas.quiz.explanations import explanation_text
+from handatlas.quiz.grading import grade, kendall_tau
 from handatlas.quiz.keys import IdentifyKey, LocateKey, normalise
 from handatlas.quiz.progress import ProgressStore
 from handatlas.quiz.schema import Choice, Identify, Locate, Order, Press, Territory
@@ -71,15 +72,24 @@ def test_no_public_question_of_the_bank_gives_its_key_away(atlas, bank):
             assert len(data["marker"]) == 3 and all(isinstance(v, float) for v in data["marker"])
             if isinstance(q.where, str):
                 np.testing.assert_allclose(data["marker"], atlas.landmark(q.where).point)
-            assert data["choices"] == list(VERDICTS if isinstance(q, Press) else HAND_TERRITORIES)
+            if isinstance(q, Press):  # the verdicts are a scale: shown in its order
+                assert data["choices"] == list(VERDICTS)
+            else:  # the nerves in a drawn order
+                assert sorted(data["choices"]) == sorted(HAND_TERRITORIES)
         seen_types.add(q.type)
     assert seen_types == {"locate", "identify", "press", "territory", "choice", "order"}
 
 
-def test_order_items_are_never_shown_in_the_right_order():
+def test_order_items_are_shown_as_far_from_the_right_order_as_from_its_reverse():
     q = Order(id="o", type="order", prompt="?", explanation="!", items=["a", "b", "c"])
     shown = {public_question(q, None, number=1, total=1, rng=random.Random(s)).items for s in range(40)}
-    assert ("a", "b", "c") not in shown and len(shown) == 5
+    # three pairs: one or two of them inverted, never none (the key) nor all (its reverse)
+    assert shown == {("a", "c", "b"), ("b", "a", "c"), ("b", "c", "a"), ("c", "a", "b")}
+    five = Order(id="o", type="order", prompt="?", explanation="!", items=list("abcde"))
+    for s in range(40):
+        items = public_question(five, None, number=1, total=1, rng=random.Random(s)).items
+        assert kendall_tau(["abcde".index(i) for i in items]) == 0.0  # as shown, or reversed: 0 points
+        assert grade(five, list(items)).score == grade(five, list(items)[::-1]).score == 0.0
     two = Order(id="o", type="order", prompt="?", explanation="!", items=["a", "b"])
     assert public_question(two, None, number=1, total=1, rng=random.Random(0)).items == ("b", "a")
 

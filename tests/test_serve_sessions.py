@@ -127,7 +127,7 @@ async def _author(sock: Socket, qid: str) -> None:
     """Fill the author form for a new press question in a new file and press Save."""
     await sock.set(sock.model("author-file"), "value", "(new file)")
     for css, value in (("author-new-file", "ws_authored"), ("author-id", qid),
-                       ("author-target", "radial_pulse"), ("author-prompt", "A press here: the verdict?"),
+                       ("author-target", "carpal_tunnel"), ("author-prompt", "A press here: the verdict?"),
                        ("author-explanation", "The radial artery is close.")):
         await sock.set(sock.model(css), "value", value)
     await sock.click(sock.model("author-save"))

@@ -12,12 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import trimesh
 import yaml
+from scipy.spatial import cKDTree
 from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, write_quiz
 
 from handatlas.accounts import Instructors, hash_password
-from handatlas.quiz import default_quiz_dir, load_quiz
+from handatlas.quiz import compute_key, default_quiz_dir, load_quiz
+from handatlas.quiz.authoring import AuthoringError
+from handatlas.quiz.drill import load_bank
+from handatlas.quiz.session import highlight_ids
 from handatlas.ui.app import HandApp
+from handatlas.ui.display import display_geometry
 from handatlas.ui.quizstate import anonymous_mesh
 from handatlas.ui.quizviews import drill_html, score_html
 
@@ -66,7 +72,7 @@ def test_locate_question_answered_by_a_click(app, quizzes):
     app.on_click(ray_at(lm.point, lm.normal))
     assert app.last_click["result"] == "right"
     assert run.finished and run.score == 1.0
-    assert app.quiz.score["passed"] and "1 / 1" in score_html(app.quiz.title, app.quiz.score)
+    assert app.quiz.score["passed"] and "Score: 1 of 1 (100%)" in score_html(app.quiz.title, app.quiz.score)
 
 
 def test_locate_click_far_away_is_wrong_and_the_answer_is_shown(app, quizzes):
@@ -89,12 +95,35 @@ def test_identify_shows_the_target_anonymously(app, quizzes):
     extra = app.state.extra
     sent = json.dumps({"extra": extra, "highlight": app.state.highlight, "markers": app.state.markers})
     assert "flexor_retinaculum" not in sent and "retinaculum" not in sent.lower()
-    expected = anonymous_mesh(app.state, "flexor_retinaculum")
-    assert extra["points"] == expected["points"] and len(extra["faces"]) > 0
+    # drawn where the retinaculum is (within the jitter of its display mesh), but not as its mesh
+    points = np.asarray(extra["points"]).reshape(-1, 3)
+    v, f = display_geometry(app.atlas, "flexor_retinaculum")
+    _, distance, _ = trimesh.Trimesh(v, f, process=False).nearest.on_surface(points)
+    assert len(extra["faces"]) > 0 and np.percentile(distance, 95) < 0.5
+    assert len(points) != len(v) and len(extra["faces"]) != f.size
     assert "retinaculum" not in json.dumps(app.quiz.question.shown.as_dict()).lower()
     feedback = app.quiz.question.submit("transverse carpal ligament")
     assert feedback is not None and feedback.correct
     assert app.state.extra == {} and "flexor_retinaculum" in app.state.highlight
+
+
+def test_no_identify_target_of_the_bank_matches_a_mesh_of_the_scene(app):
+    """The anonymous target's counts are not its mesh's, its coordinates match no display mesh."""
+    meshes = {sid: display_geometry(app.atlas, sid) for sid in app.state.group_of}
+    every_vertex = cKDTree(np.vstack([v for v, _ in meshes.values()]))
+    targets = {compute_key(item.question, app.atlas).target for item in load_bank(default_quiz_dir())
+               if item.question.type == "identify"}
+    assert len(targets) > 20
+    rng = np.random.default_rng(0)
+    for target in sorted(targets):
+        extra = anonymous_mesh(app.state, target, rng=rng)
+        points = np.asarray(extra["points"]).reshape(-1, 3)
+        faces = len(extra["faces"]) // 3
+        own = [meshes[part] for part in highlight_ids(app.atlas, target)]
+        assert (len(points), faces) != (sum(len(v) for v, _ in own), sum(len(f) for _, f in own)), target
+        assert all((len(points), faces) != (len(v), len(f)) for v, f in own), target
+        same = every_vertex.query(points, distance_upper_bound=1e-3)[0] < 1e-3
+        assert same.mean() < 0.01, (target, same.mean())
 
 
 def test_widget_question_refuses_a_click_and_empty_answer(app, quizzes):
@@ -125,7 +154,42 @@ def test_a_whole_quiz_scored_at_the_end(app):
     while app.quiz.question.shown is not None:
         app.quiz.question.skip()
         app.quiz.question.show()
-    assert run.finished and run.score == 0 and f"0 / {run.max_score:g}" in score_html("", app.quiz.score)
+    html = score_html("", app.quiz.score)
+    assert run.finished and run.score == 0 and f"Score: 0 of {run.max_score:g} (0%)" in html
+    # every question is in the review, skipped, with its answer and explanation
+    assert f"To review: {run.total} questions" in html and html.count("<li value=") == run.total
+    assert html.count("Skipped: ") == run.total and app.state.exam is False
+
+
+def test_tools_that_would_answer_a_quiz_are_off_while_it_runs(app):
+    app.state.mode = "press"
+    app.state.show_safety_map("firm")
+    assert app.state.overlay
+    app.state.select("median_nerve")
+    app.state.mode = "quiz"
+    run = app.quiz.start("areas_of_caution")
+    assert app.state.exam and not app.state.overlay and not app.state.pin and not app.state.selected
+    for mode in ("press", "explore"):  # back to the tools mid-quiz: they stay off
+        app.state.mode = mode
+        assert not app.state.overlay
+        assert app.state.press("radial_pulse") is None and "A quiz is running" in app.state.message
+        app.state.message = ""
+        app.state.search("median nerve")
+        assert not app.state.selected and not app.state.highlight and "A quiz is running" in app.state.message
+        markers = app.state.markers  # the question's own mark
+        assert app.state.find_best("snuffbox") is None and not app.state.landmark
+        assert app.state.markers == markers
+    # restarting asks first once something is answered; ending early too
+    app.state.mode = "quiz"
+    app.quiz.question.skip()
+    assert app.quiz.start() is None and app.quiz.confirm == "restart" and app.quiz.question.run is run
+    app.quiz.cancel()
+    app.quiz.end()
+    assert app.quiz.confirm == "end" and not run.finished
+    app.quiz.end(confirmed=True)
+    assert run.finished and app.quiz.score is not None and app.quiz.score["max_score"] == run.total
+    app.state.mode = "press"  # the quiz is over: the tools are back, the map follows its control again
+    assert app.state.overlay and app.state.press("radial_pulse")["verdict"] == "avoid"
 
 
 # ----------------------------------------------------------------------------- drill
@@ -194,6 +258,30 @@ def test_a_learner_from_before_sets_a_code_at_the_next_sign_in(atlas, quizzes, t
 
 def test_drill_needs_a_name(app):
     assert app.drill.start() is None and "name" in app.state.message
+
+
+def test_class_progress_only_for_a_signed_in_instructor(app, student_app):
+    from handatlas.ui.authorview import author_results, class_table_html
+
+    drill = student_app.drill  # the same store as the instructor's session
+    drill.param.update(learner="sam", code="sam-code", tags=["domain:ethics"], count=3)
+    assert drill.sign_in() and drill.start() is not None
+    shown = drill.question.shown
+    assert drill.question.submit(list(shown.items) if shown.type == "order" else 0) is not None
+    refused = student_app.classes
+    assert refused.refresh() is None and "signed-in instructor" in student_app.state.message
+    assert refused.csv() == ""
+    shown_classes = {c for obj in author_results(student_app.author, refused).select()
+                     for c in (getattr(obj, "css_classes", None) or [])}
+    assert "class-refresh" not in shown_classes, "a student's page holds no class view"
+    classes = app.classes
+    report = classes.refresh()
+    assert report is not None and report.learners == ("sam",) and report.topics
+    html = class_table_html(report, "")
+    assert "Class progress: 1 learners" in html and report.topics[0].topic in html
+    classes.learner = "sam"
+    assert "sam: weakest topics first" in class_table_html(classes.report, classes.learner)
+    assert classes.csv().startswith("learner,topic,answers") and "\nsam," in classes.csv()
 
 
 # ----------------------------------------------------------------------------- author
@@ -295,12 +383,19 @@ def test_author_bad_input_keeps_the_file(app, quizzes):
 def test_author_edits_an_existing_question(app, quizzes):
     author = app.author
     author.file = "areas_of_caution.yaml"
+    before = (quizzes / "areas_of_caution.yaml").read_bytes()
     author.existing = "radial_pulse_firm"
     assert author.qid == "radial_pulse_firm" and author.target == "radial_pulse"
+    author.grade = "light"  # a light press on the pulse is within a quarter of the force of a threshold
+    with pytest.raises(AuthoringError, match="too close to a threshold"):
+        author.save()
+    assert (quizzes / "areas_of_caution.yaml").read_bytes() == before
+    author.existing = "dorsum_veins"
+    assert author.qid == "dorsum_veins" and author.target == "dorsum_center"
     author.grade = "light"
     author.save()
     quiz = load_quiz(quizzes / "areas_of_caution.yaml")
-    edited = [q for q in quiz.questions if q.id == "radial_pulse_firm"]
+    edited = [q for q in quiz.questions if q.id == "dorsum_veins"]
     assert len(edited) == 1 and edited[0].grade == "light"
 
 

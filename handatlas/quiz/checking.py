@@ -5,7 +5,9 @@ finds what only the content or the atlas can tell: an answer index out of range,
 empty options, an order of fewer than two items, an unknown structure or landmark (with "did you
 mean"), a locate target without geometry, a press that asks for the structures at risk where
 none are, a territory point outside the hand's territories, a quiz id used by two files, a press
-explanation that is not a template filled from its key (:mod:`handatlas.quiz.explanations`).
+explanation that is not a template filled from its key (:mod:`handatlas.quiz.explanations`), a
+press whose key is not clear of the model's thresholds (:data:`PRESS_MARGIN`), a territory
+point near a border between territories (:data:`TERRITORY_MARGIN_MM`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from handatlas.lookup.model import GRADE_FORCE_N
+from handatlas.lookup.territory import skin_tree
 from handatlas.quiz import schema
 from handatlas.quiz.explanations import render_press, template_problems
 from handatlas.quiz.keys import KeyProblem, compute_key, normalise
@@ -25,6 +31,15 @@ if TYPE_CHECKING:
 
 #: Territory labels a territory question may have as its answer.
 HAND_TERRITORIES = ("median", "ulnar", "radial")
+
+#: A press question's key is the model's one verdict, so it must hold with the force divided
+#: and multiplied by this factor (a quarter either way, less than the gap between two grades:
+#: moderate is 5 times light, firm 2.7 times moderate); so must the structures at risk when the
+#: question asks for them.  Otherwise the answer would turn on a calibrated threshold.
+PRESS_MARGIN = 1.25
+#: A territory question's point must be at least this far (mm) from skin of another territory:
+#: sources disagree near the borders, and so do hands.
+TERRITORY_MARGIN_MM = 4.0
 
 
 def _options(quiz: LoadedQuiz, i: int, options: list[str], *, kind: str) -> list[Problem]:
@@ -103,10 +118,50 @@ def key_problems(quiz: LoadedQuiz, i: int, q: schema.Question, atlas: Atlas) -> 
             render_press(" ".join(q.explanation.split()), key)
         except ValueError as exc:
             return [quiz.problem(i, ("explanation",), str(exc))]
+    if isinstance(q, schema.Press):
+        return _press_margin(quiz, i, q, atlas)
     if isinstance(q, schema.Territory) and key.territory not in HAND_TERRITORIES:
         return [quiz.problem(i, ("where",), f"the skin here is labelled {key.territory!r}, not a hand "
                                             f"territory ({', '.join(HAND_TERRITORIES)}); choose a point "
                                             f"on the hand")]
+    if isinstance(q, schema.Territory):
+        return _territory_margin(quiz, i, q, atlas, key.territory)
+    return []
+
+
+def _press_margin(quiz: LoadedQuiz, i: int, q: schema.Press, atlas: Atlas) -> list[Problem]:
+    """A problem when the key changes with the force a quarter lower or higher (:data:`PRESS_MARGIN`)."""
+    where = q.where if isinstance(q.where, str) else list(q.where)
+    force = GRADE_FORCE_N[q.grade]
+    reports = [atlas.press(where, grade=q.grade, radius_mm=q.radius_mm, force_n=force * f)
+               for f in (1 / PRESS_MARGIN, 1.0, PRESS_MARGIN)]
+    verdicts = [r.verdict for r in reports]
+    if len(set(verdicts)) > 1:
+        return [quiz.problem(i, ("grade",), f"the verdict is {verdicts[1]} at {q.grade}, but "
+                                            f"{verdicts[0]} with a quarter less force or {verdicts[2]} with "
+                                            f"a quarter more: too close to a threshold to be a fair key; "
+                                            f"choose another point or grade")]
+    sets = [{a.id for a in r.at_risk} for r in reports]
+    if "at_risk" in q.ask and sets[0] != sets[2]:
+        changed = sorted(sets[2] - sets[0])
+        names = f"{', '.join(changed)} {'is' if len(changed) == 1 else 'are'}"
+        return [quiz.problem(i, ("ask",), f"whether {names} at risk turns on a quarter more or less "
+                                          f"force: ask for the verdict only, or choose another point "
+                                          f"or grade")]
+    return []
+
+
+def _territory_margin(quiz: LoadedQuiz, i: int, q: schema.Territory, atlas: Atlas,
+                      territory: str) -> list[Problem]:
+    """A problem when skin of another territory is within :data:`TERRITORY_MARGIN_MM`."""
+    point = atlas.landmark(q.where).point if isinstance(q.where, str) else np.asarray(q.where, dtype=float)
+    codes = atlas.territory_codes(variant=q.variant)
+    near = codes[skin_tree(atlas).query_ball_point(np.asarray(point, dtype=float), TERRITORY_MARGIN_MM)]
+    others = sorted({atlas.territory_labels[c] for c in near} - {territory})
+    if others:
+        return [quiz.problem(i, ("where",), f"{' and '.join(others)} skin lies within "
+                                            f"{TERRITORY_MARGIN_MM:g} mm: too near a border between "
+                                            f"territories for a fair key; choose a point farther in")]
     return []
 
 

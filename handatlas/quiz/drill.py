@@ -68,11 +68,11 @@ from fsrs import Card, Rating, Scheduler
 from handatlas.lookup.grades import VERDICTS
 from handatlas.quiz import default_quiz_dir, schema
 from handatlas.quiz.explanations import explanation_text
-from handatlas.quiz.grading import Grade, grade
+from handatlas.quiz.grading import NOTHING_AT_RISK, Grade, grade
 from handatlas.quiz.keys import Key, compute_key, normalise
 from handatlas.quiz.loading import load_quiz, quiz_paths
 from handatlas.quiz.progress import ProgressStore, utcnow
-from handatlas.quiz.shuffle import option_order, unshuffle
+from handatlas.quiz.shuffle import option_order, order_items, unshuffle
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -451,9 +451,7 @@ class Drill:
         for i, (d, q) in enumerate(picked):
             items = None
             if isinstance(q.question, schema.Order):
-                items = tuple(q.question.items)
-                while len(items) > 1 and list(items) == q.question.items:
-                    items = tuple(self._rng.sample(q.question.items, len(items)))
+                items = order_items(list(q.question.items), self._rng)
             out.append(DrillQuestion(q.uid, q.quiz_id, q.question, i + 1, len(picked), d is None, d, items,
                                      self.time_limit, option_order(q.question, self._rng)))
         return out
@@ -774,8 +772,10 @@ def parse_answer(dq: DrillQuestion, text: str, *, field_name: str | None = None)
             raise ValueError(f"type safe, caution or avoid, not {text!r}")
         return hits[0]
     if isinstance(q, schema.Press):
-        if normalise(text) in ("none", "nothing", ""):
-            return []
+        if not normalise(text):
+            raise ValueError("type the structures at risk, or none")
+        if normalise(text) in ("none", "nothing"):
+            return [NOTHING_AT_RISK]
         return [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
     if not text:
         raise ValueError("type an answer")

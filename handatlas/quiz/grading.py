@@ -5,26 +5,33 @@ Rules
 locate
     ``d`` = distance (mm) from the clicked point to the target: to the nearest surface of the
     structure (trimesh closest point; 0 inside a closed surface) or to the landmark point.
-    ``d <= tolerance``: score 1, correct.  Partial credit falls linearly from 1 at the
-    tolerance to 0 at twice the tolerance (not correct).
+    ``d <= tolerance``: score 1, correct; farther: 0 (the message says how far the click was).
 identify
     An option (index or text) scores 1 when it is the target.  A typed answer is normalised
     (case, punctuation, a leading "the") and matched against the target's name, id, acronym,
     synonyms and the question's ``accept`` list: exact, or a typo with difflib ratio >= 0.85 that
     is closer to the target than to any other structure's name.  No partial credit.
 press
-    The verdict scores 1 when equal to the computed one.  The structures at risk score the F1
-    of the named set against the computed set (1 when both are empty).  When a question asks
-    for both, the score is their mean; correct only when both are fully right.
+    The verdict scores 1 when equal to the computed one, else 0 (blank included).  The
+    structures at risk score the F1 of the named set against the computed set; "nothing is at
+    risk" is an answer of its own (:data:`NOTHING_AT_RISK`, 1 when the computed set is empty),
+    and naming nothing at all scores 0.  When a question asks for both, the score is their
+    mean; correct only when both are fully right.
 territory
     Exact label (``median``, ``ulnar``, ``radial``; "median nerve" is accepted as "median").
 choice
-    Single answer: 1 or 0.  Multiple answers: (right picks - wrong picks) / number of right
-    answers, floored at 0; correct only at 1.
+    Single answer: 1 or 0 (no pick, or several, 0).  Multiple answers: the share of the right
+    options picked minus the share of the wrong options picked, floored at 0; correct only at
+    1.  Picking every option, or none, scores 0; so does picking at random, on average.
 order
     Kendall's tau between the learner's order and the correct one, floored at 0: every pair in
     the right relative order counts +1, every inverted pair -1, over the number of pairs.  One
-    adjacent swap among five items scores 0.8; a random order about 0; a reversal 0.
+    adjacent swap among five items scores 0.8; a random order about 0; a reversal 0.  The
+    order shown is drawn with tau as close to 0 as the item count allows, so submitting it
+    as shown (or reversed) scores about 0 too.
+
+Partial credit is given only where stated above: the structures at risk of a press, multiple
+answers of a choice, and order.
 """
 
 from __future__ import annotations
@@ -56,8 +63,9 @@ if TYPE_CHECKING:
 
 #: Smallest difflib ratio for a typed name with a typo to count.
 FUZZY_RATIO = 0.85
-#: Partial credit for locate reaches 0 at this many tolerances.
-LOCATE_ZERO_AT = 2.0
+#: The answer "nothing is at risk" to a press question's ``at_risk`` (a list naming nothing
+#: is a blank answer, not this one).
+NOTHING_AT_RISK = "none"
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,8 @@ def grade_locate(key: LocateKey, point: ArrayLike) -> Grade:
     --------
     >>> from handatlas.quiz.keys import LocateKey
     >>> key = LocateKey("palm_center", "palm center", "landmark", 5.0, point=np.zeros(3))
-    >>> grade_locate(key, [0, 7.5, 0]).score
-    0.5
+    >>> grade_locate(key, [0, 4.0, 0]).score, grade_locate(key, [0, 7.5, 0]).score
+    (1.0, 0.0)
     """
     points = np.asarray(point, dtype=float)
     if points.ndim == 2 and points.shape[1] == 3 and len(points):
@@ -131,10 +139,9 @@ def grade_locate(key: LocateKey, point: ArrayLike) -> Grade:
     tol = key.tolerance_mm
     if d <= tol:
         return _grade(1.0, f"Yes: that is the {_lower(key.name)} ({d:.0f} mm away, within {tol:g} mm).", key)
-    score = max(0.0, 1.0 - (d - tol) / (tol * (LOCATE_ZERO_AT - 1.0)))
-    near = "Close, but" if score > 0 else "No:"
+    near = "Close, but" if d <= 2 * tol else "No:"
     text = f"{near} the {_lower(key.name)} is {d:.0f} mm from your click (tolerance {tol:g} mm)."
-    return _grade(score, text, key, correct=False)
+    return _grade(0.0, text, key, correct=False)
 
 
 # ----------------------------------------------------------------------------- identify
@@ -217,7 +224,7 @@ def grade_press(key: PressKey, answer: Mapping[str, Any] | str | Sequence[str]) 
     >>> from handatlas.quiz.keys import PressKey
     >>> key = PressKey("avoid", ("radial_artery",), {"radial_artery": "Radial artery"},
     ...                ("verdict", "at_risk"), "firm", np.zeros(3), "")
-    >>> grade_press(key, {"verdict": "avoid", "at_risk": []}).score
+    >>> grade_press(key, {"verdict": "avoid", "at_risk": ["none"]}).score
     0.5
     """
     if isinstance(answer, str):
@@ -226,18 +233,20 @@ def grade_press(key: PressKey, answer: Mapping[str, Any] | str | Sequence[str]) 
         answer = {"at_risk": list(answer)}
     scores, notes = [], []
     if "verdict" in key.ask:
-        given = str(answer.get("verdict", "")).strip().lower()
+        given = str(answer.get("verdict") or "").strip().lower()
         ok = given == key.verdict
         scores.append(float(ok))
         notes.append(f"the verdict is {key.verdict}" + ("" if ok else f", not {given or 'blank'}"))
     if "at_risk" in key.ask:
-        named = {str(a) for a in answer.get("at_risk", ())}
-        scores.append(f1(named, key.at_risk))
-        missed = [key.names[i] for i in key.at_risk if i not in named]
-        extra = sorted(named - set(key.at_risk))
+        named = _named_at_risk(answer.get("at_risk") or ())
+        scores.append(0.0 if named is None else f1(named, key.at_risk))
+        missed = [key.names[i] for i in key.at_risk if i not in (named or ())]
+        extra = sorted((named or set()) - set(key.at_risk))
         at_risk = ", ".join(key.names[i] for i in key.at_risk) or "nothing"
         note = f"at risk: {at_risk}"
-        if missed:
+        if named is None:
+            note += " (you named nothing)"
+        elif missed:
             note += f" (you missed {', '.join(missed)})"
         if extra:
             note += f" ({', '.join(extra)} {'is' if len(extra) == 1 else 'are'} not within reach)"
@@ -245,6 +254,24 @@ def grade_press(key: PressKey, answer: Mapping[str, Any] | str | Sequence[str]) 
     score = sum(scores) / len(scores)
     text = "; ".join(notes)
     return _grade(score, f"{'Yes' if score >= 1 else 'Not quite'}: {text}. {key.message}".strip(), key)
+
+
+def _named_at_risk(answer: Iterable[Any]) -> set[str] | None:
+    """The structures named, the empty set for :data:`NOTHING_AT_RISK`, None when blank.
+
+    Raises
+    ------
+    ValueError
+        For "nothing is at risk" together with structures.
+    """
+    names = [str(a) for a in answer]
+    if not names:
+        return None
+    nothing = [a for a in names if normalise(a) in (NOTHING_AT_RISK, "nothing")]
+    if nothing and len(nothing) < len(names):
+        msg = "choose either 'nothing is at risk' or the structures at risk, not both"
+        raise ValueError(msg)
+    return set() if nothing else set(names)
 
 
 # ----------------------------------------------------------------------------- territory
@@ -273,8 +300,10 @@ def grade_choice(key: ChoiceKey, picks: int | Iterable[int]) -> Grade:
     --------
     >>> from handatlas.quiz.keys import ChoiceKey
     >>> key = ChoiceKey(frozenset({0, 2}), ("a", "b", "c", "d"), True)
-    >>> grade_choice(key, [0, 1, 2]).score
+    >>> grade_choice(key, [0, 1, 2]).score  # both right ones, and one of the two wrong ones
     0.5
+    >>> grade_choice(key, [0, 1, 2, 3]).score
+    0.0
     """
     chosen = {int(picks)} if isinstance(picks, int | np.integer) else {int(p) for p in picks}
     bad = sorted(p for p in chosen if not 0 <= p < len(key.options))
@@ -286,7 +315,8 @@ def grade_choice(key: ChoiceKey, picks: int | Iterable[int]) -> Grade:
         ok = chosen == set(key.answers)
         return _grade(float(ok), "Yes." if ok else f"No: the best answer is {right}.", key)
     hits, wrong = len(chosen & key.answers), len(chosen - key.answers)
-    score = max(0.0, (hits - wrong) / len(key.answers))
+    wrong_options = len(key.options) - len(key.answers)
+    score = max(0.0, hits / len(key.answers) - (wrong / wrong_options if wrong_options else 0.0))
     text = "Yes." if score >= 1 else (f"{hits} of {len(key.answers)} right, {wrong} wrong: "
                                       f"the answers are {right}.")
     return _grade(score, text, key)

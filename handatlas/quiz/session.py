@@ -54,7 +54,7 @@ from handatlas.quiz.keys import (
 )
 from handatlas.quiz.loading import LoadedQuiz
 from handatlas.quiz.problems import QuizFlowError
-from handatlas.quiz.shuffle import option_order, unshuffle
+from handatlas.quiz.shuffle import option_order, order_items, territory_choices, unshuffle
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -252,16 +252,6 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _shuffled(items: list[str], rng: random.Random) -> tuple[str, ...]:
-    """The items shuffled so that they are not in the given order (when there are two or more)."""
-    out = list(items)
-    if len(set(out)) < 2:
-        return tuple(out)
-    while out == items:
-        rng.shuffle(out)
-    return tuple(out)
-
-
 # ----------------------------------------------------------------------------- question -> public
 def public_question(question: schema.Question, atlas: Atlas | None, *, number: int, total: int,
                     rng: random.Random, uid: str | None = None, items: tuple[str, ...] | None = None,
@@ -304,7 +294,7 @@ def public_question(question: schema.Question, atlas: Atlas | None, *, number: i
         return PublicQuestion(**common, scenario=question.scenario.strip(), options=tuple(shown),
                               multiple=question.multiple)
     if isinstance(question, schema.Order):
-        shown = tuple(items) if items is not None else _shuffled(list(question.items), rng)
+        shown = tuple(items) if items is not None else order_items(list(question.items), rng)
         return PublicQuestion(**common, items=shown)
     if isinstance(question, schema.Locate):
         return PublicQuestion(**common, needs_click=True, tolerance_mm=question.tolerance_mm)
@@ -320,7 +310,7 @@ def public_question(question: schema.Question, atlas: Atlas | None, *, number: i
     if isinstance(question, schema.Press):
         return PublicQuestion(**common, marker=marker, grade=question.grade, radius_mm=question.radius_mm,
                               ask=tuple(dict.fromkeys(question.ask)), choices=VERDICTS)
-    return PublicQuestion(**common, marker=marker, choices=HAND_TERRITORIES)
+    return PublicQuestion(**common, marker=marker, choices=territory_choices(HAND_TERRITORIES, rng))
 
 
 # ----------------------------------------------------------------------------- key -> feedback
@@ -397,6 +387,19 @@ def _check_uid(uid: str | None, current: PublicQuestion | None, answered: set[st
     return current
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A question of a finished quiz that was not fully right, for the review at the end."""
+
+    number: int
+    prompt: str
+    score: float
+    skipped: bool
+    feedback: str
+    answer_text: str
+    explanation: str
+
+
 # ----------------------------------------------------------------------------- a quiz
 class QuizRun:
     """One learner taking one quiz, question by question.
@@ -411,6 +414,9 @@ class QuizRun:
         Seeds the question order (when the quiz shuffles), the order of every question's options
         and order items, and the opaque uids.  Choice and identify answers are positions among
         the options as shown; :attr:`results` hold them as indices into the file's options.
+    keys
+        Keys computed before, by question index in the file, shared with other runs of the same
+        quiz on the same atlas (filled as questions are reached).
 
     Examples
     --------
@@ -421,7 +427,8 @@ class QuizRun:
     True
     """
 
-    def __init__(self, quiz: LoadedQuiz, atlas: Atlas, *, seed: int | None = None) -> None:
+    def __init__(self, quiz: LoadedQuiz, atlas: Atlas, *, seed: int | None = None,
+                 keys: dict[int, Key] | None = None) -> None:
         self.quiz = quiz
         self.atlas = atlas
         self.header = quiz.model.quiz
@@ -433,7 +440,7 @@ class QuizRun:
         self._position = 0
         self._public: dict[int, PublicQuestion] = {}
         self._orders: dict[int, tuple[int, ...] | None] = {}
-        self._keys: dict[int, Key] = {}
+        self._keys: dict[int, Key] = {} if keys is None else keys
         self._answered: set[str] = set()
         self.results: list[Result] = []
 
@@ -540,6 +547,18 @@ class QuizRun:
     def passed(self) -> bool:
         """Whether the score reaches the quiz's pass mark (a fraction of the maximum)."""
         return self.fraction >= self.header.pass_mark - 1e-9
+
+    def missed(self) -> list[Missed]:
+        """The questions answered so far that were not fully right (skipped ones too), in order."""
+        prompts = {q.id: q.prompt.strip() for q in self.quiz.questions}
+        return [Missed(r.number, prompts[r.question_id], r.score, r.skipped, r.feedback.feedback,
+                       r.feedback.answer_text, r.feedback.explanation)
+                for r in self.results if not r.correct]
+
+    def end(self) -> None:
+        """Stop early: every question not yet answered counts as skipped (score 0)."""
+        while not self.finished:
+            self.skip()
 
 
 # ----------------------------------------------------------------------------- a drill

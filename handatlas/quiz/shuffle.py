@@ -1,5 +1,9 @@
 """The order a question's options are shown in: shuffled per attempt, mapped back to the file's.
 
+An order question's items are shown in a drawn order as far from the right one as from its
+reverse (:func:`order_items`), and a territory question's nerves in a drawn order too
+(:func:`territory_choices`).
+
 A quiz file tends to list the right option first; shown in the file's order, always picking the
 first option would pass.  Every run (the web app's quizzes and drills, the terminal drill) draws
 an order per question from its seeded random generator, shows the options in it, takes answers
@@ -13,6 +17,10 @@ import random
 from typing import Any
 
 from handatlas.quiz import schema
+from handatlas.quiz.grading import kendall_tau
+
+#: Draws :func:`order_items` makes before it keeps the best order drawn.
+ORDER_DRAWS = 500
 
 
 def option_order(question: schema.Question, rng: random.Random) -> tuple[int, ...] | None:
@@ -48,3 +56,38 @@ def unshuffle(question: schema.Question, answer: Any, order: tuple[int, ...] | N
     if isinstance(answer, list | tuple):
         return sorted(back(i) for i in answer)
     return back(answer)
+
+
+def order_items(items: list[str], rng: random.Random) -> tuple[str, ...]:
+    """The items of an order question in the order to show them, drawn from ``rng``.
+
+    Order answers score Kendall's tau against the right order, floored at 0
+    (:func:`handatlas.quiz.grading.grade_order`); the order shown has tau as close to 0 as the
+    item count allows (0 when the number of pairs is even, else one pair's worth), so that
+    submitting it untouched, or reversed, earns about nothing.  Never the right order itself.
+    """
+    n = len(items)
+    if n < 2 or len(set(items)) < n:
+        return tuple(items)
+    pairs = n * (n - 1) // 2
+    best: list[int] | None = None
+    for _ in range(ORDER_DRAWS):
+        order = list(range(n))
+        rng.shuffle(order)
+        if order == sorted(order):
+            continue
+        if best is None or abs(kendall_tau(order)) < abs(kendall_tau(best)):
+            best = order
+        if abs(kendall_tau(best)) * pairs <= pairs % 2:
+            break
+    return tuple(items[i] for i in (best or list(range(n))[::-1]))
+
+
+def territory_choices(territories: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
+    """The nerves a territory question offers, in an order drawn from ``rng``.
+
+    Answers are names, not positions, so nothing maps back.
+    """
+    out = list(territories)
+    rng.shuffle(out)
+    return tuple(out)

@@ -27,6 +27,7 @@ from handatlas.quiz.progress import ProgressStore
 from handatlas.throttle import SignIn
 from handatlas.ui.authorstate import AuthorState
 from handatlas.ui.authorview import author_panel, author_results
+from handatlas.ui.classstate import ClassState
 from handatlas.ui.display import display_meshes
 from handatlas.ui.login import InstructorAuth
 from handatlas.ui.quizstate import DrillState, QuizState
@@ -35,6 +36,7 @@ from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.server import current_identity, make_server
 from handatlas.ui.state import MODES, HandState, guarded
 from handatlas.ui.views import (
+    exam_notice,
     identification,
     layer_tree,
     press_controls,
@@ -142,6 +144,7 @@ class HandApp(pn.viewable.Viewer):
         self.quiz = QuizState(self.state, self.quizzes)
         self.drill = DrillState(self.state, self.quizzes, progress_db, client=client)
         self.author = AuthorState(self.state, self.quizzes, instructors, user=instructor)
+        self.classes = ClassState(self.author, self.quizzes, progress_db)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "explore": self._identify,
             "press": self._press,
@@ -200,6 +203,8 @@ class HandApp(pn.viewable.Viewer):
         }
 
     def _identify(self, message: dict[str, Any]) -> str | None:
+        if self.state.closed_for_exam():
+            return None
         hit = self.state.hit(message)
         if hit is None:
             return None
@@ -207,6 +212,8 @@ class HandApp(pn.viewable.Viewer):
         return hit.id
 
     def _press(self, message: dict[str, Any]) -> str | None:
+        if self.state.closed_for_exam():
+            return None
         point = self.state.skin_point(message)
         if point is None:
             return None
@@ -217,11 +224,16 @@ class HandApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ panels
     def _explore_panel(self) -> pn.viewable.Viewable:
-        found = guarded(self.state, lambda entry: self.frame(entry.id, kind=entry.kind))
-        return pn.Column(search_box(self.state, found), sizing_mode="stretch_width")
+        def found(entry: Any) -> None:
+            if not self.state.exam:
+                self.frame(entry.id, kind=entry.kind)
+
+        return pn.Column(exam_notice(self.state), search_box(self.state, guarded(self.state, found)),
+                         sizing_mode="stretch_width")
 
     def _press_panel(self) -> pn.viewable.Viewable:
-        return press_controls(self.state, self.state.clear_press)
+        return pn.Column(exam_notice(self.state), press_controls(self.state, self.state.clear_press),
+                         sizing_mode="stretch_width")
 
     def _results(self, mode: str) -> pn.viewable.Viewable:
         if mode == "press":
@@ -232,7 +244,7 @@ class HandApp(pn.viewable.Viewer):
             return quiz_results(self.quiz)
         if mode == "drill":
             return drill_results(self.drill)
-        return author_results(self.author)
+        return author_results(self.author, self.classes)
 
     def __panel__(self) -> pn.viewable.Viewable:
         state = self.state
@@ -387,6 +399,7 @@ def build_server(
             on_session(session)
         return session
 
+    kwargs.setdefault("compress_response", True)  # gzip: the page's 5.5 MB of JavaScript travel as 1.4 MB
     return make_server(app, secret=secret, auth=auth, port=port, address=address, origins=origins,
                        title=TITLE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
                        use_xheaders=use_xheaders, **kwargs)

@@ -8,13 +8,16 @@ the state's methods.
 
 from __future__ import annotations
 
+import io
 from html import escape
 from typing import Any
 
 import panel as pn
 
 from handatlas.accounts import AUTHORING_HELP
+from handatlas.quiz.classreport import ClassReport
 from handatlas.ui.authorstate import NEW_FILE, SNAP_MM, SPATIAL_TARGET, SPATIAL_WHERE, AuthorState
+from handatlas.ui.classstate import ClassState
 
 _M = (4, 10)
 
@@ -163,13 +166,66 @@ def author_panel(state: AuthorState) -> pn.Column:
     )
 
 
-def author_results(state: AuthorState) -> pn.Column:
-    """Under the hand: the key preview and the save result."""
+def author_results(state: AuthorState, classes: ClassState) -> pn.Column:
+    """Under the hand: the key preview and the save result; the class's progress (built only in an
+    instructor's session: a student's page holds none of its widgets)."""
     return pn.Column(
         pn.pane.HTML(
             pn.bind(output_html, state.param.output),
             css_classes=["author-output"],
             sizing_mode="stretch_width",
         ),
+        *([class_panel(classes)] if state.user is not None else []),
         sizing_mode="stretch_width",
     )
+
+
+def class_table_html(report: ClassReport | None, learner: str) -> str:
+    """The class's topics, weakest first, or one learner's rows."""
+    if report is None:
+        return ""
+    def pct(x: float | None) -> str:
+        return "" if x is None else f"{x:.0%}"
+
+    if learner:
+        rows = report.for_learner(learner)
+        head = "<tr><th>Topic</th><th>Answers</th><th>Right</th><th>Recall</th><th>Due</th><th>Last</th></tr>"
+        body = "".join(
+            f"<tr><td>{escape(r.topic)}</td><td>{r.answers}</td><td>{pct(r.accuracy)}</td>"
+            f"<td>{pct(r.recall)}</td><td>{r.due}</td>"
+            f"<td>{'' if r.last is None else f'{r.last:%Y-%m-%d}'}</td></tr>"
+            for r in rows
+        )
+        return f"<h4>{escape(learner)}: weakest topics first</h4><table>{head}{body}</table>"
+    if not report.topics:
+        return f"<p>{len(report.learners)} learners, no answers yet.</p>"
+    head = "<tr><th>Topic</th><th>Learners</th><th>Answers</th><th>Right</th><th>Recall</th><th>Due</th></tr>"
+    body = "".join(
+        f"<tr><td>{escape(t.topic)}</td><td>{t.learners}</td><td>{t.answers}</td><td>{pct(t.accuracy)}</td>"
+        f"<td>{pct(t.recall)}</td><td>{t.due}</td></tr>"
+        for t in report.topics[:20]
+    )
+    return (f"<h4>Class progress: {len(report.learners)} learners, the weakest topics first</h4>"
+            f"<table class='class-topics'>{head}{body}</table>")
+
+
+def class_panel(state: ClassState) -> pn.Column:
+    """Under the hand, for a signed-in instructor: the class's weakest topics, a learner's rows, CSV."""
+    refresh = pn.widgets.Button(label="Class progress", color="default", css_classes=["class-refresh"])
+    refresh.on_click(lambda _e: state.refresh())
+    learners = pn.widgets.Select(label="Learner", options=[""], css_classes=["class-learner"], margin=_M,
+                                 visible=pn.bind(lambda r: r is not None, state.param.report))
+
+    def follow(report: ClassReport | None) -> None:
+        learners.options = {"The whole class": "", **{n: n for n in (report.learners if report else ())}}
+
+    state.param.watch(lambda e: follow(e.new), "report")
+    learners.param.watch(lambda e: setattr(state, "learner", e.new), "value")
+    download = pn.widgets.FileDownload(callback=lambda: io.BytesIO(state.csv().encode("utf-8")),
+                                       filename="class_progress.csv", label="Download CSV",
+                                       css_classes=["class-csv"], color="default",
+                                       visible=pn.bind(lambda r: r is not None, state.param.report))
+    table = pn.pane.HTML(pn.bind(class_table_html, state.param.report, state.param.learner),
+                         css_classes=["class-table"], sizing_mode="stretch_width")
+    return pn.Column(pn.Row(refresh, learners, download), table, sizing_mode="stretch_width",
+                     visible=pn.bind(lambda u: u is not None, state.author.param.user))

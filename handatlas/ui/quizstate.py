@@ -26,12 +26,38 @@ from handatlas.ui.colours import ANSWER_RGB, MARKER_RGB, TARGET_RGB, level_rgb
 from handatlas.ui.display import display_geometry
 from handatlas.ui.state import HandState
 
+#: An identify target is re-meshed before it is sent: this share of its displayed triangles (drawn
+#: per question) is removed by quadric decimation...
+REMESH_REDUCTION = (0.15, 0.35)
+#: ...and every vertex moved by a random offset of this size (mm, standard deviation; far below
+#: what shows on screen), so that neither its counts nor its coordinates match a mesh of the scene.
+REMESH_JITTER_MM = 0.05
 
-def anonymous_mesh(state: HandState, sid: str) -> dict[str, Any]:
-    """The display geometry of a structure (or group) as one mesh with no name attached."""
+
+def remeshed(vertices: np.ndarray, faces: np.ndarray,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The same surface with other triangles: decimated by a drawn share, every vertex jittered."""
+    import pyvista
+
+    cells = np.hstack([np.full((len(faces), 1), 3, dtype=np.int64), faces]).ravel()
+    poly = pyvista.PolyData(np.asarray(vertices, np.float64), cells)
+    if len(faces) > 8:
+        poly = poly.decimate(float(rng.uniform(*REMESH_REDUCTION)))
+    points = np.asarray(poly.points, np.float64)
+    return points + rng.normal(0.0, REMESH_JITTER_MM, points.shape), np.asarray(poly.regular_faces, np.int64)
+
+
+def anonymous_mesh(state: HandState, sid: str, *, rng: np.random.Generator | None = None) -> dict[str, Any]:
+    """The display geometry of a structure (or group) as one mesh with no name attached.
+
+    Re-meshed (:func:`remeshed`, ``rng`` default fresh entropy): a page holding the scene's
+    meshes cannot find the target among them by its vertex or triangle count or by equal
+    coordinates.
+    """
+    rng = np.random.default_rng() if rng is None else rng
     points, faces, offset = [], [], 0
     for part in highlight_ids(state.atlas, sid):
-        v, f = display_geometry(state.atlas, part)
+        v, f = remeshed(*display_geometry(state.atlas, part), rng)
         points.append(v)
         faces.append(f + offset)
         offset += len(v)
@@ -59,7 +85,7 @@ def is_blank(answer: Any) -> bool:
     """Whether an answer is still missing something the learner must choose."""
     if answer is None or answer == [] or answer == "":
         return True
-    return isinstance(answer, dict) and None in answer.values()
+    return isinstance(answer, dict) and any(v is None or v == [] for v in answer.values())
 
 
 class QuestionState(param.Parameterized):
@@ -207,7 +233,12 @@ class QuizState(param.Parameterized):
     quiz = param.Selector(default=None, objects=[], allow_None=True, doc="File name of the quiz to take.")
     title = param.String(default="", doc="Title of the quiz being taken.")
     score = param.Dict(
-        default=None, allow_None=True, doc="At the end: score, max_score, fraction, passed, pass_mark."
+        default=None,
+        allow_None=True,
+        doc="At the end: score, max_score, right, fraction, passed, pass_mark, missed (Missed dicts).",
+    )
+    confirm = param.Selector(
+        default="", objects=["", "restart", "end"], doc="An action that would lose answers, awaiting a yes."
     )
 
     def __init__(self, hand: HandState, folder: Path, **params: Any) -> None:
@@ -224,8 +255,23 @@ class QuizState(param.Parameterized):
         self.quiz = next(iter(self.titles.values()), None)
         self.question.param.watch(self._finished, "finished")
 
-    def start(self, name: str | None = None) -> QuizRun | None:
-        """Open a quiz file of the folder by name (default the chosen one) and show its first question."""
+    @property
+    def running(self) -> bool:
+        """A quiz has started and is not over."""
+        run = self.question.run
+        return isinstance(run, QuizRun) and not run.finished
+
+    def start(self, name: str | None = None, *, confirmed: bool = False) -> QuizRun | None:
+        """Open a quiz file of the folder by name (default the chosen one) and show its first question.
+
+        While a quiz with answers is running, asks first (``confirm = "restart"``) unless
+        ``confirmed``.
+        """
+        run = self.question.run
+        if self.running and run is not None and run.results and not confirmed:
+            self.confirm = "restart"
+            return None
+        self.confirm = ""
         try:
             run = QuizRun(open_quiz(self.folder, name or self.quiz or ""), self.hand.atlas)
         except QuizFlowError as err:
@@ -233,19 +279,39 @@ class QuizState(param.Parameterized):
             return None
         self.hand.message = ""
         self.score = None
-        self.title = f"{run.header.title}: {run.total} questions."
+        self.title = f"{run.header.title}: {run.total} question{'s' if run.total != 1 else ''}."
+        self.hand.exam = True
         self.question.start(run)
         return run
+
+    def end(self, *, confirmed: bool = False) -> None:
+        """End the running quiz early (asks first unless ``confirmed``): the rest counts as skipped."""
+        run = self.question.run
+        if not self.running or not isinstance(run, QuizRun):
+            return
+        if not confirmed:
+            self.confirm = "end"
+            return
+        self.confirm = ""
+        run.end()
+        self.question.show()  # no question left: finished
+
+    def cancel(self) -> None:
+        """Keep going: forget the pending restart or end."""
+        self.confirm = ""
 
     def _finished(self, event: param.parameterized.Event) -> None:
         run = self.question.run
         if event.new and isinstance(run, QuizRun):
+            self.hand.exam = False
             self.score = {
                 "score": run.score,
                 "max_score": run.max_score,
+                "right": sum(r.correct for r in run.results),
                 "fraction": run.fraction,
                 "passed": run.passed,
                 "pass_mark": run.header.pass_mark,
+                "missed": [m.__dict__ for m in run.missed()],
             }
 
 

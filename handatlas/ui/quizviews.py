@@ -15,6 +15,7 @@ from typing import Any
 import panel as pn
 
 from handatlas.quiz.drill import Progress, Summary
+from handatlas.quiz.grading import NOTHING_AT_RISK
 from handatlas.quiz.session import Feedback, PublicQuestion, risk_choices
 from handatlas.ui.charts import retention_chart
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
@@ -72,7 +73,8 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
             widgets.append((verdict, "verdict"))
         if "at_risk" in (q.ask or ()):
             at_risk = w.MultiChoice(
-                options={name: sid for sid, name in risk_choices(question.hand.atlas)},
+                options={"Nothing is at risk": NOTHING_AT_RISK,
+                         **{name: sid for sid, name in risk_choices(question.hand.atlas)}},
                 placeholder="Structures at risk",
                 css_classes=["q-at-risk"],
             )
@@ -214,27 +216,72 @@ def feedback_view(question: QuestionState) -> pn.Column:
 
 # ----------------------------------------------------------------------------- quiz
 def score_html(title: str, score: dict[str, Any] | None) -> str:
-    """The quiz's title and length while it runs, the score at the end."""
+    """The quiz's title and length while it runs; at the end the score and a review of the misses."""
     if score is None:
         return f"<p>{escape(title)}</p>" if title else ""
     verdict = "passed" if score["passed"] else "not passed"
-    return (
-        f"<h3>Score: {score['score']:g} / {score['max_score']:g} ({score['fraction']:.0%}) — {verdict}</h3>"
-        f"<p>Pass mark {score['pass_mark']:.0%}. Pick a quiz to go again.</p>"
+    partly = score["score"] - score["right"]
+    points = f"{score['score']:g} of {score['max_score']:g}"
+    extra = f" ({score['right']} fully right, {partly:g} from partial credit)" if partly > 1e-9 else ""
+    out = (
+        f"<h3>Score: {points} ({score['fraction']:.0%}) — {verdict}</h3>"
+        f"<p>{escape(extra.strip(' ()'))}{'. ' if extra else ''}Pass mark {score['pass_mark']:.0%}. "
+        f"Pick a quiz to go again.</p>"
     )
+    missed = score.get("missed") or []
+    if missed:
+        items = "".join(
+            f"<li value='{m['number']}'><p><b>{escape(m['prompt'])}</b></p>"
+            f"<p>{_how_it_went(m)}: {escape(m['feedback'])}</p>"
+            f"<p><b>Answer:</b> {escape(m['answer_text'])}</p>"
+            f"<p class='q-explanation'>{escape(m['explanation'])}</p></li>"
+            for m in missed
+        )
+        plural = "s" if len(missed) != 1 else ""
+        out += f"<h4>To review: {len(missed)} question{plural}</h4><ol class='q-review'>{items}</ol>"
+    return out
+
+
+def _how_it_went(missed: dict[str, Any]) -> str:
+    return "Skipped" if missed["skipped"] else f"You scored {missed['score']:.0%}"
+
+
+def confirm_html(confirm: str, answered: int) -> str:
+    """What a restart or an early end would lose."""
+    if confirm == "restart":
+        plural = "s" if answered != 1 else ""
+        return f"<p><b>Start again?</b> Your {answered} answer{plural} in this quiz will be lost.</p>"
+    if confirm == "end":
+        return "<p><b>End the quiz now?</b> The questions not answered yet count as skipped (0).</p>"
+    return ""
 
 
 def quiz_panel(state: QuizState) -> pn.Column:
-    """The Quiz sidebar: pick a quiz, start it, answer its questions."""
+    """The Quiz sidebar: pick a quiz, start it, answer its questions; restart and end ask first."""
     pick = pn.widgets.Select.from_param(
         state.param.quiz, options=state.titles, label="Quiz", css_classes=["quiz-pick"], margin=(4, 10)
     )
     start = pn.widgets.Button(label="Start quiz", color="primary", css_classes=["quiz-start"])
     start.on_click(lambda _e: state.start())
+    running = pn.bind(lambda _shown, _finished: state.running, state.question.param.shown,
+                      state.question.param.finished)
+    end = pn.widgets.Button(label="End quiz", color="default", css_classes=["quiz-end"], visible=running)
+    end.on_click(lambda _e: state.end())
+    asking = pn.bind(bool, state.param.confirm)
+    yes = pn.widgets.Button(label="Yes", color="danger", css_classes=["quiz-confirm"])
+    yes.on_click(lambda _e: state.end(confirmed=True) if state.confirm == "end"
+                 else state.start(confirmed=True))
+    no = pn.widgets.Button(label="Keep going", color="default", css_classes=["quiz-cancel"])
+    no.on_click(lambda _e: state.cancel())
+    answered = pn.bind(lambda confirm: confirm_html(confirm, len(getattr(state.question.run, "results", ()))),
+                       state.param.confirm)
+    confirm = pn.Column(pn.pane.HTML(answered, margin=(0, 10)), pn.Row(yes, no), visible=asking,
+                        css_classes=["quiz-confirm-box"], sizing_mode="stretch_width")
     return pn.Column(
         _title("**Quiz** — pick one and start"),
         pick,
-        start,
+        pn.Row(start, end),
+        confirm,
         question_view(state.question),
         sizing_mode="stretch_width",
     )

@@ -42,6 +42,9 @@ DEFAULT_OPACITY = {
 DEFAULT_SHOWN = ("skin", "bones", "nerves", "arteries", "veins", "tendons", "fascia_and_retinacula")
 #: Layers less opaque than this are seen through: a click points at what lies behind them.
 SEE_THROUGH = 0.5
+#: Why Explore's naming and searching, Press and the safety map do nothing while a quiz runs.
+EXAM_MESSAGE = ("A quiz is running: naming, searching, pressing and the safety map are off until it "
+                "ends (they would answer it). Finish the quiz, or end it in Quiz mode.")
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,6 +75,7 @@ class HandState(param.Parameterized):
     stroke_report = param.Dict(default=None, allow_None=True, doc="StrokeReport.as_dict() of the stroke.")
     safety_grade = param.Selector(default="", objects=["", *GRADES], doc="Safety map shown ('' = none).")
     message = param.String(default="", doc="The last problem to show the user (bad click, unknown name).")
+    exam = param.Boolean(default=False, doc="A quiz is running: the tools that would answer it are off.")
     # what the scene draws besides the layers
     highlight = param.Dict(default={})
     markers = param.List(default=[])
@@ -124,6 +128,19 @@ class HandState(param.Parameterized):
         if self.opacity[group] < 0.5:
             self.set_opacity(group, 0.5 if group == fmt.SKIN_ID else 1.0)
 
+    # ------------------------------------------------------------------ exam
+    def closed_for_exam(self) -> bool:
+        """True (with the message) while a quiz runs: naming, searching and pressing would answer it."""
+        if self.exam:
+            self.message = EXAM_MESSAGE
+        return self.exam
+
+    @param.depends("exam", watch=True)
+    def _clear_for_exam(self) -> None:
+        """A quiz starts: what Explore and Press left on the hand goes (their labels, colours, map)."""
+        if self.exam:
+            self.param.update(selected="", landmark="", pin={}, report=None, stroke=[], stroke_report=None)
+
     # ------------------------------------------------------------------ explore
     def search(self, text: str) -> Structure | None:
         """Select the structure a name, acronym or synonym means; a group selects its members.
@@ -131,7 +148,7 @@ class HandState(param.Parameterized):
         An unknown name sets ``message`` (with the atlas's suggestions) and returns None.
         """
         text = text.strip()
-        if not text:
+        if not text or self.closed_for_exam():
             return None
         try:
             structure = self.atlas.structure(text)
@@ -149,6 +166,8 @@ class HandState(param.Parameterized):
 
     def choose(self, entry: Entry) -> None:
         """Show what a search suggestion names: select a structure or region, or mark a landmark."""
+        if self.closed_for_exam():
+            return
         if entry.kind == "landmark":
             self.show_landmark(entry.id)
             return
@@ -158,6 +177,8 @@ class HandState(param.Parameterized):
 
     def find_best(self, text: str) -> Entry | None:
         """Choose the best match of ``text`` (the Find button, Enter); a message when nothing matches."""
+        if self.closed_for_exam():
+            return None
         found = self.find(text, limit=1)
         if not found:
             if text.strip():
@@ -180,6 +201,8 @@ class HandState(param.Parameterized):
 
         ``at`` is where the label is pinned (a clicked point); default on the structure's surface.
         """
+        if sid and self.closed_for_exam():
+            return
         ids = self.atlas.with_geometry(sid) if sid else ()
         highlight = {i: SELECTED_RGB for i in ids if i != fmt.SKIN_ID}
         pin = self.structure_pin(sid, at=at) if sid else {}
@@ -251,8 +274,10 @@ class HandState(param.Parameterized):
         return None if found is None else found.point
 
     # ------------------------------------------------------------------ press
-    def press(self, where: str | np.ndarray) -> dict[str, object]:
-        """Press at a landmark, structure or point with the current grade and radius."""
+    def press(self, where: str | np.ndarray) -> dict[str, object] | None:
+        """Press at a landmark, structure or point with the current grade and radius (None during a quiz)."""
+        if self.closed_for_exam():
+            return None
         report = self.atlas.press(where, grade=self.grade, radius_mm=self.radius_mm).as_dict()
         self.message = ""
         self.report = report
@@ -268,12 +293,16 @@ class HandState(param.Parameterized):
 
     def add_stroke_point(self, point: np.ndarray) -> None:
         """Extend the stroke being drawn by a skin point."""
+        if self.closed_for_exam():
+            return
         self.stroke_report = None
         self.stroke = [*self.stroke, [round(float(v), 2) for v in point]]
         self.markers = [{"xyz": p, "colour": STROKE_RGB, "radius": 1.6} for p in self.stroke]
 
     def check_stroke(self) -> dict[str, object] | None:
         """Check the stroke drawn so far; needs two points."""
+        if self.closed_for_exam():
+            return None
         if len(self.stroke) < 2:
             self.message = "Click at least two points on the skin to draw a stroke."
             return None
@@ -302,10 +331,10 @@ class HandState(param.Parameterized):
         """Colour the skin by the verdict of a press at each vertex (``""`` removes the colours)."""
         self.safety_grade = grade
 
-    @param.depends("safety_grade", "radius_mm", "mode", watch=True, on_init=True)
+    @param.depends("safety_grade", "radius_mm", "mode", "exam", watch=True, on_init=True)
     def _follow_safety_map(self) -> None:
-        """The overlay follows its control: the grade, the radius, and Press mode being shown."""
-        grade = self.safety_grade if self.mode == "press" else ""
+        """The overlay follows its control: the grade, the radius, and Press mode being shown (no quiz)."""
+        grade = self.safety_grade if self.mode == "press" and not self.exam else ""
         if not grade:
             self.overlay = {}
             if self._skin_before is not None:

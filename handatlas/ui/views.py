@@ -16,13 +16,19 @@ from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
 from handatlas.ui.colours import VERDICT_HEX
 from handatlas.ui.search import Entry, landmark_name
-from handatlas.ui.state import HandState, guarded
+from handatlas.ui.state import EXAM_MESSAGE, HandState, guarded
 
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
 
 
 def _label(text: str) -> pn.pane.Markdown:
     return pn.pane.Markdown(text, margin=(6, 10, 0, 10))
+
+
+def exam_notice(state: HandState) -> pn.pane.Alert:
+    """Shown while a quiz runs: why this mode's tools do nothing."""
+    return pn.pane.Alert(EXAM_MESSAGE, alert_type="info", visible=state.param.exam,
+                         css_classes=["exam-notice"], margin=(4, 10))
 
 
 def layer_tree(state: HandState) -> pn.Column:

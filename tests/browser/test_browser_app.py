@@ -77,7 +77,8 @@ def test_handatlas_serve_shows_the_app(browser, tmp_path):
     log = (tmp_path / "serve.log").open("wb")
     db = str(tmp_path / "progress.sqlite")
     cmd = [sys.executable, "-m", "handatlas.cli", "serve", "--port", str(port), "--db", db]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}  # its generated secret goes here
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     page = browser.new_page()
     external: list[str] = []
     page.on("request", lambda r: is_external(r.url) and external.append(r.url))
@@ -87,10 +88,16 @@ def test_handatlas_serve_shows_the_app(browser, tmp_path):
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             assert time.monotonic() - t0 < 60, "handatlas serve did not open its port"
             time.sleep(0.05)
+        responses = []
+        page.on("response", lambda r: responses.append(r))
         page.goto(f"http://localhost:{port}/")
         wait_for_scene(page)
         assert page.title().startswith("handatlas")
         assert external == []
+        # the JavaScript (5.5 MB as files) travels compressed
+        scripts = [r for r in responses if r.url.split("?")[0].endswith(".js")]
+        assert scripts and all(r.headers.get("content-encoding") == "gzip" for r in scripts), \
+            [(r.url, r.headers.get("content-encoding")) for r in scripts]
     finally:
         page.close()
         os.killpg(proc.pid, signal.SIGTERM)

@@ -99,8 +99,10 @@ def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
     expect(page.locator(".author-body")).to_contain_text("Signed in as")
     page.locator(".author-file select").select_option("areas_of_caution.yaml")
     page.locator(".author-type select").select_option("press")
+    page.locator(".author-grade button", has_text="firm").click()  # moderate here is too near a threshold
+    hand.wait_until(lambda: hand.app.author.grade == "firm", "the firm grade")
     page.locator(".author-id input").fill("browser_pulse_press")
-    page.locator(".author-prompt textarea").fill("A moderate press at the radial pulse: the verdict?")
+    page.locator(".author-prompt textarea").fill("A firm press at the radial pulse: the verdict?")
     page.locator(".author-explanation textarea").fill("The radial artery lies about 5 mm deep here.")
     hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     expect(page.locator(".author-target input")).to_have_value("radial_pulse")

@@ -4,7 +4,9 @@
 - leaving Press mode takes the map off the hand and coming back puts it back;
 - the map has a legend with the verdicts' words and symbols;
 - a picked structure is magenta (no tissue is), and after a press question the artery at risk
-  shows in the avoid colour, never in the "safe" green.
+  shows in the avoid colour, never in the "safe" green;
+- while a quiz runs, the map and the Explore label are off the hand, and Press, search and
+  naming by click give nothing in any mode; after the quiz they are back.
 """
 
 from __future__ import annotations
@@ -66,6 +68,42 @@ def test_the_map_leaves_with_press_mode_and_comes_back(hand):
     hand.set_mode("press")
     hand.wait_until(lambda: hand.app.scene.overlay.get("grade") == "moderate", "the map back in Press")
     expect(hand.page.locator(".safety-map select")).to_have_value("Safety map: moderate")
+    hand.assert_clean()
+
+
+def test_a_running_quiz_turns_the_answering_tools_off(hand, atlas):
+    page, app = hand.page, hand.app
+    hand.set_mode("press")
+    before = settled(hand)
+    choose_map(hand, "firm")
+    coloured = settled(hand, previous=before)
+    hand.set_mode("quiz")
+    page.locator(".quiz-pick select").select_option(label="Areas of caution of the hand and wrist")
+    page.locator(".quiz-start button").click()
+    hand.wait_until(lambda: app.quiz.question.shown is not None, "the first question")
+    expect(page.locator(".quiz-end button")).to_be_visible()
+    hand.set_mode("press")  # back to Press mid-quiz: no map, and a click presses nothing
+    expect(page.locator(".exam-notice:visible")).to_contain_text("A quiz is running")
+    assert app.scene.overlay == {}
+    assert greenish(settled(hand, previous=coloured)) < greenish(coloured) / 10
+    expect(page.locator(".safety-legend")).to_be_hidden()
+    pulse = atlas.landmark("radial_pulse").point
+    click = hand.click_world(pulse)
+    assert click["mode"] == "press" and click["result"] is None and app.state.report is None
+    expect(page.locator(".message")).to_contain_text("A quiz is running")
+    hand.set_mode("explore")  # nor does the search name or frame anything
+    page.locator(".search input").fill("median nerve")
+    page.locator(".search-go button").click()
+    expect(page.locator(".message")).to_contain_text("A quiz is running")
+    assert app.scene.highlight == {} and app.scene.label == {}
+    hand.set_mode("quiz")  # ending the quiz asks first, then the tools are back
+    page.locator(".quiz-end button").click()
+    expect(page.locator(".quiz-confirm-box")).to_contain_text("End the quiz now?")
+    page.locator(".quiz-confirm button").click()
+    expect(page.locator(".q-score")).to_contain_text("Score: 0 of 18")
+    expect(page.locator(".q-review li")).to_have_count(18)
+    hand.set_mode("press")
+    hand.wait_until(lambda: app.scene.overlay.get("grade") == "firm", "the map back after the quiz")
     hand.assert_clean()
 
 
