@@ -289,11 +289,12 @@ def cmd_quiz_check(args: argparse.Namespace) -> int:
     """Check quiz files (default: the shipped ones) against the atlas; exit 1 if any is invalid."""
     from handatlas.quiz import check_files, default_quiz_dir, quiz_paths
 
-    paths = quiz_paths(args.files or [default_quiz_dir()])
-    missing = [str(p) for p in paths if not p.is_file()]
+    given = args.files or [default_quiz_dir()]
+    paths = quiz_paths(given)
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing or not paths:
         raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to check")
-    problems = check_files(paths, _atlas(args))
+    problems = check_files(given, _atlas(args))  # a folder's symlinks leading out of it are refused
     for problem in problems:
         print(problem, file=sys.stderr)
     bad = {p.file for p in problems}
@@ -309,11 +310,11 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
     from handatlas.quiz.export import ExportError, PictureError, export_quizzes
 
     paths = quiz_paths(args.files)
-    missing = [str(p) for p in paths if not p.is_file()]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing or not paths:
         raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to export")
     atlas = _atlas(args)
-    problems = check_files(paths, atlas)
+    problems = check_files(args.files, atlas)  # a folder's symlinks leading out of it are refused
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -337,7 +338,7 @@ def cmd_quiz_mock(args: argparse.Namespace) -> int:
     from handatlas.quiz.mock import mock_exam, mock_quiz_yaml
 
     paths = quiz_paths(args.files or [default_quiz_dir()])
-    missing = [str(p) for p in paths if not p.is_file()]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing or not paths:
         raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to draw from")
     if args.count < 1:

@@ -261,3 +261,24 @@ def test_a_new_file_needs_a_header_and_a_fresh_quiz_id(quizzes, atlas):
     assert path.read_text().startswith(first_text)
     assert load_quiz(path).questions[1].scenario == "A new client: yes, they booked."
     assert check_files([quizzes], atlas) == []
+
+
+def test_saving_into_a_hostile_file_is_refused_and_nothing_written(quizzes, atlas):
+    """A symlink loop, a non-UTF-8 file and a file over the size limit: a message, no traceback."""
+    from handatlas.quiz import limits
+
+    (quizzes / "loop.yaml").symlink_to("loop.yaml")
+    (quizzes / "latin.yaml").write_bytes(b"format_version: 1\nquiz:\n  title: Caf\xe9\n")
+    (quizzes / "huge.yaml").write_bytes(b"# padding\n" * (limits.MAX_FILE_BYTES // 10 + 1))
+    def files():
+        return {p.name: p.read_bytes() for p in sorted(quizzes.iterdir()) if not p.is_symlink()}
+
+    before = files()
+    with pytest.raises(AuthoringError, match=r"refusing loop\.yaml: it is not a file"):
+        save_question(quizzes, "loop.yaml", pulse(), atlas=atlas)
+    with pytest.raises(AuthoringError, match=r"latin\.yaml cannot be loaded") as info:
+        save_question(quizzes, "latin.yaml", pulse(), atlas=atlas)
+    assert "latin.yaml:3: not UTF-8 text: byte 0xe9" in str(info.value)
+    with pytest.raises(AuthoringError, match="over the size limit of 5 MB"):
+        save_question(quizzes, "huge.yaml", pulse(), atlas=atlas)
+    assert files() == before and os.readlink(quizzes / "loop.yaml") == "loop.yaml"

@@ -7,6 +7,7 @@ behaviour in detail and fast.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -282,6 +283,54 @@ def test_class_progress_only_for_a_signed_in_instructor(app, student_app):
     classes.learner = "sam"
     assert "sam: weakest topics first" in class_table_html(classes.report, classes.learner)
     assert classes.csv().startswith("learner,topic,answers") and "\nsam," in classes.csv()
+
+
+def test_one_bad_file_is_left_out_of_quiz_and_drill_with_its_message(atlas, quizzes, tmp_path):
+    """A deeply nested file (once a RecursionError that emptied every page), a FIFO and a symlink
+    out of the folder: each is named with its reason; Quiz and Drill go on with the other files."""
+    from handatlas.ui.quizviews import drill_panel, quiz_panel
+
+    deep = "format_version: 1\nquiz: {id: deep, title: Deep, author: x}\nquestions: " + "[" * 5000
+    write_quiz(quizzes, "zz_deep.yaml", deep + "]" * 5000 + "\n")
+    os.mkfifo(quizzes / "zz_pipe.yaml")
+    (quizzes / "zz_link.yaml").symlink_to(write_quiz(tmp_path, "outside.yaml", LOCATE_QUIZ))
+    (quizzes / "zz_loop.yaml").symlink_to("zz_loop.yaml")
+    app = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"))
+    app.__panel__()
+    assert app.state.message == ""
+    # Quiz: every good file offered, the bad one listed as invalid and explained
+    shipped = len(list(default_quiz_dir().glob("*.yaml")))
+    assert "Hand anatomy" in app.quiz.titles and len(app.quiz.param.quiz.objects) == shipped + 3
+    notes = "\n".join(app.quiz.skipped)
+    assert f"{quizzes / 'zz_deep.yaml'}:3: nested too deeply" in notes
+    assert f"{quizzes / 'zz_pipe.yaml'}: is not a regular file" in notes
+    assert f"{quizzes / 'zz_link.yaml'}: refusing zz_link.yaml: it points outside" in notes
+    assert f"{quizzes / 'zz_loop.yaml'}: cannot read the file: Too many levels of symbolic links" in notes
+    assert app.quiz.start("hand_anatomy.yaml") is not None
+    assert app.quiz.start("zz_deep.yaml") is None and "zz_deep.yaml:3: nested too deeply" in app.state.message
+    assert app.quiz.start("zz_link.yaml") is None and "outside the quiz folder" in app.state.message
+    # Drill: the same rules, the good files drilled
+    assert app.drill.skipped == app.quiz.skipped
+    assert {q.quiz_id for q in app.drill.bank} == {load_quiz(p).model.quiz.id
+                                                   for p in default_quiz_dir().glob("*.yaml")}
+    app.drill.param.update(learner="sam", code="sam-code")
+    assert app.drill.sign_in()
+    assert app.drill.start() is not None and app.drill.question.shown is not None
+    # both panels show the notes
+    for panel, css in ((quiz_panel(app.quiz), "quiz-skipped"), (drill_panel(app.drill), "drill-skipped")):
+        (pane,) = panel.select(lambda obj, css=css: css in getattr(obj, "css_classes", []))
+        assert pane.visible and "4 quiz files left out" in pane.object and "zz_deep.yaml:3:" in pane.object
+
+
+def test_a_folder_of_only_bad_files_says_so(atlas, tmp_path):
+    folder = tmp_path / "quizzes"
+    folder.mkdir()
+    write_quiz(folder, "bad.yaml", "format_version: 1\nquiz: [\n")
+    app = HandApp(atlas, quizzes=folder, progress_db=str(tmp_path / "progress.sqlite"))
+    assert app.drill.bank is None and "no quiz file" in app.state.message
+    app.drill.param.update(learner="sam", code="sam-code")
+    assert app.drill.sign_in()
+    assert app.drill.start() is None and app.drill.skipped[0].startswith(f"{folder / 'bad.yaml'}:3: broken")
 
 
 # ----------------------------------------------------------------------------- author

@@ -36,7 +36,14 @@ from handatlas.quiz.keys import (
     TerritoryKey,
     compute_key,
 )
-from handatlas.quiz.loading import LoadedQuiz, load_quiz, parse_quiz, quiz_paths
+from handatlas.quiz.loading import (
+    LoadedQuiz,
+    load_quiz,
+    parse_quiz,
+    quiz_paths,
+    read_quiz_text,
+    real_path,
+)
 from handatlas.quiz.problems import Problem, QuizError
 from handatlas.quiz.session import answer_text
 
@@ -327,7 +334,7 @@ def _check_name(folder: Path, file_name: str) -> Path:
                              f"or '-', ending in .yaml (e.g. wrist_caution.yaml)")
     path = folder / file_name
     if path.is_symlink() or path.exists():
-        real = path.resolve()
+        real = real_path(path)
         if real.parent != folder:
             raise AuthoringError(f"refusing {file_name}: it points outside the quiz folder {folder}")
         if not real.is_file():
@@ -372,7 +379,7 @@ def _edited(text: str, quiz: LoadedQuiz, question: dict[str, Any], *, replace: b
 def _same_quiz_id(folder: Path, path: Path, quiz: LoadedQuiz) -> list[Problem]:
     qid = quiz.model.quiz.id
     for other in quiz_paths([folder]):
-        if other.resolve() == path.resolve():
+        if real_path(other) == real_path(path):
             continue
         try:
             theirs = load_quiz(other)
@@ -431,7 +438,7 @@ def save_question(quizzes_dir: str | Path, file_name: str, question: Mapping[str
         For a refused file name, a duplicate id, an invalid question or file (every problem with
         ``file:line``); the file on disk is then untouched.
     """
-    folder = Path(quizzes_dir).resolve()
+    folder = real_path(quizzes_dir)
     if not folder.is_dir():
         raise AuthoringError(f"the quiz folder {quizzes_dir} does not exist")
     path = _check_name(folder, file_name)
@@ -439,7 +446,7 @@ def save_question(quizzes_dir: str | Path, file_name: str, question: Mapping[str
         raise AuthoringError("a question is a mapping of fields with an 'id'")
     question = _plain(dict(question))
     with _SAVE_LOCK:
-        old = path.read_bytes().decode("utf-8") if path.exists() else None
+        old = _read(path, file_name)
         for fold in (True, False):  # folded text unless it would not read back the same
             text = _new_text(old, path, file_name, question, header, replace=replace, fold=fold)
             new = _validated(text, folder, path, file_name, atlas)
@@ -448,11 +455,21 @@ def save_question(quizzes_dir: str | Path, file_name: str, question: Mapping[str
                 break
         else:
             raise AuthoringError(f"{file_name}: the question does not read back as written; save it by hand")
-        current = path.read_bytes().decode("utf-8") if path.exists() else None
+        current = _read(path, file_name)
         if current != old:
             raise AuthoringError(f"{file_name} changed on disk while saving; reload it and save again")
         _write(path, text)
     return path
+
+
+def _read(path: Path, file_name: str) -> str | None:
+    """The file's text (None: a new file), within the loader's limits."""
+    if not path.exists():
+        return None
+    try:
+        return read_quiz_text(path, name=file_name)
+    except QuizError as exc:
+        raise AuthoringError(f"{file_name} cannot be loaded; fix it by hand first:", exc.problems) from None
 
 
 def _new_text(old: str | None, path: Path, file_name: str, question: dict[str, Any],

@@ -192,13 +192,23 @@ def check_file(path: str | Path, atlas: Atlas | None = None) -> list[Problem]:
     return check_quiz(quiz, atlas)
 
 
+def _listed(paths: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
+    """Each quiz file with the folder it was listed from (``None``: named directly)."""
+    out: list[tuple[Path, Path | None]] = []
+    for path in map(Path, paths):
+        listed = quiz_paths([path])
+        out += [(p, path if listed != [path] else None) for p in listed]
+    return out
+
+
 def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None) -> list[Problem]:
     """Check files and folders (their ``*.yaml``); also refuses a quiz id used by two files.
 
     Parameters
     ----------
     paths
-        Quiz files, or folders whose ``*.yaml`` files are checked.
+        Quiz files, or folders whose ``*.yaml`` files are checked (a symlink of a folder
+        pointing out of it is refused).
     atlas
         The atlas to compute keys from (``None``: only the checks that need no atlas).
 
@@ -216,9 +226,9 @@ def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None) -> list
     """
     out: list[Problem] = []
     owners: dict[str, tuple[str, int]] = {}
-    for path in quiz_paths(paths):
+    for path, folder in _listed(paths):
         try:
-            quiz = load_quiz(path)
+            quiz = load_quiz(path, folder=folder)
         except QuizError as exc:
             out += exc.problems
             continue

@@ -67,6 +67,7 @@ from fsrs import Card, Rating, Scheduler
 
 from handatlas.lookup.grades import VERDICTS
 from handatlas.quiz import default_quiz_dir, schema
+from handatlas.quiz.bank import read_folder
 from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.grading import NOTHING_AT_RISK, Grade, grade
 from handatlas.quiz.keys import Key, compute_key, normalise
@@ -151,6 +152,39 @@ def load_bank(paths: str | Path | Iterable[str | Path] | None = None) -> list[Ba
         seen[qid] = path
         out += [BankQuestion(qid, q, path) for q in quiz.questions]
     return out
+
+
+def folder_bank(folder: str | Path) -> tuple[list[BankQuestion], list[str]]:
+    """The bank of a quiz folder as the app drills it, and a note for each file left out.
+
+    The Quiz mode's rules hold (:func:`handatlas.quiz.bank.read_folder`): a file that cannot be
+    loaded, or a symlink pointing out of the folder, is left out with its ``file:line`` message
+    and the other files are drilled; so is a file repeating an earlier file's quiz id.
+
+    Raises
+    ------
+    handatlas.quiz.problems.QuizFlowError
+        When the folder does not exist.
+
+    Examples
+    --------
+    >>> bank, notes = folder_bank(default_quiz_dir())
+    >>> len(bank) > 20, notes
+    (True, [])
+    """
+    found = read_folder(folder)
+    notes = found.notes()
+    owners: dict[str, str] = {}
+    out: list[BankQuestion] = []
+    for quiz in found.quizzes:
+        qid = quiz.model.quiz.id
+        if qid in owners:
+            notes.append(f"{quiz.name}:{quiz.line('quiz', 'id')}: quiz id {qid!r} is also used by "
+                         f"{owners[qid]}: left out")
+            continue
+        owners[qid] = quiz.name
+        out += [BankQuestion(qid, q, quiz.path) for q in quiz.questions]
+    return out, sorted(notes)
 
 
 def _tag_matches(pattern: str, tag: str) -> bool:

@@ -27,7 +27,8 @@ computes them from the atlas, so a quiz cannot contradict the model; a press exp
 template filled from that key (:mod:`handatlas.quiz.explanations`).  Choice answers are
 0-based indices into ``options``; ``order`` lists its items in the correct order.
 
-Every model forbids unknown keys.  Checks that need the atlas, or that concern whether an answer
+Every model forbids unknown keys; texts, questions per file and the file itself are bounded by
+:mod:`handatlas.quiz.limits`.  Checks that need the atlas, or that concern whether an answer
 is possible at all (an index out of range, duplicate options), live in
 :mod:`handatlas.quiz.checking`, so that they are reported with the file's line numbers.
 """
@@ -39,6 +40,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt, field_validator
 
 from handatlas.lookup.grades import GRADES as GRADE_FORCE_N
+from handatlas.quiz.limits import MAX_PROMPT_CHARS, MAX_TEXT_CHARS
 
 #: The format version this module reads and writes.
 FORMAT_VERSION = 1
@@ -52,8 +54,11 @@ PRESS_ASKS = ("verdict", "at_risk")
 TAG_PREFIXES = ("topic", "domain")
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
-Text = Annotated[str, Field(min_length=1)]
-Tag = Annotated[str, Field(pattern=r"^(topic|domain):[a-z0-9][a-z0-9_-]*$")]
+#: Texts are bounded (:mod:`handatlas.quiz.limits`): a prompt, and any other text.
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Prompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS)]
+OptionalText = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+Tag = Annotated[str, Field(pattern=r"^(topic|domain):[a-z0-9][a-z0-9_-]*$", max_length=80)]
 Point = tuple[FiniteFloat, FiniteFloat, FiniteFloat]
 
 
@@ -73,14 +78,14 @@ class QuizHeader(_Model):
     author: Text
     pass_mark: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     shuffle: bool = False
-    description: str = ""
+    description: OptionalText = ""
 
 
 class _Question(_Model):
     """Fields every question has."""
 
     id: Slug
-    prompt: Text
+    prompt: Prompt
     explanation: Text
     tags: list[Tag] = Field(default_factory=list)
     difficulty: Annotated[StrictInt, Field(ge=1, le=5)] = 3
@@ -107,7 +112,7 @@ class Identify(_Question):
 
     type: Literal["identify"]
     target: Text
-    options: list[str] | None = None
+    options: list[OptionalText] | None = None
     accept: list[Text] = Field(default_factory=list)
     synonyms: bool = True
 
@@ -137,7 +142,7 @@ class Territory(_Question):
 
     type: Literal["territory"]
     where: Text | Point
-    variant: str | None = None
+    variant: OptionalText | None = None
 
 
 class Choice(_Question):
@@ -147,8 +152,8 @@ class Choice(_Question):
     """
 
     type: Literal["choice"]
-    scenario: str = ""
-    options: list[str]
+    scenario: OptionalText = ""
+    options: list[OptionalText]
     answer: StrictInt | list[StrictInt]
 
     @property
@@ -166,7 +171,7 @@ class Order(_Question):
     """Put ``items`` (written here in the correct order) in order."""
 
     type: Literal["order"]
-    items: list[str]
+    items: list[OptionalText]
 
 
 Question = Annotated[Locate | Identify | Press | Territory | Choice | Order, Field(discriminator="type")]

@@ -11,9 +11,9 @@ from typing import Any
 
 import param
 
-from handatlas.quiz import QuizError
 from handatlas.quiz.classreport import ClassReport, class_report, csv_text
-from handatlas.quiz.drill import load_bank
+from handatlas.quiz.drill import folder_bank
+from handatlas.quiz.problems import QuizFlowError
 from handatlas.quiz.progress import ProgressStore, StoreError
 from handatlas.ui.authorstate import AuthorState
 
@@ -51,10 +51,10 @@ class ClassState(param.Parameterized):
             self.report = None
             return None
         try:
-            bank = load_bank(self.folder)
+            bank, _left_out = folder_bank(self.folder)  # the topics of the files the app offers
             with ProgressStore.open(self.progress_db) as store:
                 self.report = class_report(store, bank)
-        except (QuizError, StoreError, ValueError) as err:
+        except (QuizFlowError, StoreError, ValueError) as err:
             hand.message = str(err)
             return None
         hand.message = ""

@@ -18,8 +18,8 @@ import numpy as np
 import param
 
 from handatlas.learners import LearnerGate, LearnerOutcome
-from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices
-from handatlas.quiz.drill import Drill, Progress, Summary, learner_progress, load_bank
+from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices, read_folder
+from handatlas.quiz.drill import Drill, Progress, Summary, folder_bank, learner_progress
 from handatlas.quiz.progress import ProgressStore, StoreError
 from handatlas.quiz.session import DrillRun, Feedback, PublicQuestion, QuizRun, highlight_ids
 from handatlas.ui.colours import ANSWER_RGB, MARKER_RGB, TARGET_RGB, level_rgb
@@ -240,6 +240,7 @@ class QuizState(param.Parameterized):
     confirm = param.Selector(
         default="", objects=["", "restart", "end"], doc="An action that would lose answers, awaiting a yes."
     )
+    skipped = param.List(default=[], item_type=str, doc="Why each quiz file that cannot be taken fails.")
 
     def __init__(self, hand: HandState, folder: Path, **params: Any) -> None:
         super().__init__(**params)
@@ -248,9 +249,12 @@ class QuizState(param.Parameterized):
         self.question = QuestionState(hand)
         self.titles: dict[str, str] = {}
         try:
-            self.titles = {title: path.name for title, path in quiz_choices(folder)}
+            found = read_folder(folder)  # a bad file is listed as invalid, never hides the others
         except QuizFlowError as err:
             hand.message = str(err)
+        else:
+            self.titles = {title: path.name for title, path in quiz_choices(folder, found=found)}
+            self.skipped = found.notes()
         self.param.quiz.objects = list(self.titles.values())
         self.quiz = next(iter(self.titles.values()), None)
         self.question.param.watch(self._finished, "finished")
@@ -348,6 +352,7 @@ class DrillState(param.Parameterized):
         doc="The learner's progress (answers, cards, recall by topic).",
     )
     progress_of = param.String(default="", doc="Whose progress was asked for ('' = nobody yet).")
+    skipped = param.List(default=[], item_type=str, doc="Why each quiz file left out of the bank is out.")
 
     def __init__(self, hand: HandState, folder: Path, progress_db: str | None, *, client: str = "?",
                  **params: Any) -> None:
@@ -361,10 +366,15 @@ class DrillState(param.Parameterized):
         self.bank = None
         self.question = QuestionState(hand)
         try:
-            self.bank = load_bank(folder)
-            self.param.tags.objects = sorted({t for q in self.bank for t in q.tags})
-        except (QuizFlowError, ValueError) as err:
+            bank, self.skipped = folder_bank(folder)  # a bad file is left out, never the whole bank
+        except QuizFlowError as err:
+            bank = []
             hand.message = f"The drill cannot load the quizzes: {err}"
+        if bank:
+            self.bank = bank
+            self.param.tags.objects = sorted({t for q in self.bank for t in q.tags})
+        elif not hand.message:
+            hand.message = f"The drill has no question to ask: no quiz file of {folder} can be loaded."
         self.question.param.watch(self._finished, "finished")
 
     def _store(self) -> ProgressStore:

@@ -256,6 +256,26 @@ def confirm_html(confirm: str, answered: int) -> str:
     return ""
 
 
+def skipped_html(notes: list[str]) -> str:
+    """The quiz files a mode leaves out, each with its first ``file:line`` problem ('' if none)."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    files = f"{len(notes)} quiz file{'s' * (len(notes) > 1)}"
+    return f"<details open><summary>{files} left out (fix and reload):</summary><ul>{items}</ul></details>"
+
+
+def _skipped(state: QuizState | DrillState, css: str) -> pn.pane.HTML:
+    return pn.pane.HTML(
+        pn.bind(skipped_html, state.param.skipped),
+        visible=pn.bind(bool, state.param.skipped),
+        css_classes=[css],
+        styles={"font-size": "0.85em", "color": "#8a4b00"},
+        sizing_mode="stretch_width",
+        margin=(0, 10),
+    )
+
+
 def quiz_panel(state: QuizState) -> pn.Column:
     """The Quiz sidebar: pick a quiz, start it, answer its questions; restart and end ask first."""
     pick = pn.widgets.Select.from_param(
@@ -282,6 +302,7 @@ def quiz_panel(state: QuizState) -> pn.Column:
         pick,
         pn.Row(start, end),
         confirm,
+        _skipped(state, "quiz-skipped"),
         question_view(state.question),
         sizing_mode="stretch_width",
     )
@@ -376,6 +397,7 @@ def drill_panel(state: DrillState) -> pn.Column:
         tags,
         count,
         pn.Row(start, progress),
+        _skipped(state, "drill-skipped"),
         question_view(state.question),
         sizing_mode="stretch_width",
     )

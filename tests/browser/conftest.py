@@ -243,7 +243,7 @@ def open_hand(page, served: Served) -> Hand:
     page.on("websocket", lambda ws: note(ws.url))
     page.set_default_timeout(20_000)
     n = len(served.instances)
-    page.goto(served.url)
+    page.goto(served.url, timeout=PAGE_TIMEOUT_S * 1000)  # the first page of a loaded machine is slow
     # poll rather than wait for the selector: a session that fails to build should fail the test at once
     ready = page.locator(READY)
     t0 = time.monotonic()

@@ -4,6 +4,7 @@ found in the saved YAML, and clear messages for broken quiz files."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import yaml
@@ -29,7 +30,7 @@ def test_locate_question_answered_by_clicking_the_hand(page, served):
     click = hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     assert click["mode"] == "quiz" and click["result"] == "right"
     expect(page.locator(".q-result")).to_contain_text("Right")
-    expect(page.locator(".q-score")).to_contain_text("Score: 1 / 1 (100%) — passed")
+    expect(page.locator(".q-score")).to_contain_text("Score: 1 of 1 (100%) — passed")
     hand.assert_clean()
 
 
@@ -99,13 +100,14 @@ def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
     expect(page.locator(".author-body")).to_contain_text("Signed in as")
     page.locator(".author-file select").select_option("areas_of_caution.yaml")
     page.locator(".author-type select").select_option("press")
-    page.locator(".author-grade button", has_text="firm").click()  # moderate here is too near a threshold
-    hand.wait_until(lambda: hand.app.author.grade == "firm", "the firm grade")
     page.locator(".author-id input").fill("browser_pulse_press")
     page.locator(".author-prompt textarea").fill("A firm press at the radial pulse: the verdict?")
     page.locator(".author-explanation textarea").fill("The radial artery lies about 5 mm deep here.")
     hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     expect(page.locator(".author-target input")).to_have_value("radial_pulse")
+    page.locator(".author-preview button").click()  # moderate: a quarter either way changes the verdict
+    expect(page.locator(".message")).to_contain_text("too close to a threshold")
+    page.locator(".author-grade button").filter(has_text="firm").click()
     page.locator(".author-preview button").click()
     expect(page.locator(".author-output")).to_contain_text("avoid")
     page.locator(".author-save button").click()
@@ -138,6 +140,34 @@ def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
         hand.assert_clean()
     finally:
         (served.quizzes / "zz_broken.yaml").unlink()
+
+
+def test_a_bad_file_leaves_quiz_and_drill_working_and_says_why(page, served):
+    """A deeply nested file (once a RecursionError that left every page empty) and a FIFO: the
+    page names both, a good quiz and a drill still start."""
+    deep = "format_version: 1\nquiz: {id: zz_deep, title: Deep, author: x}\nquestions: "
+    write_quiz(served.quizzes, "zz_deep.yaml", deep + "[" * 5000 + "]" * 5000 + "\n")
+    os.mkfifo(served.quizzes / "zz_pipe.yaml")
+    try:
+        hand = open_hand(page, served)
+        start_quiz(hand, "Hand anatomy")
+        expect(page.locator(".q-number")).to_contain_text("Question 1 of")
+        notes = page.locator(".quiz-skipped")
+        expect(notes).to_contain_text("2 quiz files left out")
+        expect(notes).to_contain_text("zz_deep.yaml:3: nested too deeply")
+        expect(notes).to_contain_text("zz_pipe.yaml: is not a regular file")
+        hand.set_mode("drill")
+        expect(page.locator(".drill-skipped")).to_contain_text("zz_deep.yaml:3: nested too deeply")
+        page.locator(".drill-learner input").fill("robin")
+        page.locator(".drill-code input").fill("robin-code")
+        page.locator(".drill-start button").click()
+        shown = hand.wait_until(lambda: hand.app.drill.question.shown, "the drill's first question")
+        expect(page.locator(".q-number:visible")).to_have_text(f"Question 1 of {shown.total}")
+        assert "Traceback" not in hand.text()
+        hand.assert_clean()
+    finally:
+        (served.quizzes / "zz_deep.yaml").unlink()
+        (served.quizzes / "zz_pipe.yaml").unlink()
 
 
 def answer_drill(hand) -> int:
