@@ -149,7 +149,8 @@ def test_a_whole_quiz_scored_at_the_end(app):
     assert run.finished and run.score == 0 and f"Score: 0 of {run.max_score:g} (0%)" in html
     # every question is in the review, skipped, with its answer and explanation
     assert f"To review: {run.total} questions" in html and html.count("<li value=") == run.total
-    assert html.count("Skipped: ") == run.total and app.state.exam is False
+    assert html.count("<p>Skipped. The answer: ") == run.total and "Skipped: Skipped" not in html
+    assert app.state.exam is False
 
 
 def test_tools_that_would_answer_a_quiz_are_off_while_it_runs(app):
@@ -177,7 +178,11 @@ def test_tools_that_would_answer_a_quiz_are_off_while_it_runs(app):
     app.quiz.cancel()
     app.quiz.end()
     assert app.quiz.confirm == "end" and not run.finished
+    app.quiz.question.show()  # the next question
+    app.quiz.question.submit()  # untouched: refused with a message...
+    assert "Choose an answer first" in app.state.message
     app.quiz.end(confirmed=True)
+    assert app.state.message == ""  # ...that does not outlive the quiz
     assert run.finished and app.quiz.score is not None and app.quiz.score["max_score"] == run.total
     app.state.mode = "press"  # the quiz is over: the tools are back, the map follows its control again
     assert app.state.overlay and app.state.press("radial_pulse")["verdict"] == "avoid"

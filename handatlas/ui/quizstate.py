@@ -307,6 +307,7 @@ class QuizState(param.Parameterized):
         run = self.question.run
         if event.new and isinstance(run, QuizRun):
             self.hand.exam = False
+            self.hand.message = ""  # e.g. "Choose an answer first", left from the last question
             self.score = {
                 "score": run.score,
                 "max_score": run.max_score,

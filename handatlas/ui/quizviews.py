@@ -234,7 +234,7 @@ def score_html(title: str, score: dict[str, Any] | None) -> str:
     if missed:
         items = "".join(
             f"<li value='{m['number']}'><p><b>{escape(m['prompt'])}</b></p>"
-            f"<p>{_how_it_went(m)}: {escape(m['feedback'])}</p>"
+            f"<p>{_how_it_went(m)}</p>"
             f"<p><b>Answer:</b> {escape(m['answer_text'])}</p>"
             f"<p class='q-explanation'>{escape(m['explanation'])}</p></li>"
             for m in missed
@@ -245,7 +245,10 @@ def score_html(title: str, score: dict[str, Any] | None) -> str:
 
 
 def _how_it_went(missed: dict[str, Any]) -> str:
-    return "Skipped" if missed["skipped"] else f"You scored {missed['score']:.0%}"
+    """A skip's feedback already says so; an answer's gets its score."""
+    if missed["skipped"]:
+        return escape(missed["feedback"])
+    return f"You scored {missed['score']:.0%}: {escape(missed['feedback'])}"
 
 
 def confirm_html(confirm: str, answered: int) -> str:
