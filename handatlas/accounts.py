@@ -137,20 +137,37 @@ class Instructors:
                 raise CredentialsError(f"instructor {user!r}: {exc}") from None
         self._hashes = dict(hashes)
         self.sources = tuple(sources)
+        self._cost = max(parse_hash(encoded)[0] for encoded in self._hashes.values())
+        # a hash nobody's password matches (random digest), as costly as the costliest real one
+        self._dummy = f"{SCHEME}${self._cost}${os.urandom(16).hex()}${os.urandom(32).hex()}"
 
     @property
     def users(self) -> tuple[str, ...]:
         """The user names, sorted."""
         return tuple(sorted(self._hashes))
 
+    @property
+    def iterations(self) -> int:
+        """The PBKDF2 iterations every :meth:`check` costs (the most of any instructor's hash)."""
+        return self._cost
+
     def check(self, user: str, password: str) -> bool:
-        """Whether ``user`` may author with ``password`` (a wrong user costs as long as a wrong password)."""
-        if not isinstance(user, str) or not isinstance(password, str) or not password:
+        """Whether ``user`` may author with ``password``.
+
+        Every call costs :attr:`iterations` PBKDF2 rounds, whoever is named: an unknown name is
+        checked against a dummy hash, a hash with fewer rounds is topped up, so the time of a
+        wrong guess does not tell whether the name exists.  Slow (≈ 0.3 s): call it off the
+        event loop.
+        """
+        if not isinstance(user, str) or not isinstance(password, str):
             return False
-        encoded = self._hashes.get(user.strip())
+        encoded = self._hashes.get(user.strip()) if password else None
         if encoded is None:
-            verify_password(password, next(iter(self._hashes.values())))  # the same work, then no
+            verify_password(password or "-", self._dummy)  # the same work, then no
             return False
+        iterations = parse_hash(encoded)[0]
+        if iterations < self._cost:
+            hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), b"top-up", self._cost - iterations)
         return verify_password(password, encoded)
 
     def __repr__(self) -> str:

@@ -443,24 +443,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Start the web app (blocks until interrupted)."""
     from handatlas.accounts import CredentialsError, load_instructors
     from handatlas.quiz import default_quiz_dir
+    from handatlas.secret import SecretError, server_secret
 
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be between 1 and 65535, got {args.port}")
     quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
     if not quizzes.is_dir():
         raise CommandError(f"--quizzes: no such folder: {quizzes}")
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise CommandError("--ssl-certfile and --ssl-keyfile go together (HTTPS needs both)")
+    for option, path in (("--ssl-certfile", args.ssl_certfile), ("--ssl-keyfile", args.ssl_keyfile)):
+        if path and not Path(path).is_file():
+            raise CommandError(f"{option}: no such file: {path}")
     check_store(args.db)
     try:
         instructors = load_instructors()
-    except CredentialsError as exc:
+        secret = server_secret(args.secret)
+    except (CredentialsError, SecretError) as exc:
         raise CommandError(str(exc)) from None
     from handatlas.ui.app import serve
 
-    print(f"handatlas: serving on http://{args.address}:{args.port}/ (quizzes: {quizzes}; "
-          f"authoring {'on' if instructors else 'off'}); Ctrl-C stops", file=sys.stderr)
+    scheme = "https" if args.ssl_certfile else "http"
+    print(f"handatlas: serving on {scheme}://{args.address}:{args.port}/ (quizzes: {quizzes}; "
+          f"authoring {'on: instructors sign in at /login' if instructors else 'off'}); Ctrl-C stops",
+          file=sys.stderr)
+    origins = args.allow_websocket_origin or None
     try:
         serve(port=args.port, address=args.address, quizzes=quizzes, progress_db=args.db,
-              atlas_dir=args.atlas, instructors=instructors, show=args.show)
+              atlas_dir=args.atlas, instructors=instructors, show=args.show, secret=secret,
+              origins=origins, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+              use_xheaders=args.use_xheaders)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.address}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
@@ -579,6 +591,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the drill progress store "
                    "(default: $HANDATLAS_DB_URL or progress.sqlite in the user data folder)")
     p.add_argument("--show", action="store_true", help="open the page in a browser")
+    p.add_argument("--secret", metavar="TEXT", help="the secret that signs session ids and cookies "
+                   "(default $HANDATLAS_SECRET, else one generated and kept in the user config folder)")
+    p.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
+                   help="a host a page may come from (repeat; needed behind a proxy; default this server)")
+    p.add_argument("--ssl-certfile", metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    p.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
+    p.add_argument("--use-xheaders", action="store_true",
+                   help="behind a reverse proxy: trust its X-Forwarded-For/-Proto (client address, HTTPS)")
     p = add("instructor-hash", cmd_instructor_hash,
             "hash an instructor password for the credentials file ($HANDATLAS_INSTRUCTORS)")
     p.add_argument("--stdin", action="store_true", help="read the password from standard input")

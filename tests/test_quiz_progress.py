@@ -33,7 +33,7 @@ def store(db):
 
 def test_open_creates_the_tables_in_wal_mode(store, db):
     tables = {r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"meta", "learners", "cards", "answers", "sessions"}
+    assert tables == {"meta", "learners", "cards", "answers", "sessions", "learner_codes", "login_failures"}
     assert query(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     assert store.schema_version == SCHEMA_VERSION
     assert query(db, "PRAGMA journal_mode") == [("wal",)]

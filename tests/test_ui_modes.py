@@ -48,6 +48,16 @@ def quizzes(tmp_path) -> Path:
 def app(atlas, quizzes, tmp_path) -> HandApp:
     instructors = Instructors({"instructor": hash_password(PASSWORD, iterations=1000)})
     made = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"),
+                   instructors=instructors, instructor="instructor")
+    made.__panel__()
+    return made
+
+
+@pytest.fixture
+def student_app(atlas, quizzes, tmp_path) -> HandApp:
+    """A student's session on a server where authoring is on."""
+    instructors = Instructors({"instructor": hash_password(PASSWORD, iterations=1000)})
+    made = HandApp(atlas, quizzes=quizzes, progress_db=str(tmp_path / "progress.sqlite"),
                    instructors=instructors)
     made.__panel__()
     return made
@@ -192,7 +202,9 @@ def test_tools_that_would_answer_a_quiz_are_off_while_it_runs(app):
 def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     db = str(tmp_path / "progress.sqlite")
     first = HandApp(atlas, quizzes=quizzes, progress_db=db)
-    first.drill.param.update(learner="sam", tags=["domain:ethics"], count=3)
+    first.drill.param.update(learner="sam", code="4821", tags=["domain:ethics"], count=3)
+    assert first.drill.start() is None and "personal code" in first.state.message
+    assert first.drill.sign_in() and first.drill.code == ""
     run = first.drill.start()
     assert run is not None
     answered = 0
@@ -211,31 +223,64 @@ def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     # a new app on the same store (a server restart) sees the learner's answers
     second = HandApp(atlas, quizzes=quizzes, progress_db=db)
     drill = second.drill
-    drill.learner = "sam"
+    drill.param.update(learner="sam", code="1111")  # someone else typing sam's name
+    assert not drill.sign_in() and "not sam's" in second.state.message
+    drill.show_progress()
+    assert drill.progress is None and drill.progress_of == "", "nothing of sam's is shown"
+    drill.code = "4821"
+    assert drill.sign_in()
     drill.show_progress()
     report = drill_html(drill.summary, drill.progress_of, drill.progress)
     assert "sam: 1 answers" in report and "retention-chart" in report
-    drill.learner = "nobody"
+    drill.param.update(learner="nobody", code="9999")
+    assert drill.sign_in() and "Welcome, nobody" in second.state.message
     drill.show_progress()
-    assert "No drills yet" in drill_html(drill.summary, drill.progress_of, drill.progress)
+    assert "nobody: 0 answers" in drill_html(drill.summary, drill.progress_of, drill.progress)
+    drill.learner = "sam"  # the session signed in "nobody": sam's progress needs sam's code again
+    drill.show_progress()
+    assert drill.progress_of == "nobody" and "personal code" in second.state.message
+
+
+def test_a_learner_from_before_sets_a_code_at_the_next_sign_in(atlas, quizzes, tmp_path):
+    from handatlas.quiz.progress import ProgressStore
+
+    db = str(tmp_path / "progress.sqlite")
+    with ProgressStore.open(db) as store:  # a learner made before codes existed
+        store.learner_id("lee")
+        assert store.learner_code("lee") is None
+    app = HandApp(atlas, quizzes=quizzes, progress_db=db)
+    app.drill.param.update(learner="lee", code="77")
+    assert not app.drill.sign_in() and "4 to 32 characters" in app.state.message
+    app.drill.code = "lee-code"
+    assert app.drill.sign_in() and app.drill.signed_in == "lee"
+    other = HandApp(atlas, quizzes=quizzes, progress_db=db)
+    other.drill.param.update(learner="lee", code="another")
+    assert not other.drill.sign_in(), "the code is set: nobody else can claim lee"
+    for _ in range(5):
+        other.drill.sign_in()
+    other.drill.code = "lee-code"
+    assert not other.drill.sign_in() and "Too many wrong codes" in other.state.message
 
 
 def test_drill_needs_a_name(app):
     assert app.drill.start() is None and "name" in app.state.message
 
 
-def test_class_progress_only_for_a_signed_in_instructor(app):
-    from handatlas.ui.authorview import class_table_html
+def test_class_progress_only_for_a_signed_in_instructor(app, student_app):
+    from handatlas.ui.authorview import author_results, class_table_html
 
-    drill = app.drill
-    drill.param.update(learner="sam", tags=["domain:ethics"], count=3)
-    assert drill.start() is not None
+    drill = student_app.drill  # the same store as the instructor's session
+    drill.param.update(learner="sam", code="sam-code", tags=["domain:ethics"], count=3)
+    assert drill.sign_in() and drill.start() is not None
     shown = drill.question.shown
     assert drill.question.submit(list(shown.items) if shown.type == "order" else 0) is not None
+    refused = student_app.classes
+    assert refused.refresh() is None and "signed-in instructor" in student_app.state.message
+    assert refused.csv() == ""
+    shown_classes = {c for obj in author_results(student_app.author, refused).select()
+                     for c in (getattr(obj, "css_classes", None) or [])}
+    assert "class-refresh" not in shown_classes, "a student's page holds no class view"
     classes = app.classes
-    assert classes.refresh() is None and "signed-in instructor" in app.state.message
-    assert classes.csv() == ""
-    assert app.author.sign_in("instructor", PASSWORD)
     report = classes.refresh()
     assert report is not None and report.learners == ("sam",) and report.topics
     html = class_table_html(report, "")
@@ -243,8 +288,6 @@ def test_class_progress_only_for_a_signed_in_instructor(app):
     classes.learner = "sam"
     assert "sam: weakest topics first" in class_table_html(classes.report, classes.learner)
     assert classes.csv().startswith("learner,topic,answers") and "\nsam," in classes.csv()
-    app.author.user = None  # signed out: the report goes with the instructor
-    assert classes.report is None and classes.csv() == ""
 
 
 def test_one_bad_file_is_left_out_of_quiz_and_drill_with_its_message(atlas, quizzes, tmp_path):
@@ -275,7 +318,8 @@ def test_one_bad_file_is_left_out_of_quiz_and_drill_with_its_message(atlas, quiz
     assert app.drill.skipped == app.quiz.skipped
     assert {q.quiz_id for q in app.drill.bank} == {load_quiz(p).model.quiz.id
                                                    for p in default_quiz_dir().glob("*.yaml")}
-    app.drill.learner = "sam"
+    app.drill.param.update(learner="sam", code="sam-code")
+    assert app.drill.sign_in()
     assert app.drill.start() is not None and app.drill.question.shown is not None
     # both panels show the notes
     for panel, css in ((quiz_panel(app.quiz), "quiz-skipped"), (drill_panel(app.drill), "drill-skipped")):
@@ -289,7 +333,8 @@ def test_a_folder_of_only_bad_files_says_so(atlas, tmp_path):
     write_quiz(folder, "bad.yaml", "format_version: 1\nquiz: [\n")
     app = HandApp(atlas, quizzes=folder, progress_db=str(tmp_path / "progress.sqlite"))
     assert app.drill.bank is None and "no quiz file" in app.state.message
-    app.drill.learner = "sam"
+    app.drill.param.update(learner="sam", code="sam-code")
+    assert app.drill.sign_in()
     assert app.drill.start() is None and app.drill.skipped[0].startswith(f"{folder / 'bad.yaml'}:3: broken")
 
 
@@ -305,11 +350,35 @@ def test_authoring_is_off_without_instructors(atlas, quizzes):
     assert off.author.on_click(ray_at([0, 0, 30], [0, 0, 1])) is None
 
 
+def test_a_student_session_has_no_editor_and_every_author_action_is_refused(student_app, quizzes):
+    from handatlas.ui.authorview import author_panel
+
+    author = student_app.author
+    assert author.enabled and author.user is None
+    panel = author_panel(author)
+    classes = {c for obj in panel.select() for c in (getattr(obj, "css_classes", None) or [])}
+    assert "author-login" in classes and "author-save" not in classes and "author-id" not in classes
+    before = {p.name: p.read_bytes() for p in quizzes.glob("*.yaml")}
+    author.file = "(new file)"
+    author.new_file = "sneaked"
+    author.type, author.qid, author.prompt, author.explanation = "press", "q", "Press?", "Because."
+    author.target = "radial_pulse"
+    assert author.guard(author.save) is None and author.guard(author.preview) is None
+    assert "signed-in instructor" in student_app.state.message
+    assert author.output == {}
+    lm = student_app.atlas.landmark("radial_pulse")
+    student_app.state.mode = "author"
+    student_app.on_click(ray_at(lm.point, lm.normal))
+    assert "Sign in" in student_app.state.message
+    assert {p.name: p.read_bytes() for p in quizzes.glob("*.yaml")} == before
+    with pytest.raises(ValueError, match="not a configured instructor"):
+        HandApp(student_app.atlas, quizzes=quizzes, instructors=author.instructors, instructor="mallory")
+    with pytest.raises(TypeError):  # the session's instructor is fixed when it is made
+        author.user = "instructor"
+
+
 def test_author_writes_a_press_question_by_clicking(app, quizzes):
     app.state.mode = "author"
-    assert not app.author.sign_in("instructor", "wrong password")
-    assert "Wrong" in app.state.message
-    assert app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "areas_of_caution.yaml"
     before = (quizzes / "areas_of_caution.yaml").read_text()
@@ -331,7 +400,6 @@ def test_author_writes_a_press_question_by_clicking(app, quizzes):
 
 def test_author_point_without_snapping_and_new_file(app, quizzes):
     app.state.mode = "author"
-    app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "(new file)"
     author.new_file = "my_new_quiz"
@@ -350,7 +418,6 @@ def test_author_point_without_snapping_and_new_file(app, quizzes):
 
 
 def test_author_bad_input_keeps_the_file(app, quizzes):
-    app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "territories.yaml"
     before = (quizzes / "territories.yaml").read_bytes()
@@ -368,7 +435,6 @@ def test_author_bad_input_keeps_the_file(app, quizzes):
 
 
 def test_author_edits_an_existing_question(app, quizzes):
-    app.author.sign_in("instructor", PASSWORD)
     author = app.author
     author.file = "areas_of_caution.yaml"
     before = (quizzes / "areas_of_caution.yaml").read_bytes()
@@ -451,7 +517,6 @@ def test_author_form_fields_are_state_parameters(app, quizzes):
     from handatlas.ui.authorview import author_panel
 
     panel = author_panel(app.author)
-    app.author.sign_in("instructor", PASSWORD)
     app.author.file = "areas_of_caution.yaml"
     app.author.existing = "radial_pulse_firm"  # the form follows the state
     ids = panel.select(lambda obj: "author-id" in getattr(obj, "css_classes", []))

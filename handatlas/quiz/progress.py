@@ -16,6 +16,12 @@ Tables (schema version 2)
 ``sessions``  id, learner_id, tags (JSON list), match, count, time_limit, started_at, ended_at.
 ``answers``   id, session_id, learner_id, quiz_id, question_id, answer (JSON), score, correct,
               seconds, rating (FSRS 1-4), answered_at.
+``learner_codes``  learner_id, code_hash (PBKDF2, :func:`handatlas.accounts.hash_password`), set_at:
+              a learner's personal code (:mod:`handatlas.learners`).
+``login_failures``  key (``client:<address>`` or ``account:<name>``), failures, first_at,
+              locked_until: the sign-in throttle's state (:mod:`handatlas.throttle`), shared by
+              every server process on the store.  Both added without a version change: opening
+              an older store creates them, and an older handatlas ignores them.
 Times are UTC, stored without a zone (``DateTime``) and read back as aware UTC datetimes.
 
 Learner names
@@ -57,7 +63,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +137,21 @@ answers = sa.Table(
     sa.Column("answered_at", sa.DateTime, nullable=False),
     sa.Index("ix_answers_learner_time", "learner_id", "answered_at"),
 )
+
+learner_codes = sa.Table(
+    "learner_codes", metadata,
+    sa.Column("learner_id", sa.Integer, sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("code_hash", sa.String(200), nullable=False),
+    sa.Column("set_at", sa.DateTime, nullable=False),
+)
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", sa.DateTime, nullable=False),
+    sa.Column("locked_until", sa.DateTime, nullable=True),
+)
+
 
 def learner_key(name: str) -> str:
     """The case-insensitive form a learner is found by: NFKC, case-folded, spaces collapsed.
@@ -607,6 +628,76 @@ class ProgressStore:
                           json.loads(r["answer"]), r["score"], bool(r["correct"]), r["seconds"], r["rating"],
                           from_db(r["answered_at"]))
                 for r in reversed(rows)]
+
+    # -- learner codes (see handatlas.learners)
+    def learner_code(self, name: str) -> str | None:
+        """The stored code hash of learner ``name``; None for a new learner or one without a code."""
+        name = _learner_name(name)
+        with self._tx() as conn:
+            q = (sa.select(learner_codes.c.code_hash)
+                 .join(learners, learners.c.id == learner_codes.c.learner_id).where(learners.c.name == name))
+            return conn.execute(q).scalar()
+
+    def claim_learner_code(self, name: str, code_hash: str) -> bool:
+        """Give learner ``name`` (created when new) the code ``code_hash`` unless one is set already.
+
+        Returns whether this call set it (False: another sign-in set a code first).
+        """
+        learner = self.learner_id(name)
+        try:
+            with self._tx() as conn:
+                conn.execute(learner_codes.insert().values(learner_id=learner, code_hash=code_hash,
+                                                           set_at=to_db(utcnow())))
+        except sa_exc.IntegrityError:
+            return False
+        return True
+
+    # -- sign-in throttle (see handatlas.throttle)
+    def login_locks(self, keys: Sequence[str], *, now: datetime | None = None) -> datetime | None:
+        """The latest ``locked_until`` of ``keys`` still in the future, or None (not locked)."""
+        now = now or utcnow()
+        with self._tx() as conn:
+            q = sa.select(sa.func.max(login_failures.c.locked_until)).where(
+                login_failures.c.key.in_(list(keys)), login_failures.c.locked_until > to_db(now))
+            until = conn.execute(q).scalar()
+        return None if until is None else from_db(until)
+
+    def add_login_failure(self, key: str, *, window_s: float, lock_s: Callable[[int], float],
+                          now: datetime | None = None) -> tuple[int, datetime | None]:
+        """Count a failed sign-in for ``key``; returns (failures in the window, locked until).
+
+        Failures older than ``window_s`` seconds start a new count; ``lock_s(failures)`` says how
+        long ``key`` is locked after this one (0: not locked).  One transaction (the row locked on
+        PostgreSQL, the database on SQLite), so server processes counting at once lose no failure.
+        """
+        now = now or utcnow()
+        for attempt in range(2):
+            try:
+                with self._tx() as conn:
+                    row = conn.execute(sa.select(login_failures).where(login_failures.c.key == key)
+                                       .with_for_update()).first()
+                    fresh = row is None or (now - from_db(row.first_at)).total_seconds() > window_s
+                    failures = 1 if fresh else row.failures + 1
+                    first = now if fresh else from_db(row.first_at)
+                    seconds = lock_s(failures)
+                    until = now + timedelta(seconds=seconds) if seconds > 0 else None
+                    values = {"failures": failures, "first_at": to_db(first),
+                              "locked_until": None if until is None else to_db(until)}
+                    if row is None:
+                        conn.execute(login_failures.insert().values(key=key, **values))
+                    else:
+                        conn.execute(login_failures.update().where(login_failures.c.key == key)
+                                     .values(**values))
+                return failures, until
+            except sa_exc.IntegrityError:  # another process inserted the first failure meanwhile
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def clear_login_failures(self, keys: Sequence[str]) -> None:
+        """Forget the failures of ``keys`` (after a successful sign-in)."""
+        with self._tx() as conn:
+            conn.execute(login_failures.delete().where(login_failures.c.key.in_(list(keys))))
 
 
 def _learner_name(name: str) -> str:

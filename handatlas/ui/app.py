@@ -1,6 +1,7 @@
 """The handatlas web app: one page with the 3D hand and the Explore, Press, Quiz, Drill and Author modes.
 
-``handatlas serve`` calls :func:`serve`; tests call :func:`create_app` through ``pn.serve``.
+``handatlas serve`` calls :func:`serve`; tests call :func:`build_server` (a real server) or
+:func:`create_app`.
 Every asset comes from this server (Panel's bundled Bokeh, vtk.js and es-module-shims): the
 app works offline.  A click in the 3D view arrives as a view ray (:mod:`handatlas.ui.scene`)
 and is handled by the active mode; a failing handler shows its message in the page, never a
@@ -19,16 +20,20 @@ from typing import Any
 import panel as pn
 import param
 
-from handatlas.accounts import Instructors, load_instructors
+from handatlas.accounts import Instructors
 from handatlas.atlas import Atlas, load_atlas
 from handatlas.quiz import default_quiz_dir
+from handatlas.quiz.progress import ProgressStore
+from handatlas.throttle import SignIn
 from handatlas.ui.authorstate import AuthorState
 from handatlas.ui.authorview import author_panel, author_results
 from handatlas.ui.classstate import ClassState
 from handatlas.ui.display import display_meshes
+from handatlas.ui.login import InstructorAuth
 from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
+from handatlas.ui.server import current_identity, make_server
 from handatlas.ui.state import MODES, HandState, guarded
 from handatlas.ui.views import (
     exam_notice,
@@ -103,6 +108,10 @@ class HandApp(pn.viewable.Viewer):
         Where drill progress is stored (a path or SQLAlchemy URL; default the user's data folder).
     instructors
         Who may author questions; None turns the Author mode off (with instructions).
+    instructor
+        The instructor signed in for this session (None: a student's session).
+    client
+        The address the page came from (learner codes are throttled per address).
     """
 
     last_click = param.Dict(default={}, doc="The last click handled: seq, mode, structure, ms.")
@@ -114,6 +123,8 @@ class HandApp(pn.viewable.Viewer):
         quizzes: Path | None = None,
         progress_db: str | None = None,
         instructors: Instructors | None = None,
+        instructor: str | None = None,
+        client: str = "?",
         **params: Any,
     ) -> None:
         super().__init__(**params)
@@ -131,8 +142,8 @@ class HandApp(pn.viewable.Viewer):
         )
         self._link_scene()
         self.quiz = QuizState(self.state, self.quizzes)
-        self.drill = DrillState(self.state, self.quizzes, progress_db)
-        self.author = AuthorState(self.state, self.quizzes, instructors)
+        self.drill = DrillState(self.state, self.quizzes, progress_db, client=client)
+        self.author = AuthorState(self.state, self.quizzes, instructors, user=instructor)
         self.classes = ClassState(self.author, self.quizzes, progress_db)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "explore": self._identify,
@@ -340,40 +351,68 @@ def create_app(
     quizzes: Path | None = None,
     progress_db: str | None = None,
     instructors: Instructors | None = None,
+    instructor: str | None = None,
+    client: str = "?",
     atlas_dir: str | None = None,
 ) -> HandApp:
-    """A new session of the app on the shared atlas."""
+    """A new session of the app on the shared atlas (``instructor``: who signed in, None for a student;
+    ``client``: the page's address)."""
     pn.extension("vtk", notifications=False)
     if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
         pn.state.curdoc.template = VIEWPORT_TEMPLATE
-    return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors)
+    return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors,
+                   instructor=instructor, client=client)
 
 
-def serve(
+def build_server(
     *,
+    secret: str,
     port: int = 5006,
     address: str = "localhost",
     quizzes: Path | None = None,
     progress_db: str | None = None,
     atlas_dir: str | None = None,
     instructors: Instructors | None = None,
-    show: bool = False,
-) -> None:
-    """Start the app server on ``address:port`` and block (``handatlas serve``).
+    origins: list[str] | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    use_xheaders: bool = False,
+    on_session: Callable[[HandApp], None] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The app's server, not started (:func:`handatlas.ui.server.make_server`; see :func:`serve`).
 
-    Everything is served by this process (no CDN).  ``instructors`` default to the environment
-    (:func:`handatlas.accounts.load_instructors`), read once at start.
+    ``on_session`` is called with every new session (tests keep them).  The sign-in throttle
+    counts failures in the progress store at ``progress_db``.
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
-    instructors = instructors if instructors is not None else load_instructors()
     shared_atlas(atlas_dir)
-    origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
+    auth = InstructorAuth(SignIn(instructors, ProgressStore.open(progress_db)) if instructors else None)
+    if origins is None:
+        origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)] if port else None
 
     def app() -> HandApp:  # pn.serve calls plain functions only (a functools.partial is shown as text)
-        return create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
-                          atlas_dir=atlas_dir)
+        who = current_identity()
+        session = create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
+                             instructor=who["instructor"], client=who["client"], atlas_dir=atlas_dir)
+        if on_session is not None:
+            on_session(session)
+        return session
 
-    pn.serve(
-        {"/": app}, port=port, address=address, show=show, title=TITLE, websocket_origin=origins,
-        verbose=True, compress_response=True,  # gzip: the page's 5.5 MB of JavaScript travel as 1.4 MB
-    )
+    kwargs.setdefault("compress_response", True)  # gzip: the page's 5.5 MB of JavaScript travel as 1.4 MB
+    return make_server(app, secret=secret, auth=auth, port=port, address=address, origins=origins,
+                       title=TITLE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                       use_xheaders=use_xheaders, **kwargs)
+
+
+def serve(*, show: bool = False, **options: Any) -> None:
+    """Start the app server and block (``handatlas serve``); ``options`` as :func:`build_server`.
+
+    Everything is served by this process (no CDN).  Session ids are made and signed by the
+    server with keys derived from ``secret``; instructors sign in at ``/login``.
+    """
+    server = build_server(**options)
+    if show:
+        server.io_loop.add_callback(server.show, "/")
+    server.start()
+    server.io_loop.start()

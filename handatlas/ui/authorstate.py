@@ -1,7 +1,9 @@
 """The Author mode's state as ``param`` parameters (no panel import).
 
 Off unless an instructor credential is configured (:func:`handatlas.accounts.load_instructors`);
-students never need to sign in.  A click fills the question's target (the structure hit, or the
+students never need to sign in.  The instructor is fixed when the session is made (signed in at
+``/login`` before the page opened, :mod:`handatlas.ui.login`); without one every action here is
+refused, whatever a client sends.  A click fills the question's target (the structure hit, or the
 nearest landmark when snapping is on) or its ``where`` (a landmark, or the skin point); the key
 is computed by the atlas and shown before saving; :func:`handatlas.quiz.authoring.save_question`
 checks the whole file and writes only inside the quizzes folder.  The form in
@@ -50,7 +52,7 @@ def _lines(text: str) -> list[str]:
 
 
 class AuthorState(param.Parameterized):
-    """Sign in, then create or edit a question and save it to a quiz file of the folder.
+    """Create or edit a question and save it to a quiz file of the folder (instructors only).
 
     Parameters
     ----------
@@ -60,9 +62,12 @@ class AuthorState(param.Parameterized):
         The quizzes folder (nothing is written outside it).
     instructors
         Who may author; None turns the mode off.
+    user
+        The instructor of this session (None: a student; every action is refused).
     """
 
-    user = param.String(default=None, allow_None=True, doc="The instructor signed in (None: nobody).")
+    user = param.String(default=None, allow_None=True, constant=True,
+                        doc="The instructor of this session (None: a student).")
     file = param.Selector(default=NEW_FILE, objects=[NEW_FILE], doc="The quiz file to save into.")
     new_file = param.String(default="", doc="Name of a new quiz file (file = NEW_FILE).")
     new_title = param.String(default="", doc="Title of a new quiz file.")
@@ -83,11 +88,16 @@ class AuthorState(param.Parameterized):
     items = param.String(default="", doc="Order: the items in the right order, one per line.")
     output = param.Dict(default={}, doc="The last preview or save: {'kind': 'key'|'saved', 'text', ...}.")
 
-    def __init__(self, hand: HandState, folder: Path, instructors: Instructors | None, **params: Any) -> None:
-        super().__init__(**params)
+    def __init__(self, hand: HandState, folder: Path, instructors: Instructors | None, *,
+                 user: str | None = None, **params: Any) -> None:
+        if user is not None and (instructors is None or user not in instructors.users):
+            raise ValueError(f"{user!r} is not a configured instructor")
+        super().__init__(user=user, **params)
         self.hand = hand
         self.folder = folder
         self.instructors = instructors
+        if user is not None:
+            self.refresh_files()
 
     @property
     def enabled(self) -> bool:
@@ -103,15 +113,11 @@ class AuthorState(param.Parameterized):
             return None
 
     # ------------------------------------------------------------------ access
-    def sign_in(self, user: str, password: str) -> bool:
-        """Check the credential; on success list the quiz files."""
-        if self.instructors is None or not self.instructors.check(user.strip(), password):
-            self.hand.message = "Wrong instructor name or password."
-            return False
-        self.hand.message = ""
-        self.refresh_files()
-        self.user = user.strip()
-        return True
+    def require_instructor(self) -> str:
+        """The session's instructor; raises :class:`AuthoringError` in a student's session."""
+        if self.user is None:
+            raise AuthoringError("only a signed-in instructor may author questions: sign in at /login")
+        return self.user
 
     # ------------------------------------------------------------------ files
     def refresh_files(self, *, select: str | None = None) -> None:
@@ -145,7 +151,7 @@ class AuthorState(param.Parameterized):
 
     def load_question(self, qid: str) -> None:
         """Fill the form with a question of the chosen file (to edit it)."""
-        if not qid or qid == NEW_QUESTION:
+        if not qid or qid == NEW_QUESTION or self.user is None:
             return
         q = next(q for q in open_quiz(self.folder, self.file).questions if q.id == qid)
         where = getattr(q, "target", None) or getattr(q, "where", None)
@@ -255,6 +261,7 @@ class AuthorState(param.Parameterized):
 
     def preview(self) -> str:
         """Show what the atlas says the answer is."""
+        self.require_instructor()
         text = preview_key(self.question(draft=True), self.hand.atlas)
         self.hand.message = ""
         self.output = {"kind": "key", "text": text}
@@ -262,6 +269,7 @@ class AuthorState(param.Parameterized):
 
     def save(self) -> Path:
         """Save the question into the chosen (or new) file of the quizzes folder."""
+        self.require_instructor()
         question = self.question()
         key = preview_key(question, self.hand.atlas)
         if self.file == NEW_FILE:

@@ -1,8 +1,9 @@
 """The Author mode's form: widgets bound to an :class:`~handatlas.ui.authorstate.AuthorState`.
 
-Three parts, shown or hidden as the state says: how to turn authoring on (no instructor
-configured), the sign-in form, and the question editor.  Every field is the widget of a state
-parameter (``from_param``); the buttons call the state's methods.
+One of three, as the session is: how to turn authoring on (no instructor configured), a
+link to the sign-in page (a student's session), or the question editor (an instructor's
+session).  Every field is the widget of a state parameter (``from_param``); the buttons call
+the state's methods.
 """
 
 from __future__ import annotations
@@ -34,29 +35,26 @@ def output_html(output: dict[str, Any]) -> str:
     return f"<p class='author-key'><b>Key from the atlas:</b> {text}</p>"
 
 
-def _sign_in(state: AuthorState, *, visible: Any) -> pn.Column:
-    user = pn.widgets.TextInput(
-        label="Instructor", value="instructor", css_classes=["author-user"], margin=_M
-    )
-    password = pn.widgets.PasswordInput(label="Password", css_classes=["author-password"], margin=_M)
-    button = pn.widgets.Button(label="Sign in", color="primary", css_classes=["author-login"])
-
-    def sign_in(_event: Any) -> None:
-        if state.sign_in(user.value_input or user.value, password.value_input or password.value):
-            password.value = password.value_input = ""
-
-    button.on_click(sign_in)
-    return pn.Column(
-        pn.pane.Markdown("Instructors sign in to write questions."),
-        user,
-        password,
-        button,
+def _sign_in() -> pn.pane.HTML:
+    """A link to the sign-in page (the password is never typed into the app's own session)."""
+    return pn.pane.HTML(
+        "<p>Instructors <a class='author-sign-in' href='./login'>sign in</a> to write questions "
+        "(the page reopens signed in).</p>",
+        css_classes=["author-login"],
         sizing_mode="stretch_width",
-        visible=visible,
     )
 
 
-def _editor(state: AuthorState, *, visible: Any) -> pn.Column:
+def _signed_in(user: str) -> pn.pane.HTML:
+    return pn.pane.HTML(
+        f"<p>Signed in as <b>{escape(user)}</b> — "
+        "<a class='author-sign-out' href='./logout'>sign out</a></p>",
+        css_classes=["author-who"],
+        sizing_mode="stretch_width",
+    )
+
+
+def _editor(state: AuthorState) -> pn.Column:
     w, p = pn.widgets, state.param
 
     def typed(t: str, *kinds: str) -> bool:
@@ -77,7 +75,7 @@ def _editor(state: AuthorState, *, visible: Any) -> pn.Column:
     preview.on_click(lambda _e: state.guard(state.preview))
     save.on_click(lambda _e: state.guard(state.save))
     return pn.Column(
-        pn.pane.Markdown(pn.bind(lambda u: f"Signed in as **{escape(u or '')}**.", p.user)),
+        _signed_in(state.user or ""),
         w.Select.from_param(p.file, label="Quiz file", css_classes=["author-file"], margin=_M),
         pn.Column(
             text(p.new_file, "author-new-file", label="New file name", placeholder="my_quiz.yaml"),
@@ -142,36 +140,42 @@ def _editor(state: AuthorState, *, visible: Any) -> pn.Column:
         w.IntSlider.from_param(p.difficulty, label="Difficulty", margin=_M),
         pn.Row(preview, save),
         sizing_mode="stretch_width",
-        visible=visible,
     )
 
 
 def author_panel(state: AuthorState) -> pn.Column:
-    """The Author sidebar: off (with instructions), the sign-in form, or the editor."""
-    off = pn.pane.Markdown(
-        "**Authoring is off.**\n\n```\n" + AUTHORING_HELP + "```",
-        css_classes=["author-help"],
-        sizing_mode="stretch_width",
-        visible=not state.enabled,
-    )
-    sign_in = _sign_in(state, visible=pn.bind(lambda u: state.enabled and u is None, state.param.user))
-    editor = _editor(state, visible=pn.bind(lambda u: u is not None, state.param.user))
+    """The Author sidebar: off (with instructions), a link to sign in, or the editor.
+
+    The editor's widgets exist only in an instructor's session: a student's page holds no
+    model an author action could be sent to.
+    """
+    if not state.enabled:
+        body: pn.viewable.Viewable = pn.pane.Markdown(
+            "**Authoring is off.**\n\n```\n" + AUTHORING_HELP + "```",
+            css_classes=["author-help"],
+            sizing_mode="stretch_width",
+        )
+    elif state.user is None:
+        body = _sign_in()
+    else:
+        body = _editor(state)
     return pn.Column(
         pn.pane.Markdown("**Author** — write questions by clicking the hand", margin=(6, 10, 0, 10)),
-        pn.Column(off, sign_in, editor, sizing_mode="stretch_width", css_classes=["author-body"]),
+        pn.Column(body, sizing_mode="stretch_width", css_classes=["author-body"]),
         sizing_mode="stretch_width",
     )
 
 
 def author_results(state: AuthorState, classes: ClassState) -> pn.Column:
-    """Under the hand: the key preview and the save result; the class's progress."""
+    """Under the hand: the key preview and the save result; the class's progress (built only in an
+    instructor's session: a student's page holds none of its widgets)."""
     return pn.Column(
         pn.pane.HTML(
             pn.bind(output_html, state.param.output),
             css_classes=["author-output"],
             sizing_mode="stretch_width",
         ),
-        class_panel(classes),
+        *([class_panel(classes)] if state.user is not None else []),
         sizing_mode="stretch_width",
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import param
 
+from handatlas.learners import LearnerGate, LearnerOutcome
 from handatlas.quiz.bank import QuizFlowError, open_quiz, quiz_choices, read_folder
 from handatlas.quiz.drill import Drill, Progress, Summary, folder_bank, learner_progress
 from handatlas.quiz.progress import ProgressStore, StoreError
@@ -330,9 +331,16 @@ class DrillState(param.Parameterized):
         The quizzes folder (the bank).
     progress_db
         Where progress is stored (a path or SQLAlchemy URL; default the user's data folder).
+    client
+        The address the session's page came from (the code throttle counts per address).
+
+    A learner signs in with a name and a personal code (:mod:`handatlas.learners`); a drill starts
+    and progress shows only for the learner this session signed in.
     """
 
     learner = param.String(default="", doc="The learner's name: progress is kept under it.")
+    code = param.String(default="", doc="The learner's personal code (checked, then cleared).")
+    signed_in = param.String(default="", doc="The learner whose code this session checked ('' = none).")
     tags = param.ListSelector(default=[], objects=[], doc="Topics to drill (none: everything).")
     count = param.Integer(default=10, bounds=(3, 30), doc="Questions in the drill.")
     summary = param.ClassSelector(
@@ -347,12 +355,15 @@ class DrillState(param.Parameterized):
     progress_of = param.String(default="", doc="Whose progress was asked for ('' = nobody yet).")
     skipped = param.List(default=[], item_type=str, doc="Why each quiz file left out of the bank is out.")
 
-    def __init__(self, hand: HandState, folder: Path, progress_db: str | None, **params: Any) -> None:
+    def __init__(self, hand: HandState, folder: Path, progress_db: str | None, *, client: str = "?",
+                 **params: Any) -> None:
         super().__init__(**params)
         self.hand = hand
         self.folder = folder
         self.progress_db = progress_db
+        self.client = client
         self.store: ProgressStore | None = None
+        self._gate: LearnerGate | None = None
         self.bank = None
         self.question = QuestionState(hand)
         try:
@@ -377,7 +388,42 @@ class DrillState(param.Parameterized):
         if not name:
             self.hand.message = "Type your name first: your progress is kept under it."
             return None
+        if name != self.signed_in:
+            self.hand.message = f"Type {name}'s personal code first: it keeps each learner's progress theirs."
+            return None
         return name
+
+    # ------------------------------------------------------------------ learners
+    @property
+    def needs_code(self) -> bool:
+        """Whether the name typed is not the learner this session signed in."""
+        return self.learner.strip() != self.signed_in or not self.signed_in
+
+    def check_learner(self) -> LearnerOutcome:
+        """Check (or set, the first time) the typed name's code.  Slow, and touches no parameter:
+        the page runs it in a thread, then hands the outcome to :meth:`accept`."""
+        try:
+            if self._gate is None:
+                self._gate = LearnerGate(self._store())
+            return self._gate.attempt(self.client, self.learner, self.code)
+        except (ValueError, StoreError) as err:
+            return LearnerOutcome(ok=False, message=str(err))
+
+    def accept(self, outcome: LearnerOutcome) -> bool:
+        """Apply a :meth:`check_learner` outcome: the learner is signed in, or the message says why not."""
+        with param.parameterized.batch_call_watchers(self):
+            if outcome.ok:
+                self.signed_in, self.code = outcome.name, ""
+                if self.learner.strip() != outcome.name:
+                    self.learner = outcome.name
+            else:
+                self.signed_in = ""
+        self.hand.message = outcome.message
+        return outcome.ok
+
+    def sign_in(self) -> bool:
+        """:meth:`check_learner` then :meth:`accept`, in this thread."""
+        return self.accept(self.check_learner())
 
     def start(self) -> DrillRun | None:
         """Start a drill for the learner with the chosen topics."""
@@ -418,7 +464,7 @@ class DrillState(param.Parameterized):
             self.progress, self.progress_of = progress, name
 
     def show_progress(self) -> None:
-        """Load the learner's progress (answers, reviewed and due cards, recall by topic)."""
+        """Load the signed-in learner's progress (answers, reviewed and due cards, recall by topic)."""
         name = self._name()
         if name is not None:
             self.hand.message = ""

@@ -7,6 +7,7 @@ feedback, the right answer on the model and the explanation come after.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
@@ -394,6 +395,14 @@ def drill_panel(state: DrillState) -> pn.Column:
     )
     learner.param.watch(lambda e: setattr(state, "learner", e.new), "value_input")
     learner.jscallback(value=REMEMBER_LEARNER_JS, value_input=REMEMBER_LEARNER_JS)
+    code = w.PasswordInput.from_param(
+        state.param.code,
+        label="Your personal code (a new name sets it)",
+        placeholder="4 or more characters",
+        css_classes=["drill-code"],
+        margin=(4, 10),
+    )
+    code.param.watch(lambda e: setattr(state, "code", e.new), "value_input")
     tags = w.MultiChoice.from_param(
         state.param.tags, label="Topics (none = everything)", css_classes=["drill-tags"], margin=(4, 10)
     )
@@ -402,11 +411,27 @@ def drill_panel(state: DrillState) -> pn.Column:
     )
     start = w.Button(label="Start drill", color="primary", css_classes=["drill-start"])
     progress = w.Button(label="My progress", color="default", css_classes=["drill-progress-button"])
-    start.on_click(lambda _e: state.start())
-    progress.on_click(lambda _e: state.show_progress())
+
+    async def signed_in() -> bool:
+        # the code's hash is checked in a thread: the page's event loop keeps serving everyone
+        if state.needs_code:
+            state.accept(await asyncio.get_running_loop().run_in_executor(None, state.check_learner))
+        return not state.needs_code
+
+    async def start_drill(_event: Any) -> None:
+        if await signed_in():
+            state.start()
+
+    async def show_progress(_event: Any) -> None:
+        if await signed_in():
+            state.show_progress()
+
+    start.on_click(start_drill)
+    progress.on_click(show_progress)
     return pn.Column(
         _title("**Drill** — spaced repetition for the exam"),
         learner,
+        code,
         tags,
         count,
         pn.Row(start, progress),

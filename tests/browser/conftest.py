@@ -1,6 +1,6 @@
 """End-to-end fixtures: the app served in-process, Debian's chromium driven by pytest-playwright.
 
-One server per test module (``pn.serve(..., port=0, threaded=True)``) on a temporary copy of the
+One server per test module (the app as ``handatlas serve`` builds it, in a thread) on a temporary copy of the
 shipped quizzes and a temporary progress database; one page per test.  The ``hand`` fixture
 opens the app, waits until the scene has drawn the meshes and records, for the test to assert
 on, console errors, page errors, errors logged by the server and every request to a host other
@@ -15,21 +15,19 @@ import os
 import shutil
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import panel as pn
 import pytest
-from panel.io.state import state as pn_state
 from playwright.sync_api import expect
+from session_client import start_app_server
 
 from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
-from handatlas.ui.app import HandApp, create_app, shared_atlas
+from handatlas.ui.app import HandApp, shared_atlas
 from handatlas.ui.state import HandState
 
 from .browser_helpers import CHROMIUM, CHROMIUM_ARGS, DEEP_TEXT_JS, camera_eye, image, is_external
@@ -129,38 +127,31 @@ class Served:
 INSTRUCTOR = ("instructor", "test password 1")
 
 
+#: The server secret of the browser tests.
+SECRET = "the browser tests' server secret, long enough"
+
+
 def start_server(quizzes: Path, progress_db: str, *, instructors: Instructors | None = None) -> Served:
-    """Serve the app on a free port in a thread of this process; ``Served.stop()`` ends it."""
-    shared_atlas()  # warm up once, outside the server thread
-    instances: list[HandApp] = []
-
-    def factory() -> HandApp:
-        app = create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors)
-        instances.append(app)
-        return app
-
+    """Serve the app as ``handatlas serve`` does (signed sessions, sign-in at /login) on a free port
+    in a thread of this process; ``Served.stop()`` ends it."""
     errors = _Errors()
     logging.getLogger().addHandler(errors)
-    sid = uuid.uuid4().hex
-    thread = pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid, verbose=False)
+    running = start_app_server(secret=SECRET, quizzes=quizzes, progress_db=progress_db,
+                               instructors=instructors, liveness=True)
     t0 = time.monotonic()
-    while sid not in pn_state._servers:
-        assert time.monotonic() - t0 < 20, "the server thread did not start"
-        time.sleep(0.02)
-    url = f"http://localhost:{pn_state._servers[sid][0].port}/"
     while True:
         try:
-            urllib.request.urlopen(url + "liveness", timeout=1).close()
+            urllib.request.urlopen(running.url + "liveness", timeout=1).close()
             break
         except OSError:
             assert time.monotonic() - t0 < 30, "the server does not answer /liveness"
             time.sleep(0.05)
 
     def stop() -> None:
-        thread.stop()
+        running.stop()
         logging.getLogger().removeHandler(errors)
 
-    return Served(url, instances, errors, quizzes, progress_db, stop)
+    return Served(running.url, running.sessions, errors, quizzes, progress_db, stop)
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,8 @@ def test_handatlas_serve_shows_the_app(browser, tmp_path):
     log = (tmp_path / "serve.log").open("wb")
     db = str(tmp_path / "progress.sqlite")
     cmd = [sys.executable, "-m", "handatlas.cli", "serve", "--port", str(port), "--db", db]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}  # its generated secret goes here
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     page = browser.new_page()
     external: list[str] = []
     page.on("request", lambda r: is_external(r.url) and external.append(r.url))

@@ -76,15 +76,27 @@ def test_no_answer_key_reaches_the_browser_before_the_answer(page, served):
     hand.assert_clean()
 
 
+def sign_in(page, served, password):
+    """Sign in on the sign-in page (the app itself never takes a password)."""
+    page.goto(served.url + "login")
+    page.locator("#username").fill(INSTRUCTOR[0])
+    page.locator("#password").fill(password)
+    page.locator("button[type=submit]").click()
+
+
 def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
     hand = open_hand(page, served)
     hand.set_mode("author")
-    page.locator(".author-user input").fill(INSTRUCTOR[0])
-    page.locator(".author-password input").fill("not the password")
-    page.locator(".author-login button").click()
-    expect(page.locator(".message")).to_contain_text("Wrong instructor name or password")
-    page.locator(".author-password input").fill(INSTRUCTOR[1])
-    page.locator(".author-login button").click()
+    expect(page.locator(".author-body")).to_contain_text("sign in")
+    assert page.locator(".author-save").count() == 0, "a student's page has no editor"
+    page.locator("a.author-sign-in").click()
+    expect(page.locator("h1")).to_have_text("Instructor sign-in")
+    sign_in(page, served, "not the password")
+    expect(page.locator(".error")).to_contain_text("Wrong instructor name or password")
+    sign_in(page, served, INSTRUCTOR[1])
+    hand = open_hand(page, served)  # the page reopens as the instructor's session
+    assert hand.app.author.user == INSTRUCTOR[0]
+    hand.set_mode("author")
     expect(page.locator(".author-body")).to_contain_text("Signed in as")
     page.locator(".author-file select").select_option("areas_of_caution.yaml")
     page.locator(".author-type select").select_option("press")
@@ -106,6 +118,10 @@ def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
     raw = yaml.safe_load(path.read_text())
     assert raw["questions"][-1]["id"] == "browser_pulse_press"
     hand.assert_clean()
+    page.locator("a.author-sign-out").click()  # back to a student's page
+    hand.wait_until(lambda: served.instances[-1].author.user is None and served.instances[-1] is not hand.app,
+                    "a fresh student session")
+    assert not [c for c in page.context.cookies() if c["name"] == "handatlas_instructor"]
 
 
 def test_broken_and_unknown_quiz_files_give_messages_in_the_page(page, served):
@@ -143,6 +159,7 @@ def test_a_bad_file_leaves_quiz_and_drill_working_and_says_why(page, served):
         hand.set_mode("drill")
         expect(page.locator(".drill-skipped")).to_contain_text("zz_deep.yaml:3: nested too deeply")
         page.locator(".drill-learner input").fill("robin")
+        page.locator(".drill-code input").fill("robin-code")
         page.locator(".drill-start button").click()
         shown = hand.wait_until(lambda: hand.app.drill.question.shown, "the drill's first question")
         expect(page.locator(".q-number:visible")).to_have_text(f"Question 1 of {shown.total}")
@@ -186,6 +203,7 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand = open_hand(context.new_page(), first)
         hand.set_mode("drill")
         hand.page.locator(".drill-learner input").fill("kim")
+        hand.page.locator(".drill-code input").fill("kim-4821")  # a new learner: this sets kim's code
         tags = hand.page.locator(".drill-tags input")
         tags.fill("domain:ethics")
         hand.page.locator(".drill-tags .choices__item--choice", has_text="domain:ethics").first.click()
@@ -208,6 +226,11 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         hand = open_hand(context.new_page(), second)
         hand.set_mode("drill")
         hand.page.locator(".drill-learner input").fill("kim")
+        hand.page.locator(".drill-code input").fill("not-kims-code")
+        hand.page.locator(".drill-progress-button button").click()
+        expect(hand.page.locator(".message")).to_contain_text("not kim's")
+        assert hand.app.drill.progress is None, "another learner's progress is not shown"
+        hand.page.locator(".drill-code input").fill("kim-4821")
         hand.page.locator(".drill-progress-button button").click()
         report = hand.page.locator(".drill-progress")
         expect(report).to_contain_text(f"kim: {answered} answers")

@@ -1,0 +1,248 @@
+"""The app server: signed, server-made session ids, each bound to one browser and one connection.
+
+:func:`make_server` builds Panel's server (``pn.serve``'s :func:`panel.io.server.get_server`)
+with Bokeh's session signing on (``sign_sessions``, ``secret_key``, ``generate_session_ids``)
+and swaps two of its handlers for stricter ones:
+
+- :class:`SessionPageHandler` (the page) refuses a session id or token chosen by the client
+  (``?bokeh-session-id=…``, ``?bokeh-token=…``, a ``Bokeh-Session-Id`` header): every page gets
+  a fresh session with an id made and signed here.  It sets the browser cookie
+  :data:`BROWSER_COOKIE` (random, HttpOnly, SameSite=Lax, Secure over HTTPS) and writes into the
+  session's signed token a digest of that cookie and the signed-in instructor, if any
+  (:data:`PAYLOAD_KEY`).  The request's cookies themselves are left out of the token (the page
+  can read its token; HttpOnly would mean nothing otherwise).
+- :class:`SessionSocketHandler` (the websocket) refuses, before the handshake, a token whose
+  browser digest is not that of the connecting browser's cookie, an instructor token from a
+  browser no longer signed in as that instructor, and any second connection to a session.
+
+Origins stay checked by Bokeh (``allow_websocket_origin``).  Instructors sign in through
+:mod:`handatlas.ui.login`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bokeh.util.token import (
+    check_token_signature,
+    generate_jwt_token,
+    generate_session_id,
+    get_session_id,
+    get_token_payload,
+)
+from panel.io.server import AutoloadJsHandler, DocHandler, Server, WSHandler, get_server
+from panel.io.state import state as pn_state
+from tornado.web import HTTPError
+
+from handatlas.secret import derive_key
+from handatlas.ui.login import GUEST, InstructorAuth, instructor_of, is_https
+
+log = logging.getLogger(__name__)
+
+#: The cookie that binds a page's session to its browser.
+BROWSER_COOKIE = "handatlas_browser"
+#: The key of handatlas's own part of a session token's payload.
+PAYLOAD_KEY = "handatlas"
+#: Seconds a page has to open its websocket (Bokeh's ``session_token_expiration``).
+TOKEN_EXPIRY_S = 120
+
+
+def browser_digest(secret_key: bytes | str, cookie: str | None) -> str:
+    """What a token records of a browser cookie (a keyed digest, not the cookie)."""
+    key = secret_key if isinstance(secret_key, bytes) else secret_key.encode("utf-8")
+    return hmac.new(key, (cookie or "").encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def session_identity(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """``{"instructor": name or None, "client": address}`` from a session token's payload."""
+    own = (payload or {}).get(PAYLOAD_KEY) or {}
+    return {"instructor": own.get("instructor"), "client": str(own.get("client") or "?")}
+
+
+def current_identity() -> dict[str, Any]:
+    """The identity of the session being built (:func:`session_identity` of its token)."""
+    context = getattr(pn_state.curdoc, "session_context", None)
+    has_token = context is not None and getattr(context, "_token", None) is not None
+    return session_identity(context.token_payload if has_token else None)
+
+
+class SessionPageHandler(DocHandler):
+    """The app page: a new session per request, its id made and signed by the server."""
+
+    CLIENT_IDS = ("bokeh-session-id", "bokeh-token")
+
+    def _browser_cookie(self) -> str:
+        value = self.get_signed_cookie(BROWSER_COOKIE)
+        if value:
+            return value.decode("ascii", "replace")
+        fresh = secrets.token_urlsafe(24)
+        self.set_signed_cookie(BROWSER_COOKIE, fresh, expires_days=None, path="/", httponly=True,
+                               samesite="Lax", secure=is_https(self))
+        return fresh
+
+    async def get_session(self) -> Any:
+        if any(self.get_argument(name, None) is not None for name in self.CLIENT_IDS) or (
+            "Bokeh-Session-Id" in self.request.headers
+        ):
+            log.warning("refused a client-chosen session id from %s", self.request.remote_ip)
+            raise HTTPError(403, reason="Session ids are made by the server")
+        app = self.application
+        user = self.current_user
+        session_id = generate_session_id(secret_key=app.secret_key, signed=True)
+        payload: dict[str, Any] = {
+            "headers": {k: v for k, v in self.request.headers.items() if k.lower() != "cookie"},
+            "cookies": {},
+            "arguments": self.request.arguments or {},
+        }
+        payload.update(self.application_context.application.process_request(self.request))
+        payload[PAYLOAD_KEY] = {
+            "browser": browser_digest(app.secret_key, self._browser_cookie()),
+            "instructor": None if user in (None, GUEST) else user,
+            "client": self.request.remote_ip or "?",
+        }
+        token = generate_jwt_token(session_id, secret_key=app.secret_key, signed=True,
+                                   expiration=app.session_token_expiration, extra_payload=payload)
+        return await self.application_context.create_session_if_needed(session_id, self.request, token)
+
+
+class NoEmbedHandler(AutoloadJsHandler):
+    """``autoload.js`` (embedding the app in another page) is off: it would take client session ids."""
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        raise HTTPError(404)
+
+
+class SessionSocketHandler(WSHandler):
+    """The websocket: one connection per session, from the browser that opened the page."""
+
+    def _refusal(self) -> str | None:
+        # Tornado checks the origin only after prepare(): check it first here, so that a refused
+        # origin cannot use up a session's one connection
+        origin = self.request.headers.get("Origin")
+        if origin is not None and not self.check_origin(origin):
+            return f"origin {origin!r} not allowed"
+        offered = [p.strip() for p in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        if len(offered) != 2 or offered[0] != "bokeh":
+            return "no session token"
+        token = offered[1]
+        app = self.application
+        if not check_token_signature(token, secret_key=app.secret_key, signed=True):
+            return "a token not signed by this server"
+        payload = get_token_payload(token)
+        own = payload.get(PAYLOAD_KEY) or {}
+        cookie = self.get_signed_cookie(BROWSER_COOKIE)
+        seen = browser_digest(app.secret_key, cookie.decode("ascii", "replace") if cookie else None)
+        if not cookie or not hmac.compare_digest(str(own.get("browser", "")), seen):
+            return "a session opened by another browser"
+        if own.get("instructor") and instructor_of(self, app.auth_provider.sign_in) != own["instructor"]:
+            return "an instructor session from a browser not signed in as that instructor"
+        expiry = float(payload.get("session_expiry", 0))
+        if not _first_connection(app, token, expiry):
+            return "a second connection to a session"
+        return None
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self._finished:
+            return
+        why = self._refusal()
+        if why is not None:
+            log.warning("refused a websocket from %s: %s", self.request.remote_ip, why)
+            self.set_status(403)
+            self.finish(f"Refused: {why}.")
+
+
+def _first_connection(app: Any, token: str, expiry: float) -> bool:
+    """Whether this is the first connection with ``token``'s session (remembered until the token expires)."""
+    seen: dict[str, float] = app.__dict__.setdefault("_handatlas_connected", {})
+    now = time.time()
+    for sid in [sid for sid, until in seen.items() if until < now]:
+        del seen[sid]
+    sid = get_session_id(token)
+    if sid in seen:
+        return False
+    seen[sid] = max(expiry, now + 1)
+    return True
+
+
+#: Panel's handlers and what replaces them.
+REPLACED = {
+    DocHandler: SessionPageHandler,
+    WSHandler: SessionSocketHandler,
+    AutoloadJsHandler: NoEmbedHandler,
+}
+
+
+def _swap_handlers(server: Server) -> None:
+    swapped = set()
+    for rule in server._tornado.wildcard_router.rules:
+        new = REPLACED.get(rule.target)
+        if new is not None:
+            swapped.add(rule.target)
+            rule.target = new
+    missing = set(REPLACED) - swapped
+    if missing:  # a Panel upgrade moved them: refuse to serve without the checks
+        names = ", ".join(sorted(cls.__name__ for cls in missing))
+        raise RuntimeError(f"cannot install handatlas's session checks: Panel's {names} not found")
+
+
+def make_server(
+    app: Callable[[], Any],
+    *,
+    secret: str,
+    auth: InstructorAuth,
+    port: int = 5006,
+    address: str | None = "localhost",
+    origins: list[str] | None = None,
+    title: str = "handatlas",
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    use_xheaders: bool = False,
+    **kwargs: Any,
+) -> Server:
+    """Panel's server for ``app`` at ``/`` with signed sessions and instructor sign-in (not started).
+
+    Parameters
+    ----------
+    app
+        Makes one session's page.
+    secret
+        The server secret (:func:`handatlas.secret.server_secret`): session ids and cookies are
+        signed with keys derived from it.
+    auth
+        The auth provider (who may sign in).
+    origins
+        ``host[:port]`` values a websocket may come from (Bokeh's ``allow_websocket_origin``).
+    ssl_certfile, ssl_keyfile
+        Serve HTTPS (the cookies are then Secure).
+    use_xheaders
+        Trust a reverse proxy's ``X-Forwarded-For``/``X-Forwarded-Proto`` (client address for the
+        throttle, HTTPS for Secure cookies).
+    kwargs
+        More of :func:`panel.io.server.get_server`'s options (e.g. ``liveness``).
+    """
+    server = get_server(
+        {"/": app},
+        port=port,
+        address=address,
+        websocket_origin=origins,
+        title=title,
+        sign_sessions=True,
+        generate_session_ids=True,
+        secret_key=derive_key(secret, "bokeh session ids"),
+        cookie_secret=derive_key(secret, "cookies"),
+        session_token_expiration=TOKEN_EXPIRY_S,
+        auth_provider=auth,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        use_xheaders=use_xheaders,
+        **kwargs,
+    )
+    _swap_handlers(server)
+    return server

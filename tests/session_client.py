@@ -1,0 +1,241 @@
+"""A lightweight client of the served app, without a browser: HTTP pages and Bokeh's websocket.
+
+``Browser`` keeps cookies like a browser (one jar per browser); ``open_page`` returns the
+session token embedded in the page; ``Socket`` speaks Bokeh's protocol over the websocket
+(pull the document, change widget values, click buttons, wait for the server's patches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.cookiejar
+import json
+import re
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bokeh.client.websocket import WebSocketClientConnectionWrapper
+from bokeh.document import Document
+from bokeh.document.events import MessageSentEvent, ModelChangedEvent
+from bokeh.events import ButtonClick
+from bokeh.protocol import Protocol
+from bokeh.protocol.receiver import Receiver
+from bokeh.util.token import get_session_id, get_token_payload
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
+
+TOKEN_RE = re.compile(r'"token":\s*"([^"]+)"')
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class Browser:
+    """An HTTP client with its own cookie jar (one "browser")."""
+
+    def __init__(self, base: str, *, forwarded_for: str | None = None) -> None:
+        self.base = base.rstrip("/") + "/"
+        self.jar = http.cookiejar.CookieJar()
+        self.forwarded_for = forwarded_for
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+
+    def request(self, path: str, *, data: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        """(status, headers, body) of a GET (or a POST of ``data``); redirects are not followed."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.base + path.lstrip("/"), data=body, headers=dict(headers or {}))
+        if self.forwarded_for:
+            req.add_header("X-Forwarded-For", self.forwarded_for)
+        try:
+            with self._opener.open(req, timeout=120) as resp:
+                return resp.status, dict(resp.headers), resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read().decode("utf-8", "replace")
+
+    def open_page(self, path: str = "") -> str:
+        """Open the app page and return its session token."""
+        status, _, body = self.request(path)
+        assert status == 200, f"the page answered {status}: {body[:200]}"
+        found = TOKEN_RE.search(body)
+        assert found, "no session token in the page"
+        return found.group(1)
+
+    def sign_in(self, user: str, password: str) -> tuple[int, str]:
+        """POST the sign-in form; (status, Location) of the answer."""
+        status, headers, _ = self.request("login", data={"username": user, "password": password})
+        return status, headers.get("Location", "")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
+
+
+def session_of(token: str) -> str:
+    return get_session_id(token)
+
+
+def payload_of(token: str) -> dict[str, Any]:
+    return get_token_payload(token)
+
+
+class Socket:
+    """A Bokeh protocol connection to one session (run its coroutines with :func:`run`)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = WebSocketClientConnectionWrapper(ws)
+        self.protocol = Protocol()
+        self.receiver = Receiver(self.protocol)
+        self.doc = Document()
+
+    @classmethod
+    async def connect(cls, base: str, token: str, *, cookies: str = "", origin: str | None = None) -> Socket:
+        """Open the websocket with ``token``; raises HTTPClientError (e.g. 403) when refused."""
+        url = base.replace("http", "ws", 1).rstrip("/") + "/ws"
+        parsed = urllib.parse.urlparse(base)
+        headers = {"Origin": origin or f"{parsed.scheme}://{parsed.netloc}"}
+        if cookies:
+            headers["Cookie"] = cookies
+        ws = await websocket_connect(HTTPRequest(url, headers=headers), subprotocols=["bokeh", token])
+        sock = cls(ws)
+        ack = await sock.read()
+        assert ack.msgtype == "ACK", ack.msgtype
+        return sock
+
+    async def read(self) -> Any:
+        while True:
+            fragment = await self.ws.read_message()
+            if fragment is None:
+                raise ConnectionError("the server closed the websocket")
+            msg = await self.receiver.consume(fragment)
+            if msg is not None:
+                return msg
+
+    async def pull(self) -> Document:
+        await self.protocol.create("PULL-DOC-REQ").send(self.ws)
+        while True:
+            msg = await self.read()
+            if msg.msgtype == "PULL-DOC-REPLY":
+                msg.push_to_document(self.doc)
+                return self.doc
+
+    def model(self, css_class: str) -> Any:
+        """The model of the page with this CSS class (AssertionError when there is none)."""
+        found = [m for m in self.doc.models if css_class in (getattr(m, "css_classes", None) or [])]
+        assert found, f"no model with class {css_class!r} in the document"
+        return found[0]
+
+    def has(self, css_class: str) -> bool:
+        return any(css_class in (getattr(m, "css_classes", None) or []) for m in self.doc.models)
+
+    async def set(self, model: Any, attr: str, value: Any) -> None:
+        """Send a change of ``model.attr`` to the server (as the page would)."""
+        event = ModelChangedEvent(self.doc, model, attr, value)
+        await self.protocol.create("PATCH-DOC", [event]).send(self.ws)
+
+    async def click(self, model: Any) -> None:
+        """Send a button click on ``model``."""
+        event = MessageSentEvent(self.doc, "bokeh_event", ButtonClick(model))
+        await self.protocol.create("PATCH-DOC", [event]).send(self.ws)
+
+    async def wait_for_patch(self, predicate: Callable[[dict[str, Any]], bool], *,
+                             timeout: float = 60) -> None:
+        """Read the server's patches until one satisfies ``predicate`` (given the patch's JSON)."""
+        async def loop() -> None:
+            while True:
+                msg = await self.read()
+                if msg.msgtype == "PATCH-DOC" and predicate(json.loads(json.dumps(msg.content, default=str))):
+                    return
+
+        await asyncio.wait_for(loop(), timeout)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine on a fresh event loop in this thread."""
+    return asyncio.run(coro)
+
+
+async def refusal(coro: Any) -> int | None:
+    """The HTTP status that refused a websocket handshake (None when it was accepted)."""
+    try:
+        sock = await coro
+    except HTTPClientError as err:
+        return err.code
+    sock.close()
+    return None
+
+
+def refused(coro: Any) -> int | None:
+    """:func:`refusal` run on a fresh event loop."""
+    return run(refusal(coro))
+
+
+@dataclass
+class Running:
+    """A served app: its base URL, the sessions it made, and how to stop it."""
+
+    url: str
+    sessions: list[Any] = field(default_factory=list)
+    stop: Callable[[], None] = lambda: None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app_server(**options: Any) -> Running:
+    """``handatlas.ui.app.build_server(**options)`` served on a free port in a thread of this process."""
+    from handatlas.ui.app import build_server, shared_atlas
+
+    shared_atlas()  # warm up outside the server thread
+    port = free_port()
+    running = Running(url=f"http://127.0.0.1:{port}/")
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        try:
+            server = build_server(port=port, address="127.0.0.1", on_session=running.sessions.append,
+                                  **options)
+            server.start()
+            box["server"] = server
+        except BaseException as exc:  # report it to the test
+            box["error"] = exc
+            raise
+        finally:
+            started.set()
+        server.io_loop.start()
+
+    thread = threading.Thread(target=serve, daemon=True, name="handatlas-test-server")
+    thread.start()
+    started.wait(120)
+    if "error" in box:
+        raise box["error"]
+    server = box["server"]
+
+    def stop() -> None:
+        def halt() -> None:
+            server.stop()
+            server.io_loop.stop()
+
+        server.io_loop.add_callback(halt)
+        thread.join(30)
+        server._tornado.auth_provider.close()
+
+    running.stop = stop
+    return running

@@ -1,0 +1,174 @@
+"""The served app's sessions, attacked over HTTP and the websocket (a real server, no browser).
+
+A client-chosen session id is refused; a session cannot be joined by a second client, even with
+the first one's token; author actions reach the server only from the session of a signed-in
+instructor, opened by that instructor's browser.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+from bokeh.util.token import check_token_signature, generate_jwt_token, generate_session_id
+from session_client import Browser, Socket, payload_of, refusal, refused, run, session_of, start_app_server
+
+from handatlas.accounts import Instructors, hash_password
+from handatlas.quiz import default_quiz_dir
+from handatlas.secret import derive_key
+
+SECRET = "a test secret that is long enough to sign things"
+INSTRUCTOR = ("instructor", "test password 1")
+pytestmark = pytest.mark.filterwarnings("ignore:reference already known:UserWarning")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    quizzes = tmp_path_factory.mktemp("quizzes") / "quizzes"
+    shutil.copytree(default_quiz_dir(), quizzes)
+    instructors = Instructors({INSTRUCTOR[0]: hash_password(INSTRUCTOR[1], iterations=1000)})
+    running = start_app_server(secret=SECRET, quizzes=quizzes, instructors=instructors,
+                               progress_db=str(tmp_path_factory.mktemp("db") / "progress.sqlite"))
+    running.quizzes = quizzes
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_session_ids_are_made_and_signed_by_the_server(served):
+    browser = Browser(served.url)
+    first, second = browser.open_page(), browser.open_page()
+    assert session_of(first) != session_of(second), "every page is a new session"
+    key = derive_key(SECRET, "bokeh session ids")
+    assert check_token_signature(first, secret_key=key.encode(), signed=True)
+    assert not check_token_signature(first, secret_key=b"another key" * 4, signed=True)
+
+
+@pytest.mark.parametrize("query", ["?bokeh-session-id=anything", "?bokeh-session-id={sid}",
+                                   "?bokeh-token={token}"])
+def test_a_client_chosen_session_id_is_refused(served, query):
+    victim = Browser(served.url)
+    token = victim.open_page()
+    attacker = Browser(served.url)
+    status, _, _ = attacker.request(query.format(sid=session_of(token), token=token))
+    assert status == 403
+    status, _, _ = attacker.request("", headers={"Bokeh-Session-Id": session_of(token)})
+    assert status == 403
+    assert Browser(served.url).request("autoload.js?bokeh-autoload-element=x")[0] == 404
+
+
+def test_a_token_not_signed_by_the_server_is_refused(served):
+    browser = Browser(served.url)
+    browser.open_page()  # the browser cookie
+    forged = generate_jwt_token(generate_session_id(signed=False), signed=False, extra_payload={})
+    assert refused(Socket.connect(served.url, forged, cookies=browser.cookie_header())) == 403
+    wrong_key = generate_jwt_token(generate_session_id(secret_key=b"k" * 40, signed=True),
+                                   secret_key=b"k" * 40, signed=True)
+    assert refused(Socket.connect(served.url, wrong_key, cookies=browser.cookie_header())) == 403
+
+
+def test_a_second_client_cannot_join_a_session(served):
+    victim, attacker = Browser(served.url), Browser(served.url)
+    attacker.open_page()  # the attacker has a browser cookie of its own
+    token = victim.open_page()
+    # another browser with the victim's token, before and after the victim connects
+    assert refused(Socket.connect(served.url, token, cookies=attacker.cookie_header())) == 403
+    assert refused(Socket.connect(served.url, token)) == 403  # no cookie at all
+
+    async def victim_then_thief() -> int | None:
+        sock = await Socket.connect(served.url, token, cookies=victim.cookie_header())
+        await sock.pull()
+        try:  # even with every cookie of the victim: a session takes one connection
+            return await refusal(Socket.connect(served.url, token, cookies=victim.cookie_header()))
+        finally:
+            sock.close()
+
+    assert run(victim_then_thief()) == 403
+
+
+def test_websockets_from_other_origins_are_refused(served):
+    browser = Browser(served.url)
+    token = browser.open_page()
+    evil = Socket.connect(served.url, token, cookies=browser.cookie_header(), origin="http://evil.example")
+    assert refused(evil) == 403
+    assert refused(Socket.connect(served.url, token, cookies=browser.cookie_header())) is None
+
+
+def test_sign_in_sets_a_strict_cookie_and_sign_out_removes_it(served):
+    browser = Browser(served.url)
+    status, location = browser.sign_in(INSTRUCTOR[0], "not the password")
+    assert status == 302 and "error=" in location and browser.cookie("handatlas_instructor") is None
+    assert "Wrong instructor name or password" in browser.request(location.lstrip("./"))[2]
+    status, headers, _ = browser.request("login", data={"username": INSTRUCTOR[0], "password": INSTRUCTOR[1]})
+    assert status == 302 and headers["Location"] == "./"
+    cookie = headers["Set-Cookie"]
+    assert cookie.startswith("handatlas_instructor=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; over HTTPS it is Secure (test_sign_in.py)
+    token = browser.open_page()
+    assert payload_of(token)["handatlas"]["instructor"] == INSTRUCTOR[0]
+    assert "handatlas_instructor" not in str(payload_of(token)), "the page's token holds no cookie"
+    status, headers, _ = browser.request("logout")
+    assert status == 302 and browser.cookie("handatlas_instructor") is None
+    assert payload_of(browser.open_page())["handatlas"]["instructor"] is None
+    # a token made while signed in is refused once the browser has signed out
+    assert refused(Socket.connect(served.url, token, cookies=browser.cookie_header())) == 403
+
+
+def test_a_login_form_posted_from_another_site_is_refused(served):
+    status, _, _ = Browser(served.url).request(
+        "login", data={"username": INSTRUCTOR[0], "password": INSTRUCTOR[1]},
+        headers={"Origin": "http://evil.example"})
+    assert status == 403
+
+
+async def _author(sock: Socket, qid: str) -> None:
+    """Fill the author form for a new press question in a new file and press Save."""
+    await sock.set(sock.model("author-file"), "value", "(new file)")
+    for css, value in (("author-new-file", "ws_authored"), ("author-id", qid),
+                       ("author-target", "carpal_tunnel"), ("author-prompt", "A press here: the verdict?"),
+                       ("author-explanation", "The radial artery is close.")):
+        await sock.set(sock.model(css), "value", value)
+    await sock.click(sock.model("author-save"))
+
+
+def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
+    target = served.quizzes / "ws_authored.yaml"
+    instructor, student, thief = Browser(served.url), Browser(served.url), Browser(served.url)
+    assert instructor.sign_in(*INSTRUCTOR)[0] == 302
+    thief.open_page()
+
+    async def scenario() -> None:
+        # a student's session holds no editor: no model an author action could go to
+        token = student.open_page()
+        pupil = await Socket.connect(served.url, token, cookies=student.cookie_header())
+        teacher = None
+        try:
+            await pupil.pull()
+            assert pupil.has("author-login") and not pupil.has("author-save") and not pupil.has("author-id")
+            assert payload_of(token)["handatlas"]["instructor"] is None
+
+            # the instructor's own session: the same actions save a question (the test can author)
+            own_token = instructor.open_page()
+            assert await refusal(Socket.connect(served.url, own_token, cookies=thief.cookie_header())) == 403
+            teacher = await Socket.connect(served.url, own_token, cookies=instructor.cookie_header())
+            await teacher.pull()
+            await _author(teacher, "by_the_instructor")
+            await teacher.wait_for_patch(lambda patch: "Saved" in str(patch))
+            saved = yaml.safe_load(target.read_text())
+            assert [q["id"] for q in saved["questions"]] == ["by_the_instructor"]
+
+            # the student sends a click on the instructor's save button, by its id: nothing happens
+            before = target.read_bytes()
+            await pupil.click(teacher.model("author-save"))  # its id: the instructor's button
+            await pupil.pull()  # the server has handled everything sent before this reply
+            assert target.read_bytes() == before
+            assert [s.author.user for s in served.sessions[-2:]] == [None, "instructor"]
+        finally:
+            pupil.close()
+            if teacher is not None:
+                teacher.close()
+
+    run(scenario())
+
