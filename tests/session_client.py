@@ -158,8 +158,22 @@ class Socket:
 
         await asyncio.wait_for(loop(), timeout)
 
-    def close(self) -> None:
-        self.ws.close()
+    async def close(self) -> None:
+        """Close the websocket and wait until the server has closed it too (no socket left open)."""
+        conn = self.ws._socket
+        conn.close()
+        try:
+            await asyncio.wait_for(_drain(conn), 10)
+        finally:
+            stream = getattr(conn, "stream", None) or getattr(getattr(conn, "protocol", None), "stream", None)
+            if stream is not None:
+                stream.close()
+
+
+async def _drain(conn: Any) -> None:
+    """Read ``conn`` until the server's close (read_message answers None)."""
+    while await conn.read_message() is not None:
+        pass
 
 
 def run(coro: Any) -> Any:
@@ -173,7 +187,7 @@ async def refusal(coro: Any) -> int | None:
         sock = await coro
     except HTTPClientError as err:
         return err.code
-    sock.close()
+    await sock.close()
     return None
 
 

@@ -83,7 +83,7 @@ def test_a_second_client_cannot_join_a_session(served):
         try:  # even with every cookie of the victim: a session takes one connection
             return await refusal(Socket.connect(served.url, token, cookies=victim.cookie_header()))
         finally:
-            sock.close()
+            await sock.close()
 
     assert run(victim_then_thief()) == 403
 
@@ -166,9 +166,9 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
             assert target.read_bytes() == before
             assert [s.author.user for s in served.sessions[-2:]] == [None, "instructor"]
         finally:
-            pupil.close()
+            await pupil.close()
             if teacher is not None:
-                teacher.close()
+                await teacher.close()
 
     run(scenario())
 

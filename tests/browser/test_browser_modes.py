@@ -261,8 +261,10 @@ def test_the_browser_remembers_the_learner_and_names_ignore_case(browser, browse
         again.set_mode("drill")
         expect(again.page.locator(".drill-learner input")).to_have_value("Rémi Case")
         assert again.app.drill.learner == "Rémi Case"
+        expect(again.page.locator(".drill-code input")).to_have_value("")  # the name only, never the code
         field = again.page.locator(".drill-learner input")
         field.fill("RÉMI CASE")
+        again.page.locator(".drill-code input").fill("remi-4821")  # the code is never remembered
         again.page.locator(".drill-progress-button button").click()
         expect(again.page.locator(".drill-progress")).to_contain_text("Rémi Case: 0 answers")
         again.assert_clean()
