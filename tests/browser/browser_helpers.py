@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -204,16 +205,28 @@ def focused(page) -> dict | None:
     return page.evaluate(DEEP_FOCUS_JS)
 
 
-def tab_to(page, want: Callable[[dict], bool], what: str, *, limit: int = 160) -> dict:
-    """Press Tab until the focused element is one ``want`` accepts; fail after ``limit`` presses."""
-    seen = []
-    for _ in range(limit):
+def tab_to(page, want: Callable[[dict], bool], what: str, *, timeout_s: float = 60.0) -> dict:
+    """Press Tab until the focused element is one ``want`` accepts; fail after ``timeout_s``.
+
+    A control the server is still adding (a mode's panel just switched on) is not in the tab order
+    yet: after each lap of the page the loop pauses briefly and goes round again, as a keyboard user
+    would, until the deadline.
+    """
+    deadline = time.monotonic() + timeout_s
+    seen: list = []
+    lap: list = []
+    while time.monotonic() < deadline:
         page.keyboard.press("Tab")
         now = focused(page)
         if now and want(now):
             return now
-        seen.append(now and (now["tag"], now["text"][:20] or now["label"][:20]))
-    raise AssertionError(f"Tab never reached {what}; it went through {seen}")
+        key = now and (now["tag"], now["text"][:20] or now["label"][:20], now["hosts"][-40:])
+        if lap and key == lap[0]:  # round the page once: let the page catch up, then go on
+            seen, lap = lap, []
+            page.wait_for_timeout(250)
+        lap.append(key)
+    raise AssertionError(f"Tab never reached {what} in {timeout_s:.0f} s; one lap went through "
+                         f"{[k[:2] if k else None for k in (seen or lap)]}")
 
 
 #: Every visible control of the page, through the shadow roots, with its box in page coordinates
