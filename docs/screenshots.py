@@ -2,7 +2,8 @@
 
 Serves the app in-process on a free port, drives Debian's chromium with Playwright (software
 WebGL) through Explore, Press, Quiz, Drill and Author, and writes ``docs/app_<mode>.png`` plus
-``docs/app_mobile.png``.  Quiz progress and authored questions go to a temporary folder.
+``docs/app_mobile.png`` and ``docs/app_phone_<mode>.png`` (390 x 844, touch).  Quiz progress and
+authored questions go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -71,13 +72,36 @@ def mode(page: Page, name: str) -> None:
     page.wait_for_timeout(600)
 
 
+def phone_modes(page: Page) -> None:
+    """``docs/app_phone_<mode>.png``: each mode on a phone, scrolled to where its controls start."""
+    steps = {
+        "explore": lambda: page.locator(".search input").fill("median nerve"),
+        "press": lambda: page.locator(".press-grade button", has_text="Firm").click(),
+        "quiz": lambda: page.locator(".quiz-start button").click(),
+        "drill": lambda: (page.locator(".drill-learner input").fill("sam"),
+                          page.locator(".drill-start button").click()),
+        "author": lambda: None,
+    }
+    first = {"explore": ".search", "press": ".press-controls", "quiz": ".q-area", "drill": ".drill-learner",
+             "author": ".author-body"}
+    for name, step in steps.items():
+        page.evaluate("() => scrollTo(0, 0)")
+        mode(page, name.capitalize())
+        step()
+        page.wait_for_timeout(1200)
+        page.locator(first[name]).first.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+        page.evaluate("() => scrollBy(0, -300)")  # the foot of the hand above, the controls below
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(DOCS / f"app_phone_{name}.png"))
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     url, apps = serve(tmp)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
+        page.goto(url, timeout=180_000)  # a loaded machine takes long to serve the first page
         page.wait_for_selector("div[data-ready='1']", state="attached", timeout=90_000)
         app = apps[-1]
         atlas = app.atlas
@@ -130,12 +154,16 @@ def main() -> int:
         page.locator(".author-preview button").click()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(DOCS / "app_author.png"))
-        # Mobile
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
-        phone.goto(url)
+        # Phone (390 x 844, touch): the opening screen, then each mode scrolled to its controls
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                      is_mobile=True, has_touch=True)
+        phone = context.new_page()
+        phone.goto(url, timeout=180_000)
         phone.wait_for_selector("div[data-ready='1']", state="attached", timeout=90_000)
         phone.wait_for_timeout(1500)
         phone.screenshot(path=str(DOCS / "app_mobile.png"), full_page=False)
+        phone_modes(phone)
+        context.close()
         browser.close()
     shutil.rmtree(tmp, ignore_errors=True)
     print("wrote", *sorted(p.name for p in DOCS.glob("app_*.png")))

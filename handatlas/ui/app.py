@@ -35,6 +35,7 @@ from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.server import current_identity, make_server
 from handatlas.ui.state import MODES, HandState, guarded
+from handatlas.ui.theme import Accessible
 from handatlas.ui.views import (
     exam_notice,
     identification,
@@ -55,10 +56,10 @@ VIEWPORT_TEMPLATE = (
 
 #: The camera when the page opens and after Reset.
 OPENING_VIEW = "palmar"
-#: The message banner floats over the top of the 3D view (it never moves the hand, nor blocks a click).
+#: The message banner floats over the foot of the 3D view (it never moves the hand, nor blocks a click).
 MESSAGE_STYLES = {
     "position": "absolute",
-    "top": "6px",
+    "bottom": "6px",
     "left": "6px",
     "z-index": "20",
     "width": "calc(100% - 12px)",
@@ -92,6 +93,7 @@ th, td { text-align: left; padding: 2px 8px 2px 0; vertical-align: top; }
 .ident h3 { margin: 0 0 4px 0; }
 .risk-note { background: #fff8e1; border-left: 4px solid #ffb300; padding: 6px 8px; }
 .hint { color: #555; }
+h1.title { font-size: 1.25em; margin: 6px 10px; }
 """
 
 
@@ -295,6 +297,7 @@ class HandApp(pn.viewable.Viewer):
         )
         stage = pn.Column(
             self.scene,
+            view_buttons(self.set_view, reset=self.reset_view),
             message,
             legend,
             height=560,
@@ -303,7 +306,6 @@ class HandApp(pn.viewable.Viewer):
             styles={"position": "relative"},
         )
         main = pn.Column(
-            view_buttons(self.set_view, reset=self.reset_view),
             stage,
             *results.values(),
             sizing_mode="stretch_width",
@@ -312,7 +314,7 @@ class HandApp(pn.viewable.Viewer):
             stylesheets=[CSS],
         )
         header = pn.Row(
-            pn.pane.HTML(f"<h2 style='margin:6px 10px'>{TITLE}</h2>"),
+            pn.pane.HTML(f"<h1 class='title'>{TITLE}</h1>", stylesheets=[CSS]),
             modes,
             sizing_mode="stretch_width",
             css_classes=["header"],
@@ -358,6 +360,7 @@ def create_app(
     """A new session of the app on the shared atlas (``instructor``: who signed in, None for a student;
     ``client``: the page's address)."""
     pn.extension("vtk", notifications=False)
+    pn.config.design = Accessible
     if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
         pn.state.curdoc.template = VIEWPORT_TEMPLATE
     return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors,

@@ -18,6 +18,7 @@ from handatlas.accounts import AUTHORING_HELP
 from handatlas.quiz.classreport import ClassReport
 from handatlas.ui.authorstate import NEW_FILE, SNAP_MM, SPATIAL_TARGET, SPATIAL_WHERE, AuthorState
 from handatlas.ui.classstate import ClassState
+from handatlas.ui.controls import range_for, tick_for
 
 _M = (4, 10)
 
@@ -88,17 +89,14 @@ def _editor(state: AuthorState) -> pn.Column:
         text(p.prompt, "author-prompt", label="Prompt", area=True, rows=2),
         pn.Column(
             text(p.target, "author-target", label="Target / where — click the hand"),
-            w.Checkbox.from_param(
-                p.snap,
-                name=f"Snap clicks to a landmark within {SNAP_MM:g} mm",
-                css_classes=["author-snap"],
-                margin=_M,
-            ),
+            tick_for(state, "snap", label=f"Snap clicks to a landmark within {SNAP_MM:g} mm",
+                     css_classes=["author-snap"], margin=_M),
             visible=pn.bind(typed, kind, *SPATIAL_TARGET, *SPATIAL_WHERE),
             sizing_mode="stretch_width",
         ),
         pn.Column(
-            w.FloatSlider.from_param(p.tolerance, label="Click tolerance (mm)", step=1, margin=_M),
+            range_for(state, "tolerance", label="Click tolerance (mm)", step=1.0, margin=_M,
+                      sizing_mode="stretch_width", css_classes=["author-tolerance"]),
             visible=pn.bind(typed, kind, "locate"),
         ),
         pn.Column(
@@ -137,7 +135,8 @@ def _editor(state: AuthorState) -> pn.Column:
             label="Tags (comma separated)",
             placeholder="topic:radial_artery, domain:safety",
         ),
-        w.IntSlider.from_param(p.difficulty, label="Difficulty", margin=_M),
+        range_for(state, "difficulty", label="Difficulty", step=1, margin=_M, sizing_mode="stretch_width",
+                  css_classes=["author-difficulty"]),
         pn.Row(preview, save),
         sizing_mode="stretch_width",
     )

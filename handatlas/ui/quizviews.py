@@ -20,6 +20,7 @@ from handatlas.quiz.grading import NOTHING_AT_RISK
 from handatlas.quiz.progress import utcnow
 from handatlas.quiz.session import Feedback, PublicQuestion, risk_choices
 from handatlas.ui.charts import retention_chart
+from handatlas.ui.controls import range_for
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
 
 
@@ -406,8 +407,9 @@ def drill_panel(state: DrillState) -> pn.Column:
     tags = w.MultiChoice.from_param(
         state.param.tags, label="Topics (none = everything)", css_classes=["drill-tags"], margin=(4, 10)
     )
-    count = w.IntSlider.from_param(
-        state.param.count, label="Questions", css_classes=["drill-count"], margin=(4, 10)
+    count = range_for(
+        state, "count", label="Questions", step=1, css_classes=["drill-count"], margin=(4, 10),
+        sizing_mode="stretch_width",
     )
     start = w.Button(label="Start drill", color="primary", css_classes=["drill-start"])
     progress = w.Button(label="My progress", color="default", css_classes=["drill-progress-button"])

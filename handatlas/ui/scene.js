@@ -212,10 +212,57 @@ export function render({ model, el }) {
     }
     if (!canvas) return;
     canvas.tabIndex = 0;
-    canvas.setAttribute("role", "img");
+    canvas.style.touchAction = "none";  // touch gestures inside the view turn the hand, outside they scroll
+    canvas.setAttribute("role", "application");
+    canvas.setAttribute("aria-roledescription", "3D view");
     canvas.setAttribute("aria-label",
-      "3D hand: drag to turn, scroll to zoom, click to pick; keys r reset, w wireframe, s surface");
+      "3D hand: drag to turn, scroll or pinch to zoom, click to pick. Keyboard: arrow keys move a probe " +
+      "over the view (Shift: small steps), Enter picks at the probe, Escape hides it; " +
+      "r reset, w wireframe, s surface");
     canvas.addEventListener("pointerdown", () => canvas.focus({ preventScroll: true }));
+    canvas.addEventListener("keydown", onProbeKey);
+  }
+
+  // ---- the keyboard probe: a cross-hair moved over the view with the arrow keys ----------
+  // Enter sends the view ray under it, exactly as a click there would: the probe moves in
+  // fixed screen steps and looks the same everywhere, so it says nothing about any answer.
+  const PROBE_STEP = 12, PROBE_FINE = 3;
+  const probe = document.createElement("div");
+  probe.className = "hand-probe";
+  probe.setAttribute("aria-hidden", "true");
+  probe.style.cssText = "position:absolute;left:-13px;top:-13px;width:22px;height:22px;display:none;" +
+    "pointer-events:none;z-index:6;border-radius:50%;border:2px solid #000;" +
+    "box-shadow:0 0 0 2px #fff, inset 0 0 0 2px #fff;" +
+    "background:linear-gradient(#000,#000) center/2px 10px no-repeat,linear-gradient(#000,#000) center/10px 2px no-repeat";
+  let probeAt = null;  // [x, y] in CSS px from the view's top left corner
+  function placeProbe() {
+    if (!probeAt) { probe.style.display = "none"; delete root.dataset.probe; return; }
+    probe.style.display = "block";
+    probe.style.transform = `translate(${probeAt[0]}px, ${probeAt[1]}px)`;
+    const box = root.getBoundingClientRect();
+    root.dataset.probe = `${box.left + probeAt[0]},${box.top + probeAt[1]}`;
+  }
+  const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  function onProbeKey(e) {
+    const box = root.getBoundingClientRect();
+    if (MOVES[e.key]) {
+      e.preventDefault();
+      const step = e.shiftKey ? PROBE_FINE : PROBE_STEP;
+      const [dx, dy] = MOVES[e.key];
+      const [x, y] = probeAt || [box.width / 2, box.height / 2];
+      probeAt = probeAt ? [Math.min(Math.max(x + dx * step, 0), box.width - 1),
+                           Math.min(Math.max(y + dy * step, 0), box.height - 1)] : [x, y];
+      placeProbe();
+    } else if ((e.key === "Enter" || e.key === " ") && probeAt) {
+      e.preventDefault();
+      const view = renderWindow.getViews()[0];
+      const [w, h] = view.getSize();
+      const px = probeAt[0] * w / box.width, py = (box.height - probeAt[1]) * h / box.height;
+      model.pick = { seq: ++seq, ray: viewRay(px, py), t: Date.now(), keyboard: true };
+    } else if (e.key === "Escape" && probeAt) {
+      probeAt = null;
+      placeProbe();
+    }
   }
 
   // ---- a label pinned at a point of the hand, its short card beside it -------------------
@@ -285,6 +332,7 @@ export function render({ model, el }) {
     const interactor = grw.getInteractor();
     keysOnlyOnTheCanvas(interactor, root.querySelector("canvas"));
     root.appendChild(pin);
+    root.appendChild(probe);
     fillPin();
     renderer.getActiveCamera().onModified(placePin);
     interactor.onLeftButtonPress(onPress);

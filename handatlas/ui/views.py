@@ -15,6 +15,7 @@ from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
 from handatlas.ui.colours import VERDICT_HEX
+from handatlas.ui.controls import RangeInput, range_for, tick_box
 from handatlas.ui.search import Entry, landmark_name
 from handatlas.ui.state import EXAM_MESSAGE, HandState, guarded
 
@@ -32,42 +33,58 @@ def exam_notice(state: HandState) -> pn.pane.Alert:
 
 
 def layer_tree(state: HandState) -> pn.Column:
-    """One collapsible card per top-level group: show/hide, opacity, and each structure."""
+    """One row per top-level group: a named tick box to show it, its opacity, and a Parts toggle
+    that lists its structures (each with its own tick box).
+
+    Every control has its own name (the group's); nothing interactive sits inside another
+    (a card header holding a checkbox was a button inside a button for screen readers).
+    """
     atlas = state.atlas
-    cards = []
+    rows = []
     for group, ids in state.groups.items():
         name = atlas.structures[group].name
-        shown = pn.widgets.Checkbox(
+        shown = tick_box(
+            name,
             value=any(state.visible[i] for i in ids),
-            width=24,
-            margin=(8, 4),
-            css_classes=[f"layer-{group}"],
-            stylesheets=[],
-            align="center",
+            margin=(4, 6),
+            css_classes=[f"layer-{group}", "layer-shown"],
+            styles={"flex": "0 0 150px"},
+            stylesheets=[".bk-input-group label { white-space: normal; line-height: 1.2; }"],
         )
-        opacity = pn.widgets.FloatSlider(
+        opacity = RangeInput(
+            value=state.opacity[group],
             start=0.0,
             end=1.0,
             step=0.05,
-            value=state.opacity[group],
-            show_value=False,
-            width=130,
+            label=f"{name} opacity",
+            show_label=False,
             margin=(4, 6),
-            align="center",
             css_classes=[f"opacity-{group}"],
+            styles={"flex": "1 1 90px"},
+            sizing_mode="stretch_width",
         )
         members = pn.widgets.CheckBoxGroup(
             options={atlas.structures[i].name: i for i in ids},
             value=[i for i in ids if state.visible[i]],
             inline=False,
             css_classes=[f"members-{group}"],
-            margin=(0, 10),
+            margin=(0, 10, 4, 34),
+            visible=False,
         )
+        parts = pn.widgets.Toggle(
+            label=f"{len(ids)} parts",
+            value=False,
+            margin=(4, 6),
+            width=78,
+            css_classes=[f"parts-{group}"],
+            visible=len(ids) > 1,
+        )
+        parts.param.watch(lambda e, members=members: setattr(members, "visible", e.new), "value")
 
         def on_group(event, group=group, members=members):
-            if event.new == any(state.visible[i] for i in state.groups[group]):
+            if bool(event.new) == any(state.visible[i] for i in state.groups[group]):
                 return  # a sync from the state, not the learner's tick
-            state.show_group(group, event.new)
+            state.show_group(group, bool(event.new))
             members.value = [i for i in state.groups[group] if state.visible[i]]
 
         def on_members(event, group=group):
@@ -77,67 +94,72 @@ def layer_tree(state: HandState) -> pn.Column:
         opacity.param.watch(lambda e, group=group: state.set_opacity(group, e.new), "value")
         members.param.watch(on_members, "value")
 
-        def sync(_event, group=group, shown=shown, members=members, opacity=opacity):
+        def sync(_event, group=group, name=name, shown=shown, members=members, opacity=opacity):
             ids_ = state.groups[group]
             members.value = [i for i in ids_ if state.visible[i]]
-            shown.value = any(state.visible[i] for i in ids_)
+            shown.value = [name] if any(state.visible[i] for i in ids_) else []
             opacity.value = state.opacity[group]
 
         state.param.watch(sync, ["visible", "opacity"])
-        body = [members] if len(ids) > 1 else []
-        cards.append(
-            pn.Card(
-                *body,
-                header=pn.Row(
-                    shown,
-                    pn.pane.HTML(
-                        f"<b>{escape(name)}</b>", margin=(6, 4), styles={"text-align": "left"}, width=120
-                    ),
-                    opacity,
-                    margin=0,
-                ),
-                collapsed=True,
+        rows.append(
+            pn.Column(
+                pn.Row(shown, opacity, parts, sizing_mode="stretch_width", styles={"align-items": "center"}),
+                members,
                 sizing_mode="stretch_width",
                 margin=(2, 0),
-                css_classes=["layer-card", f"card-{group}"],
-                hide_header=False,
-                collapsible=len(ids) > 1,
+                css_classes=["layer-row", f"card-{group}"],
+                styles={"border-bottom": "1px solid #ddd"},
             )
         )
     return pn.Column(
         _label("**Layers** — tick to show, slide for opacity"),
-        *cards,
+        *rows,
         sizing_mode="stretch_width",
         css_classes=["layer-tree"],
     )
 
 
+#: The view buttons float in the top right corner of the 3D view (in every mode, on every screen).
+VIEW_BAR_STYLES = {
+    "position": "absolute",
+    "top": "4px",
+    "right": "4px",
+    "z-index": "15",
+    "flex-wrap": "wrap",
+    "justify-content": "flex-end",
+    "max-width": "calc(100% - 8px)",
+}
+
+
+#: The view buttons look like buttons over the picture: an opaque face and a border.
+VIEW_BUTTON_CSS = (
+    ".bk-btn.bk-btn-light { background: rgba(255, 255, 255, 0.8); border: 1px solid #767676; color: #111; }"
+)
+
+
 def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -> pn.Row:
-    """One button per named camera view and Reset (shown above the hand in every mode)."""
+    """One button per named camera view and Reset, over the top right corner of the hand.
+
+    No hover tooltips: a Bokeh tooltip popped up over the neighbouring buttons and took their clicks.
+    """
     buttons = []
     for name in VIEWS:
         b = pn.widgets.Button(
             label=name.capitalize(),
             color="light",
-            margin=(4, 3),
-            width=72,
+            margin=(2, 2),
+            width=64,
             css_classes=[f"view-{name}"],
-            description=f"Turn the hand to its {name} side",
+            stylesheets=[VIEW_BUTTON_CSS],
         )
         b.on_click(lambda _e, name=name: on_view(name))
         buttons.append(b)
     again = pn.widgets.Button(
-        label="Reset view", color="light", margin=(4, 3), width=96, css_classes=["view-reset"]
+        label="Reset", color="light", margin=(2, 2), width=64, css_classes=["view-reset"],
+        stylesheets=[VIEW_BUTTON_CSS],
     )
     again.on_click(lambda _e: reset())
-    return pn.Row(
-        pn.pane.HTML("<b>View</b>", margin=(10, 4, 0, 10)),
-        *buttons,
-        again,
-        margin=(0, 6),
-        css_classes=["view-bar"],
-        styles={"flex-wrap": "wrap"},
-    )
+    return pn.Row(*buttons, again, margin=0, css_classes=["view-bar"], styles=VIEW_BAR_STYLES)
 
 
 def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column:
@@ -275,12 +297,9 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         css_classes=["press-grade"],
         margin=(4, 8),
     )
-    radius = pn.widgets.FloatSlider.from_param(
-        state.param.radius_mm,
-        step=1.0,
-        label="Contact radius (mm)",
-        css_classes=["press-radius"],
-        margin=(4, 10),
+    radius = range_for(
+        state, "radius_mm", label="Contact radius (mm)", step=1.0, css_classes=["press-radius"],
+        margin=(4, 10), sizing_mode="stretch_width",
     )
     landmarks = pn.widgets.Select(
         options={"": "", **{lm.replace("_", " "): lm for lm in atlas.landmarks}},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -176,3 +177,120 @@ def greenish(img: np.ndarray) -> int:
     """Pixels whose green channel clearly dominates (verdict 'safe'; nothing else is green)."""
     r, g, b = (img[..., k].astype(int) for k in range(3))
     return int(((g > r + 40) & (g > b + 40)).sum())
+
+
+# ----------------------------------------------------------------------------- accessibility
+#: The element that has the keyboard focus, looked for through the shadow roots: its tag, text,
+#: accessible name (aria-label or the label around it), type and the CSS classes of the Panel
+#: components it sits in (their host elements), innermost first.
+DEEP_FOCUS_JS = """() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  if (!el || el === document.body) return null;
+  const hosts = [];
+  for (let n = el; n; ) {
+    const root = n.getRootNode();
+    if (!(root instanceof ShadowRoot)) break;
+    n = root.host;
+    hosts.push(n.className || '');
+  }
+  const label = el.getAttribute('aria-label') || (el.closest('label') ? el.closest('label').textContent : '');
+  return { tag: el.tagName.toLowerCase(), text: (el.textContent || '').trim().slice(0, 80),
+           label: (label || '').trim(), type: el.type || '', hosts: hosts.join(' ') };
+}"""
+
+
+def focused(page) -> dict | None:
+    """What has the keyboard focus (see :data:`DEEP_FOCUS_JS`); None when nothing does."""
+    return page.evaluate(DEEP_FOCUS_JS)
+
+
+def tab_to(page, want: Callable[[dict], bool], what: str, *, timeout_s: float = 60.0) -> dict:
+    """Press Tab until the focused element is one ``want`` accepts; fail after ``timeout_s``.
+
+    A control the server is still adding (a mode's panel just switched on) is not in the tab order
+    yet: after each lap of the page the loop pauses briefly and goes round again, as a keyboard user
+    would, until the deadline.
+    """
+    deadline = time.monotonic() + timeout_s
+    seen: list = []
+    lap: list = []
+    while time.monotonic() < deadline:
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if now and want(now):
+            return now
+        key = now and (now["tag"], now["text"][:20] or now["label"][:20], now["hosts"][-40:])
+        if lap and key == lap[0]:  # round the page once: let the page catch up, then go on
+            seen, lap = lap, []
+            page.wait_for_timeout(250)
+        lap.append(key)
+    raise AssertionError(f"Tab never reached {what} in {timeout_s:.0f} s; one lap went through "
+                         f"{[k[:2] if k else None for k in (seen or lap)]}")
+
+
+#: Every visible control of the page, through the shadow roots, with its box in page coordinates
+#: (a tick box is measured by the label around it, a multi-choice by its frame: what a finger hits).
+CONTROLS_JS = """() => {
+  const out = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+      const tag = el.tagName.toLowerCase();
+      const control = ['button', 'select', 'textarea', 'canvas'].includes(tag)
+        || (tag === 'input' && el.type !== 'hidden') || el.getAttribute('role') === 'slider';
+      if (!control) continue;
+      let target = el;
+      if (tag === 'input' && (el.type === 'checkbox' || el.type === 'radio') && el.closest('label')) {
+        target = el.closest('label');
+      }
+      if (el.closest('.choices')) target = el.closest('.choices').querySelector('.choices__inner') || el;
+      const r = target.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (r.width === 0 || r.height === 0 || style.visibility === 'hidden') continue;
+      out.push({ tag, type: el.type || '', text: (target.textContent || el.getAttribute('aria-label') || '')
+                   .trim().slice(0, 40),
+                 left: r.left + scrollX, top: r.top + scrollY, width: r.width, height: r.height });
+    }
+  };
+  walk(document);
+  return out;
+}"""
+
+
+def relative_luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG relative luminance of an sRGB colour given as 0-255 channels."""
+    def channel(c: float) -> float:
+        c = c / 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """WCAG contrast ratio of two sRGB colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def css_rgb(text: str) -> tuple[float, float, float]:
+    """``rgb(r, g, b)`` or ``rgba(...)`` from getComputedStyle as three 0-255 numbers."""
+    inside = text[text.index("(") + 1:text.index(")")]
+    r, g, b = (float(v) for v in inside.replace("/", ",").split(",")[:3])
+    return r, g, b
+
+
+def axe_serious(page) -> list[dict]:
+    """The serious and critical violations axe-core (``axe-playwright-python``) finds in the page.
+
+    axe is injected by the test only: the app never loads it.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -207,7 +207,7 @@ def test_drill_progress_persists_after_a_server_restart(browser, browser_context
         tags = hand.page.locator(".drill-tags input")
         tags.fill("domain:ethics")
         hand.page.locator(".drill-tags .choices__item--choice", has_text="domain:ethics").first.click()
-        hand.page.locator(".drill-count .noUi-handle").press("Home")  # the fewest questions: 3
+        hand.page.locator(".drill-count input").press("Home")  # the fewest questions: 3
         drill = hand.app.drill
         hand.wait_until(lambda: drill.tags == ["domain:ethics"] and drill.count == 3,
                         "the topic and the count")
