@@ -12,7 +12,17 @@ import shutil
 import pytest
 import yaml
 from bokeh.util.token import check_token_signature, generate_jwt_token, generate_session_id
-from session_client import Browser, Socket, payload_of, refusal, refused, run, session_of, start_app_server
+from session_client import (
+    TOKEN_RE,
+    Browser,
+    Socket,
+    payload_of,
+    refusal,
+    refused,
+    run,
+    session_of,
+    start_app_server,
+)
 
 from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
@@ -94,6 +104,16 @@ def test_websockets_from_other_origins_are_refused(served):
     evil = Socket.connect(served.url, token, cookies=browser.cookie_header(), origin="http://evil.example")
     assert refused(evil) == 403
     assert refused(Socket.connect(served.url, token, cookies=browser.cookie_header())) is None
+
+
+def test_the_page_token_carries_only_the_cookie_the_page_sets_itself(served):
+    """The session reads the drill's remembered name (a cookie the page's script sets), never the
+    HttpOnly cookies: the page can read its own token."""
+    status, _, body = Browser(served.url).request("", headers={
+        "Cookie": "handatlas_learner=R%C3%A9mi; handatlas_browser=stolen; handatlas_instructor=x; other=1"})
+    assert status == 200
+    token = TOKEN_RE.search(body).group(1)
+    assert payload_of(token)["cookies"] == {"handatlas_learner": "R%C3%A9mi"}
 
 
 def test_sign_in_sets_a_strict_cookie_and_sign_out_removes_it(served):

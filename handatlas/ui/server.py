@@ -9,8 +9,8 @@ and swaps two of its handlers for stricter ones:
   a fresh session with an id made and signed here.  It sets the browser cookie
   :data:`BROWSER_COOKIE` (random, HttpOnly, SameSite=Lax, Secure over HTTPS) and writes into the
   session's signed token a digest of that cookie and the signed-in instructor, if any
-  (:data:`PAYLOAD_KEY`).  The request's cookies themselves are left out of the token (the page
-  can read its token; HttpOnly would mean nothing otherwise).
+  (:data:`PAYLOAD_KEY`).  Of the request's cookies only :data:`PAGE_COOKIES` go into the token
+  (the page can read its token; HttpOnly would mean nothing otherwise).
 - :class:`SessionSocketHandler` (the websocket) refuses, before the handshake, a token whose
   browser digest is not that of the connecting browser's cookie, an instructor token from a
   browser no longer signed in as that instructor, and any second connection to a session.
@@ -42,11 +42,14 @@ from tornado.web import HTTPError
 
 from handatlas.secret import derive_key
 from handatlas.ui.login import GUEST, InstructorAuth, instructor_of, is_https
+from handatlas.ui.quizviews import LEARNER_COOKIE
 
 log = logging.getLogger(__name__)
 
 #: The cookie that binds a page's session to its browser.
 BROWSER_COOKIE = "handatlas_browser"
+#: The cookies a session may read (set by the page's script, e.g. the drill's remembered name).
+PAGE_COOKIES = frozenset({LEARNER_COOKIE})
 #: The key of handatlas's own part of a session token's payload.
 PAYLOAD_KEY = "handatlas"
 #: Seconds a page has to open its websocket (Bokeh's ``session_token_expiration``).
@@ -97,7 +100,9 @@ class SessionPageHandler(DocHandler):
         session_id = generate_session_id(secret_key=app.secret_key, signed=True)
         payload: dict[str, Any] = {
             "headers": {k: v for k, v in self.request.headers.items() if k.lower() != "cookie"},
-            "cookies": {},
+            # only the cookies the page's own script sets (readable by it anyway): never the
+            # HttpOnly browser and sign-in cookies
+            "cookies": {k: m.value for k, m in self.request.cookies.items() if k in PAGE_COOKIES},
             "arguments": self.request.arguments or {},
         }
         payload.update(self.application_context.application.process_request(self.request))
