@@ -43,6 +43,7 @@ def enter_mode(hand, mode: str) -> None:
         hand.wait_until(lambda: hand.app.quiz.question.shown is not None, "a quiz question")
     elif mode == "Drill":
         page.locator(".drill-learner input").fill("ada")
+        page.locator(".drill-code input").fill("ada-1815")
         page.locator(".drill-start button").click()
         hand.wait_until(lambda: hand.app.drill.question.shown is not None, "a drill question")
     elif mode == "Author":
@@ -218,13 +219,15 @@ def test_every_mode_works_from_the_keyboard(hand):
     tab_to(page, is_button("Skip"), "Skip")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.quiz.question.feedback is not None, "the feedback")
-    # Drill: type a name, start
+    # Drill: type a name and a code, start
     tab_to(page, is_button("Drill"), "the Drill mode button")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.state.mode == "drill", "Drill mode")
     expect(page.locator(".drill-start button")).to_be_visible()  # the browser shows the mode's panel
     tab_to(page, has_class("drill-learner"), "the name box")
     page.keyboard.type("kim")
+    tab_to(page, has_class("drill-code"), "the code box")
+    page.keyboard.type("kim-4821")
     tab_to(page, is_button("Start drill"), "Start drill")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.drill.question.shown is not None, "the first drill question")
