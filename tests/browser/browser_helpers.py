@@ -281,6 +281,14 @@ def css_rgb(text: str) -> tuple[float, float, float]:
     return r, g, b
 
 
+def sign_in(page, url: str, user: str, password: str) -> None:
+    """Sign in on the app's sign-in page (the app itself never takes a password)."""
+    page.goto(url + "login")
+    page.locator("#username").fill(user)
+    page.locator("#password").fill(password)
+    page.locator("button[type=submit]").click()
+
+
 def axe_serious(page) -> list[dict]:
     """The serious and critical violations axe-core (``axe-playwright-python``) finds in the page.
 

@@ -13,6 +13,7 @@ from ui_quizzes import IDENTIFY_QUIZ, LOCATE_QUIZ, PRESS_QUIZ, write_quiz
 
 from handatlas.quiz import default_quiz_dir, load_quiz
 
+from .browser_helpers import sign_in as browser_sign_in
 from .conftest import INSTRUCTOR, open_hand, start_server
 
 
@@ -77,11 +78,7 @@ def test_no_answer_key_reaches_the_browser_before_the_answer(page, served):
 
 
 def sign_in(page, served, password):
-    """Sign in on the sign-in page (the app itself never takes a password)."""
-    page.goto(served.url + "login")
-    page.locator("#username").fill(INSTRUCTOR[0])
-    page.locator("#password").fill(password)
-    page.locator("button[type=submit]").click()
+    browser_sign_in(page, served.url, INSTRUCTOR[0], password)
 
 
 def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
