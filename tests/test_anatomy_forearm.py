@@ -31,6 +31,12 @@ LEAVES = {
     "epb_tendon": ("extensor_pollicis_brevis", 25.0, 80.0),
     "epl_tendon": ("extensor_pollicis_longus", 25.0, 80.0),
     **{f"edc_tendon_{d}": ("extensor_digitorum", 25.0, 80.0) for d in range(2, 6)},
+    # ECRL's belly ends in the upper third of the forearm, ECRB's near its middle; ECU and
+    # extensor indicis reach the lower forearm (EI's fibres almost to the wrist)
+    "ecrl_tendon": ("extensor_carpi_radialis_longus", 70.0, 130.0),
+    "ecrb_tendon": ("extensor_carpi_radialis_brevis", 40.0, 100.0),
+    "ecu_tendon": ("extensor_carpi_ulnaris", 20.0, 60.0),
+    "eip_tendon": ("extensor_indicis", 10.0, 50.0),
 }
 #: Deep muscles on each side of the membrane, and the levels (mm) at which they are checked.
 VOLAR_DEEP = ("flexor_digitorum_profundus", "flexor_pollicis_longus")

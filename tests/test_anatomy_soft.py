@@ -15,7 +15,8 @@ DORSAL_INTEROSSEI = {1: (1, 2), 2: (2, 3), 3: (3, 4), 4: (4, 5)}
 PALMAR_INTEROSSEI = {1: (2, -1), 2: (4, 1), 3: (5, 1)}
 FLEXORS = ("fpl_tendon", *(f"fds_tendon_{d}" for d in range(2, 6)), *(f"fdp_tendon_{d}" for d in range(2, 6)))
 TENDONS = (*FLEXORS, "fcr_tendon", "palmaris_longus_tendon", "fcu_tendon", "apl_tendon", "epb_tendon",
-           "epl_tendon", *(f"edc_tendon_{d}" for d in range(2, 6)))
+           "epl_tendon", *(f"edc_tendon_{d}" for d in range(2, 6)),
+           "ecrl_tendon", "ecrb_tendon", "ecu_tendon", "eip_tendon")
 MUSCLES = (*THENAR, "adductor_pollicis", *HYPOTHENAR,
            *(f"dorsal_interosseous_{k}" for k in DORSAL_INTEROSSEI),
            *(f"palmar_interosseous_{k}" for k in PALMAR_INTEROSSEI), *(f"lumbrical_{k}" for k in range(1, 5)))
