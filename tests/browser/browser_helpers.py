@@ -115,10 +115,10 @@ def _first(atlas: Atlas, eye: np.ndarray, point: np.ndarray, visible: Collection
 
 def find_target(atlas: Atlas, eye: np.ndarray, visible: Collection[str], want: Callable[[str], bool], *,
                 after: Collection[str] | None = None, want_after: Callable[[str | None], bool] | None = None,
-                jitter_mm: float = 1.0, eye_jitter_mm: float = 10.0) -> Target:
+                jitter_mm: float = 1.0, eye_jitter_mm: float = 10.0, step_mm: float = 3.0) -> Target:
     """A point on a structure ``want`` accepts that a click from ``eye`` hits first, robustly.
 
-    Rays from ``eye`` through a grid over the hand; a candidate is kept only when the same
+    Rays from ``eye`` through a grid over the hand (``step_mm`` apart); a candidate is kept only when the same
     structure is hit when the point moves by ``jitter_mm`` sideways and the eye by
     ``eye_jitter_mm`` (the camera is modelled, not read from the browser; the model matches the
     browser to 1e-4 mm, the jitter covers rounding to whole pixels).  With ``after``
@@ -132,8 +132,8 @@ def find_target(atlas: Atlas, eye: np.ndarray, visible: Collection[str], want: C
     v = np.cross(axis, u)
     offsets = [a * u * jitter_mm + b * v * jitter_mm for a in (-1, 0, 1) for b in (-1, 0, 1)]
     eyes = [eye, *(eye + s * eye_jitter_mm * w for s in (-1, 1) for w in (u, v))]
-    for x in np.arange(-60.0, 75.0, 3.0):
-        for y in np.arange(-130.0, 160.0, 3.0):
+    for x in np.arange(-60.0, 75.0, step_mm):
+        for y in np.arange(-130.0, 160.0, step_mm):
             d = np.array([x, y, 0.0]) - eye
             hit = cast(atlas, eye, d / np.linalg.norm(d), visible)
             if hit is None or not want(hit.id):

@@ -33,7 +33,7 @@ def test_untick_bones_hides_them_and_clicks_go_through(hand, atlas, eye):
     untick(hand, "skin")
     shown = state.visible_ids()
     target = find_target(atlas, eye, shown, lambda s: s in bones, after=shown - bones,
-                         want_after=lambda s: s is not None and s not in bones)
+                         want_after=lambda s: s is not None and s not in bones, step_mm=1.5)
     click = hand.click_world(target.point)
     check_ray(hand, target.point)
     assert click["result"] == target.first
