@@ -177,8 +177,23 @@ async def _drain(conn: Any) -> None:
 
 
 def run(coro: Any) -> Any:
-    """Run a coroutine on a fresh event loop in this thread."""
-    return asyncio.run(coro)
+    """Run a coroutine on a fresh event loop, in a thread of its own: this thread may already
+    run one (Playwright's sync API keeps a loop running in the main thread for the whole session
+    once a browser test has started it)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="handatlas-test-client")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 async def refusal(coro: Any) -> int | None:
@@ -192,7 +207,7 @@ async def refusal(coro: Any) -> int | None:
 
 
 def refused(coro: Any) -> int | None:
-    """:func:`refusal` run on a fresh event loop."""
+    """:func:`refusal` run on a fresh event loop (:func:`run`)."""
     return run(refusal(coro))
 
 
