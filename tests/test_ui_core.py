@@ -419,3 +419,25 @@ def test_choosing_a_landmark_marks_it(atlas, state):
     state.choose(state.find("median nerve")[0].entry)
     assert state.selected == "median_nerve" and state.landmark == ""
     assert state.find_best("qqqq zzzz") is None and "Nothing in the atlas" in state.message
+
+
+def test_landmarks_are_named_with_their_apostrophes_everywhere(atlas, state):
+    """Guyon's canal, not "Guyons canal" or "guyons_canal": in the search, the pin, the Press
+    mode's list of landmarks, a locate key and the terminal drill's press prompt."""
+    from handatlas.quiz import schema
+    from handatlas.quiz.drill import DrillQuestion, question_text
+    from handatlas.quiz.keys import locate_key
+    from handatlas.ui.search import landmark_name, search_index
+
+    assert landmark_name(atlas, "guyons_canal") == "Guyon's canal"
+    named = {e.id: e.name for e in search_index(atlas) if e.kind == "landmark"}
+    assert named["guyons_canal"] == "Guyon's canal" and not any("_" in n for n in named.values())
+    state.show_landmark("guyons_canal")
+    assert state.pin["title"] == "Guyon's canal"
+    key = locate_key(schema.Locate(id="g", type="locate", prompt="Where?", target="guyons_canal",
+                                    explanation="There."), atlas)
+    assert key.name == "Guyon's canal"
+    press = schema.Press(id="p", type="press", prompt="A press here?", where="guyons_canal", grade="firm",
+                         explanation="Here.")
+    shown = DrillQuestion(uid="q/p", quiz_id="q", question=press, number=1, total=1, new=True, due=None)
+    assert "(a firm press at Guyon's canal)" in question_text(shown, atlas=atlas)

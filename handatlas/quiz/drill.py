@@ -84,6 +84,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from fsrs import Card, Rating, Scheduler
 
 from handatlas.lookup.grades import VERDICTS
+from handatlas.names import landmark_phrase
 from handatlas.quiz import default_quiz_dir, schema
 from handatlas.quiz.bank import read_folder
 from handatlas.quiz.explanations import explanation_text
@@ -964,7 +965,7 @@ def question_text(dq: DrillQuestion, *, atlas: Atlas | None = None) -> str:
                      f"within {q.tolerance_mm:g} mm of the target, through the layers, counts.")
     elif isinstance(q, schema.Press):
         if isinstance(q.where, str):
-            where = q.where.replace("_", " ")
+            where = landmark_phrase(atlas, q.where) if atlas is not None else q.where.replace("_", " ")
         else:
             where = ", ".join(f"{v:g}" for v in q.where) + " mm"
         lines.append(f"(a {q.grade} press at {where})")

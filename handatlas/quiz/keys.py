@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from handatlas.names import landmark_phrase
 from handatlas.quiz import schema
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def locate_key(question: schema.Locate, atlas: Atlas) -> LocateKey:
     target = question.target.strip()
     if target.lower() in atlas.landmarks:
         lm = atlas.landmarks[target.lower()]
-        return LocateKey(lm.id, lm.id.replace("_", " "), "landmark", question.tolerance_mm,
+        return LocateKey(lm.id, landmark_phrase(atlas, lm.id), "landmark", question.tolerance_mm,
                          point=lm.point.copy())
     if target not in atlas:
         raise _unknown(atlas, "structure or landmark", target, ("target",), structures=True, landmarks=True)

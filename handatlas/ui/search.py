@@ -19,6 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from handatlas import names
 from handatlas.atlas import Atlas
 
 #: What an entry is, in the order equal matches are listed.
@@ -26,8 +27,7 @@ KINDS = ("structure", "landmark", "group")
 #: Words shown after a suggestion's name.
 KIND_LABELS = {"structure": "structure", "landmark": "landmark", "group": "region"}
 #: Landmark names that the id alone spells badly.
-LANDMARK_NAMES = {"guyons_canal": "Guyon's canal", "palm_center": "Centre of the palm",
-                  "dorsum_center": "Centre of the back of the hand"}
+LANDMARK_NAMES = {"palm_center": "Centre of the palm", "dorsum_center": "Centre of the back of the hand"}
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,10 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def landmark_name(landmark_id: str) -> str:
-    """A landmark's display name: ``"anatomical_snuffbox"`` -> ``"Anatomical snuffbox"``."""
-    if landmark_id in LANDMARK_NAMES:
-        return LANDMARK_NAMES[landmark_id]
-    text = landmark_id.replace("_", " ")
-    return text[:1].upper() + text[1:]
+def landmark_name(atlas: Atlas, landmark_id: str) -> str:
+    """A landmark's display name: ``"guyons_canal"`` -> ``"Guyon's canal"``
+    (:func:`handatlas.names.landmark_name`, but for the few the app words its own way)."""
+    return LANDMARK_NAMES.get(landmark_id) or names.landmark_name(atlas, landmark_id)
 
 
 @functools.lru_cache(maxsize=4)
@@ -101,7 +99,7 @@ def search_index(atlas: Atlas) -> tuple[Entry, ...]:
         parent = atlas.structures[s.parent].name if s.parent in atlas.structures else ""
         entries.append(Entry("structure" if s.has_mesh else "group", s.id, s.name, aliases, parent))
     for lid, lm in atlas.landmarks.items():
-        name = landmark_name(lid)
+        name = landmark_name(atlas, lid)
         aliases = tuple(dict.fromkeys((normalise(name), normalise(lid))))
         entries.append(Entry("landmark", lid, name, aliases, lm.description))
     return tuple(entries)

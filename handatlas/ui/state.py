@@ -191,7 +191,7 @@ class HandState(param.Parameterized):
         """Mark a landmark on the skin (and show what it is)."""
         point = self.atlas.landmark(landmark_id).point
         marker = {"xyz": [float(v) for v in point], "colour": SELECTED_RGB, "radius": 3.0}
-        pin = {"xyz": marker["xyz"], "title": landmark_name(landmark_id), "lines": ["landmark"]}
+        pin = {"xyz": marker["xyz"], "title": landmark_name(self.atlas, landmark_id), "lines": ["landmark"]}
         self.param.update(
             message="", selected="", highlight={}, markers=[marker], landmark=landmark_id, pin=pin
         )

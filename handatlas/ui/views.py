@@ -219,8 +219,8 @@ def identification(state: HandState) -> pn.pane.HTML:
         if landmark:
             lm = atlas.landmark(landmark)
             return (
-                f"<div class='ident'><h3>{escape(landmark_name(landmark))}</h3><p>Landmark, marked on the "
-                f"skin in magenta.</p><p>{escape(lm.description)}</p></div>"
+                f"<div class='ident'><h3>{escape(landmark_name(atlas, landmark))}</h3><p>Landmark, marked "
+                f"on the skin in magenta.</p><p>{escape(lm.description)}</p></div>"
             )
         if not selected:
             return (
@@ -302,7 +302,7 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         margin=(4, 10), sizing_mode="stretch_width",
     )
     landmarks = pn.widgets.Select(
-        options={"": "", **{lm.replace("_", " "): lm for lm in atlas.landmarks}},
+        options={"": "", **{landmark_name(atlas, lm): lm for lm in atlas.landmarks}},
         label="Or press at a landmark",
         css_classes=["press-landmark"],
         margin=(4, 10),

@@ -6,18 +6,20 @@ atlas, which is all that choosing distractors and a camera needs.
 
 from __future__ import annotations
 
-import re
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from handatlas import format as fmt
+from handatlas.names import landmark_name, landmark_phrase, possessives
 from handatlas.render import VIEWS
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
+
+__all__ = ["Geometry", "landmark_name", "landmark_phrase", "possessives"]
 
 #: Tissues whose structures make plausible "at risk" distractors.
 NEUROVASCULAR = ("nerve", "artery", "vein")
@@ -25,53 +27,6 @@ NEUROVASCULAR = ("nerve", "artery", "vein")
 SAMPLE = 1500
 #: Side views are chosen only when they face the place clearly better than palmar or dorsal.
 SIDE_WEIGHT = 0.6
-
-
-@cache
-def possessives(atlas: Atlas) -> dict[str, str]:
-    """Proper names with an apostrophe in the atlas's own texts, by their form in ids.
-
-    Ids cannot hold apostrophes (``guyons_canal``); the structure names, synonyms and landmark
-    descriptions can ("Guyon's canal").  Only capitalised words count ("Guyon's", not the
-    common noun of "the eminence's bulk").
-
-    Examples
-    --------
-    >>> possessives(atlas)["guyons"]  # doctest: +SKIP
-    "Guyon's"
-    """
-    texts = [t for s in atlas for t in (s.name, *s.synonyms)]
-    texts += [lm.description for lm in atlas.landmarks.values()]
-    found = {w for t in texts for w in re.findall(r"\b[A-Z]\w*['’]s\b", t)}
-    return {re.sub(r"['’]", "", w).lower(): w.replace("’", "'") for w in found}
-
-
-def landmark_name(atlas: Atlas, landmark_id: str) -> str:
-    """A readable name of a landmark: the structure of the same id, or the id in words, with the
-    apostrophes of proper names put back (:func:`possessives`).
-
-    Examples
-    --------
-    >>> landmark_name(atlas, "radial_pulse"), landmark_name(atlas, "guyons_canal")  # doctest: +SKIP
-    ('Radial pulse', "Guyon's canal")
-    """
-    if landmark_id in atlas.structures:
-        return atlas.structures[landmark_id].name
-    names = possessives(atlas)
-    words = " ".join(names.get(w, w) for w in landmark_id.split("_"))
-    return words[:1].upper() + words[1:]
-
-
-def landmark_phrase(atlas: Atlas, landmark_id: str) -> str:
-    """A landmark's name inside a sentence: lower case, but for proper names ("Guyon's canal").
-
-    Examples
-    --------
-    >>> landmark_phrase(atlas, "guyons_canal"), landmark_phrase(atlas, "radial_pulse")  # doctest: +SKIP
-    ("Guyon's canal", 'radial pulse')
-    """
-    proper = set(possessives(atlas).values())
-    return " ".join(w if w in proper else w.lower() for w in landmark_name(atlas, landmark_id).split(" "))
 
 
 class Geometry:
