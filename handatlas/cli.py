@@ -12,10 +12,14 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handatlas import format as fmt
 from handatlas.atlas import Atlas, UnknownNameError, load_atlas
 from handatlas.outputs import check_output
+
+if TYPE_CHECKING:
+    from handatlas.quiz.drill import BankQuestion
 
 
 class CommandError(Exception):
@@ -383,13 +387,14 @@ def cmd_drill(args: argparse.Namespace) -> int:
     quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
     if not quizzes.exists():
         raise CommandError(f"no such quiz folder or file: {quizzes}")
+    bank = drill_bank(quizzes)
     try:
         store = ProgressStore.open(args.db)
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     try:
         # every type: locate questions are answered by a landmark's name (drill.parse_answer)
-        drill = Drill(store, quizzes, learner=learner, tags=tags, match=args.match, count=args.count,
+        drill = Drill(store, bank, learner=learner, tags=tags, match=args.match, count=args.count,
                       time_limit=args.time_limit, atlas=lambda: _atlas(args), seed=args.seed)
         return run_terminal(drill, stdin=sys.stdin, stdout=sys.stdout)
     except QuizError as exc:
@@ -398,6 +403,30 @@ def cmd_drill(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     finally:
         store.close()
+
+
+def drill_bank(quizzes: Path) -> list[BankQuestion]:
+    """The questions ``handatlas drill`` asks from a quiz folder or file.
+
+    A folder is read as the app reads it (:func:`handatlas.quiz.drill.folder_bank`): a file that
+    cannot be loaded is left out, named on stderr with its reason, and the rest is drilled.  Exit
+    1 (a :class:`CommandError`) only when nothing can be loaded.
+    """
+    from handatlas.quiz import QuizError
+    from handatlas.quiz.drill import folder_bank, load_bank
+
+    if not quizzes.is_dir():
+        try:
+            return load_bank(quizzes)
+        except QuizError as exc:
+            raise CommandError(str(exc), code=1) from None
+    bank, notes = folder_bank(quizzes)
+    for note in notes:
+        print(f"handatlas: left out: {note}", file=sys.stderr)
+    if not bank:
+        why = f"every quiz file of {quizzes} was left out" if notes else f"no quiz files in {quizzes}"
+        raise CommandError(f"nothing to drill: {why}", code=1)
+    return bank
 
 
 def cmd_class(args: argparse.Namespace) -> int:

@@ -597,3 +597,26 @@ def test_two_drills_at_once_on_one_sqlite_file(tmp_path):
     switches = sum(a != b for a, b in itertools.pairwise(sessions))
     print(f"{switches} switches between the two drills' answers")
     assert switches >= 5
+
+
+def test_terminal_drill_leaves_a_bad_quiz_file_out(tmp_path, bank_dir, capsys):
+    """As the app does (folder_bank): a bad file is named on stderr with its reason, the rest drilled."""
+    (bank_dir / "broken.yaml").write_text("format_version: 1\nquiz: {id: broken, title: B, author: t}\n"
+                                          "questions:\n  - id: x\n    type: chioce\n    prompt: P?\n")
+    db = tmp_path / "p.sqlite"
+    right = shown_right(bank_dir / "drills.yaml", count=3, seed=0)[0]
+    r = run_cli(["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "3", "--seed", "0"],
+                f"{right}\n")
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"handatlas: left out: {bank_dir / 'broken.yaml'}:5")
+    assert "ann: 1.0 / 1 (100%), 1 fully right, 0 skipped, 2 not reached." in r.stdout
+    assert answer_count(db) == 1
+    # nothing loads: exit 1, each file named
+    (bank_dir / "drills.yaml").write_text("format_version: 1\nquiz: {id: drills}\n")
+    code = main(["drill", "--quizzes", str(bank_dir), "--db", str(tmp_path / "p.sqlite")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert [line.split(":")[0] for line in err[:2]] == ["handatlas"] * 2
+    assert "broken.yaml" in err[0] and "drills.yaml" in err[1]
+    assert err[2] == f"handatlas: error: nothing to drill: every quiz file of {bank_dir} was left out"
