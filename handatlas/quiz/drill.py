@@ -47,6 +47,12 @@ gave 100 % for every card answered today, failed or not: a topic failed this mor
 "predicted recall 100 %".  A failed new card has a stability of about 0.2 days: about 77 %
 tomorrow, against about 95 % for one answered right (Good, stability 2.3 days).
 
+Review
+------
+After a terminal drill, the items missed are shown again with their options in the order the
+learner saw them (:func:`missed_text`; the store keeps that order with each answer,
+:mod:`handatlas.quiz.review`).
+
 Next due
 --------
 Every answer reports when the card is next due (:attr:`Answered.next_due`, :func:`due_text`):
@@ -327,6 +333,17 @@ class DrillQuestion:
     def ask_id(self) -> tuple[str, int]:
         """``(uid, attempt)``: this asking of the question in the drill."""
         return (self.uid, self.attempt)
+
+    @property
+    def shown(self) -> dict[str, list[Any]] | None:
+        """What the learner sees, as the store keeps it with the answer for a review
+        (:mod:`handatlas.quiz.review`): ``{"options": option_order}`` or ``{"items": items}``;
+        None for a question shown the same way every time."""
+        if self.option_order is not None:
+            return {"options": list(self.option_order)}
+        if self.items is not None:
+            return {"items": list(self.items)}
+        return None
 
 
 @dataclass(frozen=True)
@@ -625,7 +642,8 @@ class Drill:
 
         stored = self.store.record_answer(
             self.learner, dq.quiz_id, dq.question.id, answer, score=g.score, correct=g.correct,
-            rating=int(rating), review=review, seconds=seconds, session_id=self.session_id, at=now)
+            rating=int(rating), review=review, seconds=seconds, session_id=self.session_id, at=now,
+            shown=dq.shown)
         self._done[dq.ask_id] = Answered(dq.uid, g.score, g.correct, rating, seconds, stored.due, dq.attempt,
                                          now)
         if rating == Rating.Again and dq.attempt < MAX_ASKS:
@@ -1132,5 +1150,20 @@ def run_terminal(drill: Drill, *, stdin: TextIO, stdout: TextIO) -> int:
         code = 130
     summary = drill.close()
     stdout.write("\n" + summary.text() + f"\nProgress saved in {drill.store.url}.\n")
+    stdout.write(missed_text(drill, atlas=atlas))
     stdout.flush()
     return code
+
+
+def missed_text(drill: Drill, *, atlas: Atlas | None = None) -> str:
+    """The review printed after a terminal drill: every answer of the drill not fully right, read
+    back from the store, with its options in the order the learner saw them
+    (:mod:`handatlas.quiz.review`); "" when nothing was missed."""
+    from handatlas.quiz.review import past_answers, review_text
+
+    missed = past_answers(drill.store, drill.bank, drill.learner, session_id=drill.session_id, missed=True,
+                          atlas=atlas)
+    if not missed:
+        return ""
+    return ("\nReview of the items missed (options as you saw them):\n"
+            + "\n".join(review_text(p) for p in missed) + "\n")
