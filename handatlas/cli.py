@@ -20,6 +20,7 @@ from handatlas.outputs import check_output
 
 if TYPE_CHECKING:
     from handatlas.quiz.drill import BankQuestion
+    from handatlas.quiz.progress import ProgressStore
 
 
 class CommandError(Exception):
@@ -392,6 +393,9 @@ def cmd_drill(args: argparse.Namespace) -> int:
         store = ProgressStore.open(args.db)
     except StoreError as exc:
         raise CommandError(str(exc)) from None
+    if args.review is not None:
+        with store:
+            return print_review(store, bank, learner, args)
     try:
         # every type: locate questions are answered by a landmark's name (drill.parse_answer)
         drill = Drill(store, bank, learner=learner, tags=tags, match=args.match, count=args.count,
@@ -403,6 +407,29 @@ def cmd_drill(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     finally:
         store.close()
+
+
+def print_review(store: ProgressStore, bank: list[BankQuestion], learner: str,
+                 args: argparse.Namespace) -> int:
+    """``handatlas drill --review N``: the learner's last N answers not fully right, each with its
+    options in the order the learner saw them (:mod:`handatlas.quiz.review`); no drill is started."""
+    from handatlas.quiz.progress import StoreError
+    from handatlas.quiz.review import missed_review
+
+    if args.review < 1:
+        raise CommandError(f"--review must be at least 1, got {args.review}")
+    try:
+        name = store.learner_name(learner)
+        missed = [a for a in store.answers(name) if not a.correct][-args.review:]
+    except KeyError:
+        raise CommandError(f"no progress for learner {learner!r} in {store.url}") from None
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    identify = {q.uid for q in bank if q.question.type == "identify"}
+    atlas = _atlas(args) if any(f"{a.quiz_id}/{a.question_id}" in identify for a in missed) else None
+    text = missed_review(store, bank, name, limit=args.review, atlas=atlas)
+    print(text.rstrip("\n") if text else f"{name} has no answer that was not fully right.")
+    return 0
 
 
 def drill_bank(quizzes: Path) -> list[BankQuestion]:
@@ -606,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quizzes", metavar="DIR", help="quiz folder or file (default: the shipped quizzes)")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds per question (over it scores 0)")
     p.add_argument("--seed", type=int, help="seed the order of new questions")
+    p.add_argument("--review", type=int, nargs="?", const=10, metavar="N",
+                   help="show the learner's last N items missed (default 10), options in the order "
+                        "they were shown, instead of drilling")
     p = add("class", cmd_class, "the class's progress for instructors: weakest topics first, CSV per learner")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the progress store "
                    "(default: $HANDATLAS_DB_URL or progress.sqlite in the user data folder)")

@@ -9,6 +9,7 @@ from drill_helpers import choice_bank, spatial_bank
 from fsrs import Scheduler
 from test_quiz_drill import run_cli
 
+from handatlas.cli import main
 from handatlas.quiz.drill import Drill, load_bank
 from handatlas.quiz.progress import AnswerRow, ProgressStore
 from handatlas.quiz.review import past_answer, past_answers, review_text, seen_order
@@ -131,3 +132,30 @@ def test_the_terminal_drill_ends_with_the_missed_items_as_seen(tmp_path):
     assert lines[1] == f"  Question {int(queue[0].question.id[1:])}?"
     assert [ln.split(". ", 1)[1].split("  ")[0] for ln in lines[2:5]] == picks[0]
     assert queue[1].uid not in review
+
+
+def test_drill_review_shows_the_latest_misses_as_seen_without_drilling(tmp_path, capsys):
+    bank = choice_bank(tmp_path / "bank", n=4)
+    db = tmp_path / "p.sqlite"
+    with ProgressStore.open(db) as store:
+        drill = new_drill(store, bank, types=["choice"], count=4, seed=2)
+        seen = []
+        for _ in range(4):  # wrong, right, wrong, wrong
+            dq = drill.next_question()
+            pick = "right" if len(seen) == 1 else "wrong"
+            drill.answer(dq.uid, dq.question.options.index(pick))
+            seen.append((dq.uid, [dq.question.options[i] for i in dq.option_order], pick))
+        drill.close()
+    common = ["drill", "--quizzes", str(bank), "--db", str(db), "--learner", "ADA"]
+    assert main([*common, "--review", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Review of the items missed (options as you saw them):"
+    heads = [n for n, line in enumerate(out) if line.startswith("drills/")]
+    assert [out[n].split(",")[0] for n in heads] == [seen[2][0], seen[3][0]]  # the latest two misses
+    for n, (_, options, _) in zip(heads, seen[2:], strict=True):
+        assert [line.split(". ", 1)[1].split("  ")[0] for line in out[n + 2:n + 5]] == options
+    assert main([*common, "--review"]) == 0 and capsys.readouterr().out.count("\ndrills/") == 3  # all
+    with ProgressStore.open(db) as store:  # nothing drilled, nothing recorded
+        assert len(store.answers("ada")) == 4
+    assert main(["drill", "--quizzes", str(bank), "--db", str(db), "--learner", "zed", "--review"]) == 2
+    assert capsys.readouterr().err == f"handatlas: error: no progress for learner 'zed' in sqlite:///{db}\n"

@@ -1159,11 +1159,7 @@ def missed_text(drill: Drill, *, atlas: Atlas | None = None) -> str:
     """The review printed after a terminal drill: every answer of the drill not fully right, read
     back from the store, with its options in the order the learner saw them
     (:mod:`handatlas.quiz.review`); "" when nothing was missed."""
-    from handatlas.quiz.review import past_answers, review_text
+    from handatlas.quiz.review import missed_review
 
-    missed = past_answers(drill.store, drill.bank, drill.learner, session_id=drill.session_id, missed=True,
-                          atlas=atlas)
-    if not missed:
-        return ""
-    return ("\nReview of the items missed (options as you saw them):\n"
-            + "\n".join(review_text(p) for p in missed) + "\n")
+    text = missed_review(drill.store, drill.bank, drill.learner, session_id=drill.session_id, atlas=atlas)
+    return "\n" + text if text else ""

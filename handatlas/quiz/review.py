@@ -221,6 +221,26 @@ def review_text(past: PastAnswer) -> str:
     return "\n".join(lines)
 
 
+def missed_review(store: ProgressStore, bank: Sequence[BankQuestion] | Mapping[str, BankQuestion],
+                  learner: str, *, session_id: int | None = None, limit: int | None = None,
+                  atlas: Atlas | None = None) -> str:
+    """The answers of ``learner`` not fully right (one drill's, or the latest ``limit``), each as
+    :func:`review_text` shows it, under a heading; "" when there are none.
+
+    Examples
+    --------
+    >>> print(missed_review(store, bank, "ada", limit=5))  # doctest: +SKIP
+    Review of the items missed (options as you saw them):
+    drills/c03, 2026-03-01 09:00 UTC: wrong (score 0.00)
+    ...
+    """
+    missed = past_answers(store, bank, learner, session_id=session_id, missed=True, limit=limit, atlas=atlas)
+    if not missed:
+        return ""
+    return ("Review of the items missed (options as you saw them):\n"
+            + "\n".join(review_text(p) for p in missed) + "\n")
+
+
 def _answer_words(answer: Any) -> str:
     if isinstance(answer, dict):
         return "; ".join(f"{k.replace('_', ' ')}: {_answer_words(v)}" for k, v in answer.items())
