@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from handatlas.quiz import schema
 from handatlas.quiz.keys import KeyProblem, identify_key, normalise
 from handatlas.quiz.progress import AnswerRow, ProgressStore
+from handatlas.quiz.shuffle import picked_options, shown_positions
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -103,12 +104,6 @@ def seen_order(question: schema.Question, shown: Mapping[str, Any] | None) -> tu
     return tuple(order)
 
 
-def _picked(answer: Any) -> list[int]:
-    """The option indices of a stored choice or identify answer (none for a typed one)."""
-    values = answer if isinstance(answer, list) else [answer]
-    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-
-
 def _identify_right(question: schema.Identify, atlas: Atlas | None) -> list[int]:
     options = question.options or []
     if atlas is not None:
@@ -151,11 +146,9 @@ def past_answer(row: AnswerRow, bank: Mapping[str, BankQuestion], *,
         shown = order if order is not None else tuple(range(len(options)))
         right = (question.answers if isinstance(question, schema.Choice)
                  else _identify_right(question, atlas))
-        place = {i: n for n, i in enumerate(shown)}
         return PastAnswer(**common, options=tuple(_option_text(options[i], atlas) for i in shown),
-                          picked=tuple(sorted(place[i] for i in _picked(row.answer) if i in place)),
-                          right=tuple(sorted(place[i] for i in right)), items=None,
-                          as_seen=order is not None)
+                          picked=shown_positions(shown, picked_options(row.answer)),
+                          right=shown_positions(shown, right), items=None, as_seen=order is not None)
     if isinstance(question, schema.Order):
         stored = (row.shown or {}).get("items")
         as_seen = isinstance(stored, list) and sorted(map(str, stored)) == sorted(question.items)
