@@ -12,10 +12,15 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handatlas import format as fmt
 from handatlas.atlas import Atlas, UnknownNameError, load_atlas
 from handatlas.outputs import check_output
+
+if TYPE_CHECKING:
+    from handatlas.quiz.drill import BankQuestion
+    from handatlas.quiz.progress import ProgressStore
 
 
 class CommandError(Exception):
@@ -383,13 +388,17 @@ def cmd_drill(args: argparse.Namespace) -> int:
     quizzes = Path(args.quizzes) if args.quizzes else default_quiz_dir()
     if not quizzes.exists():
         raise CommandError(f"no such quiz folder or file: {quizzes}")
+    bank = drill_bank(quizzes)
     try:
         store = ProgressStore.open(args.db)
     except StoreError as exc:
         raise CommandError(str(exc)) from None
+    if args.review is not None:
+        with store:
+            return print_review(store, bank, learner, args)
     try:
         # every type: locate questions are answered by a landmark's name (drill.parse_answer)
-        drill = Drill(store, quizzes, learner=learner, tags=tags, match=args.match, count=args.count,
+        drill = Drill(store, bank, learner=learner, tags=tags, match=args.match, count=args.count,
                       time_limit=args.time_limit, atlas=lambda: _atlas(args), seed=args.seed)
         return run_terminal(drill, stdin=sys.stdin, stdout=sys.stdout)
     except QuizError as exc:
@@ -398,6 +407,53 @@ def cmd_drill(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     finally:
         store.close()
+
+
+def print_review(store: ProgressStore, bank: list[BankQuestion], learner: str,
+                 args: argparse.Namespace) -> int:
+    """``handatlas drill --review N``: the learner's last N answers not fully right, each with its
+    options in the order the learner saw them (:mod:`handatlas.quiz.review`); no drill is started."""
+    from handatlas.quiz.progress import StoreError
+    from handatlas.quiz.review import missed_review
+
+    if args.review < 1:
+        raise CommandError(f"--review must be at least 1, got {args.review}")
+    try:
+        name = store.learner_name(learner)
+        missed = [a for a in store.answers(name) if not a.correct][-args.review:]
+    except KeyError:
+        raise CommandError(f"no progress for learner {learner!r} in {store.url}") from None
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    identify = {q.uid for q in bank if q.question.type == "identify"}
+    atlas = _atlas(args) if any(f"{a.quiz_id}/{a.question_id}" in identify for a in missed) else None
+    text = missed_review(store, bank, name, limit=args.review, atlas=atlas)
+    print(text.rstrip("\n") if text else f"{name} has no answer that was not fully right.")
+    return 0
+
+
+def drill_bank(quizzes: Path) -> list[BankQuestion]:
+    """The questions ``handatlas drill`` asks from a quiz folder or file.
+
+    A folder is read as the app reads it (:func:`handatlas.quiz.drill.folder_bank`): a file that
+    cannot be loaded is left out, named on stderr with its reason, and the rest is drilled.  Exit
+    1 (a :class:`CommandError`) only when nothing can be loaded.
+    """
+    from handatlas.quiz import QuizError
+    from handatlas.quiz.drill import folder_bank, load_bank
+
+    if not quizzes.is_dir():
+        try:
+            return load_bank(quizzes)
+        except QuizError as exc:
+            raise CommandError(str(exc), code=1) from None
+    bank, notes = folder_bank(quizzes)
+    for note in notes:
+        print(f"handatlas: left out: {note}", file=sys.stderr)
+    if not bank:
+        why = f"every quiz file of {quizzes} was left out" if notes else f"no quiz files in {quizzes}"
+        raise CommandError(f"nothing to drill: {why}", code=1)
+    return bank
 
 
 def cmd_class(args: argparse.Namespace) -> int:
@@ -577,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quizzes", metavar="DIR", help="quiz folder or file (default: the shipped quizzes)")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds per question (over it scores 0)")
     p.add_argument("--seed", type=int, help="seed the order of new questions")
+    p.add_argument("--review", type=int, nargs="?", const=10, metavar="N",
+                   help="show the learner's last N items missed (default 10), options in the order "
+                        "they were shown, instead of drilling")
     p = add("class", cmd_class, "the class's progress for instructors: weakest topics first, CSV per learner")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the progress store "
                    "(default: $HANDATLAS_DB_URL or progress.sqlite in the user data folder)")

@@ -156,17 +156,39 @@ def test_serve_names_a_bad_store_before_serving(capsys, monkeypatch):
     assert code == 2 and "pip install 'handatlas[postgres]'" in err and "serving on" not in err
 
 
+def version_2_metadata() -> sa.MetaData:
+    """The tables as handatlas wrote them at schema version 2 (answers without ``shown``)."""
+    from handatlas.quiz import progress
+
+    v2 = sa.MetaData()
+    for name in ("meta", "learners", "cards", "sessions", "learner_codes", "login_failures"):
+        progress.metadata.tables[name].to_metadata(v2)
+    sa.Table("answers", v2,
+             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+             sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id"), nullable=True),
+             sa.Column("learner_id", sa.Integer, sa.ForeignKey("learners.id"), nullable=False),
+             sa.Column("quiz_id", sa.String(80), nullable=False),
+             sa.Column("question_id", sa.String(80), nullable=False),
+             sa.Column("answer", sa.Text, nullable=False),
+             sa.Column("score", sa.Float, nullable=False),
+             sa.Column("correct", sa.Boolean, nullable=False),
+             sa.Column("seconds", sa.Float, nullable=True),
+             sa.Column("rating", sa.Integer, nullable=False),
+             sa.Column("answered_at", sa.DateTime, nullable=False),
+             sa.Index("ix_answers_learner_time", "learner_id", "answered_at"))
+    return v2
+
+
 def version_1_store(url: str) -> None:
     """A store as handatlas wrote it at schema version 1 (learner names case-sensitive), holding
     'Ada' and 'ada' (each with answers, a session and a card for question q) and 'Bo'."""
-    from handatlas.quiz import progress
-
+    v2 = version_2_metadata()
     v1 = sa.MetaData()
     sa.Table("learners", v1, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
              sa.Column("name", sa.String(200), nullable=False, unique=True),
              sa.Column("created_at", sa.DateTime, nullable=False))
     for name in ("meta", "cards", "sessions", "answers"):
-        progress.metadata.tables[name].to_metadata(v1)
+        v2.tables[name].to_metadata(v1)
     engine = sa.create_engine(url)
     t = v1.tables
     state = {name: reviewed(rating, at)(None).to_json()
@@ -199,7 +221,7 @@ def test_a_version_1_store_is_upgraded_to_case_insensitive_names(store_url):
     """'Ada' and 'ada' of a version 1 store become one learner: every answer and session kept."""
     version_1_store(store_url)
     with ProgressStore.open(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert store.learner_names() == ["Ada", "Bo"]
         assert store.learner_id("ADA") == store.learner_id("ada") == store.learner_id(" Ada ") == 1
         assert store.learner_name("aDa") == "Ada"
@@ -213,6 +235,61 @@ def test_a_version_1_store_is_upgraded_to_case_insensitive_names(store_url):
         assert store.learner_id("bo", create=False) == 3
         assert store.learner_id("Carl") == store.learner_id("CARL") and store.learner_names()[-1] == "Carl"
     assert sql(store_url, "SELECT count(*) FROM learners") == [(3,)]
+
+
+def version_2_store(url: str) -> dict[str, list[tuple]]:
+    """A store as handatlas wrote it at schema version 2: two learners (one with a code), two
+    sessions, three answers, two cards and a sign-in failure.  Returns every table's rows."""
+    v2 = version_2_metadata()
+    t = v2.tables
+    card = reviewed(Rating.Good)(None).to_json()
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            v2.create_all(conn)
+            conn.execute(t["meta"].insert().values(key="schema_version", value="2"))
+            for lid, name in ((1, "Ada"), (2, "Bo")):
+                conn.execute(t["learners"].insert().values(id=lid, name=name, name_key=name.lower(),
+                                                           created_at=T0))
+                conn.execute(t["sessions"].insert().values(id=lid, learner_id=lid, tags='["topic:wrist"]',
+                                                           match="any", count=2, started_at=T0,
+                                                           ended_at=T0 + timedelta(minutes=5)))
+                conn.execute(t["cards"].insert().values(learner_id=lid, quiz_id="z", question_id="q",
+                                                        state=card, due=T0, reps=lid, lapses=0,
+                                                        updated_at=T0))
+            for i, (lid, answer, score) in enumerate(((1, "[0, 2]", 0.5), (1, '"median"', 1.0),
+                                                      (2, '{"verdict": "avoid"}', 0.0)), 1):
+                conn.execute(t["answers"].insert().values(
+                    session_id=lid, learner_id=lid, quiz_id="z", question_id="q", answer=answer,
+                    score=score, correct=score == 1.0, seconds=4.5, rating=3,
+                    answered_at=T0 + timedelta(minutes=i)))
+            conn.execute(t["learner_codes"].insert().values(learner_id=1, code_hash="pbkdf2$x", set_at=T0))
+            conn.execute(t["login_failures"].insert().values(key="account:bo", failures=2, first_at=T0))
+    finally:
+        engine.dispose()
+    return {name: sql(url, f"SELECT * FROM {name} ORDER BY 1, 2") for name in t if name != "meta"}
+
+
+def test_a_version_2_store_is_upgraded_keeping_every_row(store_url):
+    """Version 2 -> 3 adds answers.shown (the order a learner saw); no row changes or goes."""
+    before = version_2_store(store_url)
+    with ProgressStore.open(store_url) as store:
+        assert store.schema_version == SCHEMA_VERSION == 3
+        old = store.answers("ada")
+        assert [(a.answer, a.score, a.shown) for a in old] == [([0, 2], 0.5, None), ("median", 1.0, None)]
+        store.record_answer("Ada", "z", "q", 1, score=0.0, correct=False, rating=1,
+                            review=reviewed(Rating.Again, T0 + timedelta(hours=1)),
+                            at=T0 + timedelta(hours=1), shown={"options": [2, 0, 1]})
+    after = {name: sql(store_url, f"SELECT * FROM {name} ORDER BY 1, 2") for name in before}
+    for name in ("learners", "sessions", "learner_codes", "login_failures"):
+        assert after[name] == before[name], name
+    assert [r[:-1] for r in after["answers"][:3]] == before["answers"]  # the same rows, shown NULL
+    assert [r[-1] for r in after["answers"]] == [None, None, None, '{"options": [2, 0, 1]}']
+    assert after["cards"][1] == before["cards"][1]  # Bo's card untouched; Ada's reviewed again
+    with ProgressStore.open(store_url) as store:  # opened again: nothing to upgrade, nothing lost
+        assert store.schema_version == 3
+        assert [a.shown for a in store.answers("ada")] == [None, None, {"options": [2, 0, 1]}]
+        assert len(store.answers("bo")) == 1
 
 
 def test_learner_names_are_case_insensitive(store_url):

@@ -188,3 +188,76 @@ def test_check_files_reports_loading_errors(tmp_path, fixture_atlas):
     bad.write_text("format_version: 1\nquiz: [\n")
     (problem,) = check_files([bad], fixture_atlas)
     assert problem.file == str(bad) and problem.line == 3 and "broken YAML" in problem.message
+
+
+# ----------------------------------------------------------------------------- prompts giving answers away
+def asked(kind: str, prompt: str, body: str) -> str:
+    """A question with its own ``prompt`` (at line 9)."""
+    return question(kind, body).replace("prompt: What?", f"prompt: {prompt}")
+
+
+def giveaway(text: str, atlas) -> list[str]:
+    return [m for m in check(text, atlas) if "gives the answer away" in m]
+
+
+def test_a_prompt_naming_the_key_option_and_no_other_is_refused(fixture_atlas):
+    options = "options: [Refer her to her doctor, Massage firmly, Ignore it]\n"
+    (message,) = check(asked("choice", "Should you refer her to her doctor?", options + "answer: 0\n"),
+                       fixture_atlas)
+    assert message == ("q.yaml:9: question 'q1', field 'prompt': names 'refer her to her doctor' (option 0, "
+                       "the answer) and no wrong option: it gives the answer away; reword it without "
+                       "naming the answer")
+    # naming a wrong option too, or only a wrong one, singles nothing out
+    assert giveaway(asked("choice", "Refer her to her doctor, or ignore it?", options + "answer: 0\n"),
+                    fixture_atlas) == []
+    assert giveaway(asked("choice", "Why not massage firmly?", options + "answer: 0\n"), fixture_atlas) == []
+    # whole words only, and no name under 3 characters
+    assert giveaway(asked("choice", "Is it ignore itself?", options + "answer: 2\n"), fixture_atlas) == []
+    assert giveaway(asked("choice", "Say no or yes?", "options: ['no', maybe]\nanswer: 0\n"),
+                    fixture_atlas) == []
+    # the scenario counts as well, and every key of a multiple-answer question
+    scenario = "scenario: She says she will massage firmly at home.\n"
+    (message,) = giveaway(asked("choice", "What now?", scenario + options + "answer: [1, 2]\n"),
+                          fixture_atlas)
+    assert message.startswith("q.yaml:11: question 'q1', field 'scenario': names 'massage firmly' (option 1")
+
+
+def test_an_identify_prompt_naming_its_target_by_a_synonym_is_refused(fixture_atlas):
+    # without options any name of the target gives it away: the atlas's synonym, its acronym
+    (message,) = check(asked("identify", "Name this bone, the os capitatum.", "target: capitate\n"),
+                       fixture_atlas)
+    assert "field 'prompt': names 'os capitatum' (the target, the answer) and no wrong option" in message
+    artery = "target: radial artery\n"
+    assert giveaway(asked("identify", "Where does the radial artery run?", artery), fixture_atlas)
+    assert giveaway(asked("identify", "Name the vessel (RA).", artery), fixture_atlas) == []  # 2 letters
+    assert giveaway(asked("identify", "Name the highlighted bone.", "target: capitate\n"),
+                    fixture_atlas) == []
+    # with options: the key named by its synonym, the other option not named
+    body = "target: capitate\noptions: [capitate, hamate]\n"
+    assert giveaway(asked("identify", "The os capitatum, or not?", body), fixture_atlas)
+    assert giveaway(asked("identify", "Capitate or hamate?", body), fixture_atlas) == []
+    assert giveaway(asked("identify", "Is it the hamate?", body), fixture_atlas) == []
+
+
+def test_a_territory_prompt_naming_the_answers_nerve_is_refused(fixture_atlas):
+    body = "where: [-25, 0, 20]\n"  # ulnar skin
+    (message,) = check(asked("territory", "Which nerve supplies the ulnar side here?", body), fixture_atlas)
+    assert message == ("q.yaml:9: question 'q1', field 'prompt': names 'ulnar' (the ulnar nerve, the answer) "
+                       "and no wrong option: it gives the answer away; reword it without naming the answer")
+    for fair in ("Which nerve supplies the little-finger side here?", "Median, ulnar or radial nerve?",
+                 "Is this the radial nerve's skin?"):
+        assert giveaway(asked("territory", fair, body), fixture_atlas) == [], fair
+
+
+def test_no_prompt_of_the_bank_gives_its_answer_away():
+    from handatlas.quiz import default_quiz_dir, load_quiz, quiz_paths
+    from handatlas.quiz.checking import giveaway_problems
+
+    atlas = load_atlas()
+    found, checked = [], 0
+    for path in quiz_paths([default_quiz_dir()]):
+        quiz = load_quiz(path)
+        for i, q in enumerate(quiz.questions):
+            checked += q.type in ("choice", "identify", "territory")
+            found += giveaway_problems(quiz, i, q, atlas)
+    assert checked > 300 and found == []

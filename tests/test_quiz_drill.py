@@ -356,18 +356,19 @@ def run_cli(args, stdin_text, **kw):
                           capture_output=True, text=True, env=env(), timeout=60, **kw)
 
 
-def drill_queue(quizzes, *, count, seed, tags=None, atlas=None):
-    """The questions ``handatlas drill`` asks a new learner, as it builds them (seeded)."""
+def drill_queue(quizzes, *, count, seed, tags=None, atlas=None, learner="ann"):
+    """The questions ``handatlas drill`` asks a new learner, as it builds them (seeded: the orders
+    shown depend on the learner too)."""
     with ProgressStore.open("sqlite://") as store:
-        return Drill(store, quizzes, learner="ann", tags=tags or [], count=count, seed=seed,
+        return Drill(store, quizzes, learner=learner, tags=tags or [], count=count, seed=seed,
                      atlas=atlas).queue
 
 
-def shown_right(quizzes, *, count, seed, tags=None, atlas=None) -> list[int | None]:
+def shown_right(quizzes, *, count, seed, tags=None, atlas=None, learner="ann") -> list[int | None]:
     """The number the terminal drill shows each question's right option under (options are shown
     in a seeded shuffle); None for questions without options."""
     out = []
-    for dq in drill_queue(quizzes, count=count, seed=seed, tags=tags, atlas=atlas):
+    for dq in drill_queue(quizzes, count=count, seed=seed, tags=tags, atlas=atlas, learner=learner):
         right = dq.question.answer if dq.type == "choice" else None
         if dq.type == "identify" and dq.question.options:
             right = dq.question.options.index(dq.question.target)
@@ -447,7 +448,7 @@ def test_terminal_drill_spatial_questions_on_the_fixture_atlas(tmp_path, fixture
     pulse = next(q.question for q in load_bank(quizzes) if q.question.id == "pulse")
     key = compute_key(pulse, fixture_atlas)
     at_risk = ", ".join(key.names[i] for i in key.at_risk) or "none"
-    capitate = shown_right(quizzes, count=20, seed=0, atlas=fixture_atlas)[2]
+    capitate = shown_right(quizzes, count=20, seed=0, atlas=fixture_atlas, learner="lee")[2]
     # locate (last): a landmark's name, 'list', a typo; the median nerve lies under the palm centre
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{key.verdict}\n{at_risk}\nmedian\n{capitate}\n"
                                                   "list\nelbow\nPalm centre\n"))
@@ -597,3 +598,50 @@ def test_two_drills_at_once_on_one_sqlite_file(tmp_path):
     switches = sum(a != b for a, b in itertools.pairwise(sessions))
     print(f"{switches} switches between the two drills' answers")
     assert switches >= 5
+
+
+def test_terminal_drill_leaves_a_bad_quiz_file_out(tmp_path, bank_dir, capsys):
+    """As the app does (folder_bank): a bad file is named on stderr with its reason, the rest drilled."""
+    (bank_dir / "broken.yaml").write_text("format_version: 1\nquiz: {id: broken, title: B, author: t}\n"
+                                          "questions:\n  - id: x\n    type: chioce\n    prompt: P?\n")
+    db = tmp_path / "p.sqlite"
+    right = shown_right(bank_dir / "drills.yaml", count=3, seed=0)[0]
+    r = run_cli(["--quizzes", bank_dir, "--db", db, "--learner", "ann", "--count", "3", "--seed", "0"],
+                f"{right}\n")
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"handatlas: left out: {bank_dir / 'broken.yaml'}:5")
+    assert "ann: 1.0 / 1 (100%), 1 fully right, 0 skipped, 2 not reached." in r.stdout
+    assert answer_count(db) == 1
+    # nothing loads: exit 1, each file named
+    (bank_dir / "drills.yaml").write_text("format_version: 1\nquiz: {id: drills}\n")
+    code = main(["drill", "--quizzes", str(bank_dir), "--db", str(tmp_path / "p.sqlite")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert [line.split(":")[0] for line in err[:2]] == ["handatlas"] * 2
+    assert "broken.yaml" in err[0] and "drills.yaml" in err[1]
+    assert err[2] == f"handatlas: error: nothing to drill: every quiz file of {bank_dir} was left out"
+
+
+def test_option_orders_are_seeded_by_learner_question_and_attempt(tmp_path, bank_dir):
+    with ProgressStore.open("sqlite://") as store:
+        def orders(learner, seed):
+            d = Drill(store, bank_dir, learner=learner, seed=seed, count=12, types=["choice"])
+            return {dq.uid: dq.option_order for dq in d.queue}, d
+
+        ada, d = orders("Ada", 7)
+        assert orders("ADA", 7)[0] == ada  # reproducible: the same learner (any case) and seed
+        assert orders("bo", 7)[0] != ada and orders("Ada", 8)[0] != ada
+        assert orders("Ada", None)[0] != orders("Ada", None)[0]  # no seed: a new draw every drill
+        # asked again after a miss: the order of attempt 2
+        dq = d.next_question()
+        d.answer(dq.uid, dq.question.options.index("wrong"))
+        (again,) = d.again
+        assert again.attempt == 2
+        assert again.option_order == tuple(random_order(d.asking_rng(dq.uid, 2), len(dq.question.options)))
+
+
+def random_order(rng, n):
+    order = list(range(n))
+    rng.shuffle(order)
+    return order

@@ -68,7 +68,7 @@ questions:
     explanation: Nothing lies within 4 mm.
   - id: terr
     type: territory
-    prompt: Which nerve supplies the skin at the radial pulse point?
+    prompt: Which nerve supplies the skin where the pulse is felt at the wrist?
     where: radial_pulse
     explanation: The radial side is radial.
   - id: choice_single

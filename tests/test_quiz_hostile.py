@@ -29,7 +29,7 @@ CHOICE = """\
     type: choice
     prompt: Which finger is the thumb?
     explanation: The thumb is the first digit.
-    options: [thumb, index]
+    options: [first digit, second digit]
     answer: 0
 """
 
@@ -70,7 +70,7 @@ SWALLOWED = head() + """\
       the thumb?
       answer: 0
     explanation: The thumb is the first digit.
-    options: [thumb, index]
+    options: [first digit, second digit]
 """
 
 
@@ -102,7 +102,8 @@ CASES: dict[str, tuple[str | bytes, int, str]] = {
     "latin1": ("format_version: 1\nquiz:\n  id: x\n  title: Caf\xe9\n".encode("latin-1"), 4, "not UTF-8"),
     "control_character": (good().replace("thumb?", "thumb?\x07"), 9, "control character U+0007"),
     "binary": (b"\x00\x01\x02" * 1000, 1, "control character U+0000"),
-    "nested_under_key": (good().replace("    options: [thumb, index]\n", "      options: [thumb, index]\n")
+    "nested_under_key": (good().replace("    options: [first digit, second digit]\n",
+                                        "      options: [first digit, second digit]\n")
                          .replace("explanation: The thumb is the first digit.", "explanation:"),
                          11, "field 'options': indented under 'explanation' (line 10)"),
     "swallowed_by_text": (SWALLOWED, 12, "field 'answer': read as part of the text of 'prompt' (line 9)"),
@@ -110,7 +111,7 @@ CASES: dict[str, tuple[str | bytes, int, str]] = {
                              "field 'questions': indented under 'quiz' (line 2): line 'questions' up"),
     "over_indented_plain_text": (good().replace("    answer: 0", "      answer: 0"), 12,
                                  "indented further than"),
-    "over_indented_after_list": (good().replace("    options: [thumb, index]\n",
+    "over_indented_after_list": (good().replace("    options: [first digit, second digit]\n",
                                                 "    options:\n      - thumb\n      - index\n")
                                  .replace("    answer: 0", "        answer: 0"), 14,
                                  "is this key indented further than the keys above it"),

@@ -407,3 +407,31 @@ def test_the_shipped_folder_lists_every_quiz():
     titles = quiz_choices(default_quiz_dir())
     assert [p for _, p in titles] == BANK_FILES
     assert all(not t.endswith("see why)") for t, _ in titles)
+
+
+def test_the_review_of_a_quiz_shows_the_missed_options_as_the_learner_saw_them(tmp_path, fixture_atlas):
+    from handatlas.ui.quizviews import score_html
+
+    run = QuizRun(small_quiz(tmp_path), fixture_atlas, seed=5)
+    shown = []
+    for pick in ("wrong", "right", "also wrong", None):
+        options = run.current.options
+        shown.append(options)
+        if pick is None:
+            run.skip()
+        else:
+            run.answer(options.index(pick))
+    assert len(set(shown)) > 1  # the order differs between questions
+    missed = run.missed()
+    assert [m.number for m in missed] == [1, 3, 4]
+    for m, pick in zip(missed, ("wrong", "also wrong", None), strict=True):
+        assert m.options == shown[m.number - 1]
+        assert [m.options[i] for i in m.picked] == ([pick] if pick else [])
+        assert [m.options[i] for i in m.right] == ["right"]
+    html = score_html("", {"passed": False, "score": 1.0, "right": 1, "max_score": 4.0, "fraction": 0.25,
+                           "pass_mark": 0.5, "missed": [m.__dict__ for m in missed]})
+    first = html.split("<li value='1'>")[1].split("</li>")[0]
+    lines = first.split("The options as you saw them:<br>")[1].split("</p>")[0].split("<br>")
+    assert lines == [f"{n}. {o}" + (" <b>(your answer)</b>" if o == "wrong" else
+                                    " <b>(right)</b>" if o == "right" else "")
+                     for n, o in enumerate(shown[0], 1)]

@@ -7,11 +7,13 @@ mean"), a locate target without geometry, a press that asks for the structures a
 none are, a territory point outside the hand's territories, a quiz id used by two files, a press
 explanation that is not a template filled from its key (:mod:`handatlas.quiz.explanations`), a
 press whose key is not clear of the model's thresholds (:data:`PRESS_MARGIN`), a territory
-point near a border between territories (:data:`TERRITORY_MARGIN_MM`).
+point near a border between territories (:data:`TERRITORY_MARGIN_MM`), a prompt that gives its
+answer away by naming the key option and no other (:func:`giveaway_problems`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +42,9 @@ PRESS_MARGIN = 1.25
 #: A territory question's point must be at least this far (mm) from skin of another territory:
 #: sources disagree near the borders, and so do hands.
 TERRITORY_MARGIN_MM = 4.0
+#: An option's name shorter than this (normalised) is not looked for in a prompt: "no" or "a"
+#: occur in any text (:func:`giveaway_problems`).
+GIVEAWAY_MIN_CHARS = 3
 
 
 def _options(quiz: LoadedQuiz, i: int, options: list[str], *, kind: str) -> list[Problem]:
@@ -165,6 +170,77 @@ def _territory_margin(quiz: LoadedQuiz, i: int, q: schema.Territory, atlas: Atla
     return []
 
 
+def _named_in(text: str, names: Iterable[str]) -> str | None:
+    """The first of ``names`` (normalised) found in the normalised ``text`` as whole words."""
+    for name in names:
+        if len(name) >= GIVEAWAY_MIN_CHARS and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+            return name
+    return None
+
+
+def _structure_names(atlas: Atlas | None, written: str) -> list[str]:
+    """An identify option's names: as written and, when the atlas knows it, the structure's id
+    (underscores as spaces), name, acronym and synonyms; normalised, longest first."""
+    names = {normalise(written)}
+    if atlas is not None and written in atlas:
+        s = atlas.structure(written)
+        names |= {normalise(a) for a in (s.id, s.name, s.acronym, *s.synonyms) if a}
+    return sorted(names - {""}, key=lambda n: (-len(n), n))
+
+
+def giveaway_problems(quiz: LoadedQuiz, i: int, q: schema.Question,
+                      atlas: Atlas | None = None) -> list[Problem]:
+    """A problem when question ``i``'s prompt gives its answer away: it names a key option and no
+    wrong option.
+
+    The rule, for choice, identify and territory questions:
+
+    - The text read is the prompt (and a choice question's ``scenario``), compared after
+      :func:`~handatlas.quiz.keys.normalise` (case, apostrophes and punctuation ignored), an
+      option's name counting only as whole words ("ulnar" in "the ulnar side", not in
+      "ulnaris") and only from :data:`GIVEAWAY_MIN_CHARS` characters.
+    - An option's names: a choice option, its text.  An identify option, its text and, with the
+      atlas, the id (underscores as spaces), name, acronym and synonyms of the structure it
+      names (the atlas accepts them all as the answer).  An identify question without options
+      has one option, its target, and no wrong one: any of its names in the prompt gives it
+      away.  A territory question's options are :data:`HAND_TERRITORIES`, each named by its
+      label alone or followed by "nerve"; its key is the computed territory (needs the atlas).
+    - The question is refused when the options named in the text are some key options and no
+      wrong option.  A prompt naming a wrong option too (or every option) is left alone.
+
+    Locate, press and order questions are not checked: a locate prompt names its target by
+    design, and press and order prompts have no options to single out.
+    """
+    text = normalise(q.prompt)
+    if isinstance(q, schema.Choice):
+        text = normalise(f"{q.scenario} {q.prompt}")
+        names = [[normalise(o)] for o in q.options]
+        keys, labels = set(q.answers), [f"option {j}" for j in range(len(q.options))]
+    elif isinstance(q, schema.Identify):
+        written = q.options if q.options is not None else [q.target]
+        names = [_structure_names(atlas, o) for o in written]
+        target = set(_structure_names(atlas, q.target))
+        keys = {j for j, n in enumerate(names) if target & set(n)}
+        labels = [f"option {j}" if q.options is not None else "the target" for j in range(len(written))]
+    elif isinstance(q, schema.Territory) and atlas is not None:
+        try:
+            territory = compute_key(q, atlas).territory
+        except KeyProblem:
+            return []
+        names = [[f"{t} nerve", t] for t in HAND_TERRITORIES]
+        keys = {j for j, t in enumerate(HAND_TERRITORIES) if t == territory}
+        labels = [f"the {t} nerve" for t in HAND_TERRITORIES]
+    else:
+        return []
+    found = {j: name for j, options in enumerate(names) if (name := _named_in(text, options))}
+    if not found or not set(found) <= keys:
+        return []
+    j = min(found)
+    where = ("prompt",) if _named_in(normalise(q.prompt), [found[j]]) else ("scenario",)
+    return [quiz.problem(i, where, f"names {found[j]!r} ({labels[j]}, the answer) and no wrong option: "
+                                   f"it gives the answer away; reword it without naming the answer")]
+
+
 def check_quiz(quiz: LoadedQuiz, atlas: Atlas | None = None) -> list[Problem]:
     """Every problem of a loaded quiz (the atlas checks are skipped without an atlas).
 
@@ -179,6 +255,8 @@ def check_quiz(quiz: LoadedQuiz, atlas: Atlas | None = None) -> list[Problem]:
         found = structural_problems(quiz, i, q)
         if not found and atlas is not None:
             found = key_problems(quiz, i, q, atlas)
+        if not found:
+            found = giveaway_problems(quiz, i, q, atlas)
         out += found
     return sorted(out, key=lambda p: p.line)
 

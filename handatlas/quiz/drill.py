@@ -15,6 +15,12 @@ Order
 Due cards first (most overdue first), then new questions (easier first, shuffled within a
 difficulty by the drill's seed), then cards not yet due (soonest first), up to ``count``.
 
+Each asking of a question shows its options (and an order question its items) in an order drawn
+from a generator seeded by the drill's seed, the learner, the question and the attempt
+(:meth:`Drill.asking_rng`); without a seed, the drill draws one, so every drill shows new orders.
+The order shown is stored with the answer (:mod:`handatlas.quiz.progress`, ``answers.shown``)
+for a review (:mod:`handatlas.quiz.review`).
+
 Failed cards come back in the same drill
 ----------------------------------------
 An answer rated Again puts the card in FSRS's learning (new card) or relearning (lapsed card)
@@ -46,6 +52,12 @@ left out), from each card's FSRS stability and the time since its last review co
 gave 100 % for every card answered today, failed or not: a topic failed this morning showed
 "predicted recall 100 %".  A failed new card has a stability of about 0.2 days: about 77 %
 tomorrow, against about 95 % for one answered right (Good, stability 2.3 days).
+
+Review
+------
+After a terminal drill, the items missed are shown again with their options in the order the
+learner saw them (:func:`missed_text`; the store keeps that order with each answer,
+:mod:`handatlas.quiz.review`).
 
 Next due
 --------
@@ -91,7 +103,7 @@ from handatlas.quiz.explanations import explanation_text
 from handatlas.quiz.grading import NOTHING_AT_RISK, Grade, grade
 from handatlas.quiz.keys import Key, compute_key, normalise
 from handatlas.quiz.loading import load_quiz, quiz_paths
-from handatlas.quiz.progress import ProgressStore, utcnow
+from handatlas.quiz.progress import ProgressStore, learner_key, utcnow
 from handatlas.quiz.shuffle import option_order, order_items, unshuffle
 
 if TYPE_CHECKING:
@@ -329,6 +341,17 @@ class DrillQuestion:
         """``(uid, attempt)``: this asking of the question in the drill."""
         return (self.uid, self.attempt)
 
+    @property
+    def shown(self) -> dict[str, list[Any]] | None:
+        """What the learner sees, as the store keeps it with the answer for a review
+        (:mod:`handatlas.quiz.review`): ``{"options": option_order}`` or ``{"items": items}``;
+        None for a question shown the same way every time."""
+        if self.option_order is not None:
+            return {"options": list(self.option_order)}
+        if self.items is not None:
+            return {"items": list(self.items)}
+        return None
+
 
 @dataclass(frozen=True)
 class Answered:
@@ -448,7 +471,8 @@ class Drill:
     scheduler
         The FSRS scheduler (default ``fsrs.Scheduler()``: 90 % desired retention).
     seed
-        Seeds the order of new questions and of shown order items.
+        Seeds the order of new questions, and with the learner, question and attempt the order
+        of each question's options and items (:meth:`asking_rng`); None: drawn at random.
     clock
         Returns the current aware datetime (tests pass a fake one).
     easy_seconds
@@ -488,6 +512,7 @@ class Drill:
         self._atlas = atlas
         self._keys: dict[str, Key] = {}
         self._rng = random.Random(seed)
+        self.seed = self._rng.getrandbits(64) if seed is None else seed
         store.learner_id(learner)
         self.learner = store.learner_name(learner)  # as first written: names are case-insensitive
         self.selection = select_questions(self.bank, self.tags, match=match, types=types)
@@ -530,12 +555,25 @@ class Drill:
         for i, (d, q) in enumerate(picked):
             items = None
             if isinstance(q.question, schema.Order):
-                items = order_items(list(q.question.items), self._rng)
+                items = order_items(list(q.question.items), self.asking_rng(q.uid, 1))
             out.append(DrillQuestion(q.uid, q.quiz_id, q.question, i + 1, len(picked), d is None, d, items,
-                                     self.time_limit, option_order(q.question, self._rng)))
+                                     self.time_limit, option_order(q.question, self.asking_rng(q.uid, 1))))
         return out
 
     # -- asking
+    def asking_rng(self, uid: str, attempt: int) -> random.Random:
+        """The generator an asking of question ``uid`` draws its option (and item) order from:
+        seeded by the drill's :attr:`seed`, the learner (case-insensitive), the question and the
+        attempt, so one learner's second attempt shows another order than the first, and two
+        learners drilling with one seed see different orders.
+
+        Examples
+        --------
+        >>> drill.asking_rng("q/x", 1).random() == drill.asking_rng("q/x", 1).random()  # doctest: +SKIP
+        True
+        """
+        return random.Random(f"{self.seed}:{learner_key(self.learner)}:{uid}:{attempt}")
+
     def _open(self, dq: DrillQuestion) -> bool:
         return dq.ask_id not in self._done and dq.ask_id not in self._skipped
 
@@ -626,7 +664,8 @@ class Drill:
 
         stored = self.store.record_answer(
             self.learner, dq.quiz_id, dq.question.id, answer, score=g.score, correct=g.correct,
-            rating=int(rating), review=review, seconds=seconds, session_id=self.session_id, at=now)
+            rating=int(rating), review=review, seconds=seconds, session_id=self.session_id, at=now,
+            shown=dq.shown)
         self._done[dq.ask_id] = Answered(dq.uid, g.score, g.correct, rating, seconds, stored.due, dq.attempt,
                                          now)
         if rating == Rating.Again and dq.attempt < MAX_ASKS:
@@ -636,7 +675,7 @@ class Drill:
     def _ask_again(self, dq: DrillQuestion, due: datetime) -> None:
         """Queue a failed question to be asked again in this drill once FSRS has it due."""
         total = len(self.queue) + len(self.again) + 1
-        order = option_order(dq.question, self._rng)
+        order = option_order(dq.question, self.asking_rng(dq.uid, dq.attempt + 1))
         items = dq.items
         if isinstance(dq.question, schema.Order) and items is not None:
             while len(items) > 1 and list(items) == dq.question.items:
@@ -1133,5 +1172,16 @@ def run_terminal(drill: Drill, *, stdin: TextIO, stdout: TextIO) -> int:
         code = 130
     summary = drill.close()
     stdout.write("\n" + summary.text() + f"\nProgress saved in {drill.store.url}.\n")
+    stdout.write(missed_text(drill, atlas=atlas))
     stdout.flush()
     return code
+
+
+def missed_text(drill: Drill, *, atlas: Atlas | None = None) -> str:
+    """The review printed after a terminal drill: every answer of the drill not fully right, read
+    back from the store, with its options in the order the learner saw them
+    (:mod:`handatlas.quiz.review`); "" when nothing was missed."""
+    from handatlas.quiz.review import missed_review
+
+    text = missed_review(drill.store, drill.bank, drill.learner, session_id=drill.session_id, atlas=atlas)
+    return "\n" + text if text else ""

@@ -7,7 +7,7 @@ from ``--db`` or ``$HANDATLAS_DB_URL`` (e.g. ``postgresql+psycopg://user@host/sc
 path (no ``://``) means a SQLite file.  The SQL is dialect-neutral Core; only the SQLite connection
 setup below is SQLite-specific.
 
-Tables (schema version 2)
+Tables (schema version 3)
 -------------------------
 ``meta``      key, value: ``schema_version``.
 ``learners``  id, name (as first written), name_key (unique: :func:`learner_key`), created_at.
@@ -15,7 +15,10 @@ Tables (schema version 2)
               (:meth:`fsrs.Card.to_json`), ``due``, ``reps``, ``lapses``, ``updated_at``.
 ``sessions``  id, learner_id, tags (JSON list), match, count, time_limit, started_at, ended_at.
 ``answers``   id, session_id, learner_id, quiz_id, question_id, answer (JSON), score, correct,
-              seconds, rating (FSRS 1-4), answered_at.
+              seconds, rating (FSRS 1-4), answered_at, shown (JSON or NULL): what the learner saw,
+              to show it again in a review (:mod:`handatlas.quiz.review`): ``{"options": [2, 0,
+              1]}``, the option indices of the file in the order shown (choice, identify), or
+              ``{"items": [...]}``, an order question's items as shown.
 ``learner_codes``  learner_id, code_hash (PBKDF2, :func:`handatlas.accounts.hash_password`), set_at:
               a learner's personal code (:mod:`handatlas.learners`).
 ``login_failures``  key (``client:<address>`` or ``account:<name>``), failures, first_at,
@@ -33,6 +36,13 @@ Version 1 stores kept names case-sensitive; the upgrade to version 2 fills ``nam
 merges learners whose names differ only in case into the oldest one: their answers and sessions
 all move to it, and where both have a card for one question the more recently reviewed card is
 kept (with the reps and lapses of both added).  Nothing answered is lost.
+
+The order a learner saw
+-----------------------
+Options are shown in a drawn order (:mod:`handatlas.quiz.shuffle`).  From version 3 each answer
+keeps that order (``answers.shown``), so that a review shows the options as the learner saw them.
+The upgrade from version 2 adds the column and keeps every row; answers given before it have no
+order (NULL), and a review shows their options in the file's order, saying so.
 
 PostgreSQL needs the ``postgres`` extra (``pip install 'handatlas[postgres]'``, psycopg 3); a
 missing driver is named when the store is opened.  Stores opening one fresh database at once
@@ -60,7 +70,7 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -73,7 +83,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine
 
 #: The schema this module writes; a store with a higher version is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Environment variable holding the store's SQLAlchemy URL.
 DB_ENV = "HANDATLAS_DB_URL"
 #: How long (seconds) a SQLite writer waits for another one before giving up.
@@ -135,6 +145,7 @@ answers = sa.Table(
     sa.Column("seconds", sa.Float, nullable=True),
     sa.Column("rating", sa.Integer, nullable=False),
     sa.Column("answered_at", sa.DateTime, nullable=False),
+    sa.Column("shown", sa.Text, nullable=True),  # nullable: added to version 2 stores
     sa.Index("ix_answers_learner_time", "learner_id", "answered_at"),
 )
 
@@ -198,8 +209,13 @@ def _case_insensitive_names(conn: Connection) -> None:
     next(ix for ix in learners.indexes if ix.name == "ux_learners_name_key").create(conn)
 
 
+def _shown_order(conn: Connection) -> None:
+    """Version 2 -> 3: ``answers.shown`` (NULL for the answers already there; module doc)."""
+    conn.execute(sa.text("ALTER TABLE answers ADD COLUMN shown TEXT"))
+
+
 #: Upgrades from version ``v`` to ``v + 1``, run in order inside the opening transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _case_insensitive_names}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _case_insensitive_names, 2: _shown_order}
 
 
 class StoreError(RuntimeError):
@@ -220,6 +236,7 @@ class AnswerRow:
     seconds: float | None
     rating: int
     answered_at: datetime
+    shown: dict[str, Any] | None = None  # what the learner saw (module doc); None: not recorded
 
 
 @dataclass(frozen=True)
@@ -551,8 +568,12 @@ class ProgressStore:
     def record_answer(self, learner: str, quiz_id: str, question_id: str, answer: Any, *,
                       score: float, correct: bool, rating: int,
                       review: Callable[[Card | None], Card], seconds: float | None = None,
-                      session_id: int | None = None, at: datetime | None = None) -> CardRow:
+                      session_id: int | None = None, at: datetime | None = None,
+                      shown: Mapping[str, Any] | None = None) -> CardRow:
         """Record one answer and update its review card, in one transaction.
+
+        ``shown`` is what the learner saw (``{"options": [...]}`` or ``{"items": [...]}``, the
+        module doc), kept for a review.
 
         ``review`` receives the stored card (``None`` for a new question), read inside the
         transaction under the write lock, and returns the card after this review.  Either both
@@ -566,6 +587,7 @@ class ProgressStore:
         lid = self.learner_id(learner)
         when = at or utcnow()
         payload = to_json(answer)
+        seen = None if shown is None else to_json(dict(shown))
         for attempt in range(3):
             try:
                 with self._tx() as conn:
@@ -573,7 +595,7 @@ class ProgressStore:
                         session_id=session_id, learner_id=lid, quiz_id=quiz_id, question_id=question_id,
                         answer=payload, score=float(score), correct=bool(correct),
                         seconds=None if seconds is None else float(seconds), rating=int(rating),
-                        answered_at=to_db(when)))
+                        answered_at=to_db(when), shown=seen))
                     where = ((cards.c.learner_id == lid) & (cards.c.quiz_id == quiz_id)
                              & (cards.c.question_id == question_id))
                     old = conn.execute(sa.select(cards).where(where).with_for_update()).mappings().first()
@@ -626,7 +648,7 @@ class ProgressStore:
             rows = conn.execute(q).mappings().all()
         return [AnswerRow(r["id"], r["session_id"], r["quiz_id"], r["question_id"],
                           json.loads(r["answer"]), r["score"], bool(r["correct"]), r["seconds"], r["rating"],
-                          from_db(r["answered_at"]))
+                          from_db(r["answered_at"]), None if r["shown"] is None else json.loads(r["shown"]))
                 for r in reversed(rows)]
 
     # -- learner codes (see handatlas.learners)

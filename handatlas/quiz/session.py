@@ -54,7 +54,14 @@ from handatlas.quiz.keys import (
 )
 from handatlas.quiz.loading import LoadedQuiz
 from handatlas.quiz.problems import QuizFlowError
-from handatlas.quiz.shuffle import option_order, order_items, territory_choices, unshuffle
+from handatlas.quiz.shuffle import (
+    option_order,
+    order_items,
+    picked_options,
+    shown_positions,
+    territory_choices,
+    unshuffle,
+)
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -393,7 +400,12 @@ def _check_uid(uid: str | None, current: PublicQuestion | None, answered: set[st
 
 @dataclass(frozen=True)
 class Missed:
-    """A question of a finished quiz that was not fully right, for the review at the end."""
+    """A question of a finished quiz that was not fully right, for the review at the end.
+
+    ``options`` are a choice or identify question's options in the order the learner saw them
+    (None for other types); ``picked`` and ``right`` are positions among them: the learner's
+    pick(s) and the right option(s).
+    """
 
     number: int
     prompt: str
@@ -402,6 +414,9 @@ class Missed:
     feedback: str
     answer_text: str
     explanation: str
+    options: tuple[str, ...] | None = None
+    picked: tuple[int, ...] = ()
+    right: tuple[int, ...] = ()
 
 
 # ----------------------------------------------------------------------------- a quiz
@@ -556,8 +571,24 @@ class QuizRun:
         """The questions answered so far that were not fully right (skipped ones too), in order."""
         prompts = {q.id: q.prompt.strip() for q in self.quiz.questions}
         return [Missed(r.number, prompts[r.question_id], r.score, r.skipped, r.feedback.feedback,
-                       r.feedback.answer_text, r.feedback.explanation)
+                       r.feedback.answer_text, r.feedback.explanation, *self._as_seen(r))
                 for r in self.results if not r.correct]
+
+    def _as_seen(self, result: Result) -> tuple[tuple[str, ...] | None, tuple[int, ...], tuple[int, ...]]:
+        """A result's options as shown, with the positions of the learner's pick(s) and the key."""
+        pos = result.number - 1
+        order, shown = self._orders.get(pos), self._public.get(pos)
+        if order is None or shown is None or shown.options is None:
+            return None, (), ()
+        key = self._keys.get(self._order[pos])
+        if isinstance(key, ChoiceKey):
+            right = key.answers
+        elif isinstance(key, IdentifyKey) and key.options is not None:
+            right = frozenset(i for i, o in enumerate(key.options) if o == key.target)
+        else:
+            right = frozenset()
+        picked = shown_positions(order, picked_options(result.answer))
+        return shown.options, picked, shown_positions(order, right)
 
     def end(self) -> None:
         """Stop early: every question not yet answered counts as skipped (score 0)."""

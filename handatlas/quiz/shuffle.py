@@ -14,6 +14,7 @@ order stays on the server: sent to the page, it would tell where the file's firs
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from typing import Any
 
 from handatlas.quiz import schema
@@ -56,6 +57,30 @@ def unshuffle(question: schema.Question, answer: Any, order: tuple[int, ...] | N
     if isinstance(answer, list | tuple):
         return sorted(back(i) for i in answer)
     return back(answer)
+
+
+def picked_options(answer: Any) -> list[int]:
+    """The option indices in a choice or identify answer (none for a typed name or a skip).
+
+    Examples
+    --------
+    >>> picked_options([0, 2]), picked_options(1), picked_options("median nerve"), picked_options(None)
+    ([0, 2], [1], [], [])
+    """
+    values = answer if isinstance(answer, list | tuple) else [answer]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def shown_positions(order: Iterable[int], indices: Iterable[int]) -> tuple[int, ...]:
+    """Where the file's options ``indices`` were shown, given the order shown (sorted positions).
+
+    Examples
+    --------
+    >>> shown_positions((2, 0, 1), [0, 2])
+    (0, 1)
+    """
+    place = {i: n for n, i in enumerate(order)}
+    return tuple(sorted(place[i] for i in indices if i in place))
 
 
 def order_items(items: list[str], rng: random.Random) -> tuple[str, ...]:

@@ -236,7 +236,7 @@ def score_html(title: str, score: dict[str, Any] | None) -> str:
     if missed:
         items = "".join(
             f"<li value='{m['number']}'><p><b>{escape(m['prompt'])}</b></p>"
-            f"<p>{_how_it_went(m)}</p>"
+            f"{_options_as_seen(m)}<p>{_how_it_went(m)}</p>"
             f"<p><b>Answer:</b> {escape(m['answer_text'])}</p>"
             f"<p class='q-explanation'>{escape(m['explanation'])}</p></li>"
             for m in missed
@@ -244,6 +244,19 @@ def score_html(title: str, score: dict[str, Any] | None) -> str:
         plural = "s" if len(missed) != 1 else ""
         out += f"<h4>To review: {len(missed)} question{plural}</h4><ol class='q-review'>{items}</ol>"
     return out
+
+
+def _options_as_seen(missed: dict[str, Any]) -> str:
+    """A missed choice or identify question's options numbered in the order the learner saw them,
+    the learner's pick and the right one marked ("" for other types)."""
+    options = missed.get("options")
+    if not options:
+        return ""
+    lines = []
+    for n, text in enumerate(options):
+        marks = ["your answer"] * (n in missed["picked"]) + ["right"] * (n in missed["right"])
+        lines.append(f"{n + 1}. {escape(text)}" + (f" <b>({', '.join(marks)})</b>" if marks else ""))
+    return "<p class='q-seen'>The options as you saw them:<br>" + "<br>".join(lines) + "</p>"
 
 
 def _how_it_went(missed: dict[str, Any]) -> str:
