@@ -11,9 +11,11 @@ Measured in one run:
     changes): mouse release to the Python handler done (wall clock), the handler alone
     (``app.last_click['ms']``), and mouse release to the verdict's text changing in the page
     (measured inside the page); p50/p95.
-(c) first-page payload: every HTTP response body and every websocket frame received until the
-    page is ready, by kind, against the baseline of shipping the atlas's meshes raw
-    (float32 vertices and uint32 triangles, undecimated, uncompressed).
+(c) first-page payload: every HTTP response body as it travelled (compressed) and every websocket
+    frame received until the page is ready, by kind (the meshes are a static file), against the
+    baseline of shipping the atlas's meshes raw (float32 vertices and uint32 triangles,
+    undecimated, uncompressed); then the same page opened again in that browser, its meshes
+    from the browser's cache.
 
 Prints a table and ends with one JSON line.  Needs chromium at /usr/bin/chromium (never
 ``playwright install``).  Run: ``.venv/bin/python benchmarks/bench_app.py``.
@@ -109,7 +111,14 @@ def kind_of(url: str, content_type: str) -> str:
         return "js"
     if "css" in content_type or path.endswith(".css"):
         return "css"
+    if path.endswith(".bin"):
+        return "meshes"
     return "other"
+
+
+def wire_bytes(response: Any) -> int:
+    """The body's size as it travelled (compressed, 0 when it came from the browser's cache)."""
+    return max(int(response.request.sizes()["responseBodySize"]), 0)
 
 
 # ------------------------------------------------------------------ (a) + (c)
@@ -156,7 +165,8 @@ def cold_start(playwright, log, db: str, *, payload: bool) -> dict[str, Any]:
     server_ready = time.perf_counter() - t0
     browser = launch(playwright)
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
         responses: list[Any] = []
         frames = {"count": 0, "bytes": 0}
         ready = {"done": False}
@@ -183,10 +193,19 @@ def cold_start(playwright, log, db: str, *, payload: bool) -> dict[str, Any]:
                 if r.status >= 300:
                     continue
                 k = kind_of(r.url, r.headers.get("content-type", ""))
-                kinds[k] = kinds.get(k, 0) + len(r.body())
+                kinds[k] = kinds.get(k, 0) + wire_bytes(r)
             kinds["websocket"] = frames["bytes"]
             out["payload"] = kinds
             out["ws_frames"] = frames["count"]
+        # the app opened again in the same browser: the meshes come from its cache
+        again = context.new_page()
+        fetched: list[Any] = []
+        again.on("response", lambda r: fetched.append(r))
+        t2 = time.perf_counter()
+        again.goto(f"http://localhost:{port}/")
+        again.wait_for_function(SCENE_STATE_JS, polling="raf", timeout=120_000)
+        out["page_again_s"] = time.perf_counter() - t2
+        out["meshes_again_bytes"] = sum(wire_bytes(r) for r in fetched if kind_of(r.url, "") == "meshes")
         return out
     finally:
         browser.close()
@@ -222,7 +241,8 @@ def press_latency(playwright, db: str) -> dict[str, Any]:
     url = f"http://localhost:{pn_state._servers[sid][0].port}/"
     browser = launch(playwright)
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
         page.goto(url)
         page.wait_for_selector(READY, state="attached", timeout=120_000)
         page.evaluate(PAGE_JS)
@@ -290,6 +310,7 @@ def main() -> None:
         (f"(a) server ready ({starts[0]['how']}), median of {STARTS}", f"{med('server_ready_s'):.2f} s"),
         ("(a) page ready: goto to meshes drawn", f"{med('page_ready_s'):.2f} s"),
         ("(a) server start to first rendered hand", f"{med('total_s'):.2f} s"),
+        ("(a) page opened again in that browser (meshes cached)", f"{med('page_again_s'):.2f} s"),
         ("(b) first press: release to Python / to page",
          f"{press['first'][0]:.0f} / {press['first'][2]:.0f} ms"),
         (f"(b) release to Python handled, p50 / p95 (n={CLICKS})",
@@ -299,14 +320,15 @@ def main() -> None:
         ("(b) release to verdict changed in page, p50 / p95",
          f"{pct(press['to_page'], 50):.0f} / {pct(press['to_page'], 95):.0f} ms"),
     ]
-    for kind in ("html", "js", "css", "websocket", "other"):
+    for kind in ("html", "js", "css", "meshes", "websocket", "other"):
         if kind in payload:
             rows.append((f"(c) first page: {kind}", f"{payload[kind] / 1e6:.3f} MB"))
     rows += [
         ("(c) first page: total", f"{total_bytes / 1e6:.3f} MB"),
         (f"(c) baseline: raw meshes ({display.triangles:,} tris drawn of "
          f"{sum(atlas.triangles(s) for s in atlas.with_geometry()):,})", f"{raw_mesh / 1e6:.3f} MB"),
-        ("(c) mesh blob sent (decimated, quantised, zlib)", f"{display.blob.nbytes / 1e6:.3f} MB"),
+        ("(c) mesh blob (decimated, quantised, zlib)", f"{display.blob.nbytes / 1e6:.3f} MB"),
+        ("(c) mesh blob fetched again by the second page", f"{starts[0]['meshes_again_bytes'] / 1e6:.3f} MB"),
     ]
     print(f"chromium headless (SwiftShader WebGL); {os.cpu_count()} CPUs")
     for name, value in rows:
@@ -317,6 +339,8 @@ def main() -> None:
         "server_ready_s": round(med("server_ready_s"), 2),
         "page_ready_s": round(med("page_ready_s"), 2),
         "start_to_hand_s": round(med("total_s"), 2),
+        "page_again_s": round(med("page_again_s"), 2),
+        "meshes_again_bytes": int(starts[0]["meshes_again_bytes"]),
         "first_press_to_page_ms": round(press["first"][2]),
         "press_to_python_p50_ms": round(pct(press["to_python"], 50), 1),
         "press_to_python_p95_ms": round(pct(press["to_python"], 95), 1),
@@ -328,7 +352,7 @@ def main() -> None:
         "payload_total_bytes": int(total_bytes),
         "ws_bytes": int(payload["websocket"]),
         "raw_mesh_bytes": int(raw_mesh),
-        "ratio_raw_mesh_to_ws": round(raw_mesh / payload["websocket"], 2),
+        "ratio_raw_mesh_to_sent": round(raw_mesh / (payload["websocket"] + payload.get("meshes", 0)), 2),
         "ratio_raw_mesh_to_total": round(raw_mesh / total_bytes, 2),
     }
     print(json.dumps(result))

@@ -7,7 +7,10 @@ instructor, opened by that instructor's browser.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import urllib.request
+import zlib
 
 import pytest
 import yaml
@@ -192,3 +195,38 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
 
     run(scenario())
 
+
+
+def test_the_meshes_are_a_cacheable_static_file_of_geometry_only(served):
+    """The display meshes travel as a static file named by its content hash (cached for good,
+    no structure name in it); the session sends only where it is and how to unpack it."""
+    from handatlas.ui.app import shared_atlas
+    from handatlas.ui.display import display_meshes
+
+    meshes = display_meshes(shared_atlas())
+    browser = Browser(served.url)
+    token = browser.open_page()
+
+    async def scene_payload() -> dict:
+        sock = await Socket.connect(served.url, token, cookies=browser.cookie_header())
+        try:
+            await sock.pull()
+            return sock.model("scene").data.meshes
+        finally:
+            await sock.close()
+
+    payload = run(scene_payload())
+    assert "blob" not in payload and payload["index"] == meshes.index
+    assert payload["url"] == f"./meshes/{meshes.digest}.bin"
+    status, headers, _ = browser.request(payload["url"][2:])
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    with urllib.request.urlopen(served.url + payload["url"][2:], timeout=60) as resp:
+        body = resp.read()
+    assert body == meshes.blob.tobytes()
+    assert hashlib.sha256(body).hexdigest().startswith(meshes.digest)
+    raw = zlib.decompress(body)
+    assert len(raw) == meshes.raw_bytes and b"median" not in raw and b"nerve" not in raw
+    status, _, _ = browser.request(payload["url"][2:], headers={"If-None-Match": f'"{meshes.digest}"'})
+    assert status == 304
+    assert browser.request(f"meshes/{'0' * 20}.bin")[0] == 404
+    assert browser.request("meshes/../static/x.bin")[0] == 404

@@ -8,12 +8,17 @@ the territories) can be drawn on it as is.  Positions are quantised to 16 bits o
 bounding box (≈ 4 µm steps), triangle indices are 16 or 32 bits, and the whole is one zlib
 stream that the browser inflates with the built-in ``DecompressionStream``.
 
+The stream is served as a static file named by its content hash (:func:`blob_path`,
+:func:`published`): geometry only, no structure names, cached by the browser for good (a new
+atlas has a new name), while the index that names each part travels with the session.
+
 No panel import here.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import zlib
 from dataclasses import dataclass
 
@@ -28,6 +33,9 @@ DECIMATE_ABOVE = 1500
 #: Fraction of triangles removed when decimating.
 REDUCTION = 0.5
 _LEVELS = 65535
+#: Where the server publishes the blobs (``/<MESH_ROUTE>/<digest>.bin``).
+MESH_ROUTE = "meshes"
+_PUBLISHED: dict[str, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,15 @@ class DisplayMeshes:
     raw_bytes: int
     triangles: int
 
+    @functools.cached_property
+    def digest(self) -> str:
+        """The blob's content hash (hex, 20 characters): its file name."""
+        return hashlib.sha256(self.blob.tobytes()).hexdigest()[:20]
+
     def payload(self) -> dict[str, object]:
-        """What the scene component receives."""
-        return {"blob": self.blob, "index": self.index, "origin": self.origin, "scale": self.scale}
+        """What the scene component receives: where to fetch the blob, and how to unpack it."""
+        return {"url": blob_path(self.digest), "bytes": int(self.blob.size), "index": self.index,
+                "origin": self.origin, "scale": self.scale}
 
 
 def display_geometry(atlas: Atlas, structure_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -132,8 +146,21 @@ def pack(atlas: Atlas, ids: tuple[str, ...] | None = None, *, level: int = 6) ->
 
 @functools.lru_cache(maxsize=4)
 def display_meshes(atlas: Atlas) -> DisplayMeshes:
-    """:func:`pack` of every mesh, built once per process and atlas (shared by all sessions)."""
-    return pack(atlas)
+    """:func:`pack` of every mesh, built once per process and atlas (shared by all sessions), and
+    published for the server to serve (:func:`published`)."""
+    meshes = pack(atlas)
+    _PUBLISHED[meshes.digest] = meshes.blob.tobytes()
+    return meshes
+
+
+def blob_path(digest: str) -> str:
+    """The blob's address, relative to the app's page."""
+    return f"./{MESH_ROUTE}/{digest}.bin"
+
+
+def published(digest: str) -> bytes | None:
+    """The blob of that content hash, if this process has packed it (else None)."""
+    return _PUBLISHED.get(digest)
 
 
 def unpack(meshes: DisplayMeshes) -> dict[str, tuple[np.ndarray, np.ndarray]]:

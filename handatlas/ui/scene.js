@@ -5,9 +5,23 @@ const DRAG_PX2 = 16;
 
 function rgb(c) { return c.map((v) => Math.round(v * 255)); }
 
-async function inflate(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Response(stream).arrayBuffer();
+// The meshes' blob: a static file named by its content hash (the browser caches it for good),
+// inflated as it arrives.
+async function fetchMeshes(url) {
+  const resp = await fetch(url, { credentials: "same-origin" });
+  if (!resp.ok) throw new Error(`the meshes could not be loaded (${resp.status} ${url})`);
+  return new Response(resp.body.pipeThrough(new DecompressionStream("deflate"))).arrayBuffer();
+}
+
+// Run fn once the browser has painted what just changed (a verdict's text shows before the
+// 3D view is redrawn, which a software renderer may take a second over); calls coalesce.
+function afterPaint(fn) {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => setTimeout(() => { queued = false; fn(); }, 0));
+  };
 }
 
 export function render({ model, el }) {
@@ -54,10 +68,22 @@ export function render({ model, el }) {
     return actor;
   }
 
+  // the download starts at once, while the page is still being laid out
+  let download = null;
+  function meshes() {
+    const m = model.meshes;
+    if (!m || !m.url) return null;
+    if (!download || download.url !== m.url) download = { url: m.url, data: fetchMeshes(m.url) };
+    return download.data;
+  }
+  meshes();
+
+  let building = false;
   async function build() {
     const m = model.meshes;
-    if (!m || !m.blob || built) return;
-    const raw = await inflate(m.blob);
+    if (!meshes() || built || building) return;
+    building = true;
+    const raw = await meshes();
     let offset = 0;
     for (const e of m.index) {
       const q = new Uint16Array(raw, offset, e.points * 3);
@@ -355,8 +381,9 @@ export function render({ model, el }) {
   model.on("resize", start);
   new ResizeObserver(start).observe(root);
   model.on("meshes", () => build());
+  const applySoon = afterPaint(applyAll);
   for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) {
-    model.on(p, applyAll);
+    model.on(p, applySoon);
   }
   model.on("label", () => { fillPin(); placePin(); });
   model.on("view", setView);

@@ -38,9 +38,10 @@ from bokeh.util.token import (
 )
 from panel.io.server import AutoloadJsHandler, DocHandler, Server, WSHandler, get_server
 from panel.io.state import state as pn_state
-from tornado.web import HTTPError
+from tornado.web import HTTPError, RequestHandler
 
 from handatlas.secret import derive_key
+from handatlas.ui.display import MESH_ROUTE, published
 from handatlas.ui.login import GUEST, InstructorAuth, instructor_of, is_https
 from handatlas.ui.quizviews import LEARNER_COOKIE
 
@@ -176,6 +177,24 @@ def _first_connection(app: Any, token: str, expiry: float) -> bool:
     return True
 
 
+class MeshBlobHandler(RequestHandler):
+    """``/meshes/<digest>.bin``: the display meshes' blob (:mod:`handatlas.ui.display`), named
+    by its content hash, so the browser may keep it for good."""
+
+    def get(self, digest: str) -> None:
+        blob = published(digest)
+        if blob is None:
+            raise HTTPError(404)
+        etag = f'"{digest}"'
+        self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+        self.set_header("ETag", etag)
+        if self.request.headers.get("If-None-Match") == etag:
+            self.set_status(304)
+            return
+        self.set_header("Content-Type", "application/octet-stream")  # already deflated
+        self.write(blob)
+
+
 #: Panel's handlers and what replaces them.
 REPLACED = {
     DocHandler: SessionPageHandler,
@@ -247,6 +266,8 @@ def make_server(
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         use_xheaders=use_xheaders,
+        extra_patterns=[(rf"/{MESH_ROUTE}/([0-9a-f]{{20}})\.bin", MeshBlobHandler),
+                        *kwargs.pop("extra_patterns", [])],
         **kwargs,
     )
     _swap_handlers(server)
