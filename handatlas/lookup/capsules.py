@@ -576,11 +576,13 @@ def surface_distance(capsules: CapsuleSet, point: np.ndarray, structure: int) ->
 def _surface_distances(points, structures, bounds, a, b, radius, out):
     for n in range(points.shape[0]):
         best = np.inf
+        px, py, pz = points[n, 0], points[n, 1], points[n, 2]
         for j in range(bounds[structures[n]], bounds[structures[n] + 1]):
-            ab = b[j] - a[j]
-            rel = points[n] - a[j]
-            t = min(max((rel @ ab) / max(ab @ ab, 1e-18), 0.0), 1.0)
-            gap = np.sqrt(((rel - t * ab) ** 2).sum()) - radius[j]
+            ux, uy, uz = b[j, 0] - a[j, 0], b[j, 1] - a[j, 1], b[j, 2] - a[j, 2]
+            rx, ry, rz = px - a[j, 0], py - a[j, 1], pz - a[j, 2]
+            t = min(max((rx * ux + ry * uy + rz * uz) / max(ux * ux + uy * uy + uz * uz, 1e-18), 0.0), 1.0)
+            qx, qy, qz = rx - t * ux, ry - t * uy, rz - t * uz
+            gap = np.sqrt(qx * qx + qy * qy + qz * qz) - radius[j]
             best = min(best, gap)
         out[n] = best
 
