@@ -237,45 +237,47 @@ def _foot(px, py, pz, dx, dy, dz, a, b):
 
 
 @njit
-def _chord_bounds(px, py, pz, dx, dy, dz, start, end, slack, rad):
-    """Lower bounds over a chunk, as its segments' own tests see them: distance from the contact,
-    depth below it and offset from the axis; and an upper bound of its depth."""
-    ta = (start[0] - px) * dx + (start[1] - py) * dy + (start[2] - pz) * dz
-    tb = (end[0] - px) * dx + (end[1] - py) * dy + (end[2] - pz) * dz
+def _chunk_near(px, py, pz, start, end, slack, rad):
+    """No sample of a chunk lies nearer to the contact than this (from its chord)."""
     ux, uy, uz = end[0] - start[0], end[1] - start[1], end[2] - start[2]
     wx, wy, wz = px - start[0], py - start[1], pz - start[2]
     t = min(max((wx * ux + wy * uy + wz * uz) / max(ux * ux + uy * uy + uz * uz, 1e-18), 0.0), 1.0)
     qx, qy, qz = start[0] + t * ux - px, start[1] + t * uy - py, start[2] + t * uz - pz
-    near = np.sqrt(qx * qx + qy * qy + qz * qz) - slack - 1.4142135623730951 * rad
+    return np.sqrt(qx * qx + qy * qy + qz * qz) - slack - 1.4142135623730951 * rad
+
+
+@njit
+def _chunk_bounds(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, strain, want_load, start,
+                  end, slack, rad, envelope, step):
+    """Bounds over a chunk's samples, from its chord: ``(bound, load)``.
+
+    ``bound`` is an upper bound of ``sigma_z / p`` on the undeformed tissue (sheets only lower
+    it), or -1 when none of its segments would pass their own candidate tests (beyond the reach,
+    behind the contact plane, or unable to reach ``need`` on the column compressed at
+    ``prune_strain``); ``load`` (with ``want_load``, else 0) an upper bound on the column
+    compressed by ``strain``.  The cheap tests come first and end the work early.
+    """
+    if _chunk_near(px, py, pz, start, end, slack, rad) > reach:
+        return -1.0, 0.0
+    ta = (start[0] - px) * dx + (start[1] - py) * dy + (start[2] - pz) * dz
+    tb = (end[0] - px) * dx + (end[1] - py) * dy + (end[2] - pz) * dz
+    if max(ta, tb) + slack <= 0.0:  # wholly behind the contact plane
+        return -1.0, 0.0
+    # nor shallower, nor nearer to the axis, than these
+    ux, uy, uz = end[0] - start[0], end[1] - start[1], end[2] - start[2]
     t = _foot(px, py, pz, dx, dy, dz, start, end)
     qx, qy, qz = start[0] + t * ux - px, start[1] + t * uy - py, start[2] + t * uz - pz
     zq = qx * dx + qy * dy + qz * dz
     rho_low = max(np.sqrt(max(qx * qx + qy * qy + qz * qz - zq * zq, 0.0)) - slack - rad, 0.0)
-    return near, max(min(ta, tb) - slack - rad, 0.0), rho_low, max(ta, tb) + slack
-
-
-@njit
-def _chunk_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, start, end, slack, rad,
-                 envelope, step):
-    """An upper bound of ``sigma_z / p`` on the undeformed tissue over a chunk's samples (sheets
-    only lower it), or -1 when none of its segments would pass their own candidate tests (beyond
-    the reach, behind the contact plane, or unable to reach ``need`` on the column compressed at
-    ``prune_strain``)."""
-    near, z_low, rho_low, z_top = _chord_bounds(px, py, pz, dx, dy, dz, start, end, slack, rad)
-    if near > reach or z_top <= 0.0:
-        return -1.0
+    z_low = max(min(ta, tb) - slack - rad, 0.0)
     squeezed = z_low * (1.0 - prune_strain) if z_low <= column else z_low - prune_strain * column
     if _envelope(envelope, step, squeezed / pad, rho_low / pad) < need:
-        return -1.0
-    return _envelope(envelope, step, z_low / pad, rho_low / pad)
-
-
-@njit
-def _chunk_load(px, py, pz, dx, dy, dz, pad, column, strain, start, end, slack, rad, envelope, step):
-    """An upper bound of ``sigma_z / p`` over a chunk's samples on the column compressed by ``strain``."""
-    _, z_low, rho_low, _ = _chord_bounds(px, py, pz, dx, dy, dz, start, end, slack, rad)
+        return -1.0, 0.0
+    bound = _envelope(envelope, step, z_low / pad, rho_low / pad)
+    if not want_load:
+        return bound, 0.0
     squeezed = z_low * (1.0 - strain) if z_low <= column else z_low - strain * column
-    return _envelope(envelope, step, squeezed / pad, rho_low / pad)
+    return bound, _envelope(envelope, step, squeezed / pad, rho_low / pad)
 
 
 @njit
@@ -340,14 +342,15 @@ def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain,
 def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
                 a, b, radius, owner, mid, half, chunks, chunk_owner, chord_start, chord_end, chord_slack,
                 chord_radius,
-                table, step, envelope, need, flag_need,
+                table, step, envelope, need, flag_need, flag_reach,
                 rank, load, segment, param, depth, offset):
     """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press.
 
     Branch and bound over the chunks: each chunk gets an upper bound of what its samples can
     reach; the best-bounded chunk of every structure is searched first, then the others, each
     skipped when its bound cannot beat what its structure already holds.  A structure whose
-    chunks cannot reach ``flag_need`` on the compressed column is skipped whole.
+    chunks cannot reach ``flag_need`` on the compressed column is skipped whole, and so, before
+    any bound is computed, is a structure none of whose chunks comes within its ``flag_reach``.
     """
     px, py, pz = points[i, 0], points[i, 1], points[i, 2]
     dx, dy, dz = directions[i, 0], directions[i, 1], directions[i, 2]
@@ -357,22 +360,31 @@ def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet
     bound = np.empty(n_chunks)
     best = np.full(rank.shape[1], -1, dtype=np.int64)
     loaded = np.zeros(rank.shape[1])  # a bound of each structure's load on the compressed column
+    near = np.zeros(rank.shape[1], dtype=np.bool_)  # a chunk within the structure's flag reach
     for c in range(n_chunks):
-        bound[c] = _chunk_bound(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need,
-                                chord_start[c], chord_end[c], chord_slack[c], chord_radius[c], envelope, step)
         k = chunk_owner[c]
+        if not near[k]:
+            near[k] = _chunk_near(px, py, pz, chord_start[c], chord_end[c], chord_slack[c],
+                                  chord_radius[c]) <= flag_reach[i, k]
+    for c in range(n_chunks):
+        k = chunk_owner[c]
+        if not near[k]:
+            bound[c] = -1.0
+            continue
+        want = flag_need[k] > 0.0
+        bound[c], top = _chunk_bounds(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, strain,
+                                      want, chord_start[c], chord_end[c], chord_slack[c], chord_radius[c],
+                                      envelope, step)
         if bound[c] < 0.0:
             continue
         if best[k] < 0 or bound[c] > bound[best[k]]:
             best[k] = c
-        if flag_need > 0.0:
-            top = _chunk_load(px, py, pz, dx, dy, dz, pad, column, strain, chord_start[c], chord_end[c],
-                              chord_slack[c], chord_radius[c], envelope, step)
+        if want:
             loaded[k] = max(loaded[k], top)
     for sweep in range(2):  # 0: the best chunk of each structure; 1: the others
         for c in range(n_chunks):
             k = chunk_owner[c]
-            if bound[c] < 0.0 or (best[k] == c) != (sweep == 0) or loaded[k] < flag_need:
+            if bound[c] < 0.0 or (best[k] == c) != (sweep == 0) or loaded[k] < flag_need[k]:
                 continue
             if rank[i, k] > 0.0 and bound[c] <= rank[i, k]:
                 continue
@@ -383,22 +395,22 @@ def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet
 
 @njit
 def _stress_serial(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                   reaches, geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
-                   depth, offset):
+                   reaches, geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
+                   segment, param, depth, offset):
     for i in range(points.shape[0]):
         _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                    reaches, *geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
-                    depth, offset)
+                    reaches, *geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
+                    segment, param, depth, offset)
 
 
 @njit(parallel=True)
 def _stress_parallel(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                     reaches, geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
-                     depth, offset):
+                     reaches, geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
+                     segment, param, depth, offset):
     for i in prange(points.shape[0]):
         _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                    reaches, *geometry, table, step, envelope, need, flag_need, rank, load, segment, param,
-                    depth, offset)
+                    reaches, *geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
+                    segment, param, depth, offset)
 
 
 #: Below this many presses the serial kernel is faster than starting threads.
@@ -447,7 +459,8 @@ def stress_capsules(
     reach_mm: np.ndarray,
     need_load: float = 0.0,
     prune_strain: float | None = None,
-    flag_load: float = 0.0,
+    flag_load: float | np.ndarray = 0.0,
+    flag_reach: np.ndarray | None = None,
 ) -> CapsuleLoads:
     """The stress each press sends to every capsule structure, as a fraction of its pressure.
 
@@ -491,11 +504,15 @@ def stress_capsules(
         (:data:`handatlas.lookup.model.REFERENCE_FORCE_N`), so that the candidates, and with them
         each structure's critical point, do not change with the force: the stress there, and
         whether it is pinned or shielded, then never fall as the force rises.
-    flag_load
+    flag_load : float or (k,) float
         A structure none of whose chunks can reach this ``sigma_z / p`` on the column compressed
-        by ``strain`` (this press's floor for flagging anything) is left out whole: its row stays
-        zero, as for a structure beyond the reach.  Whether the others are candidates, and their
-        critical points, do not depend on it.
+        by ``strain`` (this press's floor for flagging it; one value, or one per structure) is
+        left out whole: its row stays zero, as for a structure beyond the reach.  Whether the
+        others are candidates, and their critical points, do not depend on it.
+    flag_reach : (n, k) float, optional
+        Per press and structure, the distance beyond which this press cannot flag it
+        (:func:`handatlas.lookup.model.reach_mm` at its own floor): a structure with no chunk
+        within it is left out whole, as for ``flag_load`` (default: none is).
     """
     from handatlas.lookup.model import TABLE_STEP, halfspace_table, influence_envelope
 
@@ -508,12 +525,22 @@ def stress_capsules(
     kernel(pts, dirs, float(pad_mm), float(strain), float(strain if prune_strain is None else prune_strain),
            np.ascontiguousarray(columns, dtype=np.float64),
            np.ascontiguousarray(sheet_depth, dtype=np.float64).reshape(len(pts), len(sheet_factor)),
-           np.ascontiguousarray(sheet_factor, dtype=np.float64),
-           np.ascontiguousarray(np.broadcast_to(reach_mm, len(pts)), dtype=np.float64),
-           capsules.kernel_geometry, halfspace_table(), TABLE_STEP,
-           influence_envelope(), float(need_load), float(flag_load),
+           np.ascontiguousarray(sheet_factor, dtype=np.float64), _filled(reach_mm, (len(pts),)),
+           capsules.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(), float(need_load),
+           _filled(flag_load, (len(capsules.ids),)),
+           _filled(np.inf if flag_reach is None else flag_reach, shape),
            rank, load, segment, param, depth, offset)
     return CapsuleLoads(rank, load, segment, param, depth, offset)
+
+
+def _filled(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` broadcast to ``shape``, as a contiguous float64 array (no copy when it already is one)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape == shape:
+        return np.ascontiguousarray(arr)
+    if arr.ndim == 0:
+        return np.full(shape, float(arr))
+    return np.ascontiguousarray(np.broadcast_to(arr, shape))
 
 
 def critical_points(capsules: CapsuleSet, segments: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -549,11 +576,13 @@ def surface_distance(capsules: CapsuleSet, point: np.ndarray, structure: int) ->
 def _surface_distances(points, structures, bounds, a, b, radius, out):
     for n in range(points.shape[0]):
         best = np.inf
+        px, py, pz = points[n, 0], points[n, 1], points[n, 2]
         for j in range(bounds[structures[n]], bounds[structures[n] + 1]):
-            ab = b[j] - a[j]
-            rel = points[n] - a[j]
-            t = min(max((rel @ ab) / max(ab @ ab, 1e-18), 0.0), 1.0)
-            gap = np.sqrt(((rel - t * ab) ** 2).sum()) - radius[j]
+            ux, uy, uz = b[j, 0] - a[j, 0], b[j, 1] - a[j, 1], b[j, 2] - a[j, 2]
+            rx, ry, rz = px - a[j, 0], py - a[j, 1], pz - a[j, 2]
+            t = min(max((rx * ux + ry * uy + rz * uz) / max(ux * ux + uy * uy + uz * uz, 1e-18), 0.0), 1.0)
+            qx, qy, qz = rx - t * ux, ry - t * uy, rz - t * uz
+            gap = np.sqrt(qx * qx + qy * qy + qz * qz) - radius[j]
             best = min(best, gap)
         out[n] = best
 

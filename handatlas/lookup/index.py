@@ -11,7 +11,14 @@ import trimesh
 
 from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
-from handatlas.lookup.model import AVOID_TISSUES, PINNED_FACTOR, PINNING_SHEETS, SHEET_FACTOR, TOLERANCE_KPA
+from handatlas.lookup.model import (
+    AVOID_TISSUES,
+    CAUTION_FRACTION,
+    PINNED_FACTOR,
+    PINNING_SHEETS,
+    SHEET_FACTOR,
+    TOLERANCE_KPA,
+)
 from handatlas.lookup.rays import RayIndex
 from handatlas.lookup.surface import SKIN_CLASSES_MM, SurfaceQuery
 
@@ -69,6 +76,12 @@ class LookupIndex:
     def pinned_tolerance(self) -> np.ndarray:
         """(k,) tolerance (kPa) of each capsule structure pinned against bone."""
         return np.array([TOLERANCE_KPA[t] * PINNED_FACTOR[t] for t in self.tissues], dtype=np.float64)
+
+    @cached_property
+    def flag_floor(self) -> np.ndarray:
+        """(k,) the least stress (kPa) that can flag each capsule structure (pinned, at the caution
+        threshold): below it a structure is safe whatever lies behind it."""
+        return CAUTION_FRACTION * self.pinned_tolerance
 
     @cached_property
     def can_avoid(self) -> np.ndarray:

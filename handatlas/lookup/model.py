@@ -392,18 +392,27 @@ def envelope_bound(z_over_r: np.ndarray, rho_over_r: np.ndarray) -> np.ndarray:
     return np.where(inside, np.maximum(env[np.clip(i, 0, n), np.clip(j, 0, n)], far), far)
 
 
+@cache
+def reach_radii(need: float) -> float:
+    """Pad radii beyond which no ``sigma_z / p`` on the undeformed tissue reaches ``need``
+    (from :func:`influence_bound`; cached, a few values per grade)."""
+    below = np.flatnonzero(influence_bound() < need)
+    return below[0] * BOUND_STEP if len(below) else math.sqrt(1.5 / need)
+
+
 def reach_mm(pressure: float, radius_mm: float, strain: float, column_mm: np.ndarray | float,
              *, floor_kpa: float | None = None) -> np.ndarray:
     """Distance (mm) from the contact beyond which no structure can be flagged, per press.
 
     Beyond ``L`` pad radii the stress is below ``floor_kpa`` (default :func:`flag_floor_kpa`) on
-    the undeformed tissue; compression moves a point nearer by at most the strain, and by at most
-    the strain times the column.
+    the undeformed tissue (:func:`reach_radii`); compression moves a point nearer by at most the
+    strain, and by at most the strain times the column.  ``floor_kpa`` may be an array (one floor
+    per column of the result, broadcast against ``column_mm``).
     """
-    bound = influence_bound()
-    need = (flag_floor_kpa() if floor_kpa is None else floor_kpa) / max(pressure, 1e-12)
-    below = np.flatnonzero(bound < need)
-    radii = below[0] * BOUND_STEP if len(below) else math.sqrt(1.5 / need)
+    need = (flag_floor_kpa() if floor_kpa is None else np.asarray(floor_kpa, dtype=np.float64)) / max(
+        pressure, 1e-12)
+    radii = (reach_radii(float(need)) if np.ndim(need) == 0
+             else np.array([reach_radii(float(x)) for x in np.ravel(need)]).reshape(np.shape(need)))
     column = np.minimum(np.asarray(column_mm, dtype=np.float64), COLUMN_MAX_MM)
     return np.minimum(radii * radius_mm / (1.0 - strain), radii * radius_mm + strain * column)
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.atlas import unknown_name
-from handatlas.lookup.capsules import critical_points, stress_capsules, surface_distances
+from handatlas.lookup.capsules import CapsuleLoads, critical_points, stress_capsules, surface_distances
 from handatlas.lookup.index import LookupIndex, lookup_index
 from handatlas.lookup.model import (
     ADVICE,
@@ -63,6 +63,8 @@ MAX_SKIN_GAP_MM = 10.0
 SHIELD_TOLERANCE_MM = 0.2
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
 MOST_LOADED_CHECKS = 5
+#: A safe press's message looks first at the structures that may take this share of the pressure.
+MOST_LOADED_SHARE = 0.02
 #: The least stress a safe press's message quotes (kPa): below it, nothing is worth a number.
 WORTH_A_NUMBER_KPA = 0.5
 
@@ -212,6 +214,8 @@ class PressBatch:
         The capsule segment and the parameter along it of the most loaded point.
     column, sink : (n,) float
         Soft tissue above the first bone on each axis (capped) and the modelled sink (mm).
+    sheet_depth : (n, s) float
+        Mid-depth of each fascial sheet on each axis (``inf`` where the axis misses it).
     """
 
     ids: tuple[str, ...]
@@ -233,6 +237,7 @@ class PressBatch:
     param: np.ndarray
     column: np.ndarray
     sink: np.ndarray
+    sheet_depth: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- the batch core
@@ -268,30 +273,35 @@ def evaluate(
     # critical point (and whether it is pinned or shielded) is the same for every force up to it
     reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
     reference_strain = float(tissue_strain(reference))
+    sheets = index.sheet_depths(points, directions)
     loads = stress_capsules(caps, points, directions, pad_mm=radius_mm, strain=strain, columns=column,
-                            sheet_depth=index.sheet_depths(points, directions),
+                            sheet_depth=sheets,
                             sheet_factor=index.sheet_factor,
                             reach_mm=reach_mm(reference, radius_mm, reference_strain, column),
                             need_load=flag_floor_kpa() / reference, prune_strain=reference_strain,
-                            flag_load=flag_floor_kpa() / pressure)
+                            flag_load=index.flag_floor / pressure,
+                            flag_reach=_flag_reach(index, pressure, radius_mm, strain, column))
     stress = pressure * loads.load
     shielded = np.zeros(stress.shape, bool)
     pinned = np.zeros(stress.shape, bool)
-    rows, cols = np.nonzero(stress > flag_floor_kpa())
+    # bone behind is looked for where a structure could be flagged, bone between where one is
+    rows, cols = np.nonzero(stress > index.flag_floor[None, :])
     if len(rows):
-        segments = loads.segment[rows, cols]
-        centre = critical_points(caps, segments, loads.param[rows, cols])
-        rad = caps.radius[segments]
-        towards = centre - points[rows]
-        length = np.linalg.norm(towards, axis=1)
-        unit = towards / np.maximum(length, 1e-9)[:, None]
-        bone = index.bones.first_hit(points[rows], unit)
-        shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
+        centre = critical_points(caps, loads.segment[rows, cols], loads.param[rows, cols])
+        rad = caps.radius[loads.segment[rows, cols]]
         behind = index.backing.first_hit(centre, directions[rows])
         pinned[rows, cols] = behind <= rad + PINNED_GAP_MM
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
+    if len(rows):
+        check = flagged[rows, cols]
+        rows, cols, centre, rad = rows[check], cols[check], centre[check], rad[check]
+        towards = centre - points[rows]
+        length = np.linalg.norm(towards, axis=1)
+        unit = towards / np.maximum(length, 1e-9)[:, None]
+        bone = index.bones.first_hit(points[rows], unit)
+        shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
     distance = np.full(stress.shape, np.nan)
     if with_distance:
         rows, cols = np.nonzero(flagged)
@@ -300,7 +310,14 @@ def evaluate(
     verdict = np.where(at_risk, level, SAFE).max(axis=1, initial=SAFE).astype(np.int8)
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
                       stress, level, at_risk, flagged & shielded, pinned, loads.depth, loads.offset,
-                      distance, loads.segment, loads.param, column, strain * column)
+                      distance, loads.segment, loads.param, column, strain * column, sheets)
+
+
+def _flag_reach(index: LookupIndex, pressure: float, radius_mm: float, strain: float,
+                column: np.ndarray) -> np.ndarray:
+    """(n, k) distance from each contact beyond which this press cannot flag each structure: the
+    reach (:func:`handatlas.lookup.model.reach_mm`) at the structure's own flagging floor."""
+    return reach_mm(pressure, radius_mm, strain, np.asarray(column)[:, None], floor_kpa=index.flag_floor)
 
 
 # ----------------------------------------------------------------------------- where
@@ -459,11 +476,22 @@ def _most_loaded(atlas: Atlas, index: LookupIndex, batch: PressBatch) -> tuple[s
     caps = index.capsules
     pressure = batch.pressure_kpa
     strain = float(tissue_strain(pressure))
-    sheets = index.sheet_depths(batch.points, batch.directions)
+    sheets = batch.sheet_depth if batch.sheet_depth is not None else index.sheet_depths(batch.points,
+                                                                                        batch.directions)
     reach = reach_mm(pressure, batch.radius_mm, strain, batch.column, floor_kpa=WORTH_A_NUMBER_KPA)
-    loads = stress_capsules(caps, batch.points, batch.directions, pad_mm=batch.radius_mm, strain=strain,
-                            columns=batch.column, sheet_depth=sheets, sheet_factor=index.sheet_factor,
-                            reach_mm=reach, need_load=WORTH_A_NUMBER_KPA / pressure)
+
+    def loads_of(flag_load: float | np.ndarray) -> CapsuleLoads:
+        return stress_capsules(caps, batch.points, batch.directions, pad_mm=batch.radius_mm, strain=strain,
+                               columns=batch.column, sheet_depth=sheets, sheet_factor=index.sheet_factor,
+                               reach_mm=reach, need_load=WORTH_A_NUMBER_KPA / pressure, flag_load=flag_load)
+
+    # first only the structures that may take MOST_LOADED_SHARE of the pressure over the lowest
+    # tolerance (as a fraction of their own): when enough of them do, every structure left out
+    # lies below them all and cannot be among the few checked; else everything is computed
+    least = MOST_LOADED_SHARE * pressure / index.tolerance.min()  # stress over tolerance
+    loads = loads_of(MOST_LOADED_SHARE * index.tolerance / index.tolerance.min())
+    if np.count_nonzero(pressure * loads.load[0] / index.tolerance > least * (1 + 1e-9)) < MOST_LOADED_CHECKS:
+        loads = loads_of(0.0)
     stress = pressure * loads.load[0]
     ratio = stress / index.tolerance
     for k in np.argsort(-ratio)[:MOST_LOADED_CHECKS]:

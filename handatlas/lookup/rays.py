@@ -153,12 +153,19 @@ class RayIndex:
         direction = np.asarray(direction, dtype=np.float64)
         start = np.asarray(origin, dtype=np.float64) - start_mm * direction
         _, dist, owner = self.hits(start[None], direction[None], seed_mm=LAYER_SEED_MM)
-        dist = dist - start_mm
-        out: list[Crossing] = []
-        for k in np.unique(owner):
-            d = np.unique(np.round(dist[owner == k], 6))  # a ray through an edge hits twice
-            for entry, leave in zip(d[0::2], d[1::2], strict=False):
-                out.append(Crossing(self.ids[k], max(float(entry), 0.0), max(float(leave), 0.0)))
+        d = np.round(dist - start_mm, 6)
+        order = np.lexsort((d, owner))
+        owner, d = owner[order], d[order]
+        # a ray through an edge hits twice: equal depths of one structure count once
+        keep = np.ones(len(d), dtype=bool)
+        keep[1:] = (owner[1:] != owner[:-1]) | (d[1:] != d[:-1])
+        owner, d = owner[keep], d[keep]
+        # each structure's depths pair up in order: entry, exit, entry, exit, ...
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        rank = np.arange(len(d)) - np.repeat(first, np.diff(np.r_[first, len(d)]))
+        entry = np.flatnonzero((rank % 2 == 0) & (np.r_[owner[1:], -1] == owner))
+        rows = zip(owner[entry].tolist(), d[entry].tolist(), d[entry + 1].tolist(), strict=True)
+        out = [Crossing(self.ids[k], max(a, 0.0), max(b, 0.0)) for k, a, b in rows]
         out.sort(key=lambda c: (c.entry_mm, c.exit_mm))
         return out
 
