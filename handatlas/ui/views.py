@@ -12,6 +12,7 @@ import numpy as np
 import panel as pn
 
 from handatlas.lookup.grades import GRADES, VERDICTS
+from handatlas.names import landmark_phrase
 from handatlas.render import VIEWS
 from handatlas.ui.charts import depth_bar
 from handatlas.ui.colours import VERDICT_HEX
@@ -374,7 +375,7 @@ def press_result(state: HandState) -> pn.Column:
                 "Click the skin (or pick a landmark) to press there.", css_classes=["hint"]
             )
         verdict = str(report["verdict"])
-        where = report["landmark"] or "here"
+        where = f"at {landmark_phrase(atlas, report['landmark'])}" if report["landmark"] else "here"
         rows = "".join(
             f"<tr><td>{escape(atlas.structures[a['id']].name)}</td>"
             f"<td class='level-{a['level']}'>{a['level']}{' (pinned)' if a['pinned'] else ''}</td>"
@@ -392,7 +393,7 @@ def press_result(state: HandState) -> pn.Column:
         extra = f"<p>Shielded by bone: {escape(shielded)}.</p>" if shielded else ""
         return pn.Column(
             pn.pane.Alert(
-                f"**{verdict.upper()}** — {report['grade']} press {str(where).replace('_', ' ')}: "
+                f"**{verdict.upper()}** — {report['grade']} press {where}: "
                 f"{report['message']}",
                 alert_type=VERDICT_ALERT[verdict],
                 css_classes=["verdict"],

@@ -35,16 +35,20 @@ def test_firm_press_on_the_radial_pulse_is_avoid(hand, atlas):
     hand.assert_clean()
 
 
-@pytest.mark.parametrize("landmark", ["carpal_tunnel", "palm_center"])
-def test_press_at_a_landmark_matches_the_atlas(hand, atlas, landmark):
+@pytest.mark.parametrize(("landmark", "label", "phrase"), [
+    ("carpal_tunnel", "Carpal tunnel", "carpal tunnel"),
+    ("palm_center", "Centre of the palm", "palm center"),
+    ("guyons_canal", "Guyon's canal", "Guyon's canal"),
+])
+def test_press_at_a_landmark_matches_the_atlas(hand, atlas, landmark, label, phrase):
     press_mode(hand)
     grade = hand.app.state.grade
-    hand.page.locator(".press-landmark select").select_option(label=landmark.replace("_", " "))
+    hand.page.locator(".press-landmark select").select_option(label=label)
     hand.wait_until(lambda: (hand.app.state.report or {}).get("landmark") == landmark, f"press at {landmark}")
     expected = atlas.press(landmark, grade=grade, radius_mm=hand.app.state.radius_mm)
     assert hand.app.state.report["verdict"] == expected.verdict
     expect(hand.page.locator(".verdict")).to_contain_text(f"{expected.verdict.upper()} — {grade} press")
-    expect(hand.page.locator(".verdict")).to_contain_text(landmark.replace("_", " "))
+    expect(hand.page.locator(".verdict")).to_contain_text(f"{grade} press at {phrase}: ")
     hand.assert_clean()
 
 
