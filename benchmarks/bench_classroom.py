@@ -18,7 +18,8 @@ Questions without a choice to make (locate, typed name, order) are skipped (not 
 Latency is the time from sending the change to the server's patch that answers it: the
 generator shares the machine, so it is included.  Memory per idle session is the growth of the
 server's memory (PSS, summed over its processes: shared pages counted once) from before the
-students join to when they have all joined and not yet acted, divided by the students.
+students join to when they have all joined and not yet acted, divided by the sessions the server
+then holds (its log; a page whose join failed still has one, until its lifetime ends).
 Sessions left are the server's own count (its log) 30 s after every student has closed.
 
 Run: ``.venv/bin/python benchmarks/bench_classroom.py --students 200 --procs 1 --duration 120``.
@@ -328,6 +329,7 @@ async def run_class(server: Server, *, students: int, duration_s: float, ramp_s:
     joined = [s for s in class_ if s.sock is not None]
     await asyncio.sleep(2)  # the last pages settle
     idle_mb = server.pss_mb()
+    idle_sessions = server.sessions()  # (and the warm-up's, if its lifetime has not ended yet)
     t_end = time.monotonic() + duration_s
 
     async def live(student: Student) -> None:
@@ -353,7 +355,8 @@ async def run_class(server: Server, *, students: int, duration_s: float, ramp_s:
         "server_mb_before": round(before_mb, 1),
         "server_mb_idle": round(idle_mb, 1),
         "server_mb_busy": round(busy_mb, 1),
-        "mb_per_idle_session": round((idle_mb - before_mb) / max(len(joined), 1), 2),
+        "idle_sessions": idle_sessions,
+        "mb_per_idle_session": round((idle_mb - before_mb) / max(idle_sessions, 1), 2),
         "sessions_built": server.opened - opened_before,
         "sessions_left_after_s": round(time.monotonic() - closed_at, 1),
         "sessions_left": server.sessions(),
@@ -411,8 +414,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  questions skipped (nothing to choose): {report['skipped_questions']}; "
           f"failures: {report['failures'] or 'none'}")
     print(f"  server memory (PSS): {report['server_mb_before']} MB before, {report['server_mb_idle']} MB "
-          f"with every student idle, {report['server_mb_busy']} MB busy: {report['mb_per_idle_session']} "
-          "MB per idle session")
+          f"with every student idle ({report['idle_sessions']} sessions), {report['server_mb_busy']} MB "
+          f"busy: {report['mb_per_idle_session']} MB per idle session")
     print(f"  sessions built: {report['sessions_built']} for {report['joined']} students; "
           f"left {report['sessions_left_after_s']} s after all closed: {report['sessions_left']}")
     print(json.dumps(report))

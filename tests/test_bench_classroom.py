@@ -62,6 +62,7 @@ def test_the_report_names_every_action_memory_and_sessions_left(bench, server):
     for stats in report["actions"].values():
         assert stats["n"] == 0 or stats["p50_ms"] <= stats["p95_ms"] <= stats["max_ms"]
     assert report["server_mb_idle"] > 0 and "mb_per_idle_session" in report
+    assert report["idle_sessions"] >= 3
     # a page whose websocket came after the (short) lifetime has its session built again
     assert report["sessions_built"] >= 3
     assert report["sessions_left"] == 0
