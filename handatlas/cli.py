@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -511,7 +512,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for option, path in (("--ssl-certfile", args.ssl_certfile), ("--ssl-keyfile", args.ssl_keyfile)):
         if path and not Path(path).is_file():
             raise CommandError(f"{option}: no such file: {path}")
+    if args.num_procs < 0:
+        raise CommandError(f"--num-procs must be 0 (one per CPU) or more, got {args.num_procs}")
+    if args.num_procs != 1 and sys.platform == "win32":
+        raise CommandError("--num-procs needs fork(): one process only on Windows")
+    for option, value in (("--session-lifetime", args.session_lifetime),
+                          ("--session-check", args.session_check)):
+        if not 0 < value <= 3600:
+            raise CommandError(f"{option} must be between 0 and 3600 seconds, got {value}")
     check_store(args.db)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("handatlas").setLevel(args.log_level.upper())
     try:
         instructors = load_instructors()
         secret = server_secret(args.secret)
@@ -520,7 +531,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from handatlas.ui.app import serve
 
     scheme = "https" if args.ssl_certfile else "http"
-    print(f"handatlas: serving on {scheme}://{args.address}:{args.port}/ (quizzes: {quizzes}; "
+    procs = f"{args.num_procs} processes" if args.num_procs != 1 else "one process"
+    print(f"handatlas: serving on {scheme}://{args.address}:{args.port}/ ({procs}; quizzes: {quizzes}; "
           f"authoring {'on: instructors sign in at /login' if instructors else 'off'}); Ctrl-C stops",
           file=sys.stderr)
     origins = args.allow_websocket_origin or None
@@ -528,7 +540,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve(port=args.port, address=args.address, quizzes=quizzes, progress_db=args.db,
               atlas_dir=args.atlas, instructors=instructors, show=args.show, secret=secret,
               origins=origins, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
-              use_xheaders=args.use_xheaders)
+              use_xheaders=args.use_xheaders, num_procs=args.num_procs,
+              session_lifetime_s=args.session_lifetime, session_check_s=args.session_check)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.address}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
@@ -551,6 +564,9 @@ def cmd_instructor_hash(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ parser
 FORCE_HELP = "force on the pad in newtons (instead of the grade's)"
+#: ``serve``'s session lifetimes (those of :mod:`handatlas.ui.server`, which imports Panel: not here).
+SESSION_LIFETIME_S = 15.0
+SESSION_CHECK_S = 5.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -658,6 +674,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
     p.add_argument("--use-xheaders", action="store_true",
                    help="behind a reverse proxy: trust its X-Forwarded-For/-Proto (client address, HTTPS)")
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
+                   help="what the server logs to stderr (default info: sign-ins, refusals, sessions)")
+    p.add_argument("--num-procs", type=int, default=1, metavar="N",
+                   help="server processes sharing the port (default 1; 0: one per CPU)")
+    p.add_argument("--session-lifetime", type=float, default=SESSION_LIFETIME_S, metavar="S",
+                   help=f"seconds a session without its page is kept (default {SESSION_LIFETIME_S:g})")
+    p.add_argument("--session-check", type=float, default=SESSION_CHECK_S, metavar="S",
+                   help=f"seconds between looks for such sessions (default {SESSION_CHECK_S:g}): a closed "
+                        "page's session is gone within the lifetime plus this")
     p = add("instructor-hash", cmd_instructor_hash,
             "hash an instructor password for the credentials file ($HANDATLAS_INSTRUCTORS)")
     p.add_argument("--stdin", action="store_true", help="read the password from standard input")

@@ -3,6 +3,11 @@
 ``Browser`` keeps cookies like a browser (one jar per browser); ``open_page`` returns the
 session token embedded in the page; ``Socket`` speaks Bokeh's protocol over the websocket
 (pull the document, change widget values, click buttons, wait for the server's patches).
+
+Two ways to read the page: :meth:`Socket.pull` builds a Bokeh ``Document`` (needs Panel's and
+handatlas's model classes imported: the tests), :meth:`Socket.pull_raw` keeps only each model's
+id, type and attributes as JSON (no model classes, a fraction of the memory: the classroom
+benchmark's simulated students, ``benchmarks/bench_classroom.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from bokeh.document import Document
 from bokeh.document.events import MessageSentEvent, ModelChangedEvent
 from bokeh.events import ButtonClick
 from bokeh.protocol import Protocol
+from bokeh.protocol.messages.patch_doc import patch_doc
 from bokeh.protocol.receiver import Receiver
 from bokeh.util.token import get_session_id, get_token_payload
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -96,6 +102,8 @@ class Socket:
         self.protocol = Protocol()
         self.receiver = Receiver(self.protocol)
         self.doc = Document()
+        #: id -> {"name": type name, "attributes": {...}} of the models seen (:meth:`pull_raw`)
+        self.raw: dict[str, dict[str, Any]] = {}
 
     @classmethod
     async def connect(cls, base: str, token: str, *, cookies: str = "", origin: str | None = None) -> Socket:
@@ -128,6 +136,51 @@ class Socket:
                 msg.push_to_document(self.doc)
                 return self.doc
 
+    async def pull_raw(self) -> dict[str, dict[str, Any]]:
+        """Pull the document as JSON only (:attr:`raw`; no model classes needed)."""
+        await self.protocol.create("PULL-DOC-REQ").send(self.ws)
+        while True:
+            msg = await self.read()
+            if msg.msgtype == "PULL-DOC-REPLY":
+                self.raw.clear()
+                self.learn(msg.content)
+                return self.raw
+
+    async def ready(self) -> None:
+        """Tell the server the page is shown (a browser's ``document_ready``; Panel holds some
+        updates until then)."""
+        await self.send_raw({"kind": "MessageSent", "msg_type": "bokeh_event",
+                             "msg_data": {"type": "event", "name": "document_ready",
+                                          "values": {"type": "map", "entries": []}}})
+
+    def learn(self, content: Any) -> None:
+        """Remember every model described in ``content`` (a pull reply or a patch) in :attr:`raw`."""
+        raw_models(content, into=self.raw)
+
+    def find(self, css_class: str) -> tuple[str, str]:
+        """(id, type name) of the last model seen with this CSS class (KeyError when there is none)."""
+        return find_class(self.raw, css_class)
+
+    def attribute(self, css_class: str, attr: str) -> Any:
+        return self.raw[self.find(css_class)[0]]["attributes"].get(attr)
+
+    async def send_raw(self, *events: dict[str, Any]) -> None:
+        """Send a patch of raw JSON events (see :meth:`change` and :meth:`press`)."""
+        await patch_doc(patch_doc.create_header(), {}, {"events": list(events)}).send(self.ws)
+
+    async def change(self, css_class: str | tuple[str, str], attr: str, value: Any) -> None:
+        """Send a change of ``attr`` of the model with this CSS class, or of this (id, type name)."""
+        mid, _ = self.find(css_class) if isinstance(css_class, str) else css_class
+        self.raw.setdefault(mid, {"name": None, "attributes": {}})["attributes"][attr] = value
+        await self.send_raw({"kind": "ModelChanged", "model": {"id": mid}, "attr": attr, "new": value})
+
+    async def press(self, css_class: str | tuple[str, str]) -> None:
+        """Send a click on the button with this CSS class, or of this (id, type name)."""
+        mid, name = self.find(css_class) if isinstance(css_class, str) else css_class
+        values = {"type": "map", "entries": [["model", {"type": "object", "name": name, "id": mid}]]}
+        await self.send_raw({"kind": "MessageSent", "msg_type": "bokeh_event",
+                             "msg_data": {"type": "event", "name": "button_click", "values": values}})
+
     def model(self, css_class: str) -> Any:
         """The model of the page with this CSS class (AssertionError when there is none)."""
         found = [m for m in self.doc.models if css_class in (getattr(m, "css_classes", None) or [])]
@@ -153,7 +206,12 @@ class Socket:
         async def loop() -> None:
             while True:
                 msg = await self.read()
-                if msg.msgtype == "PATCH-DOC" and predicate(json.loads(json.dumps(msg.content, default=str))):
+                if msg.msgtype != "PATCH-DOC":
+                    continue
+                content = json.loads(json.dumps(msg.content, default=str))
+                if self.raw:
+                    self.learn(content)
+                if predicate(content):
                     return
 
         await asyncio.wait_for(loop(), timeout)
@@ -168,6 +226,33 @@ class Socket:
             stream = getattr(conn, "stream", None) or getattr(getattr(conn, "protocol", None), "stream", None)
             if stream is not None:
                 stream.close()
+
+
+def raw_models(content: Any, *, into: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """The models described in a message's JSON ``content``: id -> {"name", "attributes"}
+    (added to ``into`` when given)."""
+    models = {} if into is None else into
+    stack = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "object" and "id" in item and "attributes" in item:
+                known = models.setdefault(item["id"], {"name": item.get("name"), "attributes": {}})
+                known["attributes"].update(item["attributes"])
+            if item.get("kind") == "ModelChanged" and (item.get("model") or {}).get("id") in models:
+                models[item["model"]["id"]]["attributes"][item["attr"]] = item.get("new")
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+    return models
+
+
+def find_class(models: dict[str, dict[str, Any]], css_class: str) -> tuple[str, str]:
+    """(id, type name) of the last of ``models`` with this CSS class (KeyError when there is none)."""
+    for mid, model in reversed(models.items()):
+        if css_class in (model["attributes"].get("css_classes") or []):
+            return mid, model["name"]
+    raise KeyError(f"no model with class {css_class!r} seen")
 
 
 async def _drain(conn: Any) -> None:
@@ -218,6 +303,7 @@ class Running:
     url: str
     sessions: list[Any] = field(default_factory=list)
     stop: Callable[[], None] = lambda: None
+    server: Any = None
 
 
 def free_port() -> int:
@@ -255,7 +341,7 @@ def start_app_server(**options: Any) -> Running:
     started.wait(120)
     if "error" in box:
         raise box["error"]
-    server = box["server"]
+    server = running.server = box["server"]
 
     def stop() -> None:
         def halt() -> None:

@@ -11,8 +11,10 @@ stack trace (the trace goes to the server log).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,8 @@ th, td { text-align: left; padding: 2px 8px 2px 0; vertical-align: top; }
 .hint { color: #555; }
 h1.title { font-size: 1.25em; margin: 6px 10px; }
 """
+
+log = logging.getLogger(__name__)
 
 
 class HandApp(pn.viewable.Viewer):
@@ -389,15 +393,26 @@ def build_server(
     counts failures in the progress store at ``progress_db``.
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
-    shared_atlas(atlas_dir)
-    auth = InstructorAuth(SignIn(instructors, ProgressStore.open(progress_db)) if instructors else None)
+    shared_atlas(atlas_dir)  # before a fork (``num_procs``): the processes share its pages
+    store = ProgressStore.open(progress_db) if instructors else None
+    if store is not None:  # a forked process opens connections of its own, never its parent's
+        os.register_at_fork(after_in_child=functools.partial(_forget_connections, weakref.ref(store)))
+    auth = InstructorAuth(SignIn(instructors, store) if store is not None else None)
     if origins is None:
         origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)] if port else None
+    live = {"sessions": 0}
+
+    def closed(_context: Any) -> None:
+        live["sessions"] -= 1
+        log.info("process %d: a session closed, %d left", os.getpid(), live["sessions"])
 
     def app() -> HandApp:  # pn.serve calls plain functions only (a functools.partial is shown as text)
         who = current_identity()
         session = create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
                              instructor=who["instructor"], client=who["client"], atlas_dir=atlas_dir)
+        live["sessions"] += 1
+        pn.state.on_session_destroyed(closed)
+        log.info("process %d: a session opened, %d live", os.getpid(), live["sessions"])
         if on_session is not None:
             on_session(session)
         return session
@@ -408,14 +423,24 @@ def build_server(
                        use_xheaders=use_xheaders, **kwargs)
 
 
+def _forget_connections(store: weakref.ref[ProgressStore]) -> None:
+    """In a forked process: drop the parent's pooled connections without closing them (SQLAlchemy's
+    advice for engines that cross a fork); the child connects afresh when it needs to."""
+    alive = store()
+    if alive is not None:
+        alive.engine.dispose(close=False)
+
+
 def serve(*, show: bool = False, **options: Any) -> None:
     """Start the app server and block (``handatlas serve``); ``options`` as :func:`build_server`.
 
     Everything is served by this process (no CDN).  Session ids are made and signed by the
     server with keys derived from ``secret``; instructors sign in at ``/login``.
     """
+    from tornado.process import task_id
+
     server = build_server(**options)
-    if show:
+    if show and not task_id():  # one process (of ``num_procs``) opens the page
         server.io_loop.add_callback(server.show, "/")
     server.start()
     server.io_loop.start()

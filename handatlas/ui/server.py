@@ -55,6 +55,12 @@ PAGE_COOKIES = frozenset({LEARNER_COOKIE})
 PAYLOAD_KEY = "handatlas"
 #: Seconds a page has to open its websocket (Bokeh's ``session_token_expiration``).
 TOKEN_EXPIRY_S = 120
+#: Seconds a session without a websocket is kept (Bokeh's ``unused_session_lifetime``): a closed
+#: page's session, or a page whose websocket never came.  Long enough for a slow phone to load the page.
+SESSION_LIFETIME_S = 15.0
+#: Seconds between two looks for unused sessions (Bokeh's ``check_unused_sessions``): a closed
+#: page's session is gone within ``SESSION_LIFETIME_S + SESSION_CHECK_S`` (20 s by default).
+SESSION_CHECK_S = 5.0
 
 
 def browser_digest(secret_key: bytes | str, cookie: str | None) -> str:
@@ -228,6 +234,9 @@ def make_server(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     use_xheaders: bool = False,
+    num_procs: int = 1,
+    session_lifetime_s: float = SESSION_LIFETIME_S,
+    session_check_s: float = SESSION_CHECK_S,
     **kwargs: Any,
 ) -> Server:
     """Panel's server for ``app`` at ``/`` with signed sessions and instructor sign-in (not started).
@@ -248,9 +257,23 @@ def make_server(
     use_xheaders
         Trust a reverse proxy's ``X-Forwarded-For``/``X-Forwarded-Proto`` (client address for the
         throttle, HTTPS for Secure cookies).
+    num_procs
+        Server processes (Bokeh's ``num_procs``): the listening socket is bound here, then
+        Tornado forks this many processes that share it (0: one per CPU).  Nothing ``app`` makes
+        may exist before the fork; a page's session lives in the process that answered the page.
+    session_lifetime_s, session_check_s
+        How long a session without a websocket is kept, and how often unused sessions are looked
+        for (a closed page's session is gone within their sum).
     kwargs
         More of :func:`panel.io.server.get_server`'s options (e.g. ``liveness``).
     """
+    if num_procs < 0:
+        raise ValueError(f"num_procs must be 0 (one per CPU) or more, got {num_procs}")
+    if not (session_lifetime_s > 0 and session_check_s > 0):
+        msg = f"session lifetimes must be positive, got {session_lifetime_s} and {session_check_s}"
+        raise ValueError(msg)
+    if num_procs != 1:
+        kwargs["num_procs"] = num_procs
     server = get_server(
         {"/": app},
         port=port,
@@ -268,6 +291,8 @@ def make_server(
         use_xheaders=use_xheaders,
         extra_patterns=[(rf"/{MESH_ROUTE}/([0-9a-f]{{20}})\.bin", MeshBlobHandler),
                         *kwargs.pop("extra_patterns", [])],
+        unused_session_lifetime_milliseconds=round(session_lifetime_s * 1000),
+        check_unused_sessions_milliseconds=round(session_check_s * 1000),
         **kwargs,
     )
     _swap_handlers(server)
