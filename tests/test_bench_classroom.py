@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from session_client import run
 from test_serve_lifetimes import CHECK_S, LIFETIME_S, SLACK_S, _bench
 
 pytestmark = pytest.mark.filterwarnings("ignore:reference already known:UserWarning")
@@ -47,14 +48,14 @@ def test_a_student_does_every_action_and_each_is_timed(bench, server):
         await asyncio.gather(*(lesson(bench.Student(i, server.url, results, seed=i, activity=action))
                                for i, action in enumerate(bench.ACTIONS)))
 
-    asyncio.run(lessons())
+    run(lessons())
     assert dict(results.failures) == {}
     assert {a: bool(results.latency[a]) for a in bench.ACTIONS} == dict.fromkeys(bench.ACTIONS, True)
     assert len(results.latency["press"]) == 2
 
 
 def test_the_report_names_every_action_memory_and_sessions_left(bench, server):
-    report = asyncio.run(bench.run_class(server, students=3, duration_s=4, ramp_s=0.5, mean_wait_s=0.5,
+    report = run(bench.run_class(server, students=3, duration_s=4, ramp_s=0.5, mean_wait_s=0.5,
                                          after_close_s=LIFETIME_S + CHECK_S + SLACK_S, seed=10))
     assert report["joined"] == 3 and report["failures"] == {}
     assert set(report["actions"]) == {"press", "quiz", "drill"}

@@ -104,7 +104,7 @@ def test_serve_with_two_processes(tmp_path):
                 await student.leave()
             return [t for s in class_ for t in s.results.latency["press"]]
 
-        assert len(asyncio.run(students())) == 8, "every press answered"
+        assert len(run(students())) == 8, "every press answered"
         assert set(server.live) == pids, f"both processes made sessions: {server.log}"
         assert _poll(server.sessions, 0, within_s=LIFETIME_S + CHECK_S + SLACK_S) == 0, server.log
     finally:
