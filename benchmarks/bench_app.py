@@ -225,6 +225,7 @@ def press_latency(playwright, db: str) -> dict[str, Any]:
     from panel.io.state import state as pn_state
 
     from handatlas.ui.app import create_app, shared_atlas
+    from handatlas.ui.server import MESH_PATTERNS
 
     atlas = shared_atlas()
     instances: list[Any] = []
@@ -235,7 +236,8 @@ def press_latency(playwright, db: str) -> dict[str, Any]:
         return app
 
     sid = uuid.uuid4().hex
-    thread = pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid, verbose=False)
+    thread = pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid, verbose=False,
+                      extra_patterns=MESH_PATTERNS)
     while sid not in pn_state._servers:
         time.sleep(0.02)
     url = f"http://localhost:{pn_state._servers[sid][0].port}/"

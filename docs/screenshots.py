@@ -24,6 +24,7 @@ from playwright.sync_api import Page, sync_playwright
 from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
 from handatlas.ui.app import create_app
+from handatlas.ui.server import MESH_PATTERNS
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -47,7 +48,8 @@ def serve(tmp: Path) -> tuple[str, list]:
         return app
 
     sid = uuid.uuid4().hex
-    pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid)
+    pn.serve(factory, port=0, threaded=True, show=False, liveness=True, server_id=sid,
+             extra_patterns=MESH_PATTERNS)
     while sid not in pn_state._servers:
         time.sleep(0.05)
     url = f"http://localhost:{pn_state._servers[sid][0].port}/"

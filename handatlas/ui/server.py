@@ -201,6 +201,10 @@ class MeshBlobHandler(RequestHandler):
         self.write(blob)
 
 
+#: The route of the meshes' blob: pass to ``pn.serve(..., extra_patterns=MESH_PATTERNS)`` when
+#: serving the app without :func:`make_server` (tools that take pictures or time the page).
+MESH_PATTERNS = [(rf"/{MESH_ROUTE}/([0-9a-f]{{20}})\.bin", MeshBlobHandler)]
+
 #: Panel's handlers and what replaces them.
 REPLACED = {
     DocHandler: SessionPageHandler,
@@ -289,8 +293,7 @@ def make_server(
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         use_xheaders=use_xheaders,
-        extra_patterns=[(rf"/{MESH_ROUTE}/([0-9a-f]{{20}})\.bin", MeshBlobHandler),
-                        *kwargs.pop("extra_patterns", [])],
+        extra_patterns=[*MESH_PATTERNS, *kwargs.pop("extra_patterns", [])],
         unused_session_lifetime_milliseconds=round(session_lifetime_s * 1000),
         check_unused_sessions_milliseconds=round(session_check_s * 1000),
         **kwargs,
