@@ -205,6 +205,15 @@ def is_button(text: str):
     return lambda f: f["tag"] == "button" and f["text"] == text
 
 
+def mode_by_keyboard(hand, name: str, panel: str) -> None:
+    """Tab to the mode button ``name``, press Enter, and wait until the server is in that mode
+    and the browser shows the mode's panel (``panel``, a CSS selector)."""
+    tab_to(hand.page, is_button(name), f"the {name} mode button")
+    hand.page.keyboard.press("Enter")
+    hand.wait_until(lambda: hand.app.state.mode == name.lower(), f"{name} mode")
+    expect(hand.page.locator(panel)).to_be_visible()
+
+
 def has_class(cls: str, tag: str = "input"):
     return lambda f: f["tag"] == tag and cls in f["hosts"].split()
 
@@ -222,10 +231,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.last_click is not before, "a pick at the probe")
     # Press: mode button, then press the skin at the probe
-    tab_to(page, is_button("Press"), "the Press mode button")
-    page.keyboard.press("Enter")
-    hand.wait_until(lambda: app.state.mode == "press", "Press mode")
-    expect(page.locator(".press-controls")).to_be_visible()  # the browser shows the mode's panel
+    mode_by_keyboard(hand, "Press", ".press-controls")
     tab_to(page, lambda f: f["tag"] == "canvas", "the 3D view")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
@@ -234,10 +240,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     page.keyboard.press("End")
     hand.wait_until(lambda: app.state.radius_mm == 20.0, "the radius at its largest")
     # Quiz: start and skip a question
-    tab_to(page, is_button("Quiz"), "the Quiz mode button")
-    page.keyboard.press("Enter")
-    hand.wait_until(lambda: app.state.mode == "quiz", "Quiz mode")
-    expect(page.locator(".quiz-start button")).to_be_visible()  # the browser shows the mode's panel
+    mode_by_keyboard(hand, "Quiz", ".quiz-start button")
     tab_to(page, is_button("Start quiz"), "Start quiz")
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.quiz.question.shown is not None, "the first question")
@@ -245,10 +248,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.quiz.question.feedback is not None, "the feedback")
     # Drill: type a name and a code, start
-    tab_to(page, is_button("Drill"), "the Drill mode button")
-    page.keyboard.press("Enter")
-    hand.wait_until(lambda: app.state.mode == "drill", "Drill mode")
-    expect(page.locator(".drill-start button")).to_be_visible()  # the browser shows the mode's panel
+    mode_by_keyboard(hand, "Drill", ".drill-start button")
     tab_to(page, has_class("drill-learner"), "the name box")
     page.keyboard.type("kim")
     tab_to(page, has_class("drill-code"), "the code box")
@@ -257,10 +257,7 @@ def test_every_mode_works_from_the_keyboard(hand):
     page.keyboard.press("Enter")
     hand.wait_until(lambda: app.drill.question.shown is not None, "the first drill question")
     # Author: follow the sign-in link, sign in on that page, back to the app signed in
-    tab_to(page, is_button("Author"), "the Author mode button")
-    page.keyboard.press("Enter")
-    hand.wait_until(lambda: app.state.mode == "author", "Author mode")
-    expect(page.locator("a.author-sign-in")).to_be_visible()  # the browser shows the mode's panel
+    mode_by_keyboard(hand, "Author", "a.author-sign-in")
     hand.assert_clean()
     tab_to(page, lambda f: f["tag"] == "a" and f["text"] == "sign in", "the sign-in link")
     page.keyboard.press("Enter")
