@@ -261,6 +261,21 @@ def test_press_at_a_point_uses_grade_and_radius(atlas, state):
     assert state.markers[0]["colour"] == MARKER_RGB  # the verdict is said in words, not by the mark's colour
 
 
+def test_changing_the_grade_or_pad_presses_the_same_place_again(atlas, state):
+    """A verdict on screen never names a grade other than the one chosen (seen: Firm chosen after a
+    light press at the carpal tunnel left "SAFE — light press" showing)."""
+    state.grade = "light"
+    state.press("carpal_tunnel")
+    assert state.report["verdict"] == "safe"
+    state.grade = "firm"
+    assert state.report == atlas.press("carpal_tunnel", grade="firm", radius_mm=state.radius_mm).as_dict()
+    assert state.report["verdict"] == "avoid" and state.pin["title"] == "AVOID — firm press"
+    point = atlas.landmark("palm_center").point
+    state.press(point)
+    state.radius_mm = 20.0
+    assert state.report == atlas.press(point, grade="firm", radius_mm=20.0).as_dict()
+
+
 def test_stroke(atlas, state):
     assert state.check_stroke() is None and "at least two points" in state.message
     y = atlas.landmark("distal_wrist_crease").point[1] - 10

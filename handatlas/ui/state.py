@@ -291,6 +291,16 @@ class HandState(param.Parameterized):
         }
         return report
 
+    @param.depends("grade", "radius_mm", watch=True)
+    def _press_again(self) -> None:
+        """The press (or stroke) shown follows the grade and the pad: changing either presses the
+        same place again, so the verdict never names a grade other than the one chosen."""
+        if self.report is not None:
+            landmark = self.report.get("landmark")
+            self.press(str(landmark) if landmark else np.asarray(self.report["point"], float))
+        if self.stroke_report is not None:
+            self.check_stroke()
+
     def add_stroke_point(self, point: np.ndarray) -> None:
         """Extend the stroke being drawn by a skin point."""
         if self.closed_for_exam():
