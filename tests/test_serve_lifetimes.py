@@ -105,7 +105,9 @@ def test_serve_with_two_processes(tmp_path):
             return [t for s in class_ for t in s.results.latency["press"]]
 
         assert len(run(students())) == 8, "every press answered"
-        assert set(server.live) == pids, f"both processes made sessions: {server.log}"
+        # which worker accepts a connection is the kernel's choice (all 8 may land on one):
+        # every session was made by one of the two workers, none by the parent
+        assert server.live and set(server.live) <= pids, f"sessions made by the workers: {server.log}"
         assert _poll(server.sessions, 0, within_s=LIFETIME_S + CHECK_S + SLACK_S) == 0, server.log
     finally:
         server.stop()
