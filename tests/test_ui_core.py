@@ -12,7 +12,7 @@ import trimesh
 from handatlas import format as fmt
 from handatlas.ui.charts import depth_bar, retention_chart
 from handatlas.ui.colours import MARKER_RGB
-from handatlas.ui.display import DECIMATE_ABOVE, display_geometry, display_meshes, unpack
+from handatlas.ui.display import DECIMATE_ABOVE, STEP_MM, display_geometry, display_meshes, unpack
 from handatlas.ui.picking import BadClick, cast, parse_ray
 from handatlas.ui.state import (
     DEFAULT_OPACITY,
@@ -45,13 +45,15 @@ def test_pack_unpack_round_trip(atlas, packed):
     assert sorted(ids) == sorted(atlas.with_geometry())
     assert ids[-1] == fmt.SKIN_ID  # drawn last: the translucent layer over the others
     step = np.asarray(meshes.scale)
-    assert np.all(step < 0.005)
+    assert np.all(step == STEP_MM)  # the atlas is narrower than 655 mm
+    # positions and indices deflate to well under the plain quantised values' ~ 1.47 MB
+    assert meshes.blob.nbytes < 1.2e6
     for entry in meshes.index:
         sid = str(entry["id"])
         vertices, faces = display_geometry(atlas, sid)
         got_v, got_f = out[sid]
         assert got_v.shape == vertices.shape and entry["points"] == len(vertices)
-        assert np.abs(got_v - vertices).max() <= 0.005, sid
+        assert np.abs(got_v - vertices).max() <= STEP_MM / 2 + 1e-9, sid
         assert np.array_equal(got_f, faces), sid
         assert entry["triangles"] == len(faces)
         assert entry["wide"] == (len(vertices) > 65535)
@@ -67,7 +69,7 @@ def test_skin_is_sent_undecimated(atlas, packed):
     skin = atlas.arrays(fmt.SKIN_ID)
     vertices, faces = out[fmt.SKIN_ID]
     assert len(vertices) == len(skin["vertices"])
-    assert np.abs(vertices - skin["vertices"]).max() <= 0.005
+    assert np.abs(vertices - skin["vertices"]).max() <= STEP_MM / 2 + 1e-9
     assert np.array_equal(faces, skin["faces"])
 
 

@@ -7,10 +7,31 @@ function rgb(c) { return c.map((v) => Math.round(v * 255)); }
 
 // The meshes' blob: a static file named by its content hash (the browser caches it for good),
 // inflated as it arrives.
-async function fetchMeshes(url) {
+export async function fetchMeshes(url) {
   const resp = await fetch(url, { credentials: "same-origin" });
   if (!resp.ok) throw new Error(`the meshes could not be loaded (${resp.status} ${url})`);
   return new Response(resp.body.pipeThrough(new DecompressionStream("deflate"))).arrayBuffer();
+}
+
+function align4(n) { return Math.ceil(n / 4) * 4; }
+
+// The inverse of display.py's _planes and _zigzag_deltas: n rows of `columns` values of `size`
+// bytes stored as byte planes of zigzag-coded differences; returns the values row by row.
+export function undelta(raw, offset, n, columns, size) {
+  const bytes = new Uint8Array(raw, offset, n * columns * size);
+  const out = size === 4 ? new Uint32Array(n * columns) : new Uint16Array(n * columns);
+  const span = size === 4 ? 4294967296 : 65536;
+  for (let c = 0; c < columns; c++) {
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let k = size - 1; k >= 0; k--) z = z * 256 + bytes[(k * columns + c) * n + i];
+      const d = z % 2 ? -(z + 1) / 2 : z / 2;
+      acc = (acc + d + span) % span;
+      out[i * columns + c] = acc;
+    }
+  }
+  return out;
 }
 
 // Run fn once the browser has painted what just changed (a verdict's text shows before the
@@ -86,19 +107,13 @@ export function render({ model, el }) {
     const raw = await meshes();
     let offset = 0;
     for (const e of m.index) {
-      const q = new Uint16Array(raw, offset, e.points * 3);
-      offset += Math.ceil(e.points * 3 * 2 / 4) * 4;
+      const q = undelta(raw, offset, e.points, 3, 2);
+      offset += align4(e.points * 3 * 2);
       const points = new Float32Array(e.points * 3);
       for (let i = 0; i < q.length; i++) points[i] = m.origin[i % 3] + q[i] * m.scale[i % 3];
       const n = e.triangles * 3;
-      const faces = e.wide ? new Uint32Array(n) : new Uint16Array(n);
-      const d = e.wide ? new Uint32Array(raw, offset, n) : new Uint16Array(raw, offset, n);
-      offset += Math.ceil(n * (e.wide ? 4 : 2) / 4) * 4;
-      let acc = 0;
-      for (let i = 0; i < n; i++) {
-        acc = e.wide ? (acc + d[i]) >>> 0 : (acc + d[i]) & 0xffff;
-        faces[i] = acc;
-      }
+      const faces = undelta(raw, offset, n, 1, e.wide ? 4 : 2);
+      offset += align4(n * (e.wide ? 4 : 2));
       const actor = polyActor(points, faces, e.colour);
       actors[e.id] = actor; base[e.id] = e.colour;
       renderer.addActor(actor);
