@@ -106,18 +106,26 @@ class Socket:
         self.raw: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    async def connect(cls, base: str, token: str, *, cookies: str = "", origin: str | None = None) -> Socket:
-        """Open the websocket with ``token``; raises HTTPClientError (e.g. 403) when refused."""
+    async def connect(cls, base: str, token: str, *, cookies: str = "", origin: str | None = None,
+                      compression: bool = False) -> Socket:
+        """Open the websocket with ``token`` (offering permessage-deflate if ``compression``, as
+        browsers do); raises HTTPClientError (e.g. 403) when refused."""
         url = base.replace("http", "ws", 1).rstrip("/") + "/ws"
         parsed = urllib.parse.urlparse(base)
         headers = {"Origin": origin or f"{parsed.scheme}://{parsed.netloc}"}
         if cookies:
             headers["Cookie"] = cookies
-        ws = await websocket_connect(HTTPRequest(url, headers=headers), subprotocols=["bokeh", token])
+        ws = await websocket_connect(HTTPRequest(url, headers=headers), subprotocols=["bokeh", token],
+                                     compression_options={} if compression else None)
         sock = cls(ws)
         ack = await sock.read()
         assert ack.msgtype == "ACK", ack.msgtype
         return sock
+
+    @property
+    def extensions(self) -> str:
+        """The websocket extensions the server agreed to (``Sec-WebSocket-Extensions``)."""
+        return self.ws._socket.headers.get("Sec-WebSocket-Extensions", "")
 
     async def read(self) -> Any:
         while True:

@@ -197,13 +197,32 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
 
 
 
+def test_the_websocket_is_deflated_when_the_browser_offers_it(served):
+    """permessage-deflate, as browsers offer it: the session's document travels compressed."""
+    browser = Browser(served.url)
+    token = browser.open_page()
+
+    async def scenario() -> tuple[str, int]:
+        sock = await Socket.connect(served.url, token, cookies=browser.cookie_header(), compression=True)
+        try:
+            doc = await sock.pull()
+            return sock.extensions, len(doc.roots)
+        finally:
+            await sock.close()
+
+    extensions, roots = run(scenario())
+    assert extensions.startswith("permessage-deflate") and roots > 0
+
+
 def test_the_meshes_are_a_cacheable_static_file_of_geometry_only(served):
     """The display meshes travel as a static file named by its content hash (cached for good,
     no structure name in it); the session sends only where it is and how to unpack it."""
     from handatlas.ui.app import shared_atlas
     from handatlas.ui.display import display_meshes
+    from handatlas.ui.state import shown_at_start
 
-    meshes = display_meshes(shared_atlas())
+    atlas = shared_atlas()
+    parts = display_meshes(atlas, shown_at_start(atlas))
     browser = Browser(served.url)
     token = browser.open_page()
 
@@ -216,17 +235,18 @@ def test_the_meshes_are_a_cacheable_static_file_of_geometry_only(served):
             await sock.close()
 
     payload = run(scene_payload())
-    assert "blob" not in payload and payload["index"] == meshes.index
-    assert payload["url"] == f"./meshes/{meshes.digest}.bin"
-    status, headers, _ = browser.request(payload["url"][2:])
-    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    with urllib.request.urlopen(served.url + payload["url"][2:], timeout=60) as resp:
-        body = resp.read()
-    assert body == meshes.blob.tobytes()
-    assert hashlib.sha256(body).hexdigest().startswith(meshes.digest)
-    raw = zlib.decompress(body)
-    assert len(raw) == meshes.raw_bytes and b"median" not in raw and b"nerve" not in raw
-    status, _, _ = browser.request(payload["url"][2:], headers={"If-None-Match": f'"{meshes.digest}"'})
-    assert status == 304
+    assert "blob" not in str(payload) and len(payload["parts"]) == len(parts) == 2
+    for sent, meshes in zip(payload["parts"], parts, strict=True):
+        assert sent["index"] == meshes.index and sent["url"] == f"./meshes/{meshes.digest}.bin"
+        status, headers, _ = browser.request(sent["url"][2:])
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        with urllib.request.urlopen(served.url + sent["url"][2:], timeout=60) as resp:
+            body = resp.read()
+        assert body == meshes.blob.tobytes()
+        assert hashlib.sha256(body).hexdigest().startswith(meshes.digest)
+        raw = zlib.decompress(body)
+        assert len(raw) == meshes.raw_bytes and b"median" not in raw and b"nerve" not in raw
+        status, _, _ = browser.request(sent["url"][2:], headers={"If-None-Match": f'"{meshes.digest}"'})
+        assert status == 304
     assert browser.request(f"meshes/{'0' * 20}.bin")[0] == 404
     assert browser.request("meshes/../static/x.bin")[0] == 404

@@ -22,6 +22,7 @@ from handatlas.ui.state import (
     VERDICT_RGB,
     HandState,
     safety_codes,
+    shown_at_start,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -29,8 +30,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture(scope="module")
 def packed(atlas):
-    meshes = display_meshes(atlas)
-    return meshes, unpack(meshes)
+    parts = display_meshes(atlas, shown_at_start(atlas))
+    return parts, {sid: mesh for part in parts for sid, mesh in unpack(part).items()}
 
 
 @pytest.fixture
@@ -40,27 +41,30 @@ def state(atlas):
 
 # ----------------------------------------------------------------------------- display meshes
 def test_pack_unpack_round_trip(atlas, packed):
-    meshes, out = packed
-    ids = [str(e["id"]) for e in meshes.index]
-    assert sorted(ids) == sorted(atlas.with_geometry())
-    assert ids[-1] == fmt.SKIN_ID  # drawn last: the translucent layer over the others
-    step = np.asarray(meshes.scale)
-    assert np.all(step == STEP_MM)  # the atlas is narrower than 655 mm
+    parts, out = packed
+    ids = [[str(e["id"]) for e in part.index] for part in parts]
+    # what a page shows when it opens comes first; the rest (muscles...) only when shown
+    assert [set(i) for i in ids] == [set(shown_at_start(atlas)),
+                                     set(atlas.with_geometry()) - shown_at_start(atlas)]
+    assert {"muscles", "skin", "bones"} <= set(atlas.children(fmt.ROOT_ID))
+    assert not set(atlas.with_geometry("muscles")) & set(ids[0]) and ids[0][-1] == fmt.SKIN_ID
+    for meshes in parts:
+        assert np.all(np.asarray(meshes.scale) == STEP_MM)  # the atlas is narrower than 655 mm
+        for entry in meshes.index:
+            sid = str(entry["id"])
+            vertices, faces = display_geometry(atlas, sid)
+            got_v, got_f = out[sid]
+            assert got_v.shape == vertices.shape and entry["points"] == len(vertices)
+            assert np.abs(got_v - vertices).max() <= STEP_MM / 2 + 1e-9, sid
+            assert np.array_equal(got_f, faces), sid
+            assert entry["triangles"] == len(faces)
+            assert entry["wide"] == (len(vertices) > 65535)
+            if sid != fmt.SKIN_ID and atlas.triangles(sid) > DECIMATE_ABOVE:
+                assert len(faces) < atlas.triangles(sid), f"{sid} should be decimated"
+        assert meshes.triangles == sum(len(out[str(e["id"])][1]) for e in meshes.index)
+        assert meshes.blob.dtype == np.uint8 and meshes.blob.nbytes < meshes.raw_bytes
     # positions and indices deflate to well under the plain quantised values' ~ 1.47 MB
-    assert meshes.blob.nbytes < 1.2e6
-    for entry in meshes.index:
-        sid = str(entry["id"])
-        vertices, faces = display_geometry(atlas, sid)
-        got_v, got_f = out[sid]
-        assert got_v.shape == vertices.shape and entry["points"] == len(vertices)
-        assert np.abs(got_v - vertices).max() <= STEP_MM / 2 + 1e-9, sid
-        assert np.array_equal(got_f, faces), sid
-        assert entry["triangles"] == len(faces)
-        assert entry["wide"] == (len(vertices) > 65535)
-        if sid != fmt.SKIN_ID and atlas.triangles(sid) > DECIMATE_ABOVE:
-            assert len(faces) < atlas.triangles(sid), f"{sid} should be decimated"
-    assert meshes.triangles == sum(len(f) for _, f in out.values())
-    assert meshes.blob.dtype == np.uint8 and meshes.blob.nbytes < meshes.raw_bytes
+    assert sum(m.blob.nbytes for m in parts) < 1.2e6
 
 
 def test_skin_is_sent_undecimated(atlas, packed):

@@ -30,13 +30,13 @@ from handatlas.throttle import SignIn
 from handatlas.ui.authorstate import AuthorState
 from handatlas.ui.authorview import author_panel, author_results
 from handatlas.ui.classstate import ClassState
-from handatlas.ui.display import display_meshes
+from handatlas.ui.display import display_meshes, scene_payload
 from handatlas.ui.login import InstructorAuth
 from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.server import current_identity, make_server
-from handatlas.ui.state import MODES, HandState, guarded
+from handatlas.ui.state import MODES, HandState, guarded, shown_at_start
 from handatlas.ui.theme import Accessible
 from handatlas.ui.views import (
     exam_notice,
@@ -139,7 +139,7 @@ class HandApp(pn.viewable.Viewer):
         self.state = HandState(atlas)
         self._view_seq = 0
         self.scene = HandScene(
-            meshes=display_meshes(atlas).payload(),
+            meshes=scene_payload(display_meshes(atlas, shown_at_start(atlas))),
             layers=self.state.layer_state(),
             view=view_camera(OPENING_VIEW, zoom=1.1),
             sizing_mode="stretch_both",
@@ -347,7 +347,7 @@ def shared_atlas(folder: str | None = None) -> Atlas:
     Built once per process and shared read-only by every session.
     """
     atlas = load_atlas(folder)
-    display_meshes(atlas)
+    display_meshes(atlas, shown_at_start(atlas))
     atlas.press(next(iter(atlas.landmarks.values())).point)  # warms the numba kernels and ray engines
     return atlas
 

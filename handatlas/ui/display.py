@@ -10,9 +10,12 @@ from the previous one, zigzag-coded and split into byte planes (:func:`_planes`)
 to 0.7 of the plain quantised values; the whole is one zlib stream that the browser inflates with
 the built-in ``DecompressionStream``.
 
-The stream is served as a static file named by its content hash (:func:`blob_path`,
-:func:`published`): geometry only, no structure names, cached by the browser for good (a new
-atlas has a new name), while the index that names each part travels with the session.
+The meshes come in two parts (:func:`display_meshes`): those a page shows when it opens, drawn
+at once, and the others (the muscles, the subcutaneous layer), which a browser fetches only when
+one of them is first shown.  Each part is served as a static file named by its content hash
+(:func:`blob_path`, :func:`published`): geometry only, no structure names, cached by the browser
+for good (a new atlas has a new name), while the index that names its meshes travels with the
+session.
 
 No panel import here.
 """
@@ -77,21 +80,24 @@ class DisplayMeshes:
         return hashlib.sha256(self.blob.tobytes()).hexdigest()[:20]
 
     def payload(self) -> dict[str, object]:
-        """What the scene component receives: where to fetch the blob, and how to unpack it."""
+        """What the scene component receives of this part: where to fetch it, how to unpack it."""
         return {"url": blob_path(self.digest), "bytes": int(self.blob.size), "index": self.index,
                 "origin": self.origin, "scale": self.scale}
 
 
+@functools.lru_cache(maxsize=512)
 def display_geometry(atlas: Atlas, structure_id: str) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices and triangles of a structure as drawn in the browser."""
+    """Vertices and triangles of a structure as drawn in the browser (made once per process)."""
     arrays = atlas.arrays(structure_id)
     vertices, faces = arrays["vertices"], arrays["faces"]
-    if structure_id == fmt.SKIN_ID or len(faces) <= DECIMATE_ABOVE:
-        return np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
-    from handatlas.render import to_polydata
+    if structure_id != fmt.SKIN_ID and len(faces) > DECIMATE_ABOVE:
+        from handatlas.render import to_polydata
 
-    poly = to_polydata(atlas, structure_id).decimate(REDUCTION)
-    return np.asarray(poly.points, np.float64), np.asarray(poly.regular_faces, np.int64)
+        poly = to_polydata(atlas, structure_id).decimate(REDUCTION)
+        vertices, faces = poly.points, poly.regular_faces
+    vertices, faces = np.array(vertices, np.float64), np.array(faces, np.int64)
+    vertices.flags.writeable = faces.flags.writeable = False  # shared by every caller
+    return vertices, faces
 
 
 def _zigzag_deltas(values: np.ndarray, *, bits: int) -> np.ndarray:
@@ -172,12 +178,24 @@ def pack(atlas: Atlas, ids: tuple[str, ...] | None = None, *, level: int = 6) ->
 
 
 @functools.lru_cache(maxsize=4)
-def display_meshes(atlas: Atlas) -> DisplayMeshes:
-    """:func:`pack` of every mesh, built once per process and atlas (shared by all sessions), and
-    published for the server to serve (:func:`published`)."""
-    meshes = pack(atlas)
-    _PUBLISHED[meshes.digest] = meshes.blob.tobytes()
-    return meshes
+def display_meshes(atlas: Atlas, first: frozenset[str] = frozenset()) -> tuple[DisplayMeshes, ...]:
+    """The display meshes in parts: the meshes of ``first`` (drawn when a page opens), then the
+    others (fetched by a browser when one of them is first shown); one part if either is empty.
+
+    Built once per process, atlas and ``first`` (shared by all sessions), and published for the
+    server to serve (:func:`published`).
+    """
+    ids = atlas.with_geometry()
+    groups = [tuple(sid for sid in ids if sid in first), tuple(sid for sid in ids if sid not in first)]
+    parts = tuple(pack(atlas, group) for group in groups if group)
+    for meshes in parts:
+        _PUBLISHED[meshes.digest] = meshes.blob.tobytes()
+    return parts
+
+
+def scene_payload(parts: tuple[DisplayMeshes, ...]) -> dict[str, object]:
+    """The scene's ``meshes`` parameter: each part's address and index, the first drawn at once."""
+    return {"parts": [meshes.payload() for meshes in parts]}
 
 
 def blob_path(digest: str) -> str:

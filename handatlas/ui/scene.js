@@ -89,28 +89,24 @@ export function render({ model, el }) {
     return actor;
   }
 
-  // the download starts at once, while the page is still being laid out
-  let download = null;
-  function meshes() {
-    const m = model.meshes;
-    if (!m || !m.url) return null;
-    if (!download || download.url !== m.url) download = { url: m.url, data: fetchMeshes(m.url) };
-    return download.data;
+  // The meshes come in parts (display.py): the first is fetched at once, while the page is still
+  // being laid out, and drawn; each other part is fetched and drawn when one of its meshes is
+  // first shown (or highlighted).
+  const parts = {};           // url -> {data: Promise<ArrayBuffer>, state: "" | "building" | "built"}
+  function part(p) {
+    if (!parts[p.url]) parts[p.url] = { data: fetchMeshes(p.url), state: "" };
+    return parts[p.url];
   }
-  meshes();
+  function partsOf() { return (model.meshes && model.meshes.parts) || []; }
+  if (partsOf().length) part(partsOf()[0]);
 
-  let building = false;
-  async function build() {
-    const m = model.meshes;
-    if (!meshes() || built || building) return;
-    building = true;
-    const raw = await meshes();
+  function decode(p, raw) {
     let offset = 0;
-    for (const e of m.index) {
+    for (const e of p.index) {
       const q = undelta(raw, offset, e.points, 3, 2);
       offset += align4(e.points * 3 * 2);
       const points = new Float32Array(e.points * 3);
-      for (let i = 0; i < q.length; i++) points[i] = m.origin[i % 3] + q[i] * m.scale[i % 3];
+      for (let i = 0; i < q.length; i++) points[i] = p.origin[i % 3] + q[i] * p.scale[i % 3];
       const n = e.triangles * 3;
       const faces = undelta(raw, offset, n, 1, e.wide ? 4 : 2);
       offset += align4(n * (e.wide ? 4 : 2));
@@ -118,11 +114,45 @@ export function render({ model, el }) {
       actors[e.id] = actor; base[e.id] = e.colour;
       renderer.addActor(actor);
     }
+    const skin = actors["skin"];  // the translucent skin stays the last actor drawn
+    if (skin) { renderer.removeActor(skin); renderer.addActor(skin); }
+  }
+
+  async function buildPart(p) {
+    const st = part(p);
+    if (st.state) return false;
+    st.state = "building";
+    decode(p, await st.data);
+    st.state = "built";
+    return true;
+  }
+
+  function wanted(p) {
+    const layers = model.layers || {}, hl = model.highlight || {};
+    return p.index.some((e) => (layers[e.id] || {}).visible || hl[e.id]);
+  }
+
+  // the parts not drawn yet that the page now shows
+  function buildShown() {
+    if (!built) return;
+    for (const p of partsOf().slice(1)) {
+      if (!(parts[p.url] && parts[p.url].state) && wanted(p)) {
+        buildPart(p).then(() => applyAll()).catch((err) => {
+          model.error = "The 3D view could not load more of the hand: " + err;
+        });
+      }
+    }
+  }
+
+  async function build() {
+    const first = partsOf()[0];
+    if (!first || built || !(await buildPart(first))) return;
     built = true;
     applyAll();
     setView();
     root.dataset.ready = "1";
     model.ready = true;
+    buildShown();
   }
 
   function applyLayers() {
@@ -396,7 +426,7 @@ export function render({ model, el }) {
   model.on("resize", start);
   new ResizeObserver(start).observe(root);
   model.on("meshes", () => build());
-  const applySoon = afterPaint(applyAll);
+  const applySoon = afterPaint(() => { applyAll(); buildShown(); });
   for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) {
     model.on(p, applySoon);
   }

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from handatlas.ui import display
+from handatlas.ui.state import shown_at_start
 
 from .browser_helpers import distinct_colours, is_external, non_background, wait_for_scene
 
@@ -113,7 +114,7 @@ def test_handatlas_serve_shows_the_app(browser, tmp_path):
 def test_scene_decodes_the_display_meshes(page, served, atlas):
     """scene.js fetches and inflates the served blob and decodes it to what display.py packed:
     every mesh's positions (quantised) and triangles."""
-    meshes = display.display_meshes(atlas)
+    meshes = display.display_meshes(atlas, shown_at_start(atlas))[-1]  # the part fetched later
     expected = display.unpack(meshes)
     module = Path(display.__file__).with_name("scene.js").read_bytes()
     page.goto(served.url + "liveness")
