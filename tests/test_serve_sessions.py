@@ -30,9 +30,12 @@ from session_client import (
 from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
 from handatlas.secret import derive_key
+from handatlas.ui.state import MODES
 
 SECRET = "a test secret that is long enough to sign things"
 INSTRUCTOR = ("instructor", "test password 1")
+#: The Author mode's place among the mode buttons.
+AUTHOR_MODE = MODES.index("author")
 pytestmark = pytest.mark.filterwarnings("ignore:reference already known:UserWarning")
 
 
@@ -169,6 +172,8 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
         teacher = None
         try:
             await pupil.pull()
+            await pupil.ready()
+            await pupil.choose_mode(AUTHOR_MODE, "author-login")
             assert pupil.has("author-login") and not pupil.has("author-save") and not pupil.has("author-id")
             assert payload_of(token)["handatlas"]["instructor"] is None
 
@@ -177,6 +182,8 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
             assert await refusal(Socket.connect(served.url, own_token, cookies=thief.cookie_header())) == 403
             teacher = await Socket.connect(served.url, own_token, cookies=instructor.cookie_header())
             await teacher.pull()
+            await teacher.ready()
+            await teacher.choose_mode(AUTHOR_MODE, "author-save")
             await _author(teacher, "by_the_instructor")
             await teacher.wait_for_patch(lambda patch: "Saved" in str(patch))
             saved = yaml.safe_load(target.read_text())

@@ -357,12 +357,17 @@ def test_selection_and_answers_use_colours_no_tissue_has(atlas, state):
 
 # ----------------------------------------------------------------------------- charts
 def _rows(svg: str) -> list[tuple[str, ET.Element]]:
-    """(label, bar) per row of the depth bar: the right-aligned names and the rects with a title."""
+    """(label, bar) per row of the depth bar: the right-aligned names (in full: their title) and the
+    rects with a title.  A label shown cut is the start of the name and fits its column."""
     root = ET.fromstring(svg)
     labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
     bars = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert len(labels) == len(bars)
-    return [(t.text or "", r) for t, r in zip(labels, bars, strict=True)]
+    for t in labels:
+        shown, full = "".join(t.itertext())[len(t.find(f"{SVG}title").text):], t.find(f"{SVG}title").text
+        assert shown == full or (shown.endswith("…") and full.startswith(shown[:-1])), (shown, full)
+        assert len(shown) * 6.2 <= float(t.get("x")) - 2, f"{shown!r} does not fit left of its bar"
+    return [(t.find(f"{SVG}title").text or "", r) for t, r in zip(labels, bars, strict=True)]
 
 
 @pytest.mark.parametrize("where", ["carpal_tunnel", "radial_pulse", "palm_center", "dorsum_center"])
@@ -396,6 +401,10 @@ def test_depth_bar_escapes_and_clips():
     svg = depth_bar(report, Fake(), width=400, max_mm=30.0)
     (name, bar), = _rows(svg)
     assert name == "A <b> & C"
+    long = {"x": type("S", (), {"name": "Flexor digitorum superficialis tendon of the middle finger",
+                                "colour": "#123456"})()}
+    (name, _), = _rows(depth_bar(report, type("F", (), {"structures": long})(), width=400))
+    assert name == long["x"].name  # in full in its title, cut on the page
     assert float(bar.get("x")) + float(bar.get("width")) <= 400 - 12 + 1e-6
 
 

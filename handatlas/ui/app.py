@@ -263,12 +263,16 @@ class HandApp(pn.viewable.Viewer):
             margin=(6, 8),
             sizing_mode="stretch_width",
         )
-        # every mode's panels stay in the page and are shown or hidden: re-inserting a rendered
-        # panel would register its Bokeh models twice
-        panels = {m: make() for m, make in self.mode_panels.items()}
-        results = {m: self._results(m) for m in MODES}
+        # a mode's panels are made the first time it is chosen (a session is quicker to open and
+        # its page lighter), then stay in the page, shown or hidden: re-inserting a rendered panel
+        # would register its Bokeh models twice
+        panels = {m: pn.Column(sizing_mode="stretch_width", margin=0) for m in MODES}
+        results = {m: pn.Column(sizing_mode="stretch_width", margin=0) for m in MODES}
 
         def show_mode(mode: str) -> None:
+            if not panels[mode].objects:
+                panels[mode].objects = [self.mode_panels[mode]()]
+                results[mode].objects = [self._results(mode)]
             for m in MODES:
                 panels[m].visible = results[m].visible = m == mode
 

@@ -394,11 +394,23 @@ export function render({ model, el }) {
 
   // ---- lifecycle ------------------------------------------------------------------------
   let started = false;
+  // Bokeh lays the page out again whenever any part of it changes (a verdict's text, a mode's
+  // panel): the view is resized and drawn again only when its own size has changed, since a
+  // software renderer may take a second over a redraw.
+  let drawnSize = "";
   function start() {
-    if (started) { grw.resize(); renderWindow.render(); placePin(); return; }
     const r = root.getBoundingClientRect();
+    const size = `${Math.round(r.width)}x${Math.round(r.height)}`;
+    if (started) {
+      if (size !== drawnSize && r.width >= 2 && r.height >= 2) {
+        drawnSize = size; grw.resize(); renderWindow.render();
+      }
+      placePin();
+      return;
+    }
     if (r.width < 2 || r.height < 2) return;
     started = true;
+    drawnSize = size;
     grw.setContainer(root);
     const interactor = grw.getInteractor();
     keysOnlyOnTheCanvas(interactor, root.querySelector("canvas"));
