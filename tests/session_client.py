@@ -197,11 +197,15 @@ class Socket:
 
     async def choose_mode(self, index: int, css_class: str) -> None:
         """Choose the ``index``-th mode button, as the page would, and wait until the panels that
-        mode makes on first use have come (a model with ``css_class``); then pull the page again.
-        The page must have said it is shown (:meth:`ready`)."""
-        await self.set(self.model("modes"), "active", index)
+        mode makes on first use have come (a model with ``css_class``; a socket that pulled the
+        page as objects pulls it again).  The page must have said it is shown (:meth:`ready`)."""
+        if self.raw:
+            await self.change("modes", "active", index)
+        else:
+            await self.set(self.model("modes"), "active", index)
         await self.wait_for_patch(lambda patch: f'"{css_class}"' in json.dumps(patch))
-        await self.pull()
+        if not self.raw:
+            await self.pull()
 
     def has(self, css_class: str) -> bool:
         return any(css_class in (getattr(m, "css_classes", None) or []) for m in self.doc.models)
