@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 #: The providers handatlas supports, by Panel's names (``panel.auth.AUTH_PROVIDERS``).
 PROVIDERS = ("generic", "google", "azure", "azurev2")
@@ -132,6 +133,9 @@ class OidcConfig:
         for option, url in urls.items():
             if url and not re.match(r"https?://[^/\s]+", url):
                 raise OidcError(f"{option}: {url!r} is not an http(s) address")
+            if url and option != "--oauth-redirect-uri" and not _secure(url):
+                raise OidcError(f"{option}: {url!r} must be https (the provider's answers are trusted "
+                                "because they come over TLS); plain http only on this machine")
         if self.provider.startswith("azure") and not GUID_RE.fullmatch(self.tenant):
             shared = f" ({self.tenant!r} lets any directory in)" if self.tenant in SHARED_TENANTS else ""
             raise OidcError(f"--oauth-tenant (or ${TENANT_ENV}): Azure needs the school's directory (tenant) "
@@ -200,6 +204,12 @@ def oidc_config(provider: str | None, *, key: str | None = None, secret: str | N
         tenant=pick(tenant, TENANT_ENV), redirect_uri=pick(redirect_uri, REDIRECT_URI_ENV),
         instructors=listed,
     )
+
+
+def _secure(url: str) -> bool:
+    """Whether ``url`` is https, or http to this machine (a provider under test)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in ("localhost", "127.0.0.1", "::1")
 
 
 def _false(value: Any) -> bool:

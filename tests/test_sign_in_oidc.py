@@ -230,6 +230,9 @@ def test_the_identity_rule():
 def test_the_settings_name_what_is_missing():
     with pytest.raises(OidcError, match="--oauth-token-url"):
         oidc_config("generic", key="k", secret="s", authorize_url="https://p/a", env={})
+    with pytest.raises(OidcError, match="must be https"):
+        oidc_config("generic", key="k", secret="s", authorize_url="https://p/a", token_url="http://p/t",
+                    env={})
     with pytest.raises(OidcError, match="PANEL_OAUTH_SECRET"):
         oidc_config("google", key="k", env={})
     with pytest.raises(OidcError, match="lets any directory in"):
