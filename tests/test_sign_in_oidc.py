@@ -49,7 +49,7 @@ def served(tmp_path_factory, fake):
     config = OidcConfig(provider="generic", key=CLIENT_ID, secret=CLIENT_SECRET,
                         authorize_url=fake.authorize_url, token_url=fake.token_url,
                         userinfo_url=fake.userinfo_url, instructors=(INSTRUCTOR.lower(),))
-    running = start_app_server(secret=SECRET, quizzes=quizzes, progress_db=db, oidc=config)
+    running = start_app_server(secret=SECRET, quizzes=quizzes, progress_db=db, oidc=config, use_xheaders=True)
     running.db = db
     try:
         yield running
@@ -189,6 +189,34 @@ def test_forged_replayed_and_stray_codes_are_refused(served, fake):
     _, query = _start(replayer)
     assert replayer.request(_login(_code_of(back), query["state"]))[0] == 401
     assert replayer.cookie("handatlas_identity") is None
+
+
+def test_an_id_token_from_the_token_endpoint_is_used_and_checked(served, fake):
+    """A provider that answers with an ID token: Panel reads the user from it (no userinfo call);
+    one issued for another client is refused."""
+    fake.id_tokens = True
+    try:
+        browser = Browser(served.url)
+        fake.calls.clear()
+        assert sign_in(served, browser, "ida@school.edu")[0] == 302
+        assert ("POST", "/token") in fake.calls and ("GET", "/userinfo") not in fake.calls
+        assert payload_of(browser.open_page())["handatlas"]["learner"] == "ida@school.edu"
+        fake.claims["oscar@school.edu"] = {"aud": "another-client"}
+        other = Browser(served.url)
+        status, _, body = sign_in(served, other, "oscar@school.edu")
+        assert status == 403 and "another application" in body
+        assert other.cookie("handatlas_identity") is None
+    finally:
+        fake.id_tokens = False
+
+
+def test_cookies_are_secure_and_the_return_address_https_behind_a_tls_proxy(served):
+    status, headers, _ = Browser(served.url).request("login?next=%2F", headers={"X-Forwarded-Proto": "https"})
+    assert status == 302
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["Location"]).query))
+    assert query["redirect_uri"] == served.url.replace("http://", "https://") + "login"
+    cookie = headers["Set-Cookie"]
+    assert "panel-oauth-state=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
 
 
 def test_an_unverified_address_is_refused(served, fake):
