@@ -35,18 +35,9 @@ REFERENCE = {
 #: and Guyon's canal at firm pressure; the thenar motor branch's course fixed the thenar
 #: eminence at moderate pressure; the radial artery's course onto the scaphoid's radial face
 #: fixed the radial styloid at firm pressure; confinement in the carpal tunnel flags the median
-#: nerve at moderate pressure.)
-GUYON = ("the ulnar artery has no floor at the level of the pisiform: there it lies beside the flexor "
-         "retinaculum's ulnar edge (carved around it), straight on the flexor tendons of the little "
-         "finger, not on the retinaculum as ANATOMY.md says (an atlas fix); the landmark's axis tilts "
-         "39 degrees proximally, so the artery's and nerve's most loaded points lie 5-6 mm proximal, "
-         "at that level, and are not pinned (the nerve lies on the pisiform, which the tilted axis "
-         "passes distal to); pinned, the artery gives caution at light (15 kPa > 14) and avoid at "
-         "moderate (75 kPa > 70)")
-KNOWN = {
-    ("guyons_canal", "light"): GUYON,
-    ("guyons_canal", "moderate"): GUYON,
-}
+#: nerve at moderate pressure; the floor of Guyon's canal under the ulnar artery at the level of the
+#: pisiform fixed Guyon's canal at light and moderate pressure.)
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def reference_cases():
@@ -70,7 +61,7 @@ def test_verdict_reference(atlas, where, grade, allowed):
                    "(199 kPa on a thumb pad) flags the forearm's subcutaneous nerves and veins and its "
                    "nerves and arteries under one muscle layer (superficial radial nerve, radial "
                    "artery, basilic vein, ulnar nerve and its dorsal branch, median nerve: 25 % of the "
-                   "skin); 34 % of the skin is at 2-3 times its caution threshold (the structure takes "
+                   "skin); a third of the skin is at 2-3 times its caution threshold (the structure takes "
                    "about the pad's pressure), only 6 % within 1.5 times, whatever the tolerances "
                    "within their sources (docs/calibrate_pressure.py)")
 def test_whole_skin_area_bands(atlas):
@@ -115,6 +106,14 @@ def test_median_nerve_is_confined_in_the_carpal_tunnel(atlas):
 def test_guyons_canal(atlas):
     at_risk = flagged(atlas, "guyons_canal", "moderate")
     assert "ulnar_nerve" in at_risk and "ulnar_artery" in at_risk
+
+
+def test_guyons_canal_pins_the_ulnar_artery_on_its_floor(atlas):
+    """The artery lies on the canal's floor (the retinaculum's ulnar part) from the pisiform on, so
+    even a light press flags it, and a moderate one is too much."""
+    for grade, level in (("light", "caution"), ("moderate", "avoid")):
+        artery = next(a for a in atlas.press("guyons_canal", grade=grade).at_risk if a.id == "ulnar_artery")
+        assert artery.pinned and artery.level == level, (grade, artery)
 
 
 def test_hook_of_hamate_flags_the_ulnar_artery(atlas):
