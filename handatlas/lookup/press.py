@@ -11,7 +11,8 @@ the geometry the model needs, for one press or many:
   :func:`handatlas.lookup.capsules.stress_capsules`), at its most loaded point;
 * for every structure loaded enough to be flagged, whether bone lies between the contact and
   that point (*shielded*: pressure does not pass through bone) and whether bone lies within
-  :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind it along the axis (*pinned*).
+  :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind it along the axis, or it lies in a
+  fibro-osseous tunnel under a retinaculum (*pinned*, :func:`pinned_at`).
 
 For each structure, ``depth_mm`` is its nearest surface below the undeformed skin along the
 inward axis, at its most loaded point, and ``distance_mm`` the straight distance from the contact
@@ -32,6 +33,7 @@ from handatlas.lookup.index import LookupIndex, lookup_index
 from handatlas.lookup.model import (
     ADVICE,
     AVOID,
+    CANAL_DEPTH_MM,
     CAUTION,
     COLUMN_MAX_MM,
     DEFAULT_GRADE,
@@ -289,8 +291,7 @@ def evaluate(
     if len(rows):
         centre = critical_points(caps, loads.segment[rows, cols], loads.param[rows, cols])
         rad = caps.radius[loads.segment[rows, cols]]
-        behind = index.backing.first_hit(centre, directions[rows])
-        pinned[rows, cols] = behind <= rad + PINNED_GAP_MM
+        pinned[rows, cols] = pinned_at(index, points[rows], directions[rows], centre, rad)
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
@@ -311,6 +312,38 @@ def evaluate(
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
                       stress, level, at_risk, flagged & shielded, pinned, loads.depth, loads.offset,
                       distance, loads.segment, loads.param, column, strain * column, sheets)
+
+
+def pinned_at(index: LookupIndex, points: np.ndarray, directions: np.ndarray, centres: np.ndarray,
+              radii: np.ndarray) -> np.ndarray:
+    """Whether each structure point is pinned under its press: it cannot move away from the load.
+
+    Pinned against bone: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`) within
+    :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind its surface along the axis.  Or confined in
+    a fibro-osseous tunnel: a sheet of :data:`~handatlas.lookup.model.CONFINING_SHEETS` crossed by
+    the axis between it and the skin, and bone within
+    :data:`~handatlas.lookup.model.CANAL_DEPTH_MM` behind it (the median nerve in the carpal tunnel).
+
+    Parameters
+    ----------
+    index
+        The atlas's lookup index.
+    points, directions : (m, 3) float
+        Each press's contact point and unit inward axis.
+    centres : (m, 3) float
+        The structure's critical point (on its centre line).
+    radii : (m,) float
+        The structure's radius there.
+    """
+    pinned = index.backing.first_hit(centres, directions) <= radii + PINNED_GAP_MM
+    if index.roofs is None or len(centres) == 0:
+        return pinned
+    depth = np.einsum("ij,ij->i", centres - points, directions)
+    roofed = ~pinned & (index.roofs.first_hit(centres, -directions) < depth)
+    if roofed.any():
+        floor = index.bones.first_hit(centres[roofed], directions[roofed])
+        pinned[roofed] = floor <= radii[roofed] + CANAL_DEPTH_MM
+    return pinned
 
 
 def _flag_reach(index: LookupIndex, pressure: float, radius_mm: float, strain: float,
