@@ -1,9 +1,14 @@
-"""Shared fixtures: a tiny atlas built from primitives with the real writer, and the shipped atlas."""
+"""Shared fixtures: a tiny atlas built from primitives with the real writer, the shipped atlas, and
+the atlas rebuilt in the background for the rebuild tests."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +155,52 @@ def store_url(request, tmp_path) -> str:
     from pg_server import fresh_database
 
     return fresh_database(request.getfixturevalue("postgres_url"))
+
+
+# ----------------------------------------------------------------------------- the rebuild
+# The rebuild of the atlas (tests/pipeline/test_rebuild.py) is the suite's longest step, minutes
+# of one core: when it is selected, it starts in a background process as soon as the tests are
+# collected, at a lower priority, and the rebuild tests wait for it.  The other tests, one core's
+# work each, run meanwhile on the machine's other core.
+#: The tests that need the rebuilt atlas.
+REBUILD_TESTS = "tests/pipeline/test_rebuild.py::test_rebuild_matches"
+_BUILD = "import sys; from handatlas.build.pipeline import build_atlas; build_atlas(sys.argv[1])"
+_key = pytest.StashKey[tuple[subprocess.Popen, Path]]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not any(item.nodeid.startswith(REBUILD_TESTS) for item in session.items):
+        return
+    try:
+        import myo_sim  # noqa: F401  (the build extra; without it the rebuild tests are skipped)
+    except ImportError:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="handatlas-rebuild-"))
+    with (folder / "build.log").open("wb") as log:  # the build writes to its own copy
+        proc = subprocess.Popen([sys.executable, "-c", _BUILD, str(folder / "atlas")], stdout=log,
+                                stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(10))
+    session.config.stash[_key] = (proc, folder)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    proc, folder = session.config.stash.get(_key, (None, None))
+    if proc is not None:
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rebuilt_folder(pytestconfig, tmp_path_factory) -> Path:
+    """The folder of the atlas rebuilt in the background (waits for the build to end)."""
+    proc, folder = pytestconfig.stash.get(_key, (None, None))
+    if proc is None:  # selected some other way: build it here
+        from handatlas.build.pipeline import build_atlas
+
+        out = tmp_path_factory.mktemp("rebuilt") / "atlas"
+        build_atlas(out)
+        return out
+    if proc.wait() != 0:
+        log = (folder / "build.log").read_text(errors="replace")[-4000:]
+        pytest.fail(f"the rebuild failed (exit {proc.returncode}):\n{log}")
+    return folder / "atlas"
