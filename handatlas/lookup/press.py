@@ -50,6 +50,7 @@ from handatlas.lookup.model import (
     resolve_load,
     tissue_strain,
 )
+from handatlas.lookup.skinmap import skin_presses
 from handatlas.lookup.territory import as_points, territory_codes_at
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
 MAX_SKIN_GAP_MM = 10.0
 #: A bone hit this much short of a structure still shields (mm): grazing hits do not count.
 SHIELD_TOLERANCE_MM = 0.2
+#: The layer stack's ray starts this far outside the skin, so that the skin itself counts (mm).
+LAYER_START_MM = 0.5
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
 MOST_LOADED_CHECKS = 5
 #: A safe press's message looks first at the structures that may take this share of the pressure.
@@ -265,15 +268,45 @@ def evaluate(
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     directions = np.ascontiguousarray(directions, dtype=np.float64)
+    column = np.minimum(index.bones.first_hit(points, directions), COLUMN_MAX_MM)
+    sheets = index.sheet_depths(points, directions)
+    return assess(index, points, directions, column, sheets, force_n=force_n, radius_mm=radius_mm,
+                  with_distance=with_distance)
+
+
+def assess(
+    index: LookupIndex,
+    points: np.ndarray,
+    directions: np.ndarray,
+    column: np.ndarray,
+    sheets: np.ndarray,
+    *,
+    force_n: float,
+    radius_mm: float,
+    with_distance: bool = False,
+) -> PressBatch:
+    """The pressure model for presses whose axes' soft-tissue column and sheet depths are known.
+
+    The second half of :func:`evaluate` (which casts the axes' rays itself); :func:`press` finds
+    the column and the sheets of its single axis in one compiled call
+    (:meth:`~handatlas.lookup.index.LookupIndex.axis`) and comes here.
+
+    Parameters
+    ----------
+    column : (n,) float
+        Soft tissue above the first bone on each axis, capped at
+        :data:`~handatlas.lookup.model.COLUMN_MAX_MM`.
+    sheets : (n, s) float
+        Mid-depth of each fascial sheet on each axis (:meth:`LookupIndex.sheet_depths
+        <handatlas.lookup.index.LookupIndex.sheet_depths>`).
+    """
     caps = index.capsules
     pressure = pressure_kpa(force_n, radius_mm)
     strain = float(tissue_strain(pressure))
-    column = np.minimum(index.bones.first_hit(points, directions), COLUMN_MAX_MM)
     # candidates are chosen for a reference force at least this one, so that each structure's
     # critical point (and whether it is pinned or shielded) is the same for every force up to it
     reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
     reference_strain = float(tissue_strain(reference))
-    sheets = index.sheet_depths(points, directions)
     loads = stress_capsules(caps, points, directions, pad_mm=radius_mm, strain=strain, columns=column,
                             sheet_depth=sheets,
                             sheet_factor=index.sheet_factor,
@@ -289,19 +322,14 @@ def evaluate(
     if len(rows):
         centre = critical_points(caps, loads.segment[rows, cols], loads.param[rows, cols])
         rad = caps.radius[loads.segment[rows, cols]]
-        behind = index.backing.first_hit(centre, directions[rows])
-        pinned[rows, cols] = behind <= rad + PINNED_GAP_MM
+        pinned[rows, cols] = pinned_against(index, centre, directions[rows], rad)
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
     if len(rows):
         check = flagged[rows, cols]
         rows, cols, centre, rad = rows[check], cols[check], centre[check], rad[check]
-        towards = centre - points[rows]
-        length = np.linalg.norm(towards, axis=1)
-        unit = towards / np.maximum(length, 1e-9)[:, None]
-        bone = index.bones.first_hit(points[rows], unit)
-        shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
+        shielded[rows, cols] = behind_bone(index, points[rows], centre, rad)
     distance = np.full(stress.shape, np.nan)
     if with_distance:
         rows, cols = np.nonzero(flagged)
@@ -313,11 +341,43 @@ def evaluate(
                       distance, loads.segment, loads.param, column, strain * column, sheets)
 
 
+def pinned_against(index: LookupIndex, centres: np.ndarray, directions: np.ndarray,
+                   radii: np.ndarray) -> np.ndarray:
+    """Whether each structure is pinned: bone (or a sheet of
+    :data:`~handatlas.lookup.model.PINNING_SHEETS`) lies within
+    :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind its far surface along the press axis.
+
+    Parameters
+    ----------
+    centres : (m, 3) float
+        Centre-line points of the structures' critical points.
+    directions : (m, 3) float
+        The inward axes of their presses.
+    radii : (m,) float
+        The capsule radii there.
+    """
+    behind = index.backing.first_hit(centres, directions)
+    return behind <= radii + PINNED_GAP_MM
+
+
+def behind_bone(index: LookupIndex, points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Whether bone lies between each contact point and the structure (centre ``centres``, capsule
+    radius ``radii``) it presses on: *shielded*, the pressure does not pass through bone (a hit
+    less than :data:`SHIELD_TOLERANCE_MM` short of the structure grazes it and does not count)."""
+    towards = centres - points
+    length = np.linalg.norm(towards, axis=1)
+    unit = towards / np.maximum(length, 1e-9)[:, None]
+    bone = index.bones.first_hit(points, unit)
+    return bone < length - radii - SHIELD_TOLERANCE_MM
+
+
 def _flag_reach(index: LookupIndex, pressure: float, radius_mm: float, strain: float,
                 column: np.ndarray) -> np.ndarray:
     """(n, k) distance from each contact beyond which this press cannot flag each structure: the
-    reach (:func:`handatlas.lookup.model.reach_mm`) at the structure's own flagging floor."""
-    return reach_mm(pressure, radius_mm, strain, np.asarray(column)[:, None], floor_kpa=index.flag_floor)
+    reach (:func:`handatlas.lookup.model.reach_mm`) at the structure's own flagging floor (computed
+    once per distinct floor)."""
+    floors, which = index.flag_floors
+    return reach_mm(pressure, radius_mm, strain, np.asarray(column)[:, None], floor_kpa=floors)[:, which]
 
 
 # ----------------------------------------------------------------------------- where
@@ -434,22 +494,26 @@ def press(
     contact = resolve(atlas, where)
     inward = _inward(contact.normal, direction)
     index = lookup_index(atlas)
-    batch = evaluate(index, contact.point[None], inward[None], force_n=force, radius_mm=radius,
-                     with_distance=True)
+    bone, sheets, crossings = index.axis(contact.point, inward, start_mm=LAYER_START_MM)
+    batch = assess(index, contact.point[None], inward[None], np.array([min(bone, COLUMN_MAX_MM)]),
+                   sheets[None], force_n=force, radius_mm=radius, with_distance=True)
     rows = []
-    for k in np.flatnonzero(batch.level[0] > SAFE):
-        s = atlas.structures[batch.ids[k]]
-        pinned = bool(batch.pinned[0, k])
-        ratio = batch.stress[0, k] / (index.pinned_tolerance[k] if pinned else index.tolerance[k])
-        item = AtRisk(s.id, s.name, s.tissue or "", s.risk or "", float(batch.distance[0, k]),
-                      float(batch.depth[0, k]), float(batch.stress[0, k]), LEVELS[int(batch.level[0, k])],
-                      pinned)
-        rows.append((bool(batch.shielded[0, k]), -int(batch.level[0, k]), -ratio, item))
+    flagged = np.flatnonzero(batch.level[0] > SAFE).tolist()
+    if flagged:
+        level, stress, pinned, shield = (x[0].tolist() for x in (batch.level, batch.stress, batch.pinned,
+                                                                batch.shielded))
+        depth, distance = batch.depth[0].tolist(), batch.distance[0].tolist()
+        tolerance, pinned_tolerance = index.tolerance_list
+        for k in flagged:
+            s = atlas.structures[batch.ids[k]]
+            ratio = stress[k] / (pinned_tolerance[k] if pinned[k] else tolerance[k])
+            item = AtRisk(s.id, s.name, s.tissue or "", s.risk or "", distance[k], depth[k], stress[k],
+                          LEVELS[level[k]], pinned[k])
+            rows.append((shield[k], -level[k], -ratio, item))
     rows.sort(key=lambda r: (r[1], r[2], r[3].depth_mm))
     at_risk = tuple(r[3] for r in rows if not r[0])
     shielded = tuple(r[3] for r in rows if r[0])
-    layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm)
-                   for c in index.everything.crossings(contact.point, inward, start_mm=0.5))
+    layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm) for c in crossings)
     territory = atlas.territory_labels[int(territory_codes_at(atlas, contact.point)[0])]
     verdict = VERDICTS[int(batch.verdict[0])]
     most_loaded = _most_loaded(atlas, index, batch) if not (at_risk or shielded) else None
@@ -604,14 +668,17 @@ def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_
                force_n: float | None = None) -> np.ndarray:
     """The verdict code of a press at every skin vertex (see ``VERDICTS``).
 
+    The verdicts of ``press_many`` at the skin's vertices along their negated normals; what does
+    not depend on the load is worked out once per pad and kept (:mod:`handatlas.lookup.skinmap`),
+    so the maps of the other grades take a fraction of the first's time.
+
     Examples
     --------
     >>> codes = atlas.safety_map(grade="firm")  # doctest: +SKIP
     >>> (codes == AVOID).mean()  # doctest: +SKIP
     """
-    skin = atlas.skin
-    return press_many(atlas, skin.vertices, skin.vertex_normals, grade=grade, radius_mm=radius_mm,
-                      force_n=force_n).verdict
+    _, force, radius = resolve_load(grade, force_n, radius_mm)
+    return skin_presses(lookup_index(atlas), radius_mm=radius, force_n=force).verdicts(force)
 
 
 def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
@@ -634,5 +701,5 @@ def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
     return {name: float(weight[codes == i].sum()) for i, name in enumerate(VERDICTS)}
 
 
-__all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "evaluate", "press",
-           "press_many", "safety_map", "verdict_shares"]
+__all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "assess", "evaluate",
+           "press", "press_many", "safety_map", "verdict_shares"]

@@ -69,6 +69,29 @@ def _closest(points, vertices, faces, starts, candidates, big, out_point, out_fa
                 out_face[i] = f
 
 
+@njit
+def _normals_at(vertices, faces, vertex_normals, points, face_ids, out):
+    """Barycentric interpolation of the vertex normals at points on their faces, renormalised
+    (barycentric coordinates by Cramer's rule, as ``trimesh.triangles.points_to_barycentric``)."""
+    for i in range(points.shape[0]):
+        f = face_ids[i]
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        e0 = vertices[b] - vertices[a]
+        e1 = vertices[c] - vertices[a]
+        w = points[i] - vertices[a]
+        d00 = e0[0] * e0[0] + e0[1] * e0[1] + e0[2] * e0[2]
+        d01 = e0[0] * e1[0] + e0[1] * e1[1] + e0[2] * e1[2]
+        d02 = e0[0] * w[0] + e0[1] * w[1] + e0[2] * w[2]
+        d11 = e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2]
+        d12 = e1[0] * w[0] + e1[1] * w[1] + e1[2] * w[2]
+        inv = 1.0 / (d00 * d11 - d01 * d01)
+        u2 = (d00 * d12 - d01 * d02) * inv
+        u1 = (d11 * d02 - d01 * d12) * inv
+        u0 = 1.0 - u1 - u2
+        n = u0 * vertex_normals[a] + u1 * vertex_normals[b] + u2 * vertex_normals[c]
+        out[i] = n / np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+
+
 class SurfaceQuery:
     """Exact closest points and signed distances on a closed mesh.
 
@@ -111,6 +134,14 @@ class SurfaceQuery:
         out_face = np.empty(len(points), dtype=np.int64)
         _closest(points, self.vertices, self.faces, starts, members, self.big_faces, out_point, out_face)
         return out_point, out_face
+
+    def normals_at(self, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """(n, 3) the vertex normals interpolated at points on the given faces (unit vectors)."""
+        points = np.ascontiguousarray(points, dtype=np.float64)
+        out = np.empty_like(points)
+        _normals_at(self.vertices, self.faces, self.vertex_normals, points,
+                    np.ascontiguousarray(faces, dtype=np.int64), out)
+        return out
 
     def signed_distance(self, points: np.ndarray, closest: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """Distance to the surface, positive inside (the sign from the face normal)."""
