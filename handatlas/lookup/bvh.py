@@ -120,6 +120,26 @@ def _build(codes, tri_lo, tri_hi, leaf_size, node_lo, node_hi, node_left, node_s
     return n_nodes
 
 
+def hierarchy(corners: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The BVH of triangles ``corners`` (f, 3, 3): the triangles' order in it, and its nodes
+    ``(lo (m, 3), hi (m, 3), left (m,), start (m,), count (m,))`` (see :func:`_build`)."""
+    centroids = corners.mean(axis=1)
+    lower, upper = centroids.min(axis=0), centroids.max(axis=0)
+    codes = _morton(centroids, lower, upper)
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    corners = corners[order]
+    n_max = 2 * len(order) + 1
+    node_lo, node_hi = np.empty((n_max, 3)), np.empty((n_max, 3))
+    node_left = np.full(n_max, -1, dtype=np.int64)
+    node_start, node_count = np.zeros(n_max, dtype=np.int64), np.zeros(n_max, dtype=np.int64)
+    n_nodes = _build(codes, np.ascontiguousarray(corners.min(axis=1)),
+                     np.ascontiguousarray(corners.max(axis=1)), LEAF_SIZE, node_lo, node_hi, node_left,
+                     node_start, node_count)
+    return order, (node_lo[:n_nodes].copy(), node_hi[:n_nodes].copy(), node_left[:n_nodes].copy(),
+                   node_start[:n_nodes].copy(), node_count[:n_nodes].copy())
+
+
 # ----------------------------------------------------------------------------- traversal
 @njit
 def _box_entry(lo, hi, ox, oy, oz, ix, iy, iz, t_max):
@@ -266,16 +286,19 @@ def sort_hits(t, face, owner, count):
 
 
 @njit
-def _first_of(i, origins, directions, tree, out):
-    # the direction made unit as numpy does it (norm, then divide), the distance in its units
-    dx, dy, dz = directions[i, 0], directions[i, 1], directions[i, 2]
+def first_hit_scaled(ox, oy, oz, dx, dy, dz, tree):
+    """Distance to the first hit along ``d`` in units of its length (``nan`` for a zero ``d``): the
+    direction made unit as numpy does it (norm, then divide), as :meth:`MeshRays.first_hit`."""
     length = np.sqrt(dx * dx + dy * dy + dz * dz)
     if length == 0.0:
-        out[i] = np.nan
-        return
-    t = first_hit_one(origins[i, 0], origins[i, 1], origins[i, 2], dx / length, dy / length, dz / length, 0.0,
-                      *tree)[0]
-    out[i] = t / length
+        return np.nan
+    return first_hit_one(ox, oy, oz, dx / length, dy / length, dz / length, 0.0, *tree)[0] / length
+
+
+@njit
+def _first_of(i, origins, directions, tree, out):
+    out[i] = first_hit_scaled(origins[i, 0], origins[i, 1], origins[i, 2], directions[i, 0], directions[i, 1],
+                              directions[i, 2], tree)
 
 
 @njit
@@ -337,10 +360,7 @@ class MeshRays:
         faces_all = np.vstack(faces)
         owner_all = np.concatenate(owner)
         corner = vertices[faces_all]
-        centroids = corner.mean(axis=1)
-        lower, upper = vertices.min(axis=0), vertices.max(axis=0)
-        order = np.argsort(_morton(centroids, lower, upper), kind="stable")
-        codes = np.sort(_morton(centroids, lower, upper), kind="stable")
+        order, nodes = hierarchy(corner)
         corner = corner[order]
         #: (f,) the structure (index into ``ids``) of each triangle, in the hierarchy's order.
         self.owner = np.ascontiguousarray(owner_all[order])
@@ -351,16 +371,8 @@ class MeshRays:
         e2 = np.ascontiguousarray(corner[:, 2] - corner[:, 0])
         normal = np.ascontiguousarray(np.cross(e1, e2))
         normal_len = np.linalg.norm(normal, axis=1)
-        n_max = 2 * len(order) + 1
-        node_lo, node_hi = np.empty((n_max, 3)), np.empty((n_max, 3))
-        node_left = np.full(n_max, -1, dtype=np.int64)
-        node_start, node_count = np.zeros(n_max, dtype=np.int64), np.zeros(n_max, dtype=np.int64)
-        n_nodes = _build(codes, np.ascontiguousarray(corner.min(axis=1)),
-                         np.ascontiguousarray(corner.max(axis=1)), LEAF_SIZE, node_lo, node_hi, node_left,
-                         node_start, node_count)
         #: The arrays the traversal reads, in its order (pass as ``*tree``).
-        self.tree = (node_lo[:n_nodes].copy(), node_hi[:n_nodes].copy(), node_left[:n_nodes].copy(),
-                     node_start[:n_nodes].copy(), node_count[:n_nodes].copy(), v0, e1, e2, normal, normal_len)
+        self.tree = (*nodes, v0, e1, e2, normal, normal_len)
 
     @cached_property
     def embree(self) -> RayIndex:

@@ -208,7 +208,11 @@ class LookupIndex:
         """Nearest skin point, its outward normal and the signed distance (+ inside) of each point."""
         skin = self.skin
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-        closest, faces = skin.closest(points)
+        if len(points) == 1:
+            point, face = skin.closest_one(points[0])
+            closest, faces = point[None], np.array([face])
+        else:
+            closest, faces = skin.closest(points)
         return closest, skin.normals_at(closest, faces), skin.signed_distance(points, closest, faces)
 
 

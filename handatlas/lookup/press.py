@@ -39,7 +39,6 @@ from handatlas.lookup.model import (
     GRADE_FORCE_N,
     LEVELS,
     LIGHT_ADVICE,
-    PINNED_GAP_MM,
     REFERENCE_FORCE_N,
     SAFE,
     VERDICTS,
@@ -50,6 +49,8 @@ from handatlas.lookup.model import (
     resolve_load,
     tissue_strain,
 )
+from handatlas.lookup.pinning import SHIELD_TOLERANCE_MM, behind_bone, pinned_against
+from handatlas.lookup.single import assess_one
 from handatlas.lookup.skinmap import skin_presses
 from handatlas.lookup.territory import as_points, territory_codes_at
 
@@ -60,8 +61,6 @@ if TYPE_CHECKING:
 
 #: Points further than this from the skin (inside or outside) are not presses (mm).
 MAX_SKIN_GAP_MM = 10.0
-#: A bone hit this much short of a structure still shields (mm): grazing hits do not count.
-SHIELD_TOLERANCE_MM = 0.2
 #: The layer stack's ray starts this far outside the skin, so that the skin itself counts (mm).
 LAYER_START_MM = 0.5
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
@@ -341,36 +340,6 @@ def assess(
                       distance, loads.segment, loads.param, column, strain * column, sheets)
 
 
-def pinned_against(index: LookupIndex, centres: np.ndarray, directions: np.ndarray,
-                   radii: np.ndarray) -> np.ndarray:
-    """Whether each structure is pinned: bone (or a sheet of
-    :data:`~handatlas.lookup.model.PINNING_SHEETS`) lies within
-    :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind its far surface along the press axis.
-
-    Parameters
-    ----------
-    centres : (m, 3) float
-        Centre-line points of the structures' critical points.
-    directions : (m, 3) float
-        The inward axes of their presses.
-    radii : (m,) float
-        The capsule radii there.
-    """
-    behind = index.backing.first_hit(centres, directions)
-    return behind <= radii + PINNED_GAP_MM
-
-
-def behind_bone(index: LookupIndex, points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """Whether bone lies between each contact point and the structure (centre ``centres``, capsule
-    radius ``radii``) it presses on: *shielded*, the pressure does not pass through bone (a hit
-    less than :data:`SHIELD_TOLERANCE_MM` short of the structure grazes it and does not count)."""
-    towards = centres - points
-    length = np.linalg.norm(towards, axis=1)
-    unit = towards / np.maximum(length, 1e-9)[:, None]
-    bone = index.bones.first_hit(points, unit)
-    return bone < length - radii - SHIELD_TOLERANCE_MM
-
-
 def _flag_reach(index: LookupIndex, pressure: float, radius_mm: float, strain: float,
                 column: np.ndarray) -> np.ndarray:
     """(n, k) distance from each contact beyond which this press cannot flag each structure: the
@@ -495,8 +464,8 @@ def press(
     inward = _inward(contact.normal, direction)
     index = lookup_index(atlas)
     bone, sheets, crossings = index.axis(contact.point, inward, start_mm=LAYER_START_MM)
-    batch = assess(index, contact.point[None], inward[None], np.array([min(bone, COLUMN_MAX_MM)]),
-                   sheets[None], force_n=force, radius_mm=radius, with_distance=True)
+    batch = assess_one(index, contact.point, inward, min(bone, COLUMN_MAX_MM), sheets, force_n=force,
+                       radius_mm=radius)
     rows = []
     flagged = np.flatnonzero(batch.level[0] > SAFE).tolist()
     if flagged:

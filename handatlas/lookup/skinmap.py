@@ -36,6 +36,7 @@ from handatlas.lookup.model import (
     reach_mm,
     tissue_strain,
 )
+from handatlas.lookup.pinning import behind_bone, pinned_against
 
 if TYPE_CHECKING:
     from handatlas.lookup.index import LookupIndex
@@ -112,8 +113,6 @@ class SkinPresses:
 
     def verdicts(self, force_n: float) -> np.ndarray:
         """(n,) int8 verdict codes of a press of ``force_n`` (at most the reference force) at every point."""
-        from handatlas.lookup.press import behind_bone, pinned_against
-
         if force_n > self.reference_force_n:
             msg = f"force {force_n:g} N is above the reference force {self.reference_force_n:g} N"
             raise ValueError(msg)

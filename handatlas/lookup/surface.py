@@ -13,10 +13,13 @@ searched exactly by a compiled point-triangle kernel (Ericson, *Real-Time Collis
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
+from handatlas.lookup.bvh import hierarchy
 from handatlas.lookup.jit import njit
 
 #: Faces with every vertex within this of their centroid go into the KD-tree (mm).
@@ -54,7 +57,8 @@ def _closest_on_triangle(p, a, b, c):
 
 @njit
 def _closest(points, vertices, faces, starts, candidates, big, out_point, out_face):
-    """For each point, the closest point among its candidate faces and the big faces."""
+    """For each point, the closest point among its candidate faces and the big faces (of equally
+    near faces, the one with the lowest index)."""
     for i in range(points.shape[0]):
         best = np.inf
         n_small = starts[i + 1] - starts[i]
@@ -63,7 +67,7 @@ def _closest(points, vertices, faces, starts, candidates, big, out_point, out_fa
             q = _closest_on_triangle(points[i], vertices[faces[f, 0]], vertices[faces[f, 1]],
                                      vertices[faces[f, 2]])
             d = ((points[i] - q) ** 2).sum()
-            if d < best:
+            if d < best or (d == best and f < out_face[i]):  # of equally near faces, the lowest
                 best = d
                 out_point[i] = q
                 out_face[i] = f
@@ -90,6 +94,49 @@ def _normals_at(vertices, faces, vertex_normals, points, face_ids, out):
         u0 = 1.0 - u1 - u2
         n = u0 * vertex_normals[a] + u1 * vertex_normals[b] + u2 * vertex_normals[c]
         out[i] = n / np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+
+
+@njit
+def _box_gap(p, node_lo, node_hi, n):
+    """Squared distance from ``p`` to the box of node ``n``."""
+    gap = 0.0
+    for axis in range(3):
+        g = max(node_lo[n, axis] - p[axis], 0.0, p[axis] - node_hi[n, axis])
+        gap += g * g
+    return gap
+
+
+@njit
+def _closest_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_start, node_count, out_point):
+    """The face nearest to ``p`` (the lowest face index among equally near ones) through the BVH
+    of :func:`handatlas.lookup.bvh.hierarchy`, its closest point into ``out_point``."""
+    best, best_face = np.inf, -1
+    stack = np.empty(96, dtype=np.int64)
+    stack[0] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        n = stack[top]
+        if _box_gap(p, node_lo, node_hi, n) > best:
+            continue
+        c = node_left[n]
+        if c < 0:
+            for m in range(node_start[n], node_start[n] + node_count[n]):
+                f = order[m]
+                q = _closest_on_triangle(p, vertices[faces[f, 0]], vertices[faces[f, 1]],
+                                         vertices[faces[f, 2]])
+                d = ((p - q) ** 2).sum()
+                if d < best or (d == best and f < best_face):
+                    best, best_face = d, f
+                    out_point[:] = q
+            continue
+        # the nearer child is searched first (pushed last)
+        if _box_gap(p, node_lo, node_hi, c) <= _box_gap(p, node_lo, node_hi, c + 1):
+            stack[top], stack[top + 1] = c + 1, c
+        else:
+            stack[top], stack[top + 1] = c, c + 1
+        top += 2
+    return best_face
 
 
 class SurfaceQuery:
@@ -134,6 +181,20 @@ class SurfaceQuery:
         out_face = np.empty(len(points), dtype=np.int64)
         _closest(points, self.vertices, self.faces, starts, members, self.big_faces, out_point, out_face)
         return out_point, out_face
+
+    @cached_property
+    def _hierarchy(self) -> tuple[np.ndarray, ...]:
+        order, nodes = hierarchy(self.vertices[self.faces])
+        return (order.astype(np.int64), *nodes)
+
+    def closest_one(self, point: np.ndarray) -> tuple[np.ndarray, int]:
+        """The closest surface point ``(3,)`` to one point and its face, through a BVH (faster than
+        :meth:`closest` for one point; the same point, and where several faces are equally near,
+        the lowest face index)."""
+        out = np.empty(3)
+        face = _closest_bvh(np.ascontiguousarray(point, dtype=np.float64), self.vertices, self.faces,
+                            *self._hierarchy, out)
+        return out, face
 
     def normals_at(self, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """(n, 3) the vertex normals interpolated at points on the given faces (unit vectors)."""

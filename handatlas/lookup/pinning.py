@@ -1,0 +1,90 @@
+"""What bone does to a structure under a press: pins it from behind, or shields it from in front.
+
+The definitions, in one place for the batch path (:func:`pinned_against`, :func:`behind_bone`, on
+arrays) and the compiled single press (:mod:`handatlas.lookup.single`, which calls the same
+:func:`pinning_ray`, :func:`shielding_ray`, :func:`is_pinned` and :func:`is_shielded` on
+scalars):
+
+* *pinned*: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`, the index's
+  ``backing`` rays) lies within :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind the
+  structure's surface, along the press axis from its critical point's centre;
+* *shielded*: bone (the index's ``bones`` rays) lies between the contact point and the structure,
+  on the straight line to its critical point's centre, more than :data:`SHIELD_TOLERANCE_MM` short
+  of its surface.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from handatlas.lookup import model
+from handatlas.lookup.jit import njit
+
+if TYPE_CHECKING:
+    from handatlas.lookup.index import LookupIndex
+
+#: A bone hit this much short of a structure still shields (mm): grazing hits do not count.
+SHIELD_TOLERANCE_MM = 0.2
+
+
+def pinned_gap_mm() -> float:
+    """:data:`handatlas.lookup.model.PINNED_GAP_MM`, read when called (the calibration sets it)."""
+    return float(model.PINNED_GAP_MM)
+
+
+@njit
+def pinning_ray(cx, cy, cz, dx, dy, dz):
+    """The ray that looks for what pins a structure: from its centre ``c`` along the press axis ``d``."""
+    return cx, cy, cz, dx, dy, dz
+
+
+@njit
+def is_pinned(behind_mm, radius_mm, gap_mm):
+    """Pinned: the first hit of the pinning ray (from the centre) is within ``gap_mm`` of the surface."""
+    return behind_mm <= radius_mm + gap_mm
+
+
+@njit
+def shielding_ray(px, py, pz, cx, cy, cz):
+    """The ray that looks for bone in between: from the contact ``p`` towards the centre ``c``; with
+    the distance to the centre."""
+    tx, ty, tz = cx - px, cy - py, cz - pz
+    length = np.sqrt(tx * tx + ty * ty + tz * tz)
+    scale = max(length, 1e-9)
+    return px, py, pz, tx / scale, ty / scale, tz / scale, length
+
+
+@njit
+def is_shielded(bone_mm, length_mm, radius_mm, tolerance_mm):
+    """Shielded: the shielding ray meets bone more than ``tolerance_mm`` short of the surface."""
+    return bone_mm < length_mm - radius_mm - tolerance_mm
+
+
+def pinned_against(index: LookupIndex, centres: np.ndarray, directions: np.ndarray,
+                   radii: np.ndarray) -> np.ndarray:
+    """Whether each structure is pinned (see the module's docstring).
+
+    Parameters
+    ----------
+    centres : (m, 3) float
+        Centre-line points of the structures' critical points.
+    directions : (m, 3) float
+        The inward axes of their presses.
+    radii : (m,) float
+        The capsule radii there.
+    """
+    behind = index.backing.first_hit(centres, directions)
+    return np.asarray(is_pinned(behind, np.asarray(radii, dtype=np.float64), pinned_gap_mm()), dtype=bool)
+
+
+def behind_bone(index: LookupIndex, points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Whether bone shields each structure (centre ``centres``, capsule radius ``radii``) from the
+    contact point it is pressed from (see the module's docstring)."""
+    towards = centres - points
+    length = np.linalg.norm(towards, axis=1)
+    unit = towards / np.maximum(length, 1e-9)[:, None]
+    bone = index.bones.first_hit(points, unit)
+    return np.asarray(is_shielded(bone, length, np.asarray(radii, dtype=np.float64), SHIELD_TOLERANCE_MM),
+                      dtype=bool)
