@@ -11,6 +11,10 @@ surface crossed; here every round is one call for all rays, and a ray can be see
 points along its way through the scene's bounding box at once (``seed_mm``), so that a single
 ray's whole stack takes two or three calls.  A hit is known by its ray and triangle (a straight
 ray crosses a triangle once), so hits found from two seeds count once.
+
+The lookup index uses :class:`handatlas.lookup.bvh.MeshRays` (a compiled BVH: every hit in one
+traversal, and callable from compiled code), which asks this class for first hits of large
+batches; :class:`RayIndex` over every mesh is the reference the tests compare it with.
 """
 
 from __future__ import annotations

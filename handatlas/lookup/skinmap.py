@@ -5,10 +5,11 @@ A structure's critical point is chosen among candidates picked for a reference f
 undeformed tissue: for every force up to the reference it is the same point
 (:func:`handatlas.lookup.capsules.stress_capsules`).  So are the soft-tissue column and the
 sheets on each axis, the critical point's depth, offset and sheet factor, and whether bone pins
-it or shields it: all of that is worked out once per pad radius and reference force
-(:class:`SkinPresses`) and kept on the atlas's index.  A safety map for a force then only takes
-the half-space table at each candidate's compressed depth, the levels and the verdicts; the rays
-for pinning and shielding are cast the first time a candidate could be flagged.
+it or shields it: all of that is worked out once per pad radius and reference force, for the
+largest force asked for so far (:class:`SkinPresses`), and kept on the atlas's index.  A safety
+map for a force then only takes the half-space table at each candidate's compressed depth, the
+levels and the verdicts; the rays for pinning and shielding are cast the first time a candidate
+could be flagged.
 
 The verdicts are those of :func:`handatlas.lookup.press.evaluate` (``press_many``): a structure
 that ``evaluate`` leaves out for a force (beyond the reach, or unable to reach its flagging
@@ -66,14 +67,17 @@ class SkinPresses:
         Contact points and unit inward axes.
     radius_mm
         The pad.
+    force_n
+        The largest force the verdicts are asked for: what it cannot flag is left out (no smaller
+        force can flag it either, since the stress never falls as the force rises), as
+        :func:`~handatlas.lookup.press.evaluate` leaves it out for that force.
     reference_force_n
         The force the candidates are picked for (at least
-        :data:`~handatlas.lookup.model.REFERENCE_FORCE_N`); the verdicts hold for every force up
-        to it.
+        :data:`~handatlas.lookup.model.REFERENCE_FORCE_N` and ``force_n``).
     """
 
     def __init__(self, index: LookupIndex, points: np.ndarray, directions: np.ndarray, *, radius_mm: float,
-                 reference_force_n: float) -> None:
+                 force_n: float, reference_force_n: float) -> None:
         from handatlas.lookup.press import _flag_reach as flag_reach
 
         self.index = index
@@ -81,19 +85,22 @@ class SkinPresses:
         self.directions = np.ascontiguousarray(directions, dtype=np.float64)
         self.radius_mm = float(radius_mm)
         self.reference_force_n = float(reference_force_n)
+        #: The largest force :meth:`verdicts` answers for.
+        self.force_n = float(force_n)
         column = np.minimum(index.bones.first_hit(self.points, self.directions), COLUMN_MAX_MM)
         sheets = index.sheet_depths(self.points, self.directions)
         reference = pressure_kpa(self.reference_force_n, self.radius_mm)
-        strain = float(tissue_strain(reference))
-        # what the reference force cannot flag, no smaller force can (the stress never falls as the
-        # force rises): left out, as evaluate leaves it out for each force
+        reference_strain = float(tissue_strain(reference))
+        pressure = pressure_kpa(self.force_n, self.radius_mm)
+        strain = float(tissue_strain(pressure))
+        # the call evaluate makes for force_n (its loads are not used: only the critical points)
         loads = stress_capsules(index.capsules, self.points, self.directions, pad_mm=self.radius_mm,
                                 strain=strain, columns=column, sheet_depth=sheets,
                                 sheet_factor=index.sheet_factor,
-                                reach_mm=reach_mm(reference, self.radius_mm, strain, column),
-                                need_load=flag_floor_kpa() / reference, prune_strain=strain,
-                                flag_load=index.flag_floor / reference,
-                                flag_reach=flag_reach(index, reference, self.radius_mm, strain, column))
+                                reach_mm=reach_mm(reference, self.radius_mm, reference_strain, column),
+                                need_load=flag_floor_kpa() / reference, prune_strain=reference_strain,
+                                flag_load=index.flag_floor / pressure,
+                                flag_reach=flag_reach(index, pressure, self.radius_mm, strain, column))
         rows, cols = np.nonzero(loads.rank > 0.0)
         #: (m,) the press and the structure of each candidate.
         self.rows, self.cols = rows, cols
@@ -112,9 +119,9 @@ class SkinPresses:
         return critical_points(caps, self.segment[which], self.param[which]), caps.radius[self.segment[which]]
 
     def verdicts(self, force_n: float) -> np.ndarray:
-        """(n,) int8 verdict codes of a press of ``force_n`` (at most the reference force) at every point."""
-        if force_n > self.reference_force_n:
-            msg = f"force {force_n:g} N is above the reference force {self.reference_force_n:g} N"
+        """(n,) int8 verdict codes of a press of ``force_n`` (at most :attr:`force_n`) at every point."""
+        if force_n > self.force_n:
+            msg = f"force {force_n:g} N is above the {self.force_n:g} N these presses were prepared for"
             raise ValueError(msg)
         index, rows, cols = self.index, self.rows, self.cols
         pressure = pressure_kpa(force_n, self.radius_mm)
@@ -143,17 +150,22 @@ class SkinPresses:
 
 
 def skin_presses(index: LookupIndex, *, radius_mm: float, force_n: float) -> SkinPresses:
-    """The (kept) :class:`SkinPresses` at every skin vertex for this pad and a force up to the
-    reference force (along the negated vertex normals, as ``safety_map`` presses)."""
+    """The (kept) :class:`SkinPresses` at every skin vertex for this pad, prepared for this force or a
+    larger one (along the negated vertex normals, as ``safety_map`` presses).
+
+    Kept per pad and reference force; prepared again when a larger force than before is asked
+    for (a map of the firm grade first serves the lighter grades after it).
+    """
     reference = max(float(force_n), REFERENCE_FORCE_N)
     key = (float(radius_mm), reference)
     kept: dict[tuple[float, float], SkinPresses] = index.__dict__.setdefault("_skin_presses", {})
-    if key not in kept:
+    if key not in kept or kept[key].force_n < force_n:
+        kept.pop(key, None)
         skin = index.atlas.skin
         normals = np.asarray(skin.vertex_normals, dtype=np.float64)
         normals = normals / np.linalg.norm(normals, axis=1, keepdims=True)
         while len(kept) >= KEPT:
             kept.pop(next(iter(kept)))
         kept[key] = SkinPresses(index, np.asarray(skin.vertices, dtype=np.float64), -normals,
-                                radius_mm=radius_mm, reference_force_n=reference)
+                                radius_mm=radius_mm, force_n=force_n, reference_force_n=reference)
     return kept[key]
