@@ -629,8 +629,14 @@ def press_many(
         if nrm.shape != pts.shape:
             msg = f"normals has shape {nrm.shape}, points {pts.shape}"
             raise ValueError(msg)
-        nrm = nrm / np.linalg.norm(nrm, axis=1, keepdims=True)
+        return evaluate(index, pts, inward_axes(nrm), force_n=force, radius_mm=radius)
     return evaluate(index, pts, -nrm, force_n=force, radius_mm=radius)
+
+
+def inward_axes(normals: np.ndarray) -> np.ndarray:
+    """(n, 3) the press axes at skin points with outward ``normals`` (n, 3): the negated unit normals
+    (``press_many`` with normals, and ``safety_map``)."""
+    return -(normals / np.linalg.norm(normals, axis=1, keepdims=True))
 
 
 def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_RADIUS_MM,
@@ -647,7 +653,10 @@ def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_
     >>> (codes == AVOID).mean()  # doctest: +SKIP
     """
     _, force, radius = resolve_load(grade, force_n, radius_mm)
-    return skin_presses(lookup_index(atlas), radius_mm=radius, force_n=force).verdicts(force)
+    skin = atlas.skin
+    axes = inward_axes(np.asarray(skin.vertex_normals, dtype=np.float64))
+    presses = skin_presses(lookup_index(atlas), skin.vertices, axes, radius_mm=radius, force_n=force)
+    return presses.verdicts(force)
 
 
 def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
@@ -671,4 +680,4 @@ def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
 
 
 __all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "assess", "evaluate",
-           "press", "press_many", "safety_map", "verdict_shares"]
+           "inward_axes", "press", "press_many", "safety_map", "verdict_shares"]

@@ -149,9 +149,10 @@ class SkinPresses:
         return verdict
 
 
-def skin_presses(index: LookupIndex, *, radius_mm: float, force_n: float) -> SkinPresses:
-    """The (kept) :class:`SkinPresses` at every skin vertex for this pad, prepared for this force or a
-    larger one (along the negated vertex normals, as ``safety_map`` presses).
+def skin_presses(index: LookupIndex, points: np.ndarray, directions: np.ndarray, *, radius_mm: float,
+                 force_n: float) -> SkinPresses:
+    """The (kept) :class:`SkinPresses` at every skin vertex (``points``, along the press axes
+    ``directions``: ``safety_map``'s) for this pad, prepared for this force or a larger one.
 
     Kept per pad and reference force; prepared again when a larger force than before is asked
     for (a map of the firm grade first serves the lighter grades after it).
@@ -161,11 +162,8 @@ def skin_presses(index: LookupIndex, *, radius_mm: float, force_n: float) -> Ski
     kept: dict[tuple[float, float], SkinPresses] = index.__dict__.setdefault("_skin_presses", {})
     if key not in kept or kept[key].force_n < force_n:
         kept.pop(key, None)
-        skin = index.atlas.skin
-        normals = np.asarray(skin.vertex_normals, dtype=np.float64)
-        normals = normals / np.linalg.norm(normals, axis=1, keepdims=True)
         while len(kept) >= KEPT:
             kept.pop(next(iter(kept)))
-        kept[key] = SkinPresses(index, np.asarray(skin.vertices, dtype=np.float64), -normals,
-                                radius_mm=radius_mm, force_n=force_n, reference_force_n=reference)
+        kept[key] = SkinPresses(index, np.asarray(points, dtype=np.float64), directions, radius_mm=radius_mm,
+                                force_n=force_n, reference_force_n=reference)
     return kept[key]
