@@ -8,9 +8,8 @@ shielding and pinning by Embree rays), which answers far more than distances.
 
 Measured: (a) single press latency p50/p99, the full report (at-risk structures, shielding,
 stresses, layer stack, territory, explanation) at firm and at moderate pressure, and the core
-query alone (``evaluate``, the batch path, for one press); the full report's CPU time too (on a
-shared machine the wall-clock tail is mostly time spent waiting for a core); (b) ``safety_map``
-over every skin vertex: the first map for a pad (nothing kept yet) and a map of another grade
+query alone (``evaluate``, the batch path, for one press); (b) ``safety_map`` over every skin
+vertex: the first map for a pad (nothing kept yet) and a map of another grade
 with the same pad (what does not depend on the load kept, :mod:`handatlas.lookup.skinmap`), and
 ``press_many``;
 (c) cold start: a fresh interpreter that imports handatlas, loads the atlas and answers one
@@ -64,12 +63,11 @@ def main() -> None:
     atlas.safety_map(grade="firm")
     atlas.press_many(skin.vertices[:100], skin.vertex_normals[:100], grade="moderate")
 
-    full, full_cpu, moderate, core = [], [], [], []
+    full, moderate, core = [], [], []
     for p, n in zip(points, normals, strict=True):
-        t, c = time.perf_counter(), time.thread_time()
+        t = time.perf_counter()
         atlas.press(p, grade="firm")
         full.append(time.perf_counter() - t)
-        full_cpu.append(time.thread_time() - c)
         t = time.perf_counter()
         atlas.press(p, grade="moderate")
         moderate.append(time.perf_counter() - t)
@@ -101,14 +99,11 @@ def main() -> None:
                                        check=True).stdout) for _ in range(3))[1]
 
     full50, full99 = percentiles(full)
-    cpu50, cpu99 = percentiles(full_cpu)
     moderate50, moderate99 = percentiles(moderate)
     core50, core99 = percentiles(core)
     naive50, naive99 = percentiles(naive)
     rows = [
         ("single press, full report, firm (p50 / p99)", f"{full50 * 1e3:.3f} / {full99 * 1e3:.3f} ms"),
-        ("  the same, CPU time of the calling thread (p50 / p99)",
-         f"{cpu50 * 1e3:.3f} / {cpu99 * 1e3:.3f} ms"),
         ("single press, full report, moderate (p50 / p99)",
          f"{moderate50 * 1e3:.3f} / {moderate99 * 1e3:.3f} ms"),
         ("single press, core query (p50 / p99)", f"{core50 * 1e3:.3f} / {core99 * 1e3:.3f} ms"),
@@ -132,8 +127,6 @@ def main() -> None:
         "benchmark": "lookup",
         "single_press_full_p50_ms": round(full50 * 1e3, 3),
         "single_press_full_p99_ms": round(full99 * 1e3, 3),
-        "single_press_full_cpu_p50_ms": round(cpu50 * 1e3, 3),
-        "single_press_full_cpu_p99_ms": round(cpu99 * 1e3, 3),
         "single_press_moderate_p50_ms": round(moderate50 * 1e3, 3),
         "single_press_moderate_p99_ms": round(moderate99 * 1e3, 3),
         "single_press_core_p50_ms": round(core50 * 1e3, 4),
