@@ -115,3 +115,21 @@ def test_mesh_rays_agree_with_embree(atlas, reference):
         # closed meshes, rays from outside them: every structure is crossed an even number of times
         counts = np.unique(np.stack([r2, o2]), axis=1, return_counts=True)[1]
         assert (counts % 2 == 0).mean() > 0.99, name
+
+
+def test_skin_queries_through_the_bvh_agree(atlas):
+    """One point's closest skin point, face and nearest vertex through the skin's BVH are those of
+    the KD-tree searches used for many points (also on vertices, where several faces tie)."""
+    from handatlas.lookup.territory import skin_tree
+
+    skin = lookup_index(atlas).skin
+    rng = np.random.default_rng(11)
+    points = np.vstack([skin.vertices[rng.choice(len(skin.vertices), 300)] + rng.normal(0.0, 3.0, (300, 3)),
+                        skin.vertices[rng.choice(len(skin.vertices), 100)]])
+    closest, faces = skin.closest(points)
+    _, nearest = skin_tree(atlas).query(points)
+    for i, point in enumerate(points):
+        one, face = skin.closest_one(point)
+        assert face == faces[i], i
+        np.testing.assert_array_equal(one, closest[i])
+        assert skin.nearest_vertex(point) == nearest[i], i

@@ -52,7 +52,7 @@ from handatlas.lookup.model import (
 from handatlas.lookup.pinning import SHIELD_TOLERANCE_MM, behind_bone, pinned_against
 from handatlas.lookup.single import assess_one
 from handatlas.lookup.skinmap import skin_presses
-from handatlas.lookup.territory import as_points, territory_codes_at
+from handatlas.lookup.territory import as_points
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -483,7 +483,8 @@ def press(
     at_risk = tuple(r[3] for r in rows if not r[0])
     shielded = tuple(r[3] for r in rows if r[0])
     layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm) for c in crossings)
-    territory = atlas.territory_labels[int(territory_codes_at(atlas, contact.point)[0])]
+    # the territory of the nearest skin vertex, as territory_codes_at finds it (through the skin's BVH)
+    territory = atlas.territory_labels[int(atlas.territory_codes()[index.skin.nearest_vertex(contact.point)])]
     verdict = VERDICTS[int(batch.verdict[0])]
     most_loaded = _most_loaded(atlas, index, batch) if not (at_risk or shielded) else None
     message = explain(verdict=verdict, load=_load_text(grade, force), at_risk=at_risk, shielded=shielded,

@@ -139,6 +139,36 @@ def _closest_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_st
     return best_face
 
 
+@njit
+def _nearest_vertex_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_start, node_count):
+    """The mesh vertex nearest to ``p`` (the lowest index among equally near ones) through the BVH of
+    the faces (every vertex of a closed mesh is a corner of a face inside its leaf's box)."""
+    best, best_vertex = np.inf, -1
+    stack = np.empty(96, dtype=np.int64)
+    stack[0] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        n = stack[top]
+        if _box_gap(p, node_lo, node_hi, n) > best:
+            continue
+        c = node_left[n]
+        if c < 0:
+            for m in range(node_start[n], node_start[n] + node_count[n]):
+                for corner in range(3):
+                    v = faces[order[m], corner]
+                    d = ((p - vertices[v]) ** 2).sum()
+                    if d < best or (d == best and v < best_vertex):
+                        best, best_vertex = d, v
+            continue
+        if _box_gap(p, node_lo, node_hi, c) <= _box_gap(p, node_lo, node_hi, c + 1):
+            stack[top], stack[top + 1] = c + 1, c
+        else:
+            stack[top], stack[top + 1] = c, c + 1
+        top += 2
+    return best_vertex
+
+
 class SurfaceQuery:
     """Exact closest points and signed distances on a closed mesh.
 
@@ -195,6 +225,11 @@ class SurfaceQuery:
         face = _closest_bvh(np.ascontiguousarray(point, dtype=np.float64), self.vertices, self.faces,
                             *self._hierarchy, out)
         return out, face
+
+    def nearest_vertex(self, point: np.ndarray) -> int:
+        """The index of the mesh vertex nearest to one point (through the BVH of :meth:`closest_one`)."""
+        point = np.ascontiguousarray(point, dtype=np.float64)
+        return int(_nearest_vertex_bvh(point, self.vertices, self.faces, *self._hierarchy))
 
     def normals_at(self, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """(n, 3) the vertex normals interpolated at points on the given faces (unit vectors)."""
