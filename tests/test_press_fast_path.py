@@ -118,8 +118,9 @@ def test_mesh_rays_agree_with_embree(atlas, reference):
 
 
 def test_skin_queries_through_the_bvh_agree(atlas):
-    """One point's closest skin point, face and nearest vertex through the skin's BVH are those of
-    the KD-tree searches used for many points (also on vertices, where several faces tie)."""
+    """One point's closest skin point and nearest vertex through the skin's BVH are those of the
+    KD-tree searches used for many points (also on vertices, where several faces are equally near
+    and the two may pick different ones)."""
     from handatlas.lookup.territory import skin_tree
 
     skin = lookup_index(atlas).skin
@@ -128,8 +129,12 @@ def test_skin_queries_through_the_bvh_agree(atlas):
                         skin.vertices[rng.choice(len(skin.vertices), 100)]])
     closest, faces = skin.closest(points)
     _, nearest = skin_tree(atlas).query(points)
+    ties = 0
     for i, point in enumerate(points):
         one, face = skin.closest_one(point)
-        assert face == faces[i], i
-        np.testing.assert_array_equal(one, closest[i])
+        np.testing.assert_allclose(one, closest[i], rtol=0, atol=1e-9, err_msg=str(i))
+        if face != faces[i]:  # equally near faces: the same point on both
+            ties += 1
+            assert np.linalg.norm(point - one) == pytest.approx(np.linalg.norm(point - closest[i]), abs=1e-9)
         assert skin.nearest_vertex(point) == nearest[i], i
+    assert ties < len(points) // 2

@@ -57,8 +57,7 @@ def _closest_on_triangle(p, a, b, c):
 
 @njit
 def _closest(points, vertices, faces, starts, candidates, big, out_point, out_face):
-    """For each point, the closest point among its candidate faces and the big faces (of equally
-    near faces, the one with the lowest index)."""
+    """For each point, the closest point among its candidate faces and the big faces."""
     for i in range(points.shape[0]):
         best = np.inf
         n_small = starts[i + 1] - starts[i]
@@ -67,7 +66,7 @@ def _closest(points, vertices, faces, starts, candidates, big, out_point, out_fa
             q = _closest_on_triangle(points[i], vertices[faces[f, 0]], vertices[faces[f, 1]],
                                      vertices[faces[f, 2]])
             d = ((points[i] - q) ** 2).sum()
-            if d < best or (d == best and f < out_face[i]):  # of equally near faces, the lowest
+            if d < best:
                 best = d
                 out_point[i] = q
                 out_face[i] = f
@@ -219,8 +218,10 @@ class SurfaceQuery:
 
     def closest_one(self, point: np.ndarray) -> tuple[np.ndarray, int]:
         """The closest surface point ``(3,)`` to one point and its face, through a BVH (faster than
-        :meth:`closest` for one point; the same point, and where several faces are equally near,
-        the lowest face index)."""
+        :meth:`closest` for one point).  Where several faces are equally near (a point nearest to
+        an edge or a vertex) this takes the lowest face index and :meth:`closest` the first it
+        searched: the same point up to rounding, and normals interpolated there equal up to
+        rounding."""
         out = np.empty(3)
         face = _closest_bvh(np.ascontiguousarray(point, dtype=np.float64), self.vertices, self.faces,
                             *self._hierarchy, out)
