@@ -1,9 +1,8 @@
 """What bone does to a structure under a press: pins it from behind, or shields it from in front.
 
-The definitions, in one place for the batch path (:func:`pinned_against`, :func:`behind_bone`, on
-arrays) and the compiled single press (:mod:`handatlas.lookup.single`, which calls the same
-:func:`pinning_ray`, :func:`shielding_ray`, :func:`is_pinned` and :func:`is_shielded` on
-scalars):
+The definitions, in one place: :func:`pinned_against` (used on arrays by the batch path, the
+single press and the safety map) and :func:`behind_bone` (the batch path and the safety map; the
+compiled single press calls the same :func:`shielding_ray` and :func:`is_shielded` on scalars):
 
 * *pinned*: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`, the index's
   ``backing`` rays) lies within :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind the
@@ -35,12 +34,6 @@ def pinned_gap_mm() -> float:
 
 
 @njit
-def pinning_ray(cx, cy, cz, dx, dy, dz):
-    """The ray that looks for what pins a structure: from its centre ``c`` along the press axis ``d``."""
-    return cx, cy, cz, dx, dy, dz
-
-
-@njit
 def is_pinned(behind_mm, radius_mm, gap_mm):
     """Pinned: the first hit of the pinning ray (from the centre) is within ``gap_mm`` of the surface."""
     return behind_mm <= radius_mm + gap_mm
@@ -62,16 +55,19 @@ def is_shielded(bone_mm, length_mm, radius_mm, tolerance_mm):
     return bone_mm < length_mm - radius_mm - tolerance_mm
 
 
-def pinned_against(index: LookupIndex, centres: np.ndarray, directions: np.ndarray,
+def pinned_against(index: LookupIndex, points: np.ndarray, directions: np.ndarray, centres: np.ndarray,
                    radii: np.ndarray) -> np.ndarray:
-    """Whether each structure is pinned (see the module's docstring).
+    """Whether each structure is pinned under its press (see the module's docstring): the one
+    definition the batch path, the single press and the safety map apply.
 
     Parameters
     ----------
+    index
+        The atlas's lookup index.
+    points, directions : (m, 3) float
+        Each press's contact point and unit inward axis.
     centres : (m, 3) float
         Centre-line points of the structures' critical points.
-    directions : (m, 3) float
-        The inward axes of their presses.
     radii : (m,) float
         The capsule radii there.
     """

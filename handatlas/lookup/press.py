@@ -321,7 +321,7 @@ def assess(
     if len(rows):
         centre = critical_points(caps, loads.segment[rows, cols], loads.param[rows, cols])
         rad = caps.radius[loads.segment[rows, cols]]
-        pinned[rows, cols] = pinned_against(index, centre, directions[rows], rad)
+        pinned[rows, cols] = pinned_against(index, points[rows], directions[rows], centre, rad)
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE

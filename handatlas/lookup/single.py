@@ -3,12 +3,13 @@
 :func:`handatlas.lookup.press.assess` answers many presses with numpy around the compiled
 kernels; for a single press the numpy calls (a few µs each, some forty of them) cost more than
 the work.  :func:`assess_one` gives the same :class:`~handatlas.lookup.press.PressBatch` (one
-row) from two compiled calls: the stress kernel for the press
-(:func:`handatlas.lookup.capsules._stress_one`) with the pinning ray of every structure the stress
-could flag, then (the levels in between) the shielding ray and the distance of every structure
-flagged, the rays through the compiled BVHs (:mod:`handatlas.lookup.bvh`).  The definitions stay
-where they are: which ray pins and which shields is :mod:`handatlas.lookup.pinning` (the same functions the
-batch path applies to arrays), the levels are :func:`handatlas.lookup.model.level_codes`.
+row) with less of them: the stress kernel for the press, called directly
+(:func:`handatlas.lookup.capsules._stress_one`); pinning by the one definition,
+:func:`handatlas.lookup.pinning.pinned_against`, for the few structures the stress could flag;
+the levels (:func:`handatlas.lookup.model.level_codes`); then one compiled call for the
+shielding ray (:func:`~handatlas.lookup.pinning.shielding_ray`,
+:func:`~handatlas.lookup.pinning.is_shielded`) and the distance of every structure flagged, the
+rays through the compiled BVHs (:mod:`handatlas.lookup.bvh`).
 ``tests/test_press_fast_path.py`` compares this path with the batch path on Embree's rays.
 """
 
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one
+from handatlas.lookup.capsules import _stress_one, critical_points
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     REFERENCE_FORCE_N,
@@ -33,7 +34,7 @@ from handatlas.lookup.model import (
     reach_mm,
     tissue_strain,
 )
-from handatlas.lookup.pinning import is_pinned, is_shielded, pinning_ray, shielding_ray
+from handatlas.lookup.pinning import is_shielded, pinned_against, shielding_ray
 
 if TYPE_CHECKING:
     from handatlas.lookup.index import LookupIndex
@@ -41,11 +42,9 @@ if TYPE_CHECKING:
 
 
 @njit
-def _stress_and_pinning(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
-                        reaches, geometry, table, step, envelope, need, flag_need, flag_reach, pressure,
-                        flag_floor, gap, backing):
-    """The kernel's row for press 0, and for each structure stressed above its flagging floor whether
-    it is pinned (the rest are not looked at, as in the batch path)."""
+def _stress(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
+            geometry, table, step, envelope, need, flag_need, flag_reach, pressure):
+    """The stress kernel's row for press 0 (:func:`handatlas.lookup.capsules.stress_capsules`)."""
     k = flag_need.shape[0]
     rank, load = np.zeros((1, k)), np.zeros((1, k))
     segment = np.full((1, k), -1, dtype=np.int64)
@@ -54,17 +53,7 @@ def _stress_and_pinning(points, directions, pad, strain, prune_strain, columns, 
     _stress_one(0, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
                 reaches, *geometry, table, step, envelope, need, flag_need, flag_reach, rank, load, segment,
                 param, depth, offset, factor)
-    a, b, radius = geometry[0], geometry[1], geometry[2]
-    stress = pressure * load
-    pinned = np.zeros((1, k), dtype=np.bool_)
-    for s in range(k):
-        if stress[0, s] > flag_floor[s]:
-            cx, cy, cz = _centre(a, b, segment[0, s], param[0, s])
-            ox, oy, oz, ux, uy, uz = pinning_ray(cx, cy, cz, directions[0, 0], directions[0, 1],
-                                                 directions[0, 2])
-            behind = first_hit_scaled(ox, oy, oz, ux, uy, uz, backing)
-            pinned[0, s] = is_pinned(behind, radius[segment[0, s]], gap)
-    return stress, pinned, depth, offset, segment, param
+    return pressure * load, depth, offset, segment, param
 
 
 @njit
@@ -127,14 +116,20 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
     strain = float(tissue_strain(pressure))
     reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
     reference_strain = float(tissue_strain(reference))
-    stress, pinned, depth, offset, segment, param = _stress_and_pinning(
+    stress, depth, offset, segment, param = _stress(
         points, directions, float(radius_mm), strain, reference_strain, columns,
         np.ascontiguousarray(sheets, dtype=np.float64).reshape(1, -1), index.sheet_factor,
         np.ascontiguousarray(reach_mm(reference, radius_mm, reference_strain, columns), dtype=np.float64),
         caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(),
         flag_floor_kpa() / reference, index.flag_floor / pressure,
-        np.ascontiguousarray(_flag_reach(index, pressure, radius_mm, strain, columns)), pressure,
-        index.flag_floor, float(pinning.pinned_gap_mm()), index.backing.tree)
+        np.ascontiguousarray(_flag_reach(index, pressure, radius_mm, strain, columns)), pressure)
+    # bone behind is looked for where a structure could be flagged (as assess does)
+    pinned = np.zeros(stress.shape, dtype=bool)
+    could = np.flatnonzero(stress[0] > index.flag_floor)
+    if len(could):
+        centres = critical_points(caps, segment[0, could], param[0, could])
+        many = np.repeat(points, len(could), axis=0), np.repeat(directions, len(could), axis=0)
+        pinned[0, could] = pinned_against(index, *many, centres, caps.radius[segment[0, could]])
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE

@@ -134,7 +134,8 @@ class SkinPresses:
         new = np.flatnonzero(could & (self.pinned < 0))
         if len(new):
             centre, rad = self._centres(new)
-            self.pinned[new] = pinned_against(index, centre, self.directions[rows[new]], rad)
+            where = rows[new]
+            self.pinned[new] = pinned_against(index, self.points[where], self.directions[where], centre, rad)
         pinned = could & (self.pinned == 1)
         tolerance = np.where(pinned, index.pinned_tolerance[cols], index.tolerance[cols])
         level = level_codes(stress, tolerance, index.can_avoid[cols])
