@@ -51,6 +51,8 @@ from session_client import Browser, Socket, find_class, free_port, raw_models
 
 ACTIONS = ("press", "quiz", "drill")
 MODE_INDEX = {"explore": 0, "press": 1, "quiz": 2, "drill": 3}
+#: A CSS class of each mode's panels, which the server makes when the mode is first chosen.
+MODE_CLASS = {"press": "press-landmark", "quiz": "quiz-start", "drill": "drill-start"}
 CHOICES = ("q-options", "q-verdict", "q-territory")
 LANDMARKS = ("anatomical_snuffbox", "radial_pulse", "carpal_tunnel", "guyons_canal")
 QUESTION_NUMBER = re.compile(r"Question (\d+) of (\d+)")
@@ -199,6 +201,7 @@ class Student:
         self.running: set[str] = set()  # modes with a quiz or drill under way
         self.last: dict[str, bool] = {}  # mode -> whether the question shown is its run's last
         self.step = ""  # what the student waits for (named in a failure)
+        self.visited = {"explore"}  # modes whose panels the page has
 
     async def join(self) -> None:
         """Open the page and its websocket, pull the page, say it is shown."""
@@ -225,6 +228,11 @@ class Student:
         if self.mode != mode:
             await self.sock.change("modes", "active", MODE_INDEX[mode])
             self.mode = mode
+            if mode not in self.visited:  # its panels are made now: wait until they have come
+                self.step = f"the {mode} mode's panels"
+                css = f'"{MODE_CLASS[mode]}"'
+                await self.sock.wait_for_patch(lambda p: _has(p, css), timeout=SETUP_TIMEOUT_S)
+                self.visited.add(mode)
 
     async def _timed(self, action: str, send: Any, answered: Any) -> None:
         self.step = f"the answer of a {action}"

@@ -499,6 +499,7 @@ def check_store(db: str | None) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the web app (blocks until interrupted)."""
     from handatlas.accounts import CredentialsError, load_instructors
+    from handatlas.oidc import OidcError, oidc_config
     from handatlas.quiz import default_quiz_dir
     from handatlas.secret import SecretError, server_secret
 
@@ -524,24 +525,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("handatlas").setLevel(args.log_level.upper())
     try:
-        instructors = load_instructors()
+        oidc = oidc_config(args.oauth_provider, key=args.oauth_key, secret=args.oauth_secret,
+                           authorize_url=args.oauth_authorize_url, token_url=args.oauth_token_url,
+                           userinfo_url=args.oauth_userinfo_url, user_key=args.oauth_user_key,
+                           tenant=args.oauth_tenant, redirect_uri=args.oauth_redirect_uri,
+                           instructors=args.instructor or ())
+        instructors = load_instructors() if oidc is None else None
         secret = server_secret(args.secret)
-    except (CredentialsError, SecretError) as exc:
+    except (CredentialsError, SecretError, OidcError) as exc:
         raise CommandError(str(exc)) from None
+    if oidc is None and args.instructor:
+        raise CommandError("--instructor names identities at an OpenID Connect provider: give "
+                           "--oauth-provider too (password instructors come from $HANDATLAS_INSTRUCTORS)")
     from handatlas.ui.app import serve
 
     scheme = "https" if args.ssl_certfile else "http"
     procs = f"{args.num_procs} processes" if args.num_procs != 1 else "one process"
+    if oidc is not None:
+        who = (f"everyone signs in at the {oidc.provider} provider; instructors: "
+               f"{', '.join(oidc.instructors) if oidc.instructors else 'none (authoring off)'}")
+    else:
+        who = f"authoring {'on: instructors sign in at /login' if instructors else 'off'}"
     print(f"handatlas: serving on {scheme}://{args.address}:{args.port}/ ({procs}; quizzes: {quizzes}; "
-          f"authoring {'on: instructors sign in at /login' if instructors else 'off'}); Ctrl-C stops",
-          file=sys.stderr)
+          f"{who}); Ctrl-C stops", file=sys.stderr)
     origins = args.allow_websocket_origin or None
     try:
         serve(port=args.port, address=args.address, quizzes=quizzes, progress_db=args.db,
               atlas_dir=args.atlas, instructors=instructors, show=args.show, secret=secret,
               origins=origins, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
               use_xheaders=args.use_xheaders, num_procs=args.num_procs,
-              session_lifetime_s=args.session_lifetime, session_check_s=args.session_check)
+              session_lifetime_s=args.session_lifetime, session_check_s=args.session_check, oidc=oidc)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.address}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
@@ -564,6 +577,8 @@ def cmd_instructor_hash(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ parser
 FORCE_HELP = "force on the pad in newtons (instead of the grade's)"
+#: ``serve --oauth-provider``'s choices (:data:`handatlas.oidc.PROVIDERS`).
+OIDC_PROVIDERS = ("generic", "google", "azure", "azurev2")
 #: ``serve``'s session lifetimes (those of :mod:`handatlas.ui.server`, which imports Panel: not here).
 SESSION_LIFETIME_S = 15.0
 SESSION_CHECK_S = 5.0
@@ -683,6 +698,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session-check", type=float, default=SESSION_CHECK_S, metavar="S",
                    help=f"seconds between looks for such sessions (default {SESSION_CHECK_S:g}): a closed "
                         "page's session is gone within the lifetime plus this")
+    oidc = p.add_argument_group("sign-in at the school's OpenID Connect provider (docs/sign_in_oidc.md)")
+    oidc.add_argument("--oauth-provider", choices=OIDC_PROVIDERS,
+                      help="everyone signs in there: students' identities are their learners, the "
+                           "--instructor identities author (instructor passwords are then off)")
+    oidc.add_argument("--oauth-key", metavar="ID", help="the client id (default $PANEL_OAUTH_KEY)")
+    oidc.add_argument("--oauth-secret", metavar="TEXT",
+                      help="the client secret (default $PANEL_OAUTH_SECRET; prefer the variable: "
+                           "options show in the process list)")
+    oidc.add_argument("--oauth-authorize-url", metavar="URL",
+                      help="generic: the authorization endpoint (default $PANEL_OAUTH_AUTHORIZE_URL)")
+    oidc.add_argument("--oauth-token-url", metavar="URL",
+                      help="generic: the token endpoint (default $PANEL_OAUTH_TOKEN_URL)")
+    oidc.add_argument("--oauth-userinfo-url", metavar="URL",
+                      help="generic: the userinfo endpoint (default $PANEL_OAUTH_USER_URL)")
+    oidc.add_argument("--oauth-user-key", metavar="CLAIM",
+                      help="the claim naming the user (default $PANEL_USER_KEY, else email; Azure v1: "
+                           "unique_name)")
+    oidc.add_argument("--oauth-tenant", metavar="GUID",
+                      help="azure/azurev2: the school's directory (tenant) id (default $AAD_TENANT_ID)")
+    oidc.add_argument("--oauth-redirect-uri", metavar="URL",
+                      help="where the provider sends users back: https://<site>/login (default "
+                           "$PANEL_OAUTH_REDIRECT_URI, else the address the request came to)")
+    oidc.add_argument("--instructor", action="append", metavar="IDENTITY",
+                      help="an identity (e.g. an address) that may author (repeat; default the comma-"
+                           "separated $HANDATLAS_OIDC_INSTRUCTORS)")
     p = add("instructor-hash", cmd_instructor_hash,
             "hash an instructor password for the credentials file ($HANDATLAS_INSTRUCTORS)")
     p.add_argument("--stdin", action="store_true", help="read the password from standard input")

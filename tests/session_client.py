@@ -106,18 +106,26 @@ class Socket:
         self.raw: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    async def connect(cls, base: str, token: str, *, cookies: str = "", origin: str | None = None) -> Socket:
-        """Open the websocket with ``token``; raises HTTPClientError (e.g. 403) when refused."""
+    async def connect(cls, base: str, token: str, *, cookies: str = "", origin: str | None = None,
+                      compression: bool = False) -> Socket:
+        """Open the websocket with ``token`` (offering permessage-deflate if ``compression``, as
+        browsers do); raises HTTPClientError (e.g. 403) when refused."""
         url = base.replace("http", "ws", 1).rstrip("/") + "/ws"
         parsed = urllib.parse.urlparse(base)
         headers = {"Origin": origin or f"{parsed.scheme}://{parsed.netloc}"}
         if cookies:
             headers["Cookie"] = cookies
-        ws = await websocket_connect(HTTPRequest(url, headers=headers), subprotocols=["bokeh", token])
+        ws = await websocket_connect(HTTPRequest(url, headers=headers), subprotocols=["bokeh", token],
+                                     compression_options={} if compression else None)
         sock = cls(ws)
         ack = await sock.read()
         assert ack.msgtype == "ACK", ack.msgtype
         return sock
+
+    @property
+    def extensions(self) -> str:
+        """The websocket extensions the server agreed to (``Sec-WebSocket-Extensions``)."""
+        return self.ws._socket.headers.get("Sec-WebSocket-Extensions", "")
 
     async def read(self) -> Any:
         while True:
@@ -186,6 +194,18 @@ class Socket:
         found = [m for m in self.doc.models if css_class in (getattr(m, "css_classes", None) or [])]
         assert found, f"no model with class {css_class!r} in the document"
         return found[0]
+
+    async def choose_mode(self, index: int, css_class: str) -> None:
+        """Choose the ``index``-th mode button, as the page would, and wait until the panels that
+        mode makes on first use have come (a model with ``css_class``; a socket that pulled the
+        page as objects pulls it again).  The page must have said it is shown (:meth:`ready`)."""
+        if self.raw:
+            await self.change("modes", "active", index)
+        else:
+            await self.set(self.model("modes"), "active", index)
+        await self.wait_for_patch(lambda patch: f'"{css_class}"' in json.dumps(patch))
+        if not self.raw:
+            await self.pull()
 
     def has(self, css_class: str) -> bool:
         return any(css_class in (getattr(m, "css_classes", None) or []) for m in self.doc.models)

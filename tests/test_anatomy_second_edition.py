@@ -263,6 +263,24 @@ def test_hook_walls_the_tunnel_and_guyons_canal(atlas, measured):
     assert tendon > 0, f"a finger flexor lies {-tendon:.1f} mm ulnar of the hook tip; target radial to it"
 
 
+
+def test_ulnar_artery_on_the_floor_of_guyons_canal(atlas, probe, measured):
+    """From the level of the pisiform to the hook the ulnar artery lies on the canal's floor, the
+    flexor retinaculum's ulnar part (ANATOMY.md: it enters the hand superficial to the retinaculum;
+    the pressure model counts it pinned there): the first structure dorsal to it is the retinaculum."""
+    pisiform, hook = (require_landmark(atlas, lid).point[1] for lid in ("pisiform", "hook_of_hamate"))
+    points, radii = tube_between(atlas, "ulnar_artery", (pisiform - 3.0, hook))
+    hits = probe.hits(points, np.tile([0.0, 0.0, -1.0], (len(points), 1)), max_depth=10.0)
+    below = [[h for h in row if h[1] != "ulnar_artery"][:1] for row in hits]
+    first = [row[0][1] if row else "nothing" for row in below]
+    gaps = np.array([row[0][0] if row else np.inf for row in below]) - radii
+    off = [f"y {p[1]:.1f}: {f}" for p, f in zip(points, first, strict=True) if f != "flexor_retinaculum"]
+    measured("ulnar artery points in Guyon's canal off the retinaculum", len(off), "0")
+    widest = measured("ulnar artery to the canal's floor, widest gap (mm)", float(gaps.max()), "<= 3.5")
+    assert len(points) >= 10 and not off, f"the ulnar artery does not lie on the retinaculum at {off}"
+    assert widest <= 3.5, f"the ulnar artery lies up to {widest:.1f} mm above its floor; target <= 3.5 mm"
+
+
 # ============================================================================= 3. flexor retinaculum
 def roof_gaps(atlas, points: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """For tube points (centres and radii): the gap from the tube's palmar surface up to the deep

@@ -74,7 +74,7 @@ def test_a_closed_pages_session_is_freed_and_an_open_one_kept(served):
         assert _live(served) == 1
         await asyncio.sleep(LIFETIME_S + 3 * CHECK_S)  # several looks for unused sessions
         assert _live(served) == 1, "a session with its page open is kept"
-        await sock.change("modes", "active", 1)  # and still answers
+        await sock.choose_mode(1, "press-landmark")  # and still answers
         await sock.change("press-landmark", "value", "radial_pulse")
         await sock.wait_for_patch(lambda patch: "Radial artery" in str(patch), timeout=60)
         await sock.close()

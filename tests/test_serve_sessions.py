@@ -30,9 +30,12 @@ from session_client import (
 from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
 from handatlas.secret import derive_key
+from handatlas.ui.state import MODES
 
 SECRET = "a test secret that is long enough to sign things"
 INSTRUCTOR = ("instructor", "test password 1")
+#: The Author mode's place among the mode buttons.
+AUTHOR_MODE = MODES.index("author")
 pytestmark = pytest.mark.filterwarnings("ignore:reference already known:UserWarning")
 
 
@@ -169,6 +172,8 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
         teacher = None
         try:
             await pupil.pull()
+            await pupil.ready()
+            await pupil.choose_mode(AUTHOR_MODE, "author-login")
             assert pupil.has("author-login") and not pupil.has("author-save") and not pupil.has("author-id")
             assert payload_of(token)["handatlas"]["instructor"] is None
 
@@ -177,6 +182,8 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
             assert await refusal(Socket.connect(served.url, own_token, cookies=thief.cookie_header())) == 403
             teacher = await Socket.connect(served.url, own_token, cookies=instructor.cookie_header())
             await teacher.pull()
+            await teacher.ready()
+            await teacher.choose_mode(AUTHOR_MODE, "author-save")
             await _author(teacher, "by_the_instructor")
             await teacher.wait_for_patch(lambda patch: "Saved" in str(patch))
             saved = yaml.safe_load(target.read_text())
@@ -197,13 +204,32 @@ def test_author_actions_need_a_signed_in_instructor_on_that_session(served):
 
 
 
+def test_the_websocket_is_deflated_when_the_browser_offers_it(served):
+    """permessage-deflate, as browsers offer it: the session's document travels compressed."""
+    browser = Browser(served.url)
+    token = browser.open_page()
+
+    async def scenario() -> tuple[str, int]:
+        sock = await Socket.connect(served.url, token, cookies=browser.cookie_header(), compression=True)
+        try:
+            doc = await sock.pull()
+            return sock.extensions, len(doc.roots)
+        finally:
+            await sock.close()
+
+    extensions, roots = run(scenario())
+    assert extensions.startswith("permessage-deflate") and roots > 0
+
+
 def test_the_meshes_are_a_cacheable_static_file_of_geometry_only(served):
     """The display meshes travel as a static file named by its content hash (cached for good,
     no structure name in it); the session sends only where it is and how to unpack it."""
     from handatlas.ui.app import shared_atlas
     from handatlas.ui.display import display_meshes
+    from handatlas.ui.state import shown_at_start
 
-    meshes = display_meshes(shared_atlas())
+    atlas = shared_atlas()
+    parts = display_meshes(atlas, shown_at_start(atlas))
     browser = Browser(served.url)
     token = browser.open_page()
 
@@ -216,17 +242,18 @@ def test_the_meshes_are_a_cacheable_static_file_of_geometry_only(served):
             await sock.close()
 
     payload = run(scene_payload())
-    assert "blob" not in payload and payload["index"] == meshes.index
-    assert payload["url"] == f"./meshes/{meshes.digest}.bin"
-    status, headers, _ = browser.request(payload["url"][2:])
-    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    with urllib.request.urlopen(served.url + payload["url"][2:], timeout=60) as resp:
-        body = resp.read()
-    assert body == meshes.blob.tobytes()
-    assert hashlib.sha256(body).hexdigest().startswith(meshes.digest)
-    raw = zlib.decompress(body)
-    assert len(raw) == meshes.raw_bytes and b"median" not in raw and b"nerve" not in raw
-    status, _, _ = browser.request(payload["url"][2:], headers={"If-None-Match": f'"{meshes.digest}"'})
-    assert status == 304
+    assert "blob" not in str(payload) and len(payload["parts"]) == len(parts) == 2
+    for sent, meshes in zip(payload["parts"], parts, strict=True):
+        assert sent["index"] == meshes.index and sent["url"] == f"./meshes/{meshes.digest}.bin"
+        status, headers, _ = browser.request(sent["url"][2:])
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        with urllib.request.urlopen(served.url + sent["url"][2:], timeout=60) as resp:
+            body = resp.read()
+        assert body == meshes.blob.tobytes()
+        assert hashlib.sha256(body).hexdigest().startswith(meshes.digest)
+        raw = zlib.decompress(body)
+        assert len(raw) == meshes.raw_bytes and b"median" not in raw and b"nerve" not in raw
+        status, _, _ = browser.request(sent["url"][2:], headers={"If-None-Match": f'"{meshes.digest}"'})
+        assert status == 304
     assert browser.request(f"meshes/{'0' * 20}.bin")[0] == 404
     assert browser.request("meshes/../static/x.bin")[0] == 404

@@ -12,7 +12,7 @@ import trimesh
 from handatlas import format as fmt
 from handatlas.ui.charts import depth_bar, retention_chart
 from handatlas.ui.colours import MARKER_RGB
-from handatlas.ui.display import DECIMATE_ABOVE, display_geometry, display_meshes, unpack
+from handatlas.ui.display import DECIMATE_ABOVE, STEP_MM, display_geometry, display_meshes, unpack
 from handatlas.ui.picking import BadClick, cast, parse_ray
 from handatlas.ui.state import (
     DEFAULT_OPACITY,
@@ -22,6 +22,7 @@ from handatlas.ui.state import (
     VERDICT_RGB,
     HandState,
     safety_codes,
+    shown_at_start,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -29,8 +30,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture(scope="module")
 def packed(atlas):
-    meshes = display_meshes(atlas)
-    return meshes, unpack(meshes)
+    parts = display_meshes(atlas, shown_at_start(atlas))
+    return parts, {sid: mesh for part in parts for sid, mesh in unpack(part).items()}
 
 
 @pytest.fixture
@@ -40,25 +41,30 @@ def state(atlas):
 
 # ----------------------------------------------------------------------------- display meshes
 def test_pack_unpack_round_trip(atlas, packed):
-    meshes, out = packed
-    ids = [str(e["id"]) for e in meshes.index]
-    assert sorted(ids) == sorted(atlas.with_geometry())
-    assert ids[-1] == fmt.SKIN_ID  # drawn last: the translucent layer over the others
-    step = np.asarray(meshes.scale)
-    assert np.all(step < 0.005)
-    for entry in meshes.index:
-        sid = str(entry["id"])
-        vertices, faces = display_geometry(atlas, sid)
-        got_v, got_f = out[sid]
-        assert got_v.shape == vertices.shape and entry["points"] == len(vertices)
-        assert np.abs(got_v - vertices).max() <= 0.005, sid
-        assert np.array_equal(got_f, faces), sid
-        assert entry["triangles"] == len(faces)
-        assert entry["wide"] == (len(vertices) > 65535)
-        if sid != fmt.SKIN_ID and atlas.triangles(sid) > DECIMATE_ABOVE:
-            assert len(faces) < atlas.triangles(sid), f"{sid} should be decimated"
-    assert meshes.triangles == sum(len(f) for _, f in out.values())
-    assert meshes.blob.dtype == np.uint8 and meshes.blob.nbytes < meshes.raw_bytes
+    parts, out = packed
+    ids = [[str(e["id"]) for e in part.index] for part in parts]
+    # what a page shows when it opens comes first; the rest (muscles...) only when shown
+    assert [set(i) for i in ids] == [set(shown_at_start(atlas)),
+                                     set(atlas.with_geometry()) - shown_at_start(atlas)]
+    assert {"muscles", "skin", "bones"} <= set(atlas.children(fmt.ROOT_ID))
+    assert not set(atlas.with_geometry("muscles")) & set(ids[0]) and ids[0][-1] == fmt.SKIN_ID
+    for meshes in parts:
+        assert np.all(np.asarray(meshes.scale) == STEP_MM)  # the atlas is narrower than 655 mm
+        for entry in meshes.index:
+            sid = str(entry["id"])
+            vertices, faces = display_geometry(atlas, sid)
+            got_v, got_f = out[sid]
+            assert got_v.shape == vertices.shape and entry["points"] == len(vertices)
+            assert np.abs(got_v - vertices).max() <= STEP_MM / 2 + 1e-9, sid
+            assert np.array_equal(got_f, faces), sid
+            assert entry["triangles"] == len(faces)
+            assert entry["wide"] == (len(vertices) > 65535)
+            if sid != fmt.SKIN_ID and atlas.triangles(sid) > DECIMATE_ABOVE:
+                assert len(faces) < atlas.triangles(sid), f"{sid} should be decimated"
+        assert meshes.triangles == sum(len(out[str(e["id"])][1]) for e in meshes.index)
+        assert meshes.blob.dtype == np.uint8 and meshes.blob.nbytes < meshes.raw_bytes
+    # positions and indices deflate to well under the plain quantised values' ~ 1.47 MB
+    assert sum(m.blob.nbytes for m in parts) < 1.2e6
 
 
 def test_skin_is_sent_undecimated(atlas, packed):
@@ -67,7 +73,7 @@ def test_skin_is_sent_undecimated(atlas, packed):
     skin = atlas.arrays(fmt.SKIN_ID)
     vertices, faces = out[fmt.SKIN_ID]
     assert len(vertices) == len(skin["vertices"])
-    assert np.abs(vertices - skin["vertices"]).max() <= 0.005
+    assert np.abs(vertices - skin["vertices"]).max() <= STEP_MM / 2 + 1e-9
     assert np.array_equal(faces, skin["faces"])
 
 
@@ -351,12 +357,17 @@ def test_selection_and_answers_use_colours_no_tissue_has(atlas, state):
 
 # ----------------------------------------------------------------------------- charts
 def _rows(svg: str) -> list[tuple[str, ET.Element]]:
-    """(label, bar) per row of the depth bar: the right-aligned names and the rects with a title."""
+    """(label, bar) per row of the depth bar: the right-aligned names (in full: their title) and the
+    rects with a title.  A label shown cut is the start of the name and fits its column."""
     root = ET.fromstring(svg)
     labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
     bars = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert len(labels) == len(bars)
-    return [(t.text or "", r) for t, r in zip(labels, bars, strict=True)]
+    for t in labels:
+        shown, full = "".join(t.itertext())[len(t.find(f"{SVG}title").text):], t.find(f"{SVG}title").text
+        assert shown == full or (shown.endswith("…") and full.startswith(shown[:-1])), (shown, full)
+        assert len(shown) * 6.2 <= float(t.get("x")) - 2, f"{shown!r} does not fit left of its bar"
+    return [(t.find(f"{SVG}title").text or "", r) for t, r in zip(labels, bars, strict=True)]
 
 
 @pytest.mark.parametrize("where", ["carpal_tunnel", "radial_pulse", "palm_center", "dorsum_center"])
@@ -390,6 +401,10 @@ def test_depth_bar_escapes_and_clips():
     svg = depth_bar(report, Fake(), width=400, max_mm=30.0)
     (name, bar), = _rows(svg)
     assert name == "A <b> & C"
+    long = {"x": type("S", (), {"name": "Flexor digitorum superficialis tendon of the middle finger",
+                                "colour": "#123456"})()}
+    (name, _), = _rows(depth_bar(report, type("F", (), {"structures": long})(), width=400))
+    assert name == long["x"].name  # in full in its title, cut on the page
     assert float(bar.get("x")) + float(bar.get("width")) <= 400 - 12 + 1e-6
 
 

@@ -14,6 +14,7 @@ from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.model import (
     AVOID_TISSUES,
     CAUTION_FRACTION,
+    CONFINING_SHEETS,
     PINNED_FACTOR,
     PINNING_SHEETS,
     SHEET_FACTOR,
@@ -39,6 +40,8 @@ class LookupIndex:
         Ray index over the bones (pressure does not pass through bone).
     backing
         Ray index over the bones and the sheets that pin like bone.
+    roofs
+        Ray index over the sheets that close a fibro-osseous tunnel (``None`` when the atlas has none).
     sheets
         Ray index over the fascial sheets that spread a press (``None`` when the atlas has none).
     everything
@@ -194,6 +197,13 @@ class LookupIndex:
         :data:`handatlas.lookup.model.PINNING_SHEETS` the atlas has."""
         ids = [s.id for s in self.atlas if s.has_mesh and (s.tissue == "bone" or s.id in PINNING_SHEETS)]
         return self.rays({sid: self.atlas.mesh(sid) for sid in ids})
+
+    @cached_property
+    def roofs(self) -> MeshRays | RayIndex | None:
+        """Ray index over the sheets of :data:`handatlas.lookup.model.CONFINING_SHEETS` the atlas has."""
+        ids = [sid for sid in CONFINING_SHEETS
+               if sid in self.atlas.structures and self.atlas.structures[sid].has_mesh]
+        return self.rays({sid: self.atlas.mesh(sid) for sid in ids}) if ids else None
 
     @cached_property
     def everything(self) -> MeshRays | RayIndex:

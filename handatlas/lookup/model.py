@@ -27,7 +27,8 @@ The model, step by step:
    *shielded* (the geometry is found by :mod:`handatlas.lookup.press`).
 5. **Harm.**  Each tissue class has a tolerance (:data:`TOLERANCE_KPA`); a structure pinned
    against bone (bone, or a sheet of :data:`PINNING_SHEETS`, within :data:`PINNED_GAP_MM` behind
-   it along the axis) tolerates
+   it along the axis), or confined in a fibro-osseous tunnel (a sheet of :data:`CONFINING_SHEETS`
+   over it and bone within :data:`CANAL_DEPTH_MM` behind it), tolerates
    :data:`PINNED_FACTOR` of it.  A structure is *flagged* when its stress exceeds
    :data:`CAUTION_FRACTION` of its tolerance; its level is ``avoid`` when a nerve or artery
    exceeds its tolerance, else ``caution`` (veins give caution at most).  The verdict of a press
@@ -124,6 +125,20 @@ PINNED_GAP_MM = 4.0
 #: Guyon's canal and the bed of the palmar cutaneous branch over the carpal tunnel; a nerve or
 #: vessel on it cannot move away from a press any more than on bone [ePlasty 2020;20:e12].
 PINNING_SHEETS = ("flexor_retinaculum",)
+#: Sheets that close a fibro-osseous tunnel: a structure beneath one (the sheet crossed by the axis
+#: between it and the skin) with bone within :data:`CANAL_DEPTH_MM` behind it is confined and counts
+#: as pinned.  The flexor retinaculum roofs the carpal tunnel, whose other three sides are the
+#: carpal bones; its contents (the median nerve and nine flexor tendons in their synovium) cannot
+#: move away from a press on the roof, and the pressure in the tunnel rises with it: pressing on the
+#: tunnel at about 20 kPa (150 mmHg) for 30 s reproduces a compressed median nerve's symptoms, the
+#: carpal compression test [Durkan 1991, J Bone Joint Surg Am 73:535].  The extensor retinaculum
+#: closes the six dorsal compartments too, but no nerve or vessel of the atlas runs beneath it
+#: (ANATOMY.md: the veins and cutaneous nerves lie superficial to it), so it is left out.
+CONFINING_SHEETS = ("flexor_retinaculum",)
+#: Bone this far behind a structure beneath a confining sheet (mm) puts it inside the tunnel: the
+#: carpal tunnel's depth, front to back, 10.4 +/- 1.1 mm [Klauser 2009, Radiology; Mani 2011]
+#: (ANATOMY.md).
+CANAL_DEPTH_MM = 10.4
 #: A structure is flagged when its stress exceeds this fraction of its tolerance (calibrated):
 #: the caution threshold, 70 kPa over soft tissue, 14 kPa pinned.
 CAUTION_FRACTION = 0.2
@@ -520,6 +535,7 @@ def parameters() -> dict[str, object]:
         "STRAIN_MAX": STRAIN_MAX, "STRAIN_HALF_KPA": STRAIN_HALF_KPA, "COLUMN_MAX_MM": COLUMN_MAX_MM,
         "SHEET_FACTOR": dict(SHEET_FACTOR), "TOLERANCE_KPA": dict(TOLERANCE_KPA),
         "PINNED_FACTOR": dict(PINNED_FACTOR), "PINNED_GAP_MM": PINNED_GAP_MM,
-        "PINNING_SHEETS": PINNING_SHEETS,
+        "PINNING_SHEETS": PINNING_SHEETS, "CONFINING_SHEETS": CONFINING_SHEETS,
+        "CANAL_DEPTH_MM": CANAL_DEPTH_MM,
         "CAUTION_FRACTION": CAUTION_FRACTION,
     }

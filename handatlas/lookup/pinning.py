@@ -6,7 +6,9 @@ compiled single press calls the same :func:`shielding_ray` and :func:`is_shielde
 
 * *pinned*: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`, the index's
   ``backing`` rays) lies within :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind the
-  structure's surface, along the press axis from its critical point's centre;
+  structure's surface, along the press axis from its critical point's centre; or it is confined
+  in a fibro-osseous tunnel (a sheet of :data:`~handatlas.lookup.model.CONFINING_SHEETS` between
+  it and the skin, bone within :data:`~handatlas.lookup.model.CANAL_DEPTH_MM` behind it);
 * *shielded*: bone (the index's ``bones`` rays) lies between the contact point and the structure,
   on the straight line to its critical point's centre, more than :data:`SHIELD_TOLERANCE_MM` short
   of its surface.
@@ -57,8 +59,14 @@ def is_shielded(bone_mm, length_mm, radius_mm, tolerance_mm):
 
 def pinned_against(index: LookupIndex, points: np.ndarray, directions: np.ndarray, centres: np.ndarray,
                    radii: np.ndarray) -> np.ndarray:
-    """Whether each structure is pinned under its press (see the module's docstring): the one
-    definition the batch path, the single press and the safety map apply.
+    """Whether each structure point is pinned under its press: it cannot move away from the load;
+    the one definition the batch path, the single press and the safety map apply.
+
+    Pinned against bone: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`) within
+    :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind its surface along the axis.  Or confined in
+    a fibro-osseous tunnel: a sheet of :data:`~handatlas.lookup.model.CONFINING_SHEETS` crossed by
+    the axis between it and the skin, and bone within
+    :data:`~handatlas.lookup.model.CANAL_DEPTH_MM` behind it (the median nerve in the carpal tunnel).
 
     Parameters
     ----------
@@ -67,12 +75,21 @@ def pinned_against(index: LookupIndex, points: np.ndarray, directions: np.ndarra
     points, directions : (m, 3) float
         Each press's contact point and unit inward axis.
     centres : (m, 3) float
-        Centre-line points of the structures' critical points.
+        The structure's critical point (on its centre line).
     radii : (m,) float
-        The capsule radii there.
+        The structure's radius there.
     """
+    radii = np.asarray(radii, dtype=np.float64)
     behind = index.backing.first_hit(centres, directions)
-    return np.asarray(is_pinned(behind, np.asarray(radii, dtype=np.float64), pinned_gap_mm()), dtype=bool)
+    pinned = np.asarray(is_pinned(behind, radii, pinned_gap_mm()), dtype=bool)
+    if index.roofs is None or len(centres) == 0:
+        return pinned
+    depth = np.einsum("ij,ij->i", centres - points, directions)
+    roofed = ~pinned & (index.roofs.first_hit(centres, -directions) < depth)
+    if roofed.any():
+        floor = index.bones.first_hit(centres[roofed], directions[roofed])
+        pinned[roofed] = floor <= radii[roofed] + float(model.CANAL_DEPTH_MM)
+    return pinned
 
 
 def behind_bone(index: LookupIndex, points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:

@@ -11,7 +11,9 @@ the geometry the model needs, for one press or many:
   :func:`handatlas.lookup.capsules.stress_capsules`), at its most loaded point;
 * for every structure loaded enough to be flagged, whether bone lies between the contact and
   that point (*shielded*: pressure does not pass through bone) and whether bone lies within
-  :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind it along the axis (*pinned*).
+  :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind it along the axis, or it lies in a
+  fibro-osseous tunnel under a retinaculum (*pinned*,
+  :func:`handatlas.lookup.pinning.pinned_against`).
 
 For each structure, ``depth_mm`` is its nearest surface below the undeformed skin along the
 inward axis, at its most loaded point, and ``distance_mm`` the straight distance from the contact

@@ -24,19 +24,21 @@ import param
 
 from handatlas.accounts import Instructors
 from handatlas.atlas import Atlas, load_atlas
+from handatlas.oidc import OidcConfig
 from handatlas.quiz import default_quiz_dir
 from handatlas.quiz.progress import ProgressStore
 from handatlas.throttle import SignIn
 from handatlas.ui.authorstate import AuthorState
 from handatlas.ui.authorview import author_panel, author_results
 from handatlas.ui.classstate import ClassState
-from handatlas.ui.display import display_meshes
+from handatlas.ui.display import display_meshes, scene_payload
 from handatlas.ui.login import InstructorAuth
+from handatlas.ui.oidc import OidcAuth
 from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.server import current_identity, make_server
-from handatlas.ui.state import MODES, HandState, guarded
+from handatlas.ui.state import MODES, HandState, guarded, shown_at_start
 from handatlas.ui.theme import Accessible
 from handatlas.ui.views import (
     exam_notice,
@@ -116,6 +118,9 @@ class HandApp(pn.viewable.Viewer):
         Who may author questions; None turns the Author mode off (with instructions).
     instructor
         The instructor signed in for this session (None: a student's session).
+    learner
+        The learner signed in at the school's OpenID Connect provider (None: learners type a name
+        and a personal code in Drill).
     client
         The address the page came from (learner codes are throttled per address).
     """
@@ -130,6 +135,7 @@ class HandApp(pn.viewable.Viewer):
         progress_db: str | None = None,
         instructors: Instructors | None = None,
         instructor: str | None = None,
+        learner: str | None = None,
         client: str = "?",
         **params: Any,
     ) -> None:
@@ -139,7 +145,7 @@ class HandApp(pn.viewable.Viewer):
         self.state = HandState(atlas)
         self._view_seq = 0
         self.scene = HandScene(
-            meshes=display_meshes(atlas).payload(),
+            meshes=scene_payload(display_meshes(atlas, shown_at_start(atlas))),
             layers=self.state.layer_state(),
             view=view_camera(OPENING_VIEW, zoom=1.1),
             sizing_mode="stretch_both",
@@ -148,7 +154,7 @@ class HandApp(pn.viewable.Viewer):
         )
         self._link_scene()
         self.quiz = QuizState(self.state, self.quizzes)
-        self.drill = DrillState(self.state, self.quizzes, progress_db, client=client)
+        self.drill = DrillState(self.state, self.quizzes, progress_db, client=client, identity=learner)
         self.author = AuthorState(self.state, self.quizzes, instructors, user=instructor)
         self.classes = ClassState(self.author, self.quizzes, progress_db)
         self.click_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -263,12 +269,16 @@ class HandApp(pn.viewable.Viewer):
             margin=(6, 8),
             sizing_mode="stretch_width",
         )
-        # every mode's panels stay in the page and are shown or hidden: re-inserting a rendered
-        # panel would register its Bokeh models twice
-        panels = {m: make() for m, make in self.mode_panels.items()}
-        results = {m: self._results(m) for m in MODES}
+        # a mode's panels are made the first time it is chosen (a session is quicker to open and
+        # its page lighter), then stay in the page, shown or hidden: re-inserting a rendered panel
+        # would register its Bokeh models twice
+        panels = {m: pn.Column(sizing_mode="stretch_width", margin=0) for m in MODES}
+        results = {m: pn.Column(sizing_mode="stretch_width", margin=0) for m in MODES}
 
         def show_mode(mode: str) -> None:
+            if not panels[mode].objects:
+                panels[mode].objects = [self.mode_panels[mode]()]
+                results[mode].objects = [self._results(mode)]
             for m in MODES:
                 panels[m].visible = results[m].visible = m == mode
 
@@ -347,7 +357,7 @@ def shared_atlas(folder: str | None = None) -> Atlas:
     Built once per process and shared read-only by every session.
     """
     atlas = load_atlas(folder)
-    display_meshes(atlas)
+    display_meshes(atlas, shown_at_start(atlas))
     atlas.press(next(iter(atlas.landmarks.values())).point)  # warms the numba kernels and ray engines
     return atlas
 
@@ -358,17 +368,18 @@ def create_app(
     progress_db: str | None = None,
     instructors: Instructors | None = None,
     instructor: str | None = None,
+    learner: str | None = None,
     client: str = "?",
     atlas_dir: str | None = None,
 ) -> HandApp:
     """A new session of the app on the shared atlas (``instructor``: who signed in, None for a student;
-    ``client``: the page's address)."""
+    ``learner``: the identity signed in at the school's provider; ``client``: the page's address)."""
     pn.extension("vtk", notifications=False)
     pn.config.design = Accessible
     if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
         pn.state.curdoc.template = VIEWPORT_TEMPLATE
     return HandApp(shared_atlas(atlas_dir), quizzes=quizzes, progress_db=progress_db, instructors=instructors,
-                   instructor=instructor, client=client)
+                   instructor=instructor, learner=learner, client=client)
 
 
 def build_server(
@@ -385,19 +396,27 @@ def build_server(
     ssl_keyfile: str | None = None,
     use_xheaders: bool = False,
     on_session: Callable[[HandApp], None] | None = None,
+    oidc: OidcConfig | None = None,
     **kwargs: Any,
 ) -> Any:
     """The app's server, not started (:func:`handatlas.ui.server.make_server`; see :func:`serve`).
 
     ``on_session`` is called with every new session (tests keep them).  The sign-in throttle
-    counts failures in the progress store at ``progress_db``.
+    counts failures in the progress store at ``progress_db``.  With ``oidc`` everyone signs in at
+    the school's OpenID Connect provider (:mod:`handatlas.ui.oidc`): ``instructors`` is ignored,
+    the identities ``oidc`` lists are the instructors.
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
     shared_atlas(atlas_dir)  # before a fork (``num_procs``): the processes share its pages
-    store = ProgressStore.open(progress_db) if instructors else None
-    if store is not None:  # a forked process opens connections of its own, never its parent's
-        os.register_at_fork(after_in_child=functools.partial(_forget_connections, weakref.ref(store)))
-    auth = InstructorAuth(SignIn(instructors, store) if store is not None else None)
+    auth: InstructorAuth | OidcAuth
+    if oidc is not None:
+        auth = OidcAuth(oidc)
+        instructors = auth.instructors  # type: ignore[assignment]
+    else:
+        store = ProgressStore.open(progress_db) if instructors else None
+        if store is not None:  # a forked process opens connections of its own, never its parent's
+            os.register_at_fork(after_in_child=functools.partial(_forget_connections, weakref.ref(store)))
+        auth = InstructorAuth(SignIn(instructors, store) if store is not None else None)
     if origins is None:
         origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)] if port else None
     live = {"sessions": 0}
@@ -409,7 +428,8 @@ def build_server(
     def app() -> HandApp:  # pn.serve calls plain functions only (a functools.partial is shown as text)
         who = current_identity()
         session = create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
-                             instructor=who["instructor"], client=who["client"], atlas_dir=atlas_dir)
+                             instructor=who["instructor"], learner=who["learner"], client=who["client"],
+                             atlas_dir=atlas_dir)
         live["sessions"] += 1
         pn.state.on_session_destroyed(closed)
         log.info("process %d: a session opened, %d live", os.getpid(), live["sessions"])

@@ -13,6 +13,14 @@ from handatlas.atlas import Atlas
 from handatlas.format import SKIN_ID
 
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
+#: Width of a character of :data:`_FONT`, generous (px): labels longer than their column are cut.
+_CHAR_PX = 6.2
+
+
+def fit_label(text: str, width_px: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width_px`` in the charts' font."""
+    most = max(int(width_px / _CHAR_PX), 4)
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
 
 
 def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, max_mm: float = 30.0) -> str:
@@ -36,7 +44,7 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
     layers: Sequence[Mapping[str, float]] = [layer for layer in report["layers"] if layer["id"] != SKIN_ID]  # type: ignore[union-attr]
     at_risk = {str(a["id"]) for a in report["at_risk"]}  # type: ignore[union-attr]
     limit = float(report["depth_limit_mm"])  # type: ignore[arg-type]
-    left, right, row, top = 150, 12, 16, 18
+    left, right, row, top = 200, 12, 16, 18
     span = width - left - right
     height = top + row * max(len(layers), 1) + 22
 
@@ -45,7 +53,8 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="depth-bar" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="Layers under the press by depth">',
+        f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto" role="img" '
+        f'aria-label="Layers under the press by depth">',
         f'<text x="{left}" y="11" {_FONT} fill="#444">depth under the skin (mm)</text>',
     ]
     for i, layer in enumerate(layers):
@@ -56,7 +65,8 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
         name = escape(structure.name)
         parts.append(
             f'<text x="{left - 6}" y="{y + 11}" text-anchor="end" {_FONT} '
-            f'fill="{"#b71c1c" if risky else "#222"}">{name}</text>'
+            f'fill="{"#b71c1c" if risky else "#222"}"><title>{name}</title>'
+            f"{escape(fit_label(structure.name, left - 8))}</text>"
         )
         x0, x1 = x(float(layer["entry_mm"])), x(float(layer["exit_mm"]))
         stroke = ' stroke="#d32f2f" stroke-width="2"' if risky else ' stroke="#555" stroke-width="0.5"'

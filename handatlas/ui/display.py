@@ -4,13 +4,18 @@ The atlas's full-resolution meshes stay on the server, where clicks are intersec
 the browser only needs something that looks the same.  Every structure with more than
 :data:`DECIMATE_ABOVE` triangles except the skin is halved by quadric decimation (VTK); the
 skin keeps every vertex so that per-vertex data computed on the atlas's skin (the safety map,
-the territories) can be drawn on it as is.  Positions are quantised to 16 bits over the atlas's
-bounding box (≈ 4 µm steps), triangle indices are 16 or 32 bits, and the whole is one zlib
-stream that the browser inflates with the built-in ``DecompressionStream``.
+the territories) can be drawn on it as is.  Positions are quantised in :data:`STEP_MM` steps
+(16 bits over the atlas's bounding box); positions and triangle indices are sent as differences
+from the previous one, zigzag-coded and split into byte planes (:func:`_planes`), which deflate
+to 0.7 of the plain quantised values; the whole is one zlib stream that the browser inflates with
+the built-in ``DecompressionStream``.
 
-The stream is served as a static file named by its content hash (:func:`blob_path`,
-:func:`published`): geometry only, no structure names, cached by the browser for good (a new
-atlas has a new name), while the index that names each part travels with the session.
+The meshes come in two parts (:func:`display_meshes`): those a page shows when it opens, drawn
+at once, and the others (the muscles, the subcutaneous layer), which a browser fetches only when
+one of them is first shown.  Each part is served as a static file named by its content hash
+(:func:`blob_path`, :func:`published`): geometry only, no structure names, cached by the browser
+for good (a new atlas has a new name), while the index that names its meshes travels with the
+session.
 
 No panel import here.
 """
@@ -32,6 +37,9 @@ from handatlas.ui.colours import hex_to_rgb
 DECIMATE_ABOVE = 1500
 #: Fraction of triangles removed when decimating.
 REDUCTION = 0.5
+#: Quantisation step of the positions (mm): a hundredth of a pixel on a 1,000-pixel hand; coarser
+#: only for an atlas wider than 16 bits of it (655 mm).
+STEP_MM = 0.01
 _LEVELS = 65535
 #: Where the server publishes the blobs (``/<MESH_ROUTE>/<digest>.bin``).
 MESH_ROUTE = "meshes"
@@ -45,9 +53,9 @@ class DisplayMeshes:
     Attributes
     ----------
     blob : numpy.ndarray
-        uint8, a zlib stream: for each mesh in ``index`` order, its uint16 quantised positions
-        then its triangle indices as wrapping differences (uint16, or uint32 when ``wide``), each
-        part 4-byte aligned.
+        uint8, a zlib stream: for each mesh in ``index`` order, its quantised positions (16 bits)
+        then its triangle indices (16 bits, or 32 when ``wide``), each as zigzag-coded differences
+        in byte planes (:func:`_planes`; positions column by column), each part 4-byte aligned.
     index : list of dict
         Per mesh: ``id``, ``colour`` (RGB 0-1), ``points`` (vertex count), ``triangles``,
         ``wide`` (32-bit indices).
@@ -72,32 +80,56 @@ class DisplayMeshes:
         return hashlib.sha256(self.blob.tobytes()).hexdigest()[:20]
 
     def payload(self) -> dict[str, object]:
-        """What the scene component receives: where to fetch the blob, and how to unpack it."""
+        """What the scene component receives of this part: where to fetch it, how to unpack it."""
         return {"url": blob_path(self.digest), "bytes": int(self.blob.size), "index": self.index,
                 "origin": self.origin, "scale": self.scale}
 
 
+@functools.lru_cache(maxsize=512)
 def display_geometry(atlas: Atlas, structure_id: str) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices and triangles of a structure as drawn in the browser."""
+    """Vertices and triangles of a structure as drawn in the browser (made once per process)."""
     arrays = atlas.arrays(structure_id)
     vertices, faces = arrays["vertices"], arrays["faces"]
-    if structure_id == fmt.SKIN_ID or len(faces) <= DECIMATE_ABOVE:
-        return np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
-    from handatlas.render import to_polydata
+    if structure_id != fmt.SKIN_ID and len(faces) > DECIMATE_ABOVE:
+        from handatlas.render import to_polydata
 
-    poly = to_polydata(atlas, structure_id).decimate(REDUCTION)
-    return np.asarray(poly.points, np.float64), np.asarray(poly.regular_faces, np.int64)
+        poly = to_polydata(atlas, structure_id).decimate(REDUCTION)
+        vertices, faces = poly.points, poly.regular_faces
+    vertices, faces = np.array(vertices, np.float64), np.array(faces, np.int64)
+    vertices.flags.writeable = faces.flags.writeable = False  # shared by every caller
+    return vertices, faces
 
 
-def _delta(faces: np.ndarray, *, wide: bool) -> np.ndarray:
-    """Triangle indices as successive differences, wrapping at the integer width.
+def _zigzag_deltas(values: np.ndarray, *, bits: int) -> np.ndarray:
+    """Differences from the previous row, wrapped to ``bits`` and zigzag-coded (unsigned).
 
-    Neighbouring triangles share vertices, so the differences are small and compress far better
-    than the indices (565 kB instead of 779 kB for the shipped atlas).
+    Neighbouring vertices lie close together and neighbouring triangles share vertices, so the
+    differences are small; zigzag coding (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) keeps small negative
+    ones small too, so that their high bytes are zero.
     """
-    bits = 32 if wide else 16
-    flat = faces.ravel().astype(np.int64)
-    return (np.diff(flat, prepend=0) % (1 << bits)).astype(f"<u{bits // 8}")
+    span = 1 << bits
+    diff = np.diff(values.astype(np.int64), axis=0, prepend=0) % span
+    signed = np.where(diff >= span // 2, diff - span, diff)
+    return ((signed << 1) ^ (signed >> 63)) % span
+
+
+def _planes(codes: np.ndarray, *, bits: int) -> bytes:
+    """Codes ``(n,)`` or ``(n, 3)`` as byte planes: per column, every low byte, then every next
+    byte...  Mostly-zero high bytes sit together, where deflate packs them to almost nothing."""
+    columns = codes.reshape(len(codes), -1).T.astype(f"<u{bits // 8}")
+    return b"".join(np.ascontiguousarray(columns).view(np.uint8)
+                    .reshape(columns.shape[0], -1, bits // 8)[:, :, k].tobytes()
+                    for k in range(bits // 8))
+
+
+def _unplanes(raw: bytes, offset: int, shape: tuple[int, int], *, bits: int) -> np.ndarray:
+    """The inverse of :func:`_planes` followed by undoing :func:`_zigzag_deltas`."""
+    n, columns = shape
+    size = bits // 8
+    planes = np.frombuffer(raw, np.uint8, n * columns * size, offset).reshape(size, columns, n)
+    codes = sum(planes[k].astype(np.int64) << (8 * k) for k in range(size)).T
+    signed = (codes >> 1) ^ -(codes & 1)
+    return np.cumsum(signed, axis=0) % (1 << bits)
 
 
 def _aligned(data: bytes) -> bytes:
@@ -114,15 +146,16 @@ def pack(atlas: Atlas, ids: tuple[str, ...] | None = None, *, level: int = 6) ->
     geometry = {sid: display_geometry(atlas, sid) for sid in ids}
     lo = np.min([v.min(axis=0) for v, _ in geometry.values()], axis=0)
     hi = np.max([v.max(axis=0) for v, _ in geometry.values()], axis=0)
-    scale = np.maximum(hi - lo, 1e-9) / _LEVELS
+    scale = np.maximum((hi - lo) / _LEVELS, STEP_MM)
     parts: list[bytes] = []
     index: list[dict[str, object]] = []
     for sid in ids:
         vertices, faces = geometry[sid]
-        quantised = np.rint((vertices - lo) / scale).clip(0, _LEVELS).astype("<u2")
+        quantised = np.rint((vertices - lo) / scale).clip(0, _LEVELS)
         wide = len(vertices) > _LEVELS
-        parts.append(_aligned(quantised.tobytes()))
-        parts.append(_aligned(_delta(faces, wide=wide).tobytes()))
+        parts.append(_aligned(_planes(_zigzag_deltas(quantised, bits=16), bits=16)))
+        bits = 32 if wide else 16
+        parts.append(_aligned(_planes(_zigzag_deltas(faces.ravel(), bits=bits), bits=bits)))
         index.append(
             {
                 "id": sid,
@@ -145,12 +178,24 @@ def pack(atlas: Atlas, ids: tuple[str, ...] | None = None, *, level: int = 6) ->
 
 
 @functools.lru_cache(maxsize=4)
-def display_meshes(atlas: Atlas) -> DisplayMeshes:
-    """:func:`pack` of every mesh, built once per process and atlas (shared by all sessions), and
-    published for the server to serve (:func:`published`)."""
-    meshes = pack(atlas)
-    _PUBLISHED[meshes.digest] = meshes.blob.tobytes()
-    return meshes
+def display_meshes(atlas: Atlas, first: frozenset[str] = frozenset()) -> tuple[DisplayMeshes, ...]:
+    """The display meshes in parts: the meshes of ``first`` (drawn when a page opens), then the
+    others (fetched by a browser when one of them is first shown); one part if either is empty.
+
+    Built once per process, atlas and ``first`` (shared by all sessions), and published for the
+    server to serve (:func:`published`).
+    """
+    ids = atlas.with_geometry()
+    groups = [tuple(sid for sid in ids if sid in first), tuple(sid for sid in ids if sid not in first)]
+    parts = tuple(pack(atlas, group) for group in groups if group)
+    for meshes in parts:
+        _PUBLISHED[meshes.digest] = meshes.blob.tobytes()
+    return parts
+
+
+def scene_payload(parts: tuple[DisplayMeshes, ...]) -> dict[str, object]:
+    """The scene's ``meshes`` parameter: each part's address and index, the first drawn at once."""
+    return {"parts": [meshes.payload() for meshes in parts]}
 
 
 def blob_path(digest: str) -> str:
@@ -171,11 +216,10 @@ def unpack(meshes: DisplayMeshes) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     offset = 0
     for entry in meshes.index:
         n_points, n_tris = int(entry["points"]), int(entry["triangles"])
-        q = np.frombuffer(raw, "<u2", n_points * 3, offset).reshape(-1, 3)
-        offset += len(_aligned(q.tobytes()))
+        q = _unplanes(raw, offset, (n_points, 3), bits=16)
+        offset += len(_aligned(bytes(n_points * 6)))
         bits = 32 if entry["wide"] else 16
-        d = np.frombuffer(raw, f"<u{bits // 8}", n_tris * 3, offset)
-        offset += len(_aligned(d.tobytes()))
-        faces = (np.cumsum(d.astype(np.int64)) % (1 << bits)).reshape(-1, 3)
+        faces = _unplanes(raw, offset, (n_tris * 3, 1), bits=bits).reshape(-1, 3)
+        offset += len(_aligned(bytes(n_tris * 3 * bits // 8)))
         out[str(entry["id"])] = (origin + q * scale, faces)
     return out

@@ -151,6 +151,14 @@ class InstructorAuth(BasicAuthProvider):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.sign_in.attempt, client, user, password)
 
+    def instructor_of(self, handler: RequestHandler) -> str | None:
+        """The instructor signed in on the request's browser, if any."""
+        return instructor_of(handler, self.sign_in)
+
+    def learner_of(self, handler: RequestHandler) -> str | None:
+        """None: learners sign in inside the app, with a name and a personal code."""
+        return None
+
     @property
     def get_user(self) -> Any:
         def get_user(handler: RequestHandler) -> str:

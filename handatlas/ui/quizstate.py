@@ -333,9 +333,12 @@ class DrillState(param.Parameterized):
         Where progress is stored (a path or SQLAlchemy URL; default the user's data folder).
     client
         The address the session's page came from (the code throttle counts per address).
+    identity
+        The learner signed in at the school's OpenID Connect provider (None: none).
 
     A learner signs in with a name and a personal code (:mod:`handatlas.learners`); a drill starts
-    and progress shows only for the learner this session signed in.
+    and progress shows only for the learner this session signed in.  With an ``identity`` there is
+    no name nor code: every drill and all progress are that identity's, whatever the page sends.
     """
 
     learner = param.String(default="", doc="The learner's name: progress is kept under it.")
@@ -356,8 +359,11 @@ class DrillState(param.Parameterized):
     skipped = param.List(default=[], item_type=str, doc="Why each quiz file left out of the bank is out.")
 
     def __init__(self, hand: HandState, folder: Path, progress_db: str | None, *, client: str = "?",
-                 **params: Any) -> None:
+                 identity: str | None = None, **params: Any) -> None:
         super().__init__(**params)
+        self.identity = identity
+        if identity is not None:
+            self.learner = self.signed_in = identity
         self.hand = hand
         self.folder = folder
         self.progress_db = progress_db
@@ -384,6 +390,8 @@ class DrillState(param.Parameterized):
         return self.store
 
     def _name(self) -> str | None:
+        if self.identity is not None:
+            return self.identity
         name = self.learner.strip()
         if not name:
             self.hand.message = "Type your name first: your progress is kept under it."
@@ -397,11 +405,15 @@ class DrillState(param.Parameterized):
     @property
     def needs_code(self) -> bool:
         """Whether the name typed is not the learner this session signed in."""
+        if self.identity is not None:
+            return False
         return self.learner.strip() != self.signed_in or not self.signed_in
 
     def check_learner(self) -> LearnerOutcome:
         """Check (or set, the first time) the typed name's code.  Slow, and touches no parameter:
         the page runs it in a thread, then hands the outcome to :meth:`accept`."""
+        if self.identity is not None:
+            return LearnerOutcome(ok=False, message=f"You are signed in as {self.identity}.")
         try:
             if self._gate is None:
                 self._gate = LearnerGate(self._store())
@@ -411,6 +423,8 @@ class DrillState(param.Parameterized):
 
     def accept(self, outcome: LearnerOutcome) -> bool:
         """Apply a :meth:`check_learner` outcome: the learner is signed in, or the message says why not."""
+        if self.identity is not None:
+            return False
         with param.parameterized.batch_call_watchers(self):
             if outcome.ok:
                 self.signed_in, self.code = outcome.name, ""

@@ -391,8 +391,8 @@ def drill_html(summary: Summary | None, name: str, progress: Progress | None) ->
     return head + progress_html(name, progress)
 
 
-def drill_panel(state: DrillState) -> pn.Column:
-    """The Drill sidebar: the learner, topics and length, start, progress, the questions.
+def _learner_inputs(state: DrillState) -> list[Any]:
+    """The learner's name and personal code.
 
     The name field starts with the name this browser typed last (a cookie: names are
     case-insensitive, so "Kim" finds kim's progress).
@@ -417,6 +417,25 @@ def drill_panel(state: DrillState) -> pn.Column:
         margin=(4, 10),
     )
     code.param.watch(lambda e: setattr(state, "code", e.new), "value_input")
+    return [learner, code]
+
+
+def _identity(state: DrillState) -> pn.pane.HTML:
+    """Who is signed in at the school's provider (no name nor code to type)."""
+    return pn.pane.HTML(
+        f"<p>Signed in as <b>{escape(str(state.identity))}</b> — "
+        "<a class='drill-sign-out' href='./logout'>sign out</a></p>",
+        css_classes=["drill-identity"],
+        margin=(4, 10),
+        sizing_mode="stretch_width",
+    )
+
+
+def drill_panel(state: DrillState) -> pn.Column:
+    """The Drill sidebar: the learner (name and code, or the identity signed in at the school's
+    provider), topics and length, start, progress, the questions."""
+    w = pn.widgets
+    who = _learner_inputs(state) if state.identity is None else [_identity(state)]
     tags = w.MultiChoice.from_param(
         state.param.tags, label="Topics (none = everything)", css_classes=["drill-tags"], margin=(4, 10)
     )
@@ -445,8 +464,7 @@ def drill_panel(state: DrillState) -> pn.Column:
     progress.on_click(show_progress)
     return pn.Column(
         _title("**Drill** — spaced repetition for the exam"),
-        learner,
-        code,
+        *who,
         tags,
         count,
         pn.Row(start, progress),

@@ -7,10 +7,31 @@ function rgb(c) { return c.map((v) => Math.round(v * 255)); }
 
 // The meshes' blob: a static file named by its content hash (the browser caches it for good),
 // inflated as it arrives.
-async function fetchMeshes(url) {
+export async function fetchMeshes(url) {
   const resp = await fetch(url, { credentials: "same-origin" });
   if (!resp.ok) throw new Error(`the meshes could not be loaded (${resp.status} ${url})`);
   return new Response(resp.body.pipeThrough(new DecompressionStream("deflate"))).arrayBuffer();
+}
+
+function align4(n) { return Math.ceil(n / 4) * 4; }
+
+// The inverse of display.py's _planes and _zigzag_deltas: n rows of `columns` values of `size`
+// bytes stored as byte planes of zigzag-coded differences; returns the values row by row.
+export function undelta(raw, offset, n, columns, size) {
+  const bytes = new Uint8Array(raw, offset, n * columns * size);
+  const out = size === 4 ? new Uint32Array(n * columns) : new Uint16Array(n * columns);
+  const span = size === 4 ? 4294967296 : 65536;
+  for (let c = 0; c < columns; c++) {
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let k = size - 1; k >= 0; k--) z = z * 256 + bytes[(k * columns + c) * n + i];
+      const d = z % 2 ? -(z + 1) / 2 : z / 2;
+      acc = (acc + d + span) % span;
+      out[i * columns + c] = acc;
+    }
+  }
+  return out;
 }
 
 // Run fn once the browser has painted what just changed (a verdict's text shows before the
@@ -68,46 +89,70 @@ export function render({ model, el }) {
     return actor;
   }
 
-  // the download starts at once, while the page is still being laid out
-  let download = null;
-  function meshes() {
-    const m = model.meshes;
-    if (!m || !m.url) return null;
-    if (!download || download.url !== m.url) download = { url: m.url, data: fetchMeshes(m.url) };
-    return download.data;
+  // The meshes come in parts (display.py): the first is fetched at once, while the page is still
+  // being laid out, and drawn; each other part is fetched and drawn when one of its meshes is
+  // first shown (or highlighted).
+  const parts = {};           // url -> {data: Promise<ArrayBuffer>, state: "" | "building" | "built"}
+  function part(p) {
+    if (!parts[p.url]) parts[p.url] = { data: fetchMeshes(p.url), state: "" };
+    return parts[p.url];
   }
-  meshes();
+  function partsOf() { return (model.meshes && model.meshes.parts) || []; }
+  if (partsOf().length) part(partsOf()[0]);
 
-  let building = false;
-  async function build() {
-    const m = model.meshes;
-    if (!meshes() || built || building) return;
-    building = true;
-    const raw = await meshes();
+  function decode(p, raw) {
     let offset = 0;
-    for (const e of m.index) {
-      const q = new Uint16Array(raw, offset, e.points * 3);
-      offset += Math.ceil(e.points * 3 * 2 / 4) * 4;
+    for (const e of p.index) {
+      const q = undelta(raw, offset, e.points, 3, 2);
+      offset += align4(e.points * 3 * 2);
       const points = new Float32Array(e.points * 3);
-      for (let i = 0; i < q.length; i++) points[i] = m.origin[i % 3] + q[i] * m.scale[i % 3];
+      for (let i = 0; i < q.length; i++) points[i] = p.origin[i % 3] + q[i] * p.scale[i % 3];
       const n = e.triangles * 3;
-      const faces = e.wide ? new Uint32Array(n) : new Uint16Array(n);
-      const d = e.wide ? new Uint32Array(raw, offset, n) : new Uint16Array(raw, offset, n);
-      offset += Math.ceil(n * (e.wide ? 4 : 2) / 4) * 4;
-      let acc = 0;
-      for (let i = 0; i < n; i++) {
-        acc = e.wide ? (acc + d[i]) >>> 0 : (acc + d[i]) & 0xffff;
-        faces[i] = acc;
-      }
+      const faces = undelta(raw, offset, n, 1, e.wide ? 4 : 2);
+      offset += align4(n * (e.wide ? 4 : 2));
       const actor = polyActor(points, faces, e.colour);
       actors[e.id] = actor; base[e.id] = e.colour;
       renderer.addActor(actor);
     }
+    const skin = actors["skin"];  // the translucent skin stays the last actor drawn
+    if (skin) { renderer.removeActor(skin); renderer.addActor(skin); }
+  }
+
+  async function buildPart(p) {
+    const st = part(p);
+    if (st.state) return false;
+    st.state = "building";
+    decode(p, await st.data);
+    st.state = "built";
+    return true;
+  }
+
+  function wanted(p) {
+    const layers = model.layers || {}, hl = model.highlight || {};
+    return p.index.some((e) => (layers[e.id] || {}).visible || hl[e.id]);
+  }
+
+  // the parts not drawn yet that the page now shows
+  function buildShown() {
+    if (!built) return;
+    for (const p of partsOf().slice(1)) {
+      if (!(parts[p.url] && parts[p.url].state) && wanted(p)) {
+        buildPart(p).then(() => applyAll()).catch((err) => {
+          model.error = "The 3D view could not load more of the hand: " + err;
+        });
+      }
+    }
+  }
+
+  async function build() {
+    const first = partsOf()[0];
+    if (!first || built || !(await buildPart(first))) return;
     built = true;
     applyAll();
     setView();
     root.dataset.ready = "1";
     model.ready = true;
+    buildShown();
   }
 
   function applyLayers() {
@@ -349,11 +394,23 @@ export function render({ model, el }) {
 
   // ---- lifecycle ------------------------------------------------------------------------
   let started = false;
+  // Bokeh lays the page out again whenever any part of it changes (a verdict's text, a mode's
+  // panel): the view is resized and drawn again only when its own size has changed, since a
+  // software renderer may take a second over a redraw.
+  let drawnSize = "";
   function start() {
-    if (started) { grw.resize(); renderWindow.render(); placePin(); return; }
     const r = root.getBoundingClientRect();
+    const size = `${Math.round(r.width)}x${Math.round(r.height)}`;
+    if (started) {
+      if (size !== drawnSize && r.width >= 2 && r.height >= 2) {
+        drawnSize = size; grw.resize(); renderWindow.render();
+      }
+      placePin();
+      return;
+    }
     if (r.width < 2 || r.height < 2) return;
     started = true;
+    drawnSize = size;
     grw.setContainer(root);
     const interactor = grw.getInteractor();
     keysOnlyOnTheCanvas(interactor, root.querySelector("canvas"));
@@ -381,7 +438,7 @@ export function render({ model, el }) {
   model.on("resize", start);
   new ResizeObserver(start).observe(root);
   model.on("meshes", () => build());
-  const applySoon = afterPaint(applyAll);
+  const applySoon = afterPaint(() => { applyAll(); buildShown(); });
   for (const p of ["layers", "highlight", "fade", "overlay", "markers", "path", "extra"]) {
     model.on(p, applySoon);
   }

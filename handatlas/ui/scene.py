@@ -5,7 +5,8 @@ display meshes (:mod:`handatlas.ui.display`) with vtk.js and, on a click (a pres
 within 4 px; a drag rotates), sends the *view ray* to Python.  Python intersects the ray with
 the atlas's full-resolution meshes (:mod:`handatlas.ui.picking`): exact, fast, and Python has
 the last word on what was hit.  Nothing is fetched from a CDN: vtk.js comes from Panel's
-bundle (``pn.extension("vtk")``), the meshes arrive as one compressed binary message.
+bundle (``pn.extension("vtk")``); the meshes arrive as compressed static files, in parts
+(:mod:`handatlas.ui.display`).
 
 Everything the scene shows is a parameter: ``layers`` (visibility, opacity), ``highlight``
 (structure colours that stand out while the rest fades), ``overlay`` (per-vertex skin
@@ -36,7 +37,7 @@ def view_camera(name: str, *, zoom: float = 1.0, seq: int = 0) -> dict[str, obje
 class HandScene(JSComponent):
     """The 3D hand (see the module docstring for what each parameter draws)."""
 
-    meshes = param.Dict(default={}, doc="DisplayMeshes.payload(): the compressed display meshes.")
+    meshes = param.Dict(default={}, doc="display.scene_payload(): the display meshes, in parts.")
     layers = param.Dict(default={}, doc="{structure id: {'visible': bool, 'opacity': 0-1}}")
     highlight = param.Dict(default={}, doc="{structure id: [r, g, b]} drawn in that colour, opaque.")
     fade = param.Boolean(default=True, doc="Fade the structures not highlighted.")

@@ -8,15 +8,16 @@ and swaps two of its handlers for stricter ones:
   (``?bokeh-session-id=…``, ``?bokeh-token=…``, a ``Bokeh-Session-Id`` header): every page gets
   a fresh session with an id made and signed here.  It sets the browser cookie
   :data:`BROWSER_COOKIE` (random, HttpOnly, SameSite=Lax, Secure over HTTPS) and writes into the
-  session's signed token a digest of that cookie and the signed-in instructor, if any
-  (:data:`PAYLOAD_KEY`).  Of the request's cookies only :data:`PAGE_COOKIES` go into the token
-  (the page can read its token; HttpOnly would mean nothing otherwise).
+  session's signed token a digest of that cookie, the signed-in instructor, if any, and the
+  learner signed in at the school's OpenID Connect provider, if any (:data:`PAYLOAD_KEY`).
+  Of the request's cookies only :data:`PAGE_COOKIES` go into the token (the page can read its
+  token; HttpOnly would mean nothing otherwise).
 - :class:`SessionSocketHandler` (the websocket) refuses, before the handshake, a token whose
-  browser digest is not that of the connecting browser's cookie, an instructor token from a
-  browser no longer signed in as that instructor, and any second connection to a session.
+  browser digest is not that of the connecting browser's cookie, an instructor's (or learner's)
+  token from a browser no longer signed in as them, and any second connection to a session.
 
 Origins stay checked by Bokeh (``allow_websocket_origin``).  Instructors sign in through
-:mod:`handatlas.ui.login`.
+:mod:`handatlas.ui.login`, or everyone through :mod:`handatlas.ui.oidc`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from tornado.web import HTTPError, RequestHandler
 
 from handatlas.secret import derive_key
 from handatlas.ui.display import MESH_ROUTE, published
-from handatlas.ui.login import GUEST, InstructorAuth, instructor_of, is_https
+from handatlas.ui.login import InstructorAuth, is_https
+from handatlas.ui.oidc import OidcAuth
 from handatlas.ui.quizviews import LEARNER_COOKIE
 
 log = logging.getLogger(__name__)
@@ -70,9 +72,11 @@ def browser_digest(secret_key: bytes | str, cookie: str | None) -> str:
 
 
 def session_identity(payload: dict[str, Any] | None) -> dict[str, Any]:
-    """``{"instructor": name or None, "client": address}`` from a session token's payload."""
+    """``{"instructor": name or None, "learner": identity or None, "client": address}`` from a session
+    token's payload (``learner``: signed in at the school's OpenID Connect provider)."""
     own = (payload or {}).get(PAYLOAD_KEY) or {}
-    return {"instructor": own.get("instructor"), "client": str(own.get("client") or "?")}
+    return {"instructor": own.get("instructor"), "learner": own.get("learner"),
+            "client": str(own.get("client") or "?")}
 
 
 def current_identity() -> dict[str, Any]:
@@ -103,7 +107,7 @@ class SessionPageHandler(DocHandler):
             log.warning("refused a client-chosen session id from %s", self.request.remote_ip)
             raise HTTPError(403, reason="Session ids are made by the server")
         app = self.application
-        user = self.current_user
+        auth = app.auth_provider
         session_id = generate_session_id(secret_key=app.secret_key, signed=True)
         payload: dict[str, Any] = {
             "headers": {k: v for k, v in self.request.headers.items() if k.lower() != "cookie"},
@@ -115,7 +119,8 @@ class SessionPageHandler(DocHandler):
         payload.update(self.application_context.application.process_request(self.request))
         payload[PAYLOAD_KEY] = {
             "browser": browser_digest(app.secret_key, self._browser_cookie()),
-            "instructor": None if user in (None, GUEST) else user,
+            "instructor": auth.instructor_of(self),
+            "learner": auth.learner_of(self),
             "client": self.request.remote_ip or "?",
         }
         token = generate_jwt_token(session_id, secret_key=app.secret_key, signed=True,
@@ -152,8 +157,11 @@ class SessionSocketHandler(WSHandler):
         seen = browser_digest(app.secret_key, cookie.decode("ascii", "replace") if cookie else None)
         if not cookie or not hmac.compare_digest(str(own.get("browser", "")), seen):
             return "a session opened by another browser"
-        if own.get("instructor") and instructor_of(self, app.auth_provider.sign_in) != own["instructor"]:
+        auth = app.auth_provider
+        if own.get("instructor") and auth.instructor_of(self) != own["instructor"]:
             return "an instructor session from a browser not signed in as that instructor"
+        if own.get("learner") and auth.learner_of(self) != own["learner"]:
+            return "a learner's session from a browser no longer signed in as that learner"
         expiry = float(payload.get("session_expiry", 0))
         if not _first_connection(app, token, expiry):
             return "a second connection to a session"
@@ -201,6 +209,10 @@ class MeshBlobHandler(RequestHandler):
         self.write(blob)
 
 
+#: zlib level of the websocket's permessage-deflate (Bokeh's ``websocket_compression_level``): a
+#: session's document is JSON that deflates to about a tenth; level 6 costs little CPU for it.
+WS_COMPRESSION_LEVEL = 6
+
 #: The route of the meshes' blob: pass to ``pn.serve(..., extra_patterns=MESH_PATTERNS)`` when
 #: serving the app without :func:`make_server` (tools that take pictures or time the page).
 MESH_PATTERNS = [(rf"/{MESH_ROUTE}/([0-9a-f]{{20}})\.bin", MeshBlobHandler)]
@@ -230,7 +242,7 @@ def make_server(
     app: Callable[[], Any],
     *,
     secret: str,
-    auth: InstructorAuth,
+    auth: InstructorAuth | OidcAuth,
     port: int = 5006,
     address: str | None = "localhost",
     origins: list[str] | None = None,
@@ -253,7 +265,8 @@ def make_server(
         The server secret (:func:`handatlas.secret.server_secret`): session ids and cookies are
         signed with keys derived from it.
     auth
-        The auth provider (who may sign in).
+        The auth provider: instructors' passwords (students need no account), or the school's
+        OpenID Connect provider (everyone signs in there; Panel's ``oauth_*`` options are set here).
     origins
         ``host[:port]`` values a websocket may come from (Bokeh's ``allow_websocket_origin``).
     ssl_certfile, ssl_keyfile
@@ -278,6 +291,8 @@ def make_server(
         raise ValueError(msg)
     if num_procs != 1:
         kwargs["num_procs"] = num_procs
+    if isinstance(auth, OidcAuth):
+        kwargs.update(auth.panel_options())
     server = get_server(
         {"/": app},
         port=port,
@@ -296,6 +311,7 @@ def make_server(
         extra_patterns=[*MESH_PATTERNS, *kwargs.pop("extra_patterns", [])],
         unused_session_lifetime_milliseconds=round(session_lifetime_s * 1000),
         check_unused_sessions_milliseconds=round(session_check_s * 1000),
+        websocket_compression_level=WS_COMPRESSION_LEVEL,
         **kwargs,
     )
     _swap_handlers(server)

@@ -47,6 +47,12 @@ EXAM_MESSAGE = ("A quiz is running: naming, searching, pressing and the safety m
                 "ends (they would answer it). Finish the quiz, or end it in Quiz mode.")
 
 
+def shown_at_start(atlas: Atlas) -> frozenset[str]:
+    """The structures a page shows when it opens: those of the groups of :data:`DEFAULT_SHOWN`."""
+    return frozenset(sid for group in atlas.children(fmt.ROOT_ID) if group in DEFAULT_SHOWN
+                     for sid in atlas.with_geometry(group))
+
+
 @functools.lru_cache(maxsize=8)
 def safety_codes(atlas: Atlas, grade: str, radius_mm: float) -> np.ndarray:
     """Verdict code per skin vertex, cached per process (the same for every session)."""
@@ -90,9 +96,8 @@ class HandState(param.Parameterized):
             g: atlas.with_geometry(g) for g in atlas.children(fmt.ROOT_ID) if atlas.with_geometry(g)
         }
         self.group_of = {sid: g for g, ids in self.groups.items() for sid in ids}
-        params.setdefault(
-            "visible", {sid: g in DEFAULT_SHOWN for g, ids in self.groups.items() for sid in ids}
-        )
+        shown = shown_at_start(atlas)
+        params.setdefault("visible", {sid: sid in shown for sid in self.group_of})
         params.setdefault("opacity", {g: DEFAULT_OPACITY.get(g, 1.0) for g in self.groups})
         self._skin_before: tuple[bool, float] | None = None
         super().__init__(**params)

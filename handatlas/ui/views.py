@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import panel as pn
@@ -19,6 +20,9 @@ from handatlas.ui.colours import VERDICT_HEX
 from handatlas.ui.controls import RangeInput, range_for, tick_box
 from handatlas.ui.search import Entry, landmark_name
 from handatlas.ui.state import EXAM_MESSAGE, HandState, guarded
+
+if TYPE_CHECKING:
+    from handatlas.atlas import Atlas
 
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
 
@@ -350,64 +354,63 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
     )
 
 
-def press_result(state: HandState) -> pn.Column:
-    """The verdict, its explanation, the structures at risk and the depth bar."""
-    atlas = state.atlas
-
-    def render(report, stroke_report):
-        if stroke_report:
-            names = ", ".join(atlas.structures[s].name for s in stroke_report["structures"]) or "nothing"
-            a, b = (stroke_report["riskiest_mm"] + [0, 0])[:2]
-            return pn.Column(
-                pn.pane.Alert(
-                    f"**Stroke: {stroke_report['verdict'].upper()}** — {stroke_report['message']}",
-                    alert_type=VERDICT_ALERT[stroke_report["verdict"]],
-                    css_classes=["verdict"],
-                ),
-                pn.pane.Markdown(
-                    f"Length {stroke_report['length_mm']} mm; riskiest stretch {a}–{b} mm "
-                    f"over {escape(names)}."
-                ),
-                sizing_mode="stretch_width",
-            )
-        if not report:
-            return pn.pane.Markdown(
-                "Click the skin (or pick a landmark) to press there.", css_classes=["hint"]
-            )
-        verdict = str(report["verdict"])
-        where = f"at {landmark_phrase(atlas, report['landmark'])}" if report["landmark"] else "here"
-        rows = "".join(
-            f"<tr><td>{escape(atlas.structures[a['id']].name)}</td>"
-            f"<td class='level-{a['level']}'>{a['level']}{' (pinned)' if a['pinned'] else ''}</td>"
-            f"<td>{a['stress_kpa']:.0f} kPa</td><td>{a['depth_mm']:.1f} mm</td>"
-            f"<td>{a['distance_mm']:.1f} mm</td></tr>"
-            for a in report["at_risk"]
-        )
-        shielded = ", ".join(atlas.structures[a["id"]].name for a in report["shielded"])
-        table = (
-            f"<table class='at-risk'><tr><th>At risk</th><th>level</th><th>stress</th><th>depth</th>"
-            f"<th>from the contact</th></tr>{rows}</table>"
-            if rows
-            else "<p>Nothing at risk within reach.</p>"
-        )
-        extra = f"<p>Shielded by bone: {escape(shielded)}.</p>" if shielded else ""
-        return pn.Column(
-            pn.pane.Alert(
-                f"**{verdict.upper()}** — {report['grade']} press {where}: "
-                f"{report['message']}",
-                alert_type=VERDICT_ALERT[verdict],
-                css_classes=["verdict"],
-            ),
-            pn.pane.HTML(
-                f"{table}{extra}<p>Skin territory: <b>{escape(str(report['territory']))}</b>.</p>",
-                sizing_mode="stretch_width",
-            ),
-            pn.pane.HTML(depth_bar(report, atlas), css_classes=["depth"], sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
-
-    return pn.Column(
-        pn.bind(render, state.param.report, state.param.stroke_report),
-        sizing_mode="stretch_width",
-        css_classes=["press-result"],
+def _press_html(atlas: Atlas, report: dict[str, Any]) -> str:
+    """The table of the structures at risk, those shielded by bone, and the skin territory."""
+    rows = "".join(
+        f"<tr><td>{escape(atlas.structures[a['id']].name)}</td>"
+        f"<td class='level-{a['level']}'>{a['level']}{' (pinned)' if a['pinned'] else ''}</td>"
+        f"<td>{a['stress_kpa']:.0f} kPa</td><td>{a['depth_mm']:.1f} mm</td>"
+        f"<td>{a['distance_mm']:.1f} mm</td></tr>"
+        for a in report["at_risk"]
     )
+    shielded = ", ".join(atlas.structures[a["id"]].name for a in report["shielded"])
+    table = (
+        f"<table class='at-risk'><tr><th>At risk</th><th>level</th><th>stress</th><th>depth</th>"
+        f"<th>from the contact</th></tr>{rows}</table>"
+        if rows
+        else "<p>Nothing at risk within reach.</p>"
+    )
+    extra = f"<p>Shielded by bone: {escape(shielded)}.</p>" if shielded else ""
+    return f"{table}{extra}<p>Skin territory: <b>{escape(str(report['territory']))}</b>.</p>"
+
+
+def press_result(state: HandState) -> pn.Column:
+    """The verdict, its explanation, the structures at risk and the depth bar.
+
+    The panes stay; a new press changes their text (rebuilding them would make every press send
+    the browser a new part of the page, and make Panel walk the whole page's models).
+    """
+    atlas = state.atlas
+    hint = pn.pane.Markdown("Click the skin (or pick a landmark) to press there.", css_classes=["hint"])
+    verdict = pn.pane.Alert("", alert_type="light", css_classes=["verdict"], visible=False,
+                            sizing_mode="stretch_width")
+    details = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+    depth = pn.pane.HTML("", css_classes=["depth"], sizing_mode="stretch_width", visible=False)
+
+    def show(*_events: Any) -> None:
+        report, stroke = state.report, state.stroke_report
+        if stroke:
+            names = ", ".join(atlas.structures[s].name for s in stroke["structures"]) or "nothing"
+            a, b = (stroke["riskiest_mm"] + [0, 0])[:2]
+            head = f"**Stroke: {stroke['verdict'].upper()}** — {stroke['message']}"
+            body = (f"<p>Length {stroke['length_mm']} mm; riskiest stretch {a}–{b} mm over "
+                    f"{escape(names)}.</p>")
+            worst, bar = str(stroke["verdict"]), ""
+        elif report:
+            worst = str(report["verdict"])
+            where = f"at {landmark_phrase(atlas, report['landmark'])}" if report["landmark"] else "here"
+            head = f"**{worst.upper()}** — {report['grade']} press {where}: {report['message']}"
+            body, bar = _press_html(atlas, report), depth_bar(report, atlas)
+        else:
+            worst, head, body, bar = "", "", "", ""
+        with pn.io.hold():
+            hint.visible = not head
+            if head:
+                verdict.param.update(object=head, alert_type=VERDICT_ALERT[worst])
+            verdict.visible = bool(head)
+            details.param.update(object=body, visible=bool(body))
+            depth.param.update(object=bar, visible=bool(bar))
+
+    state.param.watch(show, ["report", "stroke_report"])
+    show()
+    return pn.Column(hint, verdict, details, depth, sizing_mode="stretch_width", css_classes=["press-result"])

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
+
+from handatlas.ui import display
+from handatlas.ui.state import shown_at_start
 
 from .browser_helpers import distinct_colours, is_external, non_background, wait_for_scene
 
@@ -103,3 +109,41 @@ def test_handatlas_serve_shows_the_app(browser, tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
         log.close()
+
+
+def test_scene_decodes_the_display_meshes(page, served, atlas):
+    """scene.js fetches and inflates the served blob and decodes it to what display.py packed:
+    every mesh's positions (quantised) and triangles."""
+    meshes = display.display_meshes(atlas, shown_at_start(atlas))[-1]  # the part fetched later
+    expected = display.unpack(meshes)
+    module = Path(display.__file__).with_name("scene.js").read_bytes()
+    page.goto(served.url + "liveness")
+    got = page.evaluate(
+        """async ([src, url, index]) => {
+            const scene = await import("data:text/javascript;base64," + src);
+            const raw = await scene.fetchMeshes(url);
+            const out = {};
+            let offset = 0;
+            for (const e of index) {
+                const q = scene.undelta(raw, offset, e.points, 3, 2);
+                offset += Math.ceil(e.points * 6 / 4) * 4;
+                const size = e.wide ? 4 : 2;
+                const f = scene.undelta(raw, offset, e.triangles * 3, 1, size);
+                offset += Math.ceil(e.triangles * 3 * size / 4) * 4;
+                out[e.id] = [Array.from(q.slice(0, 30)), Array.from(f.slice(-30)),
+                             q.reduce((a, v, i) => (a + v * (i % 7 + 1)) % 1000003, 0),
+                             f.reduce((a, v, i) => (a + v * (i % 5 + 1)) % 1000003, 0)];
+            }
+            return out;
+        }""",
+        [base64.b64encode(module).decode(), served.url + display.blob_path(meshes.digest)[2:],
+         meshes.index])
+    origin, scale = np.asarray(meshes.origin), np.asarray(meshes.scale)
+    assert set(got) == set(expected)
+    for sid, (vertices, faces) in expected.items():
+        q = np.rint((vertices - origin) / scale).astype(np.int64).ravel()
+        f = faces.ravel()
+        head, tail, q_sum, f_sum = got[sid]
+        assert head == q[:30].tolist() and tail == f[-30:].tolist(), sid
+        assert q_sum == int((q * (np.arange(len(q)) % 7 + 1)).sum() % 1000003), sid
+        assert f_sum == int((f * (np.arange(len(f)) % 5 + 1)).sum() % 1000003), sid

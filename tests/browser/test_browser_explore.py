@@ -80,3 +80,26 @@ def test_click_identifies_a_bone(hand, atlas, eye):
     assert state.selected == target.first
     expect(hand.page.locator(".identification")).to_contain_text(atlas.structures[target.first].name)
     hand.assert_clean()
+
+
+def test_hidden_layers_travel_only_when_first_shown(hand, atlas):
+    """A page fetches the meshes it shows when it opens; the muscles' part comes when they are first
+    ticked, and they are drawn."""
+    parts = hand.app.scene.meshes["parts"]
+    muscles = set(hand.app.state.groups["muscles"])
+    assert muscles <= {e["id"] for e in parts[1]["index"]}
+    fetched_js = ("() => performance.getEntriesByType('resource').map((e) => e.name)"
+                  ".filter((n) => n.includes('/meshes/'))")
+    urls = [p["url"][2:] for p in parts]
+    assert [u.rsplit("/", 1)[1] for u in hand.page.evaluate(fetched_js)] == [urls[0].rsplit("/", 1)[1]]
+    before = hand.canvas_image()
+    hand.page.locator(".layer-muscles input[type=checkbox]").check()
+    hand.wait_until(lambda: all(hand.app.state.visible[i] for i in muscles), "muscles shown")
+    expect(hand.page.locator(".scene")).to_be_visible()
+    hand.wait_until(lambda: len(hand.page.evaluate(fetched_js)) == 2, "the muscles' part fetched")
+
+    def changed() -> float:
+        return float(np.mean(np.any(hand.canvas_image() != before, axis=-1)))
+
+    assert hand.wait_until(lambda: changed() > 0.01, "the muscles drawn", timeout=30)
+    hand.assert_clean()

@@ -33,12 +33,9 @@ def test_the_committed_meshes_were_built_with_the_pinned_versions():
 
 
 @pytest.fixture(scope="module")
-def rebuilt(tmp_path_factory):
-    from handatlas.build.pipeline import build_atlas
-
-    folder = tmp_path_factory.mktemp("rebuilt")
-    build_atlas(folder)
-    return load_atlas(folder)
+def rebuilt(rebuilt_folder):
+    """The atlas as ``handatlas build`` makes it now (built in the background: conftest.py)."""
+    return load_atlas(rebuilt_folder)
 
 
 def _same(new, old, sid):
