@@ -51,7 +51,8 @@ def parameters(atlas, values: dict[str, object]) -> Iterator[None]:
             if hasattr(module, name):
                 setattr(module, name, value)
     index = lookup_index(atlas)
-    cached = ("tissues", "tolerance", "pinned_tolerance", "can_avoid")
+    cached = ("tissues", "tolerance", "pinned_tolerance", "can_avoid", "flag_floor", "flag_floors",
+              "tolerance_list", "_skin_presses")
     for name in cached:
         index.__dict__.pop(name, None)
     try:

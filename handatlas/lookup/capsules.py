@@ -283,7 +283,7 @@ def _chunk_bounds(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need
 @njit
 def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain, column, reach, sheet_depth,
                    sheet_factor, a, b, radius, owner, mid, half, table, step, envelope, need,
-                   rank, load, segment, param, depth, offset):
+                   rank, load, segment, param, depth, offset, factor):
     """Sample the segments ``lo:hi`` of one chunk for press ``i`` (see :func:`stress_capsules`)."""
     for j in range(lo, hi):
         k = owner[j]
@@ -336,6 +336,7 @@ def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain,
                 param[i, k] = t
                 depth[i, k] = zs
                 offset[i, k] = rs
+                factor[i, k] = sheet
 
 
 @njit
@@ -343,7 +344,7 @@ def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet
                 a, b, radius, owner, mid, half, chunks, chunk_owner, chord_start, chord_end, chord_slack,
                 chord_radius,
                 table, step, envelope, need, flag_need, flag_reach,
-                rank, load, segment, param, depth, offset):
+                rank, load, segment, param, depth, offset, factor):
     """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press.
 
     Branch and bound over the chunks: each chunk gets an upper bound of what its samples can
@@ -390,27 +391,27 @@ def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet
                 continue
             _chunk_samples(i, chunks[c], chunks[c + 1], px, py, pz, dx, dy, dz, pad, strain, prune_strain,
                            column, reach, sheet_depth, sheet_factor, a, b, radius, owner, mid, half, table,
-                           step, envelope, need, rank, load, segment, param, depth, offset)
+                           step, envelope, need, rank, load, segment, param, depth, offset, factor)
 
 
 @njit
 def _stress_serial(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
                    reaches, geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
-                   segment, param, depth, offset):
+                   segment, param, depth, offset, factor):
     for i in range(points.shape[0]):
         _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
                     reaches, *geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
-                    segment, param, depth, offset)
+                    segment, param, depth, offset, factor)
 
 
 @njit(parallel=True)
 def _stress_parallel(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
                      reaches, geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
-                     segment, param, depth, offset):
+                     segment, param, depth, offset, factor):
     for i in prange(points.shape[0]):
         _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
                     reaches, *geometry, table, step, envelope, need, flag_need, flag_reach, rank, load,
-                    segment, param, depth, offset)
+                    segment, param, depth, offset, factor)
 
 
 #: Below this many presses the serial kernel is faster than starting threads.
@@ -436,6 +437,8 @@ class CapsuleLoads:
         Its nearest surface below the undeformed skin along the axis (mm; ``inf`` where none).
     offset : (n, k) float
         Its lateral offset from the axis, surface to axis (mm).
+    factor : (n, k) float
+        The product of the factors of the fascial sheets above it (1 where none, or no sample).
     """
 
     rank: np.ndarray
@@ -444,6 +447,7 @@ class CapsuleLoads:
     param: np.ndarray
     depth: np.ndarray
     offset: np.ndarray
+    factor: np.ndarray
 
 
 def stress_capsules(
@@ -521,6 +525,7 @@ def stress_capsules(
     shape = (len(pts), len(capsules.ids))
     rank, load, segment = np.zeros(shape), np.zeros(shape), np.full(shape, -1, dtype=np.int64)
     param, depth, offset = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.inf)
+    factor = np.ones(shape)
     kernel = _stress_parallel if len(pts) >= PARALLEL_FROM else _stress_serial
     kernel(pts, dirs, float(pad_mm), float(strain), float(strain if prune_strain is None else prune_strain),
            np.ascontiguousarray(columns, dtype=np.float64),
@@ -529,8 +534,8 @@ def stress_capsules(
            capsules.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(), float(need_load),
            _filled(flag_load, (len(capsules.ids),)),
            _filled(np.inf if flag_reach is None else flag_reach, shape),
-           rank, load, segment, param, depth, offset)
-    return CapsuleLoads(rank, load, segment, param, depth, offset)
+           rank, load, segment, param, depth, offset, factor)
+    return CapsuleLoads(rank, load, segment, param, depth, offset, factor)
 
 
 def _filled(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

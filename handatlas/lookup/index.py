@@ -7,8 +7,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
-import trimesh
 
+from handatlas.lookup.bvh import MeshRays, axis_rays
 from handatlas.lookup.capsules import CapsuleSet
 from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.model import (
@@ -20,7 +20,7 @@ from handatlas.lookup.model import (
     SHEET_FACTOR,
     TOLERANCE_KPA,
 )
-from handatlas.lookup.rays import RayIndex
+from handatlas.lookup.rays import Crossing, RayIndex, pair_crossings
 from handatlas.lookup.surface import SKIN_CLASSES_MM, SurfaceQuery
 
 if TYPE_CHECKING:
@@ -46,10 +46,20 @@ class LookupIndex:
         Ray index over the fascial sheets that spread a press (``None`` when the atlas has none).
     everything
         Ray index over every closed mesh, skin included (the layer stack).
+
+    Parameters
+    ----------
+    atlas
+        The atlas.
+    rays
+        The ray engine: :class:`~handatlas.lookup.bvh.MeshRays` (compiled; the default) or
+        :class:`~handatlas.lookup.rays.RayIndex` (Embree, re-cast past each hit; the reference the
+        tests compare with).
     """
 
-    def __init__(self, atlas: Atlas) -> None:
+    def __init__(self, atlas: Atlas, *, rays: type[MeshRays] | type[RayIndex] = MeshRays) -> None:
         self.atlas = atlas
+        self.rays = rays
 
     @cached_property
     def capsules(self) -> CapsuleSet:
@@ -81,10 +91,21 @@ class LookupIndex:
         return np.array([TOLERANCE_KPA[t] * PINNED_FACTOR[t] for t in self.tissues], dtype=np.float64)
 
     @cached_property
+    def tolerance_list(self) -> tuple[list[float], list[float]]:
+        """:attr:`tolerance` and :attr:`pinned_tolerance` as lists (for a single press's report)."""
+        return self.tolerance.tolist(), self.pinned_tolerance.tolist()
+
+    @cached_property
     def flag_floor(self) -> np.ndarray:
         """(k,) the least stress (kPa) that can flag each capsule structure (pinned, at the caution
         threshold): below it a structure is safe whatever lies behind it."""
         return CAUTION_FRACTION * self.pinned_tolerance
+
+    @cached_property
+    def flag_floors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct values of :attr:`flag_floor` and, for each structure, which is its own."""
+        floors, which = np.unique(self.flag_floor, return_inverse=True)
+        return floors, which.astype(np.int64)
 
     @cached_property
     def can_avoid(self) -> np.ndarray:
@@ -103,10 +124,10 @@ class LookupIndex:
         return np.array([SHEET_FACTOR[sid] for sid in self.sheet_ids], dtype=np.float64)
 
     @cached_property
-    def sheets(self) -> RayIndex | None:
+    def sheets(self) -> MeshRays | RayIndex | None:
         if not self.sheet_ids:
             return None
-        return RayIndex({sid: self.atlas.mesh(sid) for sid in self.sheet_ids})
+        return self.rays({sid: self.atlas.mesh(sid) for sid in self.sheet_ids})
 
     def sheet_depths(self, points: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """(n, s) mid-depth of the first crossing of each sheet along each axis (``inf``: missed)."""
@@ -128,28 +149,65 @@ class LookupIndex:
         out.reshape(-1)[key[first]] = (dist[first] + leave) / 2
         return out
 
-    @cached_property
-    def bones(self) -> RayIndex:
-        ids = [s.id for s in self.atlas if s.has_mesh and s.tissue == "bone"]
-        return RayIndex({sid: self.atlas.mesh(sid) for sid in ids})
+    def axis(self, point: np.ndarray, direction: np.ndarray, *,
+             start_mm: float) -> tuple[float, np.ndarray, list[Crossing]]:
+        """What one press's inward axis crosses: ``(first bone, sheet depths, layer stack)``.
+
+        The distance from ``point`` to the first bone along the unit ``direction`` (``inf``: none),
+        :meth:`sheet_depths` of the axis, and :meth:`RayIndex.crossings
+        <handatlas.lookup.rays.RayIndex.crossings>` of :attr:`everything` from ``start_mm`` above
+        the point: the same answers as those three queries, in one compiled call with
+        :class:`~handatlas.lookup.bvh.MeshRays`.
+        """
+        point = np.ascontiguousarray(point, dtype=np.float64)
+        direction = np.ascontiguousarray(direction, dtype=np.float64)
+        bones, sheets, everything = self.bones, self.sheets, self.everything
+        if not (isinstance(bones, MeshRays) and isinstance(everything, MeshRays)
+                and isinstance(sheets, MeshRays | None)):
+            return (float(bones.first_hit(point[None], direction[None])[0]),
+                    self.sheet_depths(point[None], direction[None])[0],
+                    everything.crossings(point, direction, start_mm=start_mm))
+        sheet_depth = np.empty(len(self.sheet_ids))
+        no_sheets = (np.zeros((1, 3)), np.zeros((1, 3)), np.full(1, -1, dtype=np.int64),
+                     np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), *(np.zeros((1, 3)),) * 4,
+                     np.zeros(1))
+        size = 128
+        while True:
+            layer_t, layer_face = np.empty(size), np.empty(size, dtype=np.int64)
+            column, count = axis_rays(*point, *direction, float(start_mm), bones.tree,
+                                      no_sheets if sheets is None else sheets.tree,
+                                      np.zeros(1, dtype=np.int64) if sheets is None else sheets.owner,
+                                      len(self.sheet_ids), everything.tree, everything.owner, sheet_depth,
+                                      layer_t, layer_face)
+            if count <= size:
+                break
+            size = count
+        crossings = pair_crossings(everything.ids, layer_t[:count] - start_mm,
+                                   everything.owner[layer_face[:count]])
+        return column, sheet_depth, crossings
 
     @cached_property
-    def backing(self) -> RayIndex:
+    def bones(self) -> MeshRays | RayIndex:
+        ids = [s.id for s in self.atlas if s.has_mesh and s.tissue == "bone"]
+        return self.rays({sid: self.atlas.mesh(sid) for sid in ids})
+
+    @cached_property
+    def backing(self) -> MeshRays | RayIndex:
         """Ray index over what pins a structure: the bones and the sheets of
         :data:`handatlas.lookup.model.PINNING_SHEETS` the atlas has."""
         ids = [s.id for s in self.atlas if s.has_mesh and (s.tissue == "bone" or s.id in PINNING_SHEETS)]
-        return RayIndex({sid: self.atlas.mesh(sid) for sid in ids})
+        return self.rays({sid: self.atlas.mesh(sid) for sid in ids})
 
     @cached_property
-    def roofs(self) -> RayIndex | None:
+    def roofs(self) -> MeshRays | RayIndex | None:
         """Ray index over the sheets of :data:`handatlas.lookup.model.CONFINING_SHEETS` the atlas has."""
         ids = [sid for sid in CONFINING_SHEETS
                if sid in self.atlas.structures and self.atlas.structures[sid].has_mesh]
-        return RayIndex({sid: self.atlas.mesh(sid) for sid in ids}) if ids else None
+        return self.rays({sid: self.atlas.mesh(sid) for sid in ids}) if ids else None
 
     @cached_property
-    def everything(self) -> RayIndex:
-        return RayIndex({sid: self.atlas.mesh(sid) for sid in self.atlas.with_geometry()})
+    def everything(self) -> MeshRays | RayIndex:
+        return self.rays({sid: self.atlas.mesh(sid) for sid in self.atlas.with_geometry()})
 
     @cached_property
     def skin(self) -> SurfaceQuery:
@@ -160,17 +218,12 @@ class LookupIndex:
         """Nearest skin point, its outward normal and the signed distance (+ inside) of each point."""
         skin = self.skin
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-        closest, faces = skin.closest(points)
-        corners = skin.faces[faces]
-        normals = _interpolate(skin.vertices[corners], closest, skin.vertex_normals[corners])
-        return closest, normals, skin.signed_distance(points, closest, faces)
-
-
-def _interpolate(triangles: np.ndarray, points: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Barycentric interpolation of per-vertex unit vectors, renormalised."""
-    bary = trimesh.triangles.points_to_barycentric(triangles, points)
-    out = np.einsum("ij,ijk->ik", bary, values)
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+        if len(points) == 1:
+            point, face = skin.closest_one(points[0])
+            closest, faces = point[None], np.array([face])
+        else:
+            closest, faces = skin.closest(points)
+        return closest, skin.normals_at(closest, faces), skin.signed_distance(points, closest, faces)
 
 
 def lookup_index(atlas: Atlas) -> LookupIndex:

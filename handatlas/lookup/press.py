@@ -12,7 +12,8 @@ the geometry the model needs, for one press or many:
 * for every structure loaded enough to be flagged, whether bone lies between the contact and
   that point (*shielded*: pressure does not pass through bone) and whether bone lies within
   :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind it along the axis, or it lies in a
-  fibro-osseous tunnel under a retinaculum (*pinned*, :func:`pinned_at`).
+  fibro-osseous tunnel under a retinaculum (*pinned*,
+  :func:`handatlas.lookup.pinning.pinned_against`).
 
 For each structure, ``depth_mm`` is its nearest surface below the undeformed skin along the
 inward axis, at its most loaded point, and ``distance_mm`` the straight distance from the contact
@@ -33,7 +34,6 @@ from handatlas.lookup.index import LookupIndex, lookup_index
 from handatlas.lookup.model import (
     ADVICE,
     AVOID,
-    CANAL_DEPTH_MM,
     CAUTION,
     COLUMN_MAX_MM,
     DEFAULT_GRADE,
@@ -41,7 +41,6 @@ from handatlas.lookup.model import (
     GRADE_FORCE_N,
     LEVELS,
     LIGHT_ADVICE,
-    PINNED_GAP_MM,
     REFERENCE_FORCE_N,
     SAFE,
     VERDICTS,
@@ -52,7 +51,10 @@ from handatlas.lookup.model import (
     resolve_load,
     tissue_strain,
 )
-from handatlas.lookup.territory import as_points, territory_codes_at
+from handatlas.lookup.pinning import SHIELD_TOLERANCE_MM, behind_bone, pinned_against
+from handatlas.lookup.single import assess_one
+from handatlas.lookup.skinmap import skin_presses
+from handatlas.lookup.territory import as_points
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -61,8 +63,8 @@ if TYPE_CHECKING:
 
 #: Points further than this from the skin (inside or outside) are not presses (mm).
 MAX_SKIN_GAP_MM = 10.0
-#: A bone hit this much short of a structure still shields (mm): grazing hits do not count.
-SHIELD_TOLERANCE_MM = 0.2
+#: The layer stack's ray starts this far outside the skin, so that the skin itself counts (mm).
+LAYER_START_MM = 0.5
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
 MOST_LOADED_CHECKS = 5
 #: A safe press's message looks first at the structures that may take this share of the pressure.
@@ -267,15 +269,45 @@ def evaluate(
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     directions = np.ascontiguousarray(directions, dtype=np.float64)
+    column = np.minimum(index.bones.first_hit(points, directions), COLUMN_MAX_MM)
+    sheets = index.sheet_depths(points, directions)
+    return assess(index, points, directions, column, sheets, force_n=force_n, radius_mm=radius_mm,
+                  with_distance=with_distance)
+
+
+def assess(
+    index: LookupIndex,
+    points: np.ndarray,
+    directions: np.ndarray,
+    column: np.ndarray,
+    sheets: np.ndarray,
+    *,
+    force_n: float,
+    radius_mm: float,
+    with_distance: bool = False,
+) -> PressBatch:
+    """The pressure model for presses whose axes' soft-tissue column and sheet depths are known.
+
+    The second half of :func:`evaluate` (which casts the axes' rays itself); :func:`press` finds
+    the column and the sheets of its single axis in one compiled call
+    (:meth:`~handatlas.lookup.index.LookupIndex.axis`) and comes here.
+
+    Parameters
+    ----------
+    column : (n,) float
+        Soft tissue above the first bone on each axis, capped at
+        :data:`~handatlas.lookup.model.COLUMN_MAX_MM`.
+    sheets : (n, s) float
+        Mid-depth of each fascial sheet on each axis (:meth:`LookupIndex.sheet_depths
+        <handatlas.lookup.index.LookupIndex.sheet_depths>`).
+    """
     caps = index.capsules
     pressure = pressure_kpa(force_n, radius_mm)
     strain = float(tissue_strain(pressure))
-    column = np.minimum(index.bones.first_hit(points, directions), COLUMN_MAX_MM)
     # candidates are chosen for a reference force at least this one, so that each structure's
     # critical point (and whether it is pinned or shielded) is the same for every force up to it
     reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
     reference_strain = float(tissue_strain(reference))
-    sheets = index.sheet_depths(points, directions)
     loads = stress_capsules(caps, points, directions, pad_mm=radius_mm, strain=strain, columns=column,
                             sheet_depth=sheets,
                             sheet_factor=index.sheet_factor,
@@ -291,18 +323,14 @@ def evaluate(
     if len(rows):
         centre = critical_points(caps, loads.segment[rows, cols], loads.param[rows, cols])
         rad = caps.radius[loads.segment[rows, cols]]
-        pinned[rows, cols] = pinned_at(index, points[rows], directions[rows], centre, rad)
+        pinned[rows, cols] = pinned_against(index, points[rows], directions[rows], centre, rad)
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
     if len(rows):
         check = flagged[rows, cols]
         rows, cols, centre, rad = rows[check], cols[check], centre[check], rad[check]
-        towards = centre - points[rows]
-        length = np.linalg.norm(towards, axis=1)
-        unit = towards / np.maximum(length, 1e-9)[:, None]
-        bone = index.bones.first_hit(points[rows], unit)
-        shielded[rows, cols] = bone < length - rad - SHIELD_TOLERANCE_MM
+        shielded[rows, cols] = behind_bone(index, points[rows], centre, rad)
     distance = np.full(stress.shape, np.nan)
     if with_distance:
         rows, cols = np.nonzero(flagged)
@@ -314,43 +342,13 @@ def evaluate(
                       distance, loads.segment, loads.param, column, strain * column, sheets)
 
 
-def pinned_at(index: LookupIndex, points: np.ndarray, directions: np.ndarray, centres: np.ndarray,
-              radii: np.ndarray) -> np.ndarray:
-    """Whether each structure point is pinned under its press: it cannot move away from the load.
-
-    Pinned against bone: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`) within
-    :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind its surface along the axis.  Or confined in
-    a fibro-osseous tunnel: a sheet of :data:`~handatlas.lookup.model.CONFINING_SHEETS` crossed by
-    the axis between it and the skin, and bone within
-    :data:`~handatlas.lookup.model.CANAL_DEPTH_MM` behind it (the median nerve in the carpal tunnel).
-
-    Parameters
-    ----------
-    index
-        The atlas's lookup index.
-    points, directions : (m, 3) float
-        Each press's contact point and unit inward axis.
-    centres : (m, 3) float
-        The structure's critical point (on its centre line).
-    radii : (m,) float
-        The structure's radius there.
-    """
-    pinned = index.backing.first_hit(centres, directions) <= radii + PINNED_GAP_MM
-    if index.roofs is None or len(centres) == 0:
-        return pinned
-    depth = np.einsum("ij,ij->i", centres - points, directions)
-    roofed = ~pinned & (index.roofs.first_hit(centres, -directions) < depth)
-    if roofed.any():
-        floor = index.bones.first_hit(centres[roofed], directions[roofed])
-        pinned[roofed] = floor <= radii[roofed] + CANAL_DEPTH_MM
-    return pinned
-
-
 def _flag_reach(index: LookupIndex, pressure: float, radius_mm: float, strain: float,
                 column: np.ndarray) -> np.ndarray:
     """(n, k) distance from each contact beyond which this press cannot flag each structure: the
-    reach (:func:`handatlas.lookup.model.reach_mm`) at the structure's own flagging floor."""
-    return reach_mm(pressure, radius_mm, strain, np.asarray(column)[:, None], floor_kpa=index.flag_floor)
+    reach (:func:`handatlas.lookup.model.reach_mm`) at the structure's own flagging floor (computed
+    once per distinct floor)."""
+    floors, which = index.flag_floors
+    return reach_mm(pressure, radius_mm, strain, np.asarray(column)[:, None], floor_kpa=floors)[:, which]
 
 
 # ----------------------------------------------------------------------------- where
@@ -467,23 +465,28 @@ def press(
     contact = resolve(atlas, where)
     inward = _inward(contact.normal, direction)
     index = lookup_index(atlas)
-    batch = evaluate(index, contact.point[None], inward[None], force_n=force, radius_mm=radius,
-                     with_distance=True)
+    bone, sheets, crossings = index.axis(contact.point, inward, start_mm=LAYER_START_MM)
+    batch = assess_one(index, contact.point, inward, min(bone, COLUMN_MAX_MM), sheets, force_n=force,
+                       radius_mm=radius)
     rows = []
-    for k in np.flatnonzero(batch.level[0] > SAFE):
-        s = atlas.structures[batch.ids[k]]
-        pinned = bool(batch.pinned[0, k])
-        ratio = batch.stress[0, k] / (index.pinned_tolerance[k] if pinned else index.tolerance[k])
-        item = AtRisk(s.id, s.name, s.tissue or "", s.risk or "", float(batch.distance[0, k]),
-                      float(batch.depth[0, k]), float(batch.stress[0, k]), LEVELS[int(batch.level[0, k])],
-                      pinned)
-        rows.append((bool(batch.shielded[0, k]), -int(batch.level[0, k]), -ratio, item))
+    flagged = np.flatnonzero(batch.level[0] > SAFE).tolist()
+    if flagged:
+        level, stress, pinned, shield = (x[0].tolist() for x in (batch.level, batch.stress, batch.pinned,
+                                                                batch.shielded))
+        depth, distance = batch.depth[0].tolist(), batch.distance[0].tolist()
+        tolerance, pinned_tolerance = index.tolerance_list
+        for k in flagged:
+            s = atlas.structures[batch.ids[k]]
+            ratio = stress[k] / (pinned_tolerance[k] if pinned[k] else tolerance[k])
+            item = AtRisk(s.id, s.name, s.tissue or "", s.risk or "", distance[k], depth[k], stress[k],
+                          LEVELS[level[k]], pinned[k])
+            rows.append((shield[k], -level[k], -ratio, item))
     rows.sort(key=lambda r: (r[1], r[2], r[3].depth_mm))
     at_risk = tuple(r[3] for r in rows if not r[0])
     shielded = tuple(r[3] for r in rows if r[0])
-    layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm)
-                   for c in index.everything.crossings(contact.point, inward, start_mm=0.5))
-    territory = atlas.territory_labels[int(territory_codes_at(atlas, contact.point)[0])]
+    layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm) for c in crossings)
+    # the territory of the nearest skin vertex, as territory_codes_at finds it (through the skin's BVH)
+    territory = atlas.territory_labels[int(atlas.territory_codes()[index.skin.nearest_vertex(contact.point)])]
     verdict = VERDICTS[int(batch.verdict[0])]
     most_loaded = _most_loaded(atlas, index, batch) if not (at_risk or shielded) else None
     message = explain(verdict=verdict, load=_load_text(grade, force), at_risk=at_risk, shielded=shielded,
@@ -629,22 +632,34 @@ def press_many(
         if nrm.shape != pts.shape:
             msg = f"normals has shape {nrm.shape}, points {pts.shape}"
             raise ValueError(msg)
-        nrm = nrm / np.linalg.norm(nrm, axis=1, keepdims=True)
+        return evaluate(index, pts, inward_axes(nrm), force_n=force, radius_mm=radius)
     return evaluate(index, pts, -nrm, force_n=force, radius_mm=radius)
+
+
+def inward_axes(normals: np.ndarray) -> np.ndarray:
+    """(n, 3) the press axes at skin points with outward ``normals`` (n, 3): the negated unit normals
+    (``press_many`` with normals, and ``safety_map``)."""
+    return -(normals / np.linalg.norm(normals, axis=1, keepdims=True))
 
 
 def safety_map(atlas: Atlas, *, grade: str = "firm", radius_mm: float = DEFAULT_RADIUS_MM,
                force_n: float | None = None) -> np.ndarray:
     """The verdict code of a press at every skin vertex (see ``VERDICTS``).
 
+    The verdicts of ``press_many`` at the skin's vertices along their negated normals; what does
+    not depend on the load is worked out once per pad and kept (:mod:`handatlas.lookup.skinmap`),
+    so the maps of the other grades take a fraction of the first's time.
+
     Examples
     --------
     >>> codes = atlas.safety_map(grade="firm")  # doctest: +SKIP
     >>> (codes == AVOID).mean()  # doctest: +SKIP
     """
+    _, force, radius = resolve_load(grade, force_n, radius_mm)
     skin = atlas.skin
-    return press_many(atlas, skin.vertices, skin.vertex_normals, grade=grade, radius_mm=radius_mm,
-                      force_n=force_n).verdict
+    axes = inward_axes(np.asarray(skin.vertex_normals, dtype=np.float64))
+    presses = skin_presses(lookup_index(atlas), skin.vertices, axes, radius_mm=radius, force_n=force)
+    return presses.verdicts(force)
 
 
 def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
@@ -667,5 +682,5 @@ def verdict_shares(atlas: Atlas, codes: ArrayLike) -> dict[str, float]:
     return {name: float(weight[codes == i].sum()) for i, name in enumerate(VERDICTS)}
 
 
-__all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "evaluate", "press",
-           "press_many", "safety_map", "verdict_shares"]
+__all__ = ["AVOID", "CAUTION", "SAFE", "AtRisk", "Layer", "PressBatch", "PressReport", "assess", "evaluate",
+           "inward_axes", "press", "press_many", "safety_map", "verdict_shares"]

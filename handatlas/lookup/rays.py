@@ -11,6 +11,10 @@ surface crossed; here every round is one call for all rays, and a ray can be see
 points along its way through the scene's bounding box at once (``seed_mm``), so that a single
 ray's whole stack takes two or three calls.  A hit is known by its ray and triangle (a straight
 ray crosses a triangle once), so hits found from two seeds count once.
+
+The lookup index uses :class:`handatlas.lookup.bvh.MeshRays` (a compiled BVH: every hit in one
+traversal, and callable from compiled code), which asks this class for first hits of large
+batches; :class:`RayIndex` over every mesh is the reference the tests compare it with.
 """
 
 from __future__ import annotations
@@ -153,21 +157,7 @@ class RayIndex:
         direction = np.asarray(direction, dtype=np.float64)
         start = np.asarray(origin, dtype=np.float64) - start_mm * direction
         _, dist, owner = self.hits(start[None], direction[None], seed_mm=LAYER_SEED_MM)
-        d = np.round(dist - start_mm, 6)
-        order = np.lexsort((d, owner))
-        owner, d = owner[order], d[order]
-        # a ray through an edge hits twice: equal depths of one structure count once
-        keep = np.ones(len(d), dtype=bool)
-        keep[1:] = (owner[1:] != owner[:-1]) | (d[1:] != d[:-1])
-        owner, d = owner[keep], d[keep]
-        # each structure's depths pair up in order: entry, exit, entry, exit, ...
-        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        rank = np.arange(len(d)) - np.repeat(first, np.diff(np.r_[first, len(d)]))
-        entry = np.flatnonzero((rank % 2 == 0) & (np.r_[owner[1:], -1] == owner))
-        rows = zip(owner[entry].tolist(), d[entry].tolist(), d[entry + 1].tolist(), strict=True)
-        out = [Crossing(self.ids[k], max(a, 0.0), max(b, 0.0)) for k, a, b in rows]
-        out.sort(key=lambda c: (c.entry_mm, c.exit_mm))
-        return out
+        return pair_crossings(self.ids, dist - start_mm, owner)
 
     def first_hit(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """Distance to the first surface along each ray (``inf`` where there is none)."""
@@ -181,3 +171,21 @@ class RayIndex:
         hit = np.flatnonzero(face >= 0)
         dist[hit] = self._refine(origins[hit], unit[hit], face[hit], dist[hit])
         return dist / length[:, 0]
+
+
+def pair_crossings(ids: tuple[str, ...], depths: np.ndarray, owner: np.ndarray) -> list[Crossing]:
+    """The intervals a ray spends inside each structure, from its hits (depth, owner index), in
+    order of entry; depths are clipped at 0."""
+    structures: dict[int, list[float]] = {}
+    for depth, k in zip(np.round(depths, 6).tolist(), np.asarray(owner).tolist(), strict=True):
+        structures.setdefault(k, []).append(depth)
+    out = []
+    for k, found in sorted(structures.items()):
+        found.sort()
+        # a ray through an edge hits twice: equal depths of one structure count once
+        found = [d for i, d in enumerate(found) if i == 0 or d != found[i - 1]]
+        # each structure's depths pair up in order: entry, exit, entry, exit, ...
+        out += [Crossing(ids[k], max(found[i], 0.0), max(found[i + 1], 0.0))
+                for i in range(0, len(found) - 1, 2)]
+    out.sort(key=lambda c: (c.entry_mm, c.exit_mm))
+    return out

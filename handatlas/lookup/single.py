@@ -1,0 +1,144 @@
+"""One press, compiled: the stress, pinning and shielding of every candidate structure in one call.
+
+:func:`handatlas.lookup.press.assess` answers many presses with numpy around the compiled
+kernels; for a single press the numpy calls (a few µs each, some forty of them) cost more than
+the work.  :func:`assess_one` gives the same :class:`~handatlas.lookup.press.PressBatch` (one
+row) with less of them: the stress kernel for the press, called directly
+(:func:`handatlas.lookup.capsules._stress_one`); pinning by the one definition,
+:func:`handatlas.lookup.pinning.pinned_against`, for the few structures the stress could flag;
+the levels (:func:`handatlas.lookup.model.level_codes`); then one compiled call for the
+shielding ray (:func:`~handatlas.lookup.pinning.shielding_ray`,
+:func:`~handatlas.lookup.pinning.is_shielded`) and the distance of every structure flagged, the
+rays through the compiled BVHs (:mod:`handatlas.lookup.bvh`).
+``tests/test_press_fast_path.py`` compares this path with the batch path on Embree's rays.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from handatlas.lookup.bvh import first_hit_scaled
+from handatlas.lookup.capsules import _stress_one, critical_points
+from handatlas.lookup.jit import njit
+from handatlas.lookup.model import (
+    REFERENCE_FORCE_N,
+    SAFE,
+    TABLE_STEP,
+    flag_floor_kpa,
+    halfspace_table,
+    influence_envelope,
+    level_codes,
+    pressure_kpa,
+    reach_mm,
+    tissue_strain,
+)
+from handatlas.lookup.pinning import is_shielded, pinned_against, shielding_ray
+
+if TYPE_CHECKING:
+    from handatlas.lookup.index import LookupIndex
+    from handatlas.lookup.press import PressBatch
+
+
+@njit
+def _stress(points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
+            geometry, table, step, envelope, need, flag_need, flag_reach, pressure):
+    """The stress kernel's row for press 0 (:func:`handatlas.lookup.capsules.stress_capsules`)."""
+    k = flag_need.shape[0]
+    rank, load = np.zeros((1, k)), np.zeros((1, k))
+    segment = np.full((1, k), -1, dtype=np.int64)
+    param, depth, offset = np.zeros((1, k)), np.full((1, k), np.inf), np.full((1, k), np.inf)
+    factor = np.ones((1, k))
+    _stress_one(0, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor,
+                reaches, *geometry, table, step, envelope, need, flag_need, flag_reach, rank, load, segment,
+                param, depth, offset, factor)
+    return pressure * load, depth, offset, segment, param
+
+
+@njit
+def _centre(a, b, j, t):
+    """The centre-line point at ``t`` along segment ``j`` (as
+    :func:`handatlas.lookup.capsules.critical_points`)."""
+    return (a[j, 0] + t * (b[j, 0] - a[j, 0]), a[j, 1] + t * (b[j, 1] - a[j, 1]),
+            a[j, 2] + t * (b[j, 2] - a[j, 2]))
+
+
+@njit
+def _shielding_and_distance(point, flagged, segment, param, a, b, radius, bounds, tolerance_mm, bones):
+    """For each flagged structure: whether bone shields it, and the distance from the contact to its
+    surface (as :func:`handatlas.lookup.capsules.surface_distances`); ``nan`` for the others."""
+    k = flagged.shape[1]
+    px, py, pz = point[0], point[1], point[2]
+    shield = np.zeros((1, k), dtype=np.bool_)
+    distance = np.full((1, k), np.nan)
+    for s in range(k):
+        if not flagged[0, s]:
+            continue
+        j = segment[0, s]
+        cx, cy, cz = _centre(a, b, j, param[0, s])
+        ox, oy, oz, ux, uy, uz, length = shielding_ray(px, py, pz, cx, cy, cz)
+        shield[0, s] = is_shielded(first_hit_scaled(ox, oy, oz, ux, uy, uz, bones), length, radius[j],
+                                   tolerance_mm)
+        best = np.inf
+        for m in range(bounds[s], bounds[s + 1]):
+            vx, vy, vz = b[m, 0] - a[m, 0], b[m, 1] - a[m, 1], b[m, 2] - a[m, 2]
+            rx, ry, rz = px - a[m, 0], py - a[m, 1], pz - a[m, 2]
+            q = (rx * vx + ry * vy + rz * vz) / max(vx * vx + vy * vy + vz * vz, 1e-18)
+            q = min(max(q, 0.0), 1.0)
+            qx, qy, qz = rx - q * vx, ry - q * vy, rz - q * vz
+            best = min(best, np.sqrt(qx * qx + qy * qy + qz * qz) - radius[m])
+        distance[0, s] = best
+    return shield, distance
+
+
+def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
+               sheets: np.ndarray, *, force_n: float, radius_mm: float) -> PressBatch:
+    """:func:`handatlas.lookup.press.assess` for one press (``with_distance``), in one compiled call.
+
+    Parameters
+    ----------
+    point, direction : (3,) float
+        The contact point and the unit inward axis.
+    column
+        Soft tissue above the first bone on the axis (capped).
+    sheets : (s,) float
+        Mid-depth of each fascial sheet on the axis.
+    """
+    from handatlas.lookup import pinning
+    from handatlas.lookup.press import PressBatch, _flag_reach
+
+    caps = index.capsules
+    points = np.ascontiguousarray(point, dtype=np.float64).reshape(1, 3)
+    directions = np.ascontiguousarray(direction, dtype=np.float64).reshape(1, 3)
+    columns = np.array([column], dtype=np.float64)
+    pressure = pressure_kpa(force_n, radius_mm)
+    strain = float(tissue_strain(pressure))
+    reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
+    reference_strain = float(tissue_strain(reference))
+    stress, depth, offset, segment, param = _stress(
+        points, directions, float(radius_mm), strain, reference_strain, columns,
+        np.ascontiguousarray(sheets, dtype=np.float64).reshape(1, -1), index.sheet_factor,
+        np.ascontiguousarray(reach_mm(reference, radius_mm, reference_strain, columns), dtype=np.float64),
+        caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(),
+        flag_floor_kpa() / reference, index.flag_floor / pressure,
+        np.ascontiguousarray(_flag_reach(index, pressure, radius_mm, strain, columns)), pressure)
+    # bone behind is looked for where a structure could be flagged (as assess does)
+    pinned = np.zeros(stress.shape, dtype=bool)
+    could = np.flatnonzero(stress[0] > index.flag_floor)
+    if len(could):
+        centres = critical_points(caps, segment[0, could], param[0, could])
+        many = np.repeat(points, len(could), axis=0), np.repeat(directions, len(could), axis=0)
+        pinned[0, could] = pinned_against(index, *many, centres, caps.radius[segment[0, could]])
+    tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
+    level = level_codes(stress, tolerance, index.can_avoid[None, :])
+    flagged = level > SAFE
+    shield, distance = _shielding_and_distance(points[0], flagged, segment, param, caps.a, caps.b,
+                                               caps.radius, caps.structure_bounds,
+                                               float(pinning.SHIELD_TOLERANCE_MM), index.bones.tree)
+    shielded = flagged & shield
+    at_risk = flagged & ~shield
+    verdict = np.array([level[at_risk].max(initial=SAFE)], dtype=np.int8)
+    return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
+                      stress, level, at_risk, shielded, pinned, depth, offset, distance, segment, param,
+                      columns, strain * columns, np.asarray(sheets, dtype=np.float64).reshape(1, -1))
