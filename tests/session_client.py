@@ -195,15 +195,17 @@ class Socket:
         assert found, f"no model with class {css_class!r} in the document"
         return found[0]
 
-    async def choose_mode(self, index: int, css_class: str) -> None:
+    async def choose_mode(self, index: int, css_class: str | tuple[str, ...]) -> None:
         """Choose the ``index``-th mode button, as the page would, and wait until the panels that
-        mode makes on first use have come (a model with ``css_class``; a socket that pulled the
-        page as objects pulls it again).  The page must have said it is shown (:meth:`ready`)."""
+        mode makes on first use have come (a model with ``css_class``, or one of them; a socket
+        that pulled the page as objects pulls it again).  The page must have said it is shown
+        (:meth:`ready`)."""
+        wanted = (css_class,) if isinstance(css_class, str) else css_class
         if self.raw:
             await self.change("modes", "active", index)
         else:
             await self.set(self.model("modes"), "active", index)
-        await self.wait_for_patch(lambda patch: f'"{css_class}"' in json.dumps(patch))
+        await self.wait_for_patch(lambda patch: any(f'"{c}"' in json.dumps(patch) for c in wanted))
         if not self.raw:
             await self.pull()
 

@@ -23,7 +23,7 @@ from handatlas.quiz import default_quiz_dir
 from handatlas.quiz.progress import ProgressStore
 from handatlas.ui.app import shared_atlas
 from handatlas.ui.quizstate import DrillState
-from handatlas.ui.state import HandState
+from handatlas.ui.state import MODES, HandState
 
 SECRET = "the OIDC tests' server secret, long enough"
 INSTRUCTOR = "Ann.Teacher@School.edu"
@@ -136,6 +136,8 @@ def test_an_instructor_identity_gets_the_editor_and_a_student_does_not(served):
             sock = await Socket.connect(served.url, browser.open_page(), cookies=browser.cookie_header())
             try:
                 await sock.pull()
+                await sock.ready()
+                await sock.choose_mode(MODES.index("author"), ("author-login", "author-who"))
                 found.append(sock.has("author-save"))
             finally:
                 await sock.close()
