@@ -523,3 +523,15 @@ def test_author_form_fields_are_state_parameters(app, quizzes):
     assert ids and ids[0].value == "radial_pulse_firm"
     ids[0].value = "renamed"  # and the state follows the form
     assert app.author.qid == "renamed"
+
+
+def test_warm_up_leaves_no_view_behind():
+    """The throwaway session a server lays out at start is not kept (Panel registers every view
+    it lays out until cleaned up)."""
+    import panel as pn
+
+    from handatlas.ui.app import warm_up
+
+    views = dict(pn.state._views)
+    warm_up()
+    assert pn.state._views == views

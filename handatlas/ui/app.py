@@ -362,6 +362,19 @@ def shared_atlas(folder: str | None = None) -> Atlas:
     return atlas
 
 
+def warm_up(atlas_dir: str | None = None) -> None:
+    """Make and lay out one throwaway session (no progress store, no document served), so that a
+    fresh process's first page does not pay for what a process does once: Panel's and Bokeh's
+    first use of each model class, the extension's set-up (about 1 s here)."""
+    from bokeh.document import Document
+
+    session = pn.panel(create_app(progress_db="sqlite://", atlas_dir=atlas_dir))
+    root = session.get_root(Document())
+    # what Panel does when a served session ends (Viewable._server_destroy)
+    session._cleanup(root)
+    pn.state._views.pop(root.ref["id"], None)
+
+
 def create_app(
     *,
     quizzes: Path | None = None,
@@ -408,6 +421,7 @@ def build_server(
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
     shared_atlas(atlas_dir)  # before a fork (``num_procs``): the processes share its pages
+    warm_up(atlas_dir)
     auth: InstructorAuth | OidcAuth
     if oidc is not None:
         auth = OidcAuth(oidc)

@@ -122,7 +122,10 @@ export function render({ model, el }) {
     const st = part(p);
     if (st.state) return false;
     st.state = "building";
-    decode(p, await st.data);
+    const raw = await st.data;
+    performance.mark(`handatlas:fetched ${p.url}`);
+    decode(p, raw);
+    performance.mark(`handatlas:decoded ${p.url}`);
     st.state = "built";
     return true;
   }
@@ -148,8 +151,10 @@ export function render({ model, el }) {
     const first = partsOf()[0];
     if (!first || built || !(await buildPart(first))) return;
     built = true;
-    applyAll();
-    setView();
+    applyAll({ draw: false });
+    setView({ draw: false });
+    renderWindow.render();  // the first picture: drawn once, with everything in place
+    performance.mark("handatlas:drawn");
     root.dataset.ready = "1";
     model.ready = true;
     buildShown();
@@ -218,14 +223,14 @@ export function render({ model, el }) {
     for (const a of transient) renderer.addActor(a);
   }
 
-  function applyAll() {
+  function applyAll({ draw = true } = {}) {
     if (!built) return;
     applyLayers(); applyOverlay(); applyTransient();
-    renderWindow.render();
+    if (draw) renderWindow.render();
     placePin();
   }
 
-  function setView() {
+  function setView({ draw = true } = {}) {
     const v = model.view || {};
     if (!v.direction || !built) return;
     const cam = renderer.getActiveCamera();
@@ -235,7 +240,7 @@ export function render({ model, el }) {
     cam.setViewAngle(30);
     renderer.resetCamera();
     cam.zoom(v.zoom || 1.0);
-    renderWindow.render();
+    if (draw) renderWindow.render();
   }
 
   function focus() {
@@ -443,7 +448,7 @@ export function render({ model, el }) {
     model.on(p, applySoon);
   }
   model.on("label", () => { fillPin(); placePin(); });
-  model.on("view", setView);
+  model.on("view", () => setView());
   model.on("focus", focus);
   model.on("remove", () => { try { grw.delete(); } catch (e) { /* already gone */ } });
   return root;
