@@ -157,6 +157,18 @@ def store_url(request, tmp_path) -> str:
     return fresh_database(request.getfixturevalue("postgres_url"))
 
 
+@pytest.fixture(scope="module")
+def fake():
+    """A fake OpenID Connect provider (tests/fake_oidc.py), serving for one test module."""
+    from fake_oidc import start_fake_provider
+
+    provider = start_fake_provider()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
 # ----------------------------------------------------------------------------- the rebuild
 # The rebuild of the atlas (tests/pipeline/test_rebuild.py) is the suite's longest step, minutes
 # of one core: when it is selected, it starts in a background process as soon as the tests are

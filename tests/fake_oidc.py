@@ -169,3 +169,4 @@ def start_fake_provider() -> FakeProvider:
 
     fake.stop = stop
     return fake
+

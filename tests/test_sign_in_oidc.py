@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from fake_oidc import CLIENT_ID, CLIENT_SECRET, start_fake_provider
+from fake_oidc import CLIENT_ID, CLIENT_SECRET
 from session_client import Browser, NoRedirect, Socket, payload_of, refused, run, start_app_server
 
 from handatlas.cli import main
@@ -30,15 +30,6 @@ INSTRUCTOR = "Ann.Teacher@School.edu"
 STUDENT = "sam@school.edu"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 pytestmark = pytest.mark.filterwarnings("ignore:reference already known:UserWarning")
-
-
-@pytest.fixture(scope="module")
-def fake():
-    provider = start_fake_provider()
-    try:
-        yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ code is refused and leaves the browser signed out.
 from __future__ import annotations
 
 import pytest
-from fake_oidc import CLIENT_ID, CLIENT_SECRET, start_fake_provider
+from fake_oidc import CLIENT_ID, CLIENT_SECRET
 from playwright.sync_api import expect
 
 from handatlas.quiz.progress import ProgressStore
@@ -19,15 +19,6 @@ from .served_cli import answer_drill, open_mode, serve_cli, serve_env, stop_cli
 
 INSTRUCTOR = "ann@school.edu"
 STUDENT = "sam@school.edu"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    provider = start_fake_provider()
-    try:
-        yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture(scope="module")
