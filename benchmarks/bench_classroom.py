@@ -202,6 +202,7 @@ class Student:
         self.last: dict[str, bool] = {}  # mode -> whether the question shown is its run's last
         self.step = ""  # what the student waits for (named in a failure)
         self.visited = {"explore"}  # modes whose panels the page has
+        self.next_button: dict[str, tuple[str, str]] = {}  # mode -> its Next button (id, type)
 
     async def join(self) -> None:
         """Open the page and its websocket, pull the page, say it is shown."""
@@ -230,8 +231,18 @@ class Student:
             self.mode = mode
             if mode not in self.visited:  # its panels are made now: wait until they have come
                 self.step = f"the {mode} mode's panels"
-                css = f'"{MODE_CLASS[mode]}"'
-                await self.sock.wait_for_patch(lambda p: _has(p, css), timeout=SETUP_TIMEOUT_S)
+                # its controls, and for a quiz or drill its own Next button (the other has one
+                # too), which may come in a patch of their own
+                wanted = [f'"{MODE_CLASS[mode]}"'] + (['"q-next"'] if mode in ("quiz", "drill") else [])
+                seen: dict[str, Any] = {}
+
+                def arrived(patch: dict[str, Any]) -> bool:
+                    seen.update({css: patch for css in wanted if _has(patch, css)})
+                    return len(seen) == len(wanted)
+
+                await self.sock.wait_for_patch(arrived, timeout=SETUP_TIMEOUT_S)
+                if '"q-next"' in seen:
+                    self.next_button[mode] = find_class(raw_models(seen['"q-next"']), "q-next")
                 self.visited.add(mode)
 
     async def _timed(self, action: str, send: Any, answered: Any) -> None:
@@ -279,10 +290,8 @@ class Student:
         shown = self.question[mode]
         self.started.discard(mode)  # until the next question is shown
         choice = next((css for css in CHOICES if css in shown), None)
-        feedback: list[dict[str, Any]] = []
-
-        def answered(patch: dict[str, Any]) -> bool:
-            return _has(patch, '"q-next"') and not feedback.append(patch)
+        def answered(patch: dict[str, Any]) -> bool:  # the feedback's text: the right answer
+            return _has(patch, "Answer:")
 
         if choice is None:  # nothing to choose (locate, a typed name, an order): skip it, not timed
             self.results.skipped += 1
@@ -296,11 +305,10 @@ class Student:
                 first = options[0][0] if isinstance(options[0], list | tuple) else options[0]
                 await self.sock.change(shown["q-at-risk"], "value", [first])
             await self._timed(mode, self.sock.press(shown["q-submit"]), answered)
-        after = raw_models(feedback[-1])
-        nxt = find_class(after, "q-next")
+        nxt = self.next_button[mode]
         if self.last[mode]:  # the quiz or drill is over: its result comes (not timed)
             self.running.discard(mode)
-            if after[nxt[0]]["attributes"].get("visible") is not False:
+            if self.sock.raw[nxt[0]]["attributes"].get("visible") is not False:
                 self.step = f"the result of a {mode}"
                 await self.sock.press(nxt)
                 await self.sock.wait_for_patch(lambda _p: True, timeout=SETUP_TIMEOUT_S)

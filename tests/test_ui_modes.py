@@ -23,6 +23,7 @@ from handatlas.quiz import compute_key, default_quiz_dir, load_quiz
 from handatlas.quiz.authoring import AuthoringError
 from handatlas.quiz.drill import load_bank
 from handatlas.quiz.session import highlight_ids
+from handatlas.render import VIEWS
 from handatlas.ui.app import HandApp
 from handatlas.ui.display import display_geometry
 from handatlas.ui.quizstate import anonymous_mesh
@@ -535,3 +536,25 @@ def test_warm_up_leaves_no_view_behind():
     views = dict(pn.state._views)
     warm_up()
     assert pn.state._views == views
+
+
+def test_a_question_with_a_mark_turns_the_hand_to_it(app):
+    """A mark on the back of the hand (or its side) is not left out of sight: each question with a
+    mark turns the view to the named view facing the skin there, even after the learner turned
+    the hand themselves."""
+    skin = app.atlas.skin
+    tree = cKDTree(skin.vertices)
+    app.state.mode = "quiz"
+    app.quiz.start("areas_of_caution")
+    faced = []
+    while app.quiz.question.shown is not None:
+        shown = app.quiz.question.shown
+        if shown.marker is not None:
+            normal = skin.vertex_normals[tree.query(shown.marker)[1]]
+            want = max(VIEWS, key=lambda v: float(np.dot(VIEWS[v][0], normal)))
+            assert app.scene.view["name"] == want, shown.prompt
+            faced.append(want)
+            app.set_view("palmar" if want != "palmar" else "dorsal")  # the learner turns the hand
+        app.quiz.question.skip()
+        app.quiz.question.show()
+    assert "dorsal" in faced and "palmar" in faced, faced

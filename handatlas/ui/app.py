@@ -185,6 +185,7 @@ class HandApp(pn.viewable.Viewer):
             state.param.watch(lambda e, name=name: setattr(scene, name, e.new), name)
         state.param.watch(lambda e: setattr(scene, "label", e.new), "pin")
         state.param.watch(lambda e: setattr(scene, "path", e.new), "stroke")
+        state.param.watch(lambda e: self.set_view(e.new), "view")
 
     def set_view(self, name: str) -> None:
         """Turn the camera to a named view."""

@@ -147,6 +147,7 @@ class QuestionState(param.Parameterized):
                 hand.extra = anonymous_mesh(hand, target)
         if current.marker is not None:
             hand.markers = [{"xyz": list(current.marker), "colour": MARKER_RGB, "radius": 2.5}]
+            hand.face(current.marker)
 
     def submit(self, answer: Any = None) -> Feedback | None:
         """Grade ``answer`` (default the answer the widgets set) and show the feedback."""

@@ -182,40 +182,41 @@ def feedback_html(feedback: Feedback) -> str:
 
 
 def feedback_view(question: QuestionState) -> pn.Column:
-    """The verdict on the answer, the right answer, the explanation and Next."""
+    """The verdict on the answer, the right answer, the explanation and Next.
 
-    def render(feedback: Feedback | None, finished: bool) -> pn.Column:
-        if feedback is None:
-            return pn.Column()
-        kind = "success" if feedback.correct else ("warning" if feedback.score > 0 else "danger")
-        if feedback.skipped:
-            title = ""
-        elif feedback.correct:
-            title = "**Right.** "
-        elif feedback.score > 0:
-            title = f"**Partly right ({feedback.score:.0%}).** "
-        else:
-            title = "**Not quite.** "
-        nxt = pn.widgets.Button(
-            label="Next question", color="primary", css_classes=["q-next"], visible=not finished
-        )
-        nxt.on_click(lambda _e: question.show())
-        return pn.Column(
-            pn.pane.Alert(
-                f"{title}{escape(feedback.feedback)}",
-                alert_type="secondary" if feedback.skipped else kind,
-                css_classes=["q-result"],
-            ),
-            pn.pane.HTML(feedback_html(feedback), sizing_mode="stretch_width"),
-            nxt,
-            sizing_mode="stretch_width",
-        )
+    The panes stay; an answer changes their text and shows them (rebuilding them on every answer
+    made Panel walk the whole page's models)."""
+    result = pn.pane.Alert("", alert_type="secondary", css_classes=["q-result"], visible=False,
+                           sizing_mode="stretch_width")
+    details = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+    nxt = pn.widgets.Button(label="Next question", color="primary", css_classes=["q-next"], visible=False)
+    nxt.on_click(lambda _e: question.show())
 
-    return pn.Column(
-        pn.bind(render, question.param.feedback, question.param.finished),
-        sizing_mode="stretch_width",
-        css_classes=["q-feedback"],
-    )
+    def show(*_events: Any) -> None:
+        feedback = question.feedback
+        with pn.io.hold():
+            if feedback is None:
+                result.param.update(object="", visible=False)
+                details.param.update(object="", visible=False)
+                nxt.visible = False
+                return
+            kind = "success" if feedback.correct else ("warning" if feedback.score > 0 else "danger")
+            if feedback.skipped:
+                title = ""
+            elif feedback.correct:
+                title = "**Right.** "
+            elif feedback.score > 0:
+                title = f"**Partly right ({feedback.score:.0%}).** "
+            else:
+                title = "**Not quite.** "
+            result.param.update(object=f"{title}{escape(feedback.feedback)}",
+                                alert_type="secondary" if feedback.skipped else kind, visible=True)
+            details.param.update(object=feedback_html(feedback), visible=True)
+            nxt.visible = not question.finished
+
+    question.param.watch(show, ["feedback", "finished"])
+    show()
+    return pn.Column(result, details, nxt, sizing_mode="stretch_width", css_classes=["q-feedback"])
 
 
 # ----------------------------------------------------------------------------- quiz

@@ -225,6 +225,20 @@ class HandState(param.Parameterized):
             lines.append(risk[s.risk])
         return {"xyz": [float(v) for v in at], "title": s.name, "lines": lines}
 
+    def face(self, xyz: Any) -> str:
+        """Turn the view to the named view that looks straight at the skin at ``xyz`` (the one
+        most nearly along its normal): a mark on the back of the hand is not left out of sight.
+        Sets :attr:`view` (even to the view it has: the learner may have turned the hand since)."""
+        from handatlas.lookup.index import lookup_index
+
+        skin = lookup_index(self.atlas).skin
+        point, face = skin.closest_one(np.asarray(xyz, dtype=np.float64))
+        normal = skin.normals_at(point[None], np.array([face]))[0]
+        name = max(VIEWS, key=lambda v: float(np.dot(VIEWS[v][0], normal)))
+        self.view = name
+        self.param.trigger("view")
+        return name
+
     def focus_bounds(self, sid: str, *, kind: str = "structure") -> list[float]:
         """Bounds ``[x0, x1, y0, y1, z0, z1]`` of a structure, group or landmark, for the camera."""
         if kind == "landmark":

@@ -191,9 +191,15 @@ def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column
             box.value = box.value_input = ""
             on_found(entry)
 
+    shown: dict[str, Any] = {"key": None, "view": None}
+
     def suggestions(text: str) -> pn.Column:
+        found_all = state.find(text or "")
+        key = tuple((f.entry.kind, f.entry.id) for f in found_all)
+        if key == shown["key"]:  # another letter that changes nothing: the buttons stay (a click
+            return shown["view"]  # on one while typing on is not lost to a new copy of it)
         buttons = []
-        for found in state.find(text or ""):
+        for found in found_all:
             b = pn.widgets.Button(
                 label=found.label,
                 color="light",
@@ -205,7 +211,9 @@ def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column
             )
             b.on_click(lambda _e, entry=found.entry: choose(entry))
             buttons.append(b)
-        return pn.Column(*buttons, sizing_mode="stretch_width", css_classes=["suggestions"])
+        view = pn.Column(*buttons, sizing_mode="stretch_width", css_classes=["suggestions"])
+        shown.update(key=key, view=view)
+        return view
 
     go.on_click(best)
     box.param.watch(best, "enter_pressed")

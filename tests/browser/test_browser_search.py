@@ -9,10 +9,19 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
+def final_suggestions(hand, text: str) -> None:
+    """Wait until the page shows the suggestions for all of ``text`` (the server answers each
+    letter typed; a click on an earlier list's button could land as it is replaced)."""
+    labels = [found.label for found in hand.app.state.find(text)]
+    assert labels, text
+    expect(hand.page.locator(".suggestion button")).to_have_text(labels)
+
+
 def test_snuffbox_is_found_and_marked(hand, atlas):
     page, app = hand.page, hand.app
     box = page.locator(".search input")
     box.press_sequentially("snuffbox", delay=20)
+    final_suggestions(hand, "snuffbox")
     suggestion = page.locator(".suggestion button", has_text="Anatomical snuffbox")
     expect(suggestion).to_be_visible()
     expect(suggestion).to_contain_text("landmark")
@@ -34,6 +43,7 @@ def test_snuffbox_is_found_and_marked(hand, atlas):
 def test_a_typo_still_finds_the_structure(hand):
     page, app = hand.page, hand.app
     page.locator(".search input").press_sequentially("median nrve", delay=20)
+    final_suggestions(hand, "median nrve")
     suggestion = page.locator(".suggestion button").first
     expect(suggestion).to_contain_text("Median nerve")
     suggestion.click()
