@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.lookup.jit import njit, prange
-from handatlas.lookup.rays import LAYER_SEED_MM, Crossing, RayIndex, pair_crossings
+from handatlas.lookup.rays import LAYER_SEED_MM, Crossing, RayIndex, concatenated, pair_crossings
 
 if TYPE_CHECKING:
     import trimesh
@@ -348,17 +348,7 @@ class MeshRays:
     def __init__(self, meshes: dict[str, trimesh.Trimesh]) -> None:
         self.ids = tuple(meshes)
         self._meshes = meshes
-        faces, verts, owner = [], [], []
-        offset = 0
-        for i, sid in enumerate(self.ids):
-            mesh = meshes[sid]
-            verts.append(np.asarray(mesh.vertices, dtype=np.float64))
-            faces.append(np.asarray(mesh.faces, dtype=np.int64) + offset)
-            owner.append(np.full(len(mesh.faces), i, dtype=np.int64))
-            offset += len(mesh.vertices)
-        vertices = np.vstack(verts)
-        faces_all = np.vstack(faces)
-        owner_all = np.concatenate(owner)
+        vertices, faces_all, owner_all = concatenated(meshes)
         corner = vertices[faces_all]
         order, nodes = hierarchy(corner)
         corner = corner[order]

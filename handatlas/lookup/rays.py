@@ -45,6 +45,19 @@ class Crossing:
     exit_mm: float
 
 
+def concatenated(meshes: dict[str, trimesh.Trimesh]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The meshes as one: vertices ``(v, 3)`` float64, faces ``(f, 3)`` int64 into them, and each
+    face's owner ``(f,)``, the index of its mesh in ``meshes``' order."""
+    faces, verts, owner = [], [], []
+    offset = 0
+    for i, mesh in enumerate(meshes.values()):
+        verts.append(np.asarray(mesh.vertices, dtype=np.float64))
+        faces.append(np.asarray(mesh.faces, dtype=np.int64) + offset)
+        owner.append(np.full(len(mesh.faces), i, dtype=np.int64))
+        offset += len(mesh.vertices)
+    return np.vstack(verts), np.vstack(faces), np.concatenate(owner)
+
+
 class RayIndex:
     """All-hit and first-hit ray queries over a set of closed meshes.
 
@@ -56,17 +69,7 @@ class RayIndex:
 
     def __init__(self, meshes: dict[str, trimesh.Trimesh]) -> None:
         self.ids = tuple(meshes)
-        faces, verts, owner = [], [], []
-        offset = 0
-        for i, sid in enumerate(self.ids):
-            mesh = meshes[sid]
-            verts.append(np.asarray(mesh.vertices, dtype=np.float64))
-            faces.append(np.asarray(mesh.faces, dtype=np.int64) + offset)
-            owner.append(np.full(len(mesh.faces), i, dtype=np.int64))
-            offset += len(mesh.vertices)
-        self.owner = np.concatenate(owner)
-        vertices = np.vstack(verts)
-        self.faces = np.vstack(faces)
+        vertices, self.faces, self.owner = concatenated(meshes)
         # each face's plane in float64, to refine Embree's float32 distances
         corner = vertices[self.faces]
         self._plane_point = corner[:, 0]
