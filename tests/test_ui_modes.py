@@ -558,3 +558,13 @@ def test_a_question_with_a_mark_turns_the_hand_to_it(app):
         app.quiz.question.skip()
         app.quiz.question.show()
     assert "dorsal" in faced and "palmar" in faced, faced
+
+
+def test_a_message_stays_with_its_mode(app):
+    """A quiz's "Choose an answer first" is not left over the hand in Press mode."""
+    app.state.mode = "quiz"
+    app.quiz.start("areas_of_caution")
+    app.quiz.question.submit()
+    assert "Choose an answer first" in app.state.message
+    app.state.mode = "press"
+    assert app.state.message == ""

@@ -344,8 +344,10 @@ class HandState(param.Parameterized):
 
     @param.depends("mode", watch=True)
     def _unpin(self) -> None:
-        """A label belongs to the mode that pinned it (a quiz must not show a name)."""
+        """A label and a message belong to the mode that made them (a quiz must not show a name;
+        "Choose an answer first" means nothing in Press mode)."""
         self.pin = {}
+        self.message = ""
 
     def clear_press(self) -> None:
         """Forget the press, the stroke and their highlights."""
