@@ -27,13 +27,25 @@ from handatlas.lookup.index import lookup_index
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_press_anatomy import GRADES, REFERENCE
 
-#: Candidate values of each calibrated parameter (model attribute -> values).
+#: Candidate values of the calibrated parameters that are tried (model attribute -> values).
 CANDIDATES: dict[str, list[object]] = {
-    "CAUTION_FRACTION": [0.2, 0.25],
+    "CAUTION_FRACTION": [0.2, 0.25, 0.3],
     "TOLERANCE_KPA": [{"nerve": 350.0, "artery": 350.0, "vein": v} for v in (700.0, 900.0)],
-    "PINNED_FACTOR": [{"nerve": n, "artery": 0.2, "vein": 0.2} for n in (0.2, 0.25, 0.3)],
-    "PINNED_GAP_MM": [4.0],
 }
+#: The stress (kPa) from which a pinned structure is flagged, per tissue: fixed by the sources
+#: (model.PINNED_FACTOR's comment), so the pinned factors follow the caution fraction.
+PINNED_FLAG_KPA = {"nerve": 21.0, "artery": 14.0}
+
+
+def pinned_factors(values: dict[str, object]) -> dict[str, float]:
+    """``PINNED_FACTOR`` for candidate ``values``: the pinned flagging thresholds kept."""
+    fraction = float(values["CAUTION_FRACTION"])
+    tolerance = values["TOLERANCE_KPA"]
+    factor = {t: kpa / (fraction * tolerance[t]) for t, kpa in PINNED_FLAG_KPA.items()}
+    factor["vein"] = factor["artery"]
+    return {t: round(f, 4) for t, f in factor.items()}
+
+
 #: Modules that import the parameters by name.
 MODULES = (model, press, lookup_index_module)
 #: The bands of ANATOMY.md: (grade, verdict, lower, upper) on the share of the skin's area.
@@ -90,10 +102,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="reference rows only, no area bands")
     args = parser.parse_args()
     atlas = load_atlas()
-    current = {name: getattr(model, name) for name in CANDIDATES}
+    current = {name: getattr(model, name) for name in [*CANDIDATES, "PINNED_FACTOR"]}
     rows = []
     for combo in itertools.product(*CANDIDATES.values()):
         values = dict(zip(CANDIDATES, combo, strict=True))
+        values["PINNED_FACTOR"] = pinned_factors(values)
         with parameters(atlas, values):
             missed = misses(atlas)
             broken = [] if args.quick else bands(atlas)[1]

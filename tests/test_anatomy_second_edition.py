@@ -264,21 +264,24 @@ def test_hook_walls_the_tunnel_and_guyons_canal(atlas, measured):
 
 
 
-def test_ulnar_artery_on_the_floor_of_guyons_canal(atlas, probe, measured):
-    """From the level of the pisiform to the hook the ulnar artery lies on the canal's floor, the
-    flexor retinaculum's ulnar part (ANATOMY.md: it enters the hand superficial to the retinaculum;
-    the pressure model counts it pinned there): the first structure dorsal to it is the retinaculum."""
+@pytest.mark.parametrize("sid", ["ulnar_artery", "ulnar_nerve"])
+def test_on_the_floor_of_guyons_canal(atlas, probe, measured, sid):
+    """From the level of the pisiform to the hook the ulnar artery and nerve lie on the canal's
+    floor, the flexor retinaculum's ulnar part (ANATOMY.md: they enter the hand superficial to the
+    retinaculum; the pressure model counts them pinned there): the first structure dorsal to each
+    is the retinaculum (beneath the nerve's division, its deep branch)."""
     pisiform, hook = (require_landmark(atlas, lid).point[1] for lid in ("pisiform", "hook_of_hamate"))
-    points, radii = tube_between(atlas, "ulnar_artery", (pisiform - 3.0, hook))
+    points, radii = tube_between(atlas, sid, (pisiform - 3.0, hook))
     hits = probe.hits(points, np.tile([0.0, 0.0, -1.0], (len(points), 1)), max_depth=10.0)
-    below = [[h for h in row if h[1] != "ulnar_artery"][:1] for row in hits]
+    below = [[h for h in row if not h[1].startswith(sid)][:1] for row in hits]  # nor its own branches
     first = [row[0][1] if row else "nothing" for row in below]
     gaps = np.array([row[0][0] if row else np.inf for row in below]) - radii
     off = [f"y {p[1]:.1f}: {f}" for p, f in zip(points, first, strict=True) if f != "flexor_retinaculum"]
-    measured("ulnar artery points in Guyon's canal off the retinaculum", len(off), "0")
-    widest = measured("ulnar artery to the canal's floor, widest gap (mm)", float(gaps.max()), "<= 3.5")
-    assert len(points) >= 10 and not off, f"the ulnar artery does not lie on the retinaculum at {off}"
-    assert widest <= 3.5, f"the ulnar artery lies up to {widest:.1f} mm above its floor; target <= 3.5 mm"
+    name = sid.replace("_", " ")
+    measured(f"{name} points in Guyon's canal off the retinaculum", len(off), "0")
+    widest = measured(f"{name} to the canal's floor, widest gap (mm)", float(gaps.max()), "<= 3.5")
+    assert len(points) >= 10 and not off, f"the {name} does not lie on the retinaculum at {off}"
+    assert widest <= 3.5, f"the {name} lies up to {widest:.1f} mm above its floor; target <= 3.5 mm"
 
 
 # ============================================================================= 3. flexor retinaculum

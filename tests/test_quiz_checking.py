@@ -92,12 +92,15 @@ def test_press_asking_for_at_risk_with_an_empty_key(fixture_atlas):
 
 
 def test_press_key_must_be_clear_of_the_thresholds(fixture_atlas):
-    # over the median nerve with no bone behind: safe at moderate, caution a quarter harder
-    near = check(question("press", "where: [0, -40, 20]\ngrade: moderate\n"), fixture_atlas)
+    # over the median nerve with no bone behind, with a 7 mm pad: safe at moderate, caution a
+    # quarter harder (with an 8 mm pad, safe either way; with 5 mm, caution either way)
+    near = check(question("press", "where: [0, -40, 20]\ngrade: moderate\nradius_mm: 7\n"), fixture_atlas)
     assert near == ["q.yaml:12: question 'q1', field 'grade': the verdict is safe at moderate, but safe with "
                     "a quarter less force or caution with a quarter more: too close to a threshold to be a "
                     "fair key; choose another point or grade"]
-    assert check(question("press", "where: [0, -40, 20]\ngrade: light\n"), fixture_atlas) == []
+    for radius in (8, 5):
+        body = f"where: [0, -40, 20]\ngrade: moderate\nradius_mm: {radius}\n"
+        assert check(question("press", body), fixture_atlas) == []
     # over the radial artery: the verdict holds at firm, the structures at risk too
     assert check(question("press", "where: [25, -40, 20]\ngrade: firm\nask: [verdict, at_risk]\n"),
                  fixture_atlas) == []

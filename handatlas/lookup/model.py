@@ -102,21 +102,26 @@ SHEET_FACTOR: dict[str, float] = {
 #: what surrounds it: it tolerates about what the skin does, the pressure-pain threshold of the
 #: hand, ~ 325 +/- 97 kPa with a 1 cm^2 probe [Brain 2020, carpal tunnel patients], so firm pressure
 #: on a thumb pad (~ 200 kPa) flags it but does not reach avoid.  A vein empties at a few kPa and
-#: refills; brief pressure does not injure it, so its tolerance only marks where a firm press sits
-#: right on it (veins never give avoid).
-TOLERANCE_KPA: dict[str, float] = {"nerve": 350.0, "artery": 350.0, "vein": 700.0}
+#: refills; brief pressure does not injure it, so its tolerance only marks where a press sits right
+#: on it and squeezes it against bone, or a point smaller than a thumb (a knuckle, an elbow) bears on
+#: it: unpinned, a vein is flagged from 225 kPa, above a firm press on a thumb pad (veins never give
+#: avoid).  At 700 kPa (flagged from 175 kPa) the subcutaneous veins of the forearm and the dorsum
+#: kept the safe share of the skin at firm at 18 % (ANATOMY.md: at least 20 %).
+TOLERANCE_KPA: dict[str, float] = {"nerve": 350.0, "artery": 350.0, "vein": 900.0}
 #: Tissue classes that can give ``avoid``; the others give ``caution`` at most.
 AVOID_TISSUES = frozenset({"nerve", "artery"})
 #: Fraction of the tolerance left for a structure pinned against bone, per tissue (calibrated):
 #: the pulse points, Guyon's canal, the finger sides, the snuffbox floor.  Pinned, a structure
-#: cannot move away and is squeezed.  An artery tolerates 70 kPa and is flagged from 14 kPa
+#: cannot move away and is squeezed.  An artery tolerates 56 kPa and is flagged from 14 kPa
 #: (~ 105 mmHg), about the systolic pressure at which a pinned artery closes (the principle of the
-#: cuff and of pulse palpation).  A nerve tolerates 105 kPa and is flagged from 21 kPa (~ 160
+#: cuff and of pulse palpation).  A nerve tolerates 84 kPa and is flagged from 21 kPa (~ 160
 #: mmHg): well above the 4-11 kPa (30-80 mmHg) at which *sustained* compression slows and stops a
-#: nerve's blood flow [Rydevik 1981, J Hand Surg 6:3], since a press is brief; at 0.2, like the
-#: artery, the digital nerves pinned on the phalanges made 27 % of the skin "avoid" at moderate
-#: pressure (ANATOMY.md's band: at most 20 %) and the thenar eminence "caution" at moderate.
-PINNED_FACTOR: dict[str, float] = {"nerve": 0.3, "artery": 0.2, "vein": 0.2}
+#: nerve's blood flow [Rydevik 1981, J Hand Surg 6:3], since a press is brief; flagged from 14 kPa,
+#: like the artery, the digital nerves pinned on the phalanges made 27 % of the skin "avoid" at
+#: moderate pressure (ANATOMY.md's band: at most 20 %) and the thenar eminence "caution" at moderate.
+#: The flagging thresholds (these times :data:`CAUTION_FRACTION`) are what the sources fix; the
+#: factors follow the caution fraction.
+PINNED_FACTOR: dict[str, float] = {"nerve": 0.24, "artery": 0.16, "vein": 0.16}
 #: Bone within this distance behind a structure's far surface, along the axis, pins it (mm):
 #: "within a few mm" [DESIGN.md].
 PINNED_GAP_MM = 4.0
@@ -140,8 +145,14 @@ CONFINING_SHEETS = ("flexor_retinaculum",)
 #: (ANATOMY.md).
 CANAL_DEPTH_MM = 10.4
 #: A structure is flagged when its stress exceeds this fraction of its tolerance (calibrated):
-#: the caution threshold, 70 kPa over soft tissue, 14 kPa pinned.
-CAUTION_FRACTION = 0.2
+#: the caution threshold, 87.5 kPa for a nerve or artery over soft tissue, 14 kPa for an artery
+#: pinned on bone.  At 0.2 (70 kPa over soft tissue) a firm press on a thumb pad flagged the
+#: forearm's median and ulnar nerves and arteries under the flexor bellies over much of the volar
+#: forearm, where massage works firmly, and only 16 % of the skin was safe at firm (ANATOMY.md's
+#: band: at least 20 %); at 0.3 the pinned tolerances it implies (47 kPa for an artery) made 30 %
+#: of the skin "avoid" at moderate (band: at most 20 %).  ``docs/calibrate_pressure.py`` prints
+#: the side-by-side table.
+CAUTION_FRACTION = 0.25
 
 # ----------------------------------------------------------------------------- the half-space table
 #: The table spans ``0 <= z/r <= TABLE_MAX`` and ``0 <= rho/r <= TABLE_MAX``; beyond it the
