@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from handatlas.lookup.bvh import MeshRays
+from handatlas.lookup.capsules import critical_points, stress_capsules
 from handatlas.lookup.index import LookupIndex, lookup_index
-from handatlas.lookup.model import GRADE_FORCE_N, LEVELS, VERDICTS
-from handatlas.lookup.press import evaluate
+from handatlas.lookup.model import COLUMN_MAX_MM, GRADE_FORCE_N, LEVELS, VERDICTS, tissue_strain
+from handatlas.lookup.pinning import SHIELD_TOLERANCE_MM
+from handatlas.lookup.press import MOST_LOADED_CHECKS, WORTH_A_NUMBER_KPA, evaluate
 from handatlas.lookup.rays import RayIndex
 
 GRADES = ("light", "moderate", "firm")
@@ -69,6 +71,47 @@ def test_press_equals_straightforward_evaluation(atlas, reference, skin_points, 
         flagged_somewhere += bool(expected)
     if radius == 8.0:  # with a palm's breadth few of these presses flag anything
         assert flagged_somewhere >= 5  # the comparison covered presses that flag something
+
+
+def most_loaded_straightforward(atlas, index: LookupIndex, report) -> tuple[str, float, float] | None:
+    """The message's most loaded structure by its definition: every structure's stress at once (no
+    reach, no floor); of the five with the highest stress over tolerance, at least
+    WORTH_A_NUMBER_KPA, the first with no bone between the contact and its critical point."""
+    caps, point, axis = index.capsules, report.point[None], report.direction[None]
+    pressure = report.pressure_kpa
+    column = np.minimum(index.bones.first_hit(point, axis), COLUMN_MAX_MM)
+    loads = stress_capsules(caps, point, axis, pad_mm=report.radius_mm, strain=float(tissue_strain(pressure)),
+                            columns=column, sheet_depth=index.sheet_depths(point, axis),
+                            sheet_factor=index.sheet_factor, reach_mm=np.array([np.inf]))
+    stress = pressure * loads.load[0]
+    ratio = stress / index.tolerance
+    order = [k for k in np.argsort(-ratio, kind="stable") if stress[k] >= WORTH_A_NUMBER_KPA]
+    for k in order[:MOST_LOADED_CHECKS]:
+        centre = critical_points(caps, loads.segment[0, k : k + 1], loads.param[0, k : k + 1])[0]
+        length = float(np.linalg.norm(centre - report.point))
+        bone = index.bones.first_hit(point, ((centre - report.point) / length)[None])[0]
+        if bone >= length - caps.radius[loads.segment[0, k]] - SHIELD_TOLERANCE_MM:
+            return atlas.structures[caps.ids[k]].name, float(loads.depth[0, k]), float(stress[k])
+    return None
+
+
+@pytest.mark.parametrize("grade", GRADES)
+def test_safe_press_names_the_structure_nearest_its_tolerance(atlas, reference, skin_points, grade):
+    """``press`` finds it from its own pass and, when that does not settle it, short reaches."""
+    points, normals = skin_points
+    named = 0
+    for i, (point, normal) in enumerate(zip(points, normals, strict=True)):
+        report = atlas.press(point, grade=grade, direction=-normal)
+        if report.at_risk or report.shielded:
+            continue
+        expected = most_loaded_straightforward(atlas, reference, report)
+        where = f"point {i} {np.round(point, 2).tolist()} at {grade}"
+        assert (report.most_loaded is None) == (expected is None), (where, report.most_loaded, expected)
+        if expected is not None:
+            assert report.most_loaded[0] == expected[0], where
+            assert report.most_loaded[1:] == pytest.approx(expected[1:], rel=1e-9), where
+            named += 1
+    assert named >= 10  # (at firm, most of these presses flag something)
 
 
 @pytest.mark.parametrize("order", [("firm", "moderate", "light"), ("light", "moderate", "firm")])

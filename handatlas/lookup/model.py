@@ -450,7 +450,7 @@ def tolerance_kpa(tissue: str | np.ndarray, *, pinned: bool | np.ndarray = False
     Examples
     --------
     >>> tolerance_kpa("nerve"), tolerance_kpa("nerve", pinned=True)
-    (350.0, 105.0)
+    (350.0, 84.0)
     """
     if isinstance(tissue, str):
         return TOLERANCE_KPA[tissue] * (PINNED_FACTOR[tissue] if pinned else 1.0)

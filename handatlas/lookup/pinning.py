@@ -1,8 +1,9 @@
 """What bone does to a structure under a press: pins it from behind, or shields it from in front.
 
-The definitions, in one place: :func:`pinned_against` (used on arrays by the batch path, the
-single press and the safety map) and :func:`behind_bone` (the batch path and the safety map; the
-compiled single press calls the same :func:`shielding_ray` and :func:`is_shielded` on scalars):
+The definitions, in one place: :func:`pinned_against` (used on arrays by the batch path and the
+safety map; the compiled single press calls the same :func:`is_pinned` and :func:`is_confined` on
+scalars) and :func:`behind_bone` (the batch path and the safety map; the compiled single press
+calls the same :func:`shielding_ray` and :func:`is_shielded` on scalars):
 
 * *pinned*: bone (or a sheet of :data:`~handatlas.lookup.model.PINNING_SHEETS`, the index's
   ``backing`` rays) lies within :data:`~handatlas.lookup.model.PINNED_GAP_MM` behind the
@@ -39,6 +40,14 @@ def pinned_gap_mm() -> float:
 def is_pinned(behind_mm, radius_mm, gap_mm):
     """Pinned: the first hit of the pinning ray (from the centre) is within ``gap_mm`` of the surface."""
     return behind_mm <= radius_mm + gap_mm
+
+
+@njit
+def is_confined(roof_mm, depth_mm, floor_mm, radius_mm, canal_mm):
+    """Confined in a tunnel: the roof (a confining sheet, looked for from the centre back towards
+    the skin) lies between it and the contact, ``depth_mm`` along the axis, and the floor (bone,
+    looked for from the centre along the axis) within ``canal_mm`` of its surface."""
+    return (roof_mm < depth_mm) & (floor_mm <= radius_mm + canal_mm)
 
 
 @njit
@@ -85,10 +94,13 @@ def pinned_against(index: LookupIndex, points: np.ndarray, directions: np.ndarra
     if index.roofs is None or len(centres) == 0:
         return pinned
     depth = np.einsum("ij,ij->i", centres - points, directions)
-    roofed = ~pinned & (index.roofs.first_hit(centres, -directions) < depth)
+    roof = np.full(len(centres), np.inf)
+    roof[~pinned] = index.roofs.first_hit(centres[~pinned], -directions[~pinned])
+    roofed = roof < depth
     if roofed.any():
         floor = index.bones.first_hit(centres[roofed], directions[roofed])
-        pinned[roofed] = floor <= radii[roofed] + float(model.CANAL_DEPTH_MM)
+        pinned[roofed] = is_confined(roof[roofed], depth[roofed], floor, radii[roofed],
+                                     float(model.CANAL_DEPTH_MM))
     return pinned
 
 

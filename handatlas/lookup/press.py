@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.atlas import unknown_name
-from handatlas.lookup.capsules import CapsuleLoads, critical_points, stress_capsules, surface_distances
+from handatlas.lookup.capsules import critical_points, stress_capsules, surface_distances
 from handatlas.lookup.index import LookupIndex, lookup_index
 from handatlas.lookup.model import (
     ADVICE,
@@ -52,7 +52,7 @@ from handatlas.lookup.model import (
     tissue_strain,
 )
 from handatlas.lookup.pinning import SHIELD_TOLERANCE_MM, behind_bone, pinned_against
-from handatlas.lookup.single import assess_one
+from handatlas.lookup.single import assess_one, stresses_above
 from handatlas.lookup.skinmap import skin_presses
 from handatlas.lookup.territory import as_points
 
@@ -67,8 +67,9 @@ MAX_SKIN_GAP_MM = 10.0
 LAYER_START_MM = 0.5
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
 MOST_LOADED_CHECKS = 5
-#: A safe press's message looks first at the structures that may take this share of the pressure.
-MOST_LOADED_SHARE = 0.02
+#: A safe press's message looks for them above a share of their tolerance that falls this many times
+#: each round.
+MOST_LOADED_STEP = 4.0
 #: The least stress a safe press's message quotes (kPa): below it, nothing is worth a number.
 WORTH_A_NUMBER_KPA = 0.5
 
@@ -505,42 +506,49 @@ def _load_text(grade: str, force: float) -> str:
 def _most_loaded(atlas: Atlas, index: LookupIndex, batch: PressBatch) -> tuple[str, float, float] | None:
     """``(name, depth mm, stress kPa)`` of the structure nearest its tolerance, not behind bone.
 
-    For the message of a safe press: :func:`evaluate` leaves out what cannot be flagged, so the
-    stresses are computed again here for every structure, and the few nearest their tolerance are
-    checked for bone on the way.
+    For the message of a safe press: of the :data:`MOST_LOADED_CHECKS` structures with the highest
+    stress over tolerance (and at least :data:`WORTH_A_NUMBER_KPA`), the first not behind bone.
+    The press's own pass (``batch``) has the exact stress of every structure it kept; one it left
+    out cannot reach its flagging floor, so its stress over its tolerance lies below
+    ``flag_floor / tolerance``.  Above the highest of those bounds the pass's structures are all
+    there are; below it, the structures are computed again above a falling share of their
+    tolerance (a quarter of the last each round, :data:`MOST_LOADED_STEP`), each round within the
+    short reach that share allows, until a round settles it.
     """
+    tolerance = index.tolerance
+    kept = batch.stress[0] > 0.0
+    share = float((index.flag_floor / tolerance)[~kept].max(initial=0.0))
+    loads = (batch.stress[0], batch.segment[0], batch.param[0], batch.depth[0])
+    while True:
+        last = share * tolerance.max() <= WORTH_A_NUMBER_KPA
+        floor = np.maximum(share * tolerance, WORTH_A_NUMBER_KPA)
+        found, settled = _first_not_behind_bone(atlas, index, batch, *loads, floor=floor)
+        if settled or last:
+            return found
+        share /= MOST_LOADED_STEP
+        loads = stresses_above(index, batch.points[0], batch.directions[0], float(batch.column[0]),
+                               batch.sheet_depth[0], pressure=batch.pressure_kpa, radius_mm=batch.radius_mm,
+                               floor=np.maximum(share * tolerance, WORTH_A_NUMBER_KPA))
+
+
+def _first_not_behind_bone(atlas: Atlas, index: LookupIndex, batch: PressBatch, stress: np.ndarray,
+                           segment: np.ndarray, param: np.ndarray, depth: np.ndarray, *, floor: np.ndarray,
+                           ) -> tuple[tuple[str, float, float] | None, bool]:
+    """Of the structures stressed above ``floor`` (kPa, each), the few with the highest stress over
+    tolerance, in that order: ``(name, depth, stress)`` of the first with no bone between the contact
+    and its critical point (``segment``, ``param``), and whether that settles it (one was found, or
+    :data:`MOST_LOADED_CHECKS` were checked)."""
     caps = index.capsules
-    pressure = batch.pressure_kpa
-    strain = float(tissue_strain(pressure))
-    sheets = batch.sheet_depth if batch.sheet_depth is not None else index.sheet_depths(batch.points,
-                                                                                        batch.directions)
-    reach = reach_mm(pressure, batch.radius_mm, strain, batch.column, floor_kpa=WORTH_A_NUMBER_KPA)
-
-    def loads_of(flag_load: float | np.ndarray) -> CapsuleLoads:
-        return stress_capsules(caps, batch.points, batch.directions, pad_mm=batch.radius_mm, strain=strain,
-                               columns=batch.column, sheet_depth=sheets, sheet_factor=index.sheet_factor,
-                               reach_mm=reach, need_load=WORTH_A_NUMBER_KPA / pressure, flag_load=flag_load)
-
-    # first only the structures that may take MOST_LOADED_SHARE of the pressure over the lowest
-    # tolerance (as a fraction of their own): when enough of them do, every structure left out
-    # lies below them all and cannot be among the few checked; else everything is computed
-    least = MOST_LOADED_SHARE * pressure / index.tolerance.min()  # stress over tolerance
-    loads = loads_of(MOST_LOADED_SHARE * index.tolerance / index.tolerance.min())
-    if np.count_nonzero(pressure * loads.load[0] / index.tolerance > least * (1 + 1e-9)) < MOST_LOADED_CHECKS:
-        loads = loads_of(0.0)
-    stress = pressure * loads.load[0]
-    ratio = stress / index.tolerance
-    for k in np.argsort(-ratio)[:MOST_LOADED_CHECKS]:
-        if stress[k] < WORTH_A_NUMBER_KPA:
-            return None
-        centre = critical_points(caps, loads.segment[0, k : k + 1], loads.param[0, k : k + 1])
-        towards = centre[0] - batch.points[0]
+    above = np.flatnonzero(stress >= floor)
+    checked = above[np.argsort(-(stress[above] / index.tolerance[above]), kind="stable")][:MOST_LOADED_CHECKS]
+    for k in checked:
+        j = segment[k]
+        towards = caps.a[j] + param[k] * (caps.b[j] - caps.a[j]) - batch.points[0]
         length = float(np.linalg.norm(towards))
-        rad = caps.radius[loads.segment[0, k]]
         bone = index.bones.first_hit(batch.points, (towards / max(length, 1e-9))[None])[0]
-        if bone >= length - rad - SHIELD_TOLERANCE_MM:
-            return atlas.structures[batch.ids[k]].name, float(loads.depth[0, k]), float(stress[k])
-    return None
+        if bone >= length - caps.radius[j] - SHIELD_TOLERANCE_MM:
+            return (atlas.structures[batch.ids[k]].name, float(depth[k]), float(stress[k])), True
+    return None, len(checked) == MOST_LOADED_CHECKS
 
 
 def _lower(name: str) -> str:

@@ -4,8 +4,9 @@
 kernels; for a single press the numpy calls (a few µs each, some forty of them) cost more than
 the work.  :func:`assess_one` gives the same :class:`~handatlas.lookup.press.PressBatch` (one
 row) with less of them: the stress kernel for the press, called directly
-(:func:`handatlas.lookup.capsules._stress_one`); pinning by the one definition,
-:func:`handatlas.lookup.pinning.pinned_against`, for the few structures the stress could flag;
+(:func:`handatlas.lookup.capsules._stress_one`); pinning by the one definition
+(:func:`handatlas.lookup.pinning.pinned_against`'s, its rule functions called on scalars in one
+compiled call) for the few structures the stress could flag;
 the levels (:func:`handatlas.lookup.model.level_codes`); then one compiled call for the
 shielding ray (:func:`~handatlas.lookup.pinning.shielding_ray`,
 :func:`~handatlas.lookup.pinning.is_shielded`) and the distance of every structure flagged, the
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from handatlas.lookup import model
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one, critical_points
+from handatlas.lookup.capsules import _stress_one
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     REFERENCE_FORCE_N,
@@ -34,7 +36,7 @@ from handatlas.lookup.model import (
     reach_mm,
     tissue_strain,
 )
-from handatlas.lookup.pinning import is_shielded, pinned_against, shielding_ray
+from handatlas.lookup.pinning import is_confined, is_pinned, is_shielded, shielding_ray
 
 if TYPE_CHECKING:
     from handatlas.lookup.index import LookupIndex
@@ -62,6 +64,29 @@ def _centre(a, b, j, t):
     :func:`handatlas.lookup.capsules.critical_points`)."""
     return (a[j, 0] + t * (b[j, 0] - a[j, 0]), a[j, 1] + t * (b[j, 1] - a[j, 1]),
             a[j, 2] + t * (b[j, 2] - a[j, 2]))
+
+
+@njit
+def _pinned(point, direction, could, segment, param, a, b, radius, backing, roofs, has_roofs, bones, gap_mm,
+            canal_mm):
+    """For each structure of ``could``: pinned (:func:`~handatlas.lookup.pinning.pinned_against`,
+    on scalars: :func:`~handatlas.lookup.pinning.is_pinned`, then
+    :func:`~handatlas.lookup.pinning.is_confined`)."""
+    px, py, pz = point[0], point[1], point[2]
+    dx, dy, dz = direction[0], direction[1], direction[2]
+    out = np.zeros(could.shape[0], dtype=np.bool_)
+    for n in range(could.shape[0]):
+        j = segment[0, could[n]]
+        cx, cy, cz = _centre(a, b, j, param[0, could[n]])
+        if is_pinned(first_hit_scaled(cx, cy, cz, dx, dy, dz, backing), radius[j], gap_mm):
+            out[n] = True
+        elif has_roofs:
+            depth = (cx - px) * dx + (cy - py) * dy + (cz - pz) * dz
+            roof = first_hit_scaled(cx, cy, cz, -dx, -dy, -dz, roofs)
+            if roof < depth:
+                out[n] = is_confined(roof, depth, first_hit_scaled(cx, cy, cz, dx, dy, dz, bones), radius[j],
+                                     canal_mm)
+    return out
 
 
 @njit
@@ -127,9 +152,10 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
     pinned = np.zeros(stress.shape, dtype=bool)
     could = np.flatnonzero(stress[0] > index.flag_floor)
     if len(could):
-        centres = critical_points(caps, segment[0, could], param[0, could])
-        many = np.repeat(points, len(could), axis=0), np.repeat(directions, len(could), axis=0)
-        pinned[0, could] = pinned_against(index, *many, centres, caps.radius[segment[0, could]])
+        roofs = index.bones if index.roofs is None else index.roofs  # (not looked at without roofs)
+        pinned[0, could] = _pinned(points[0], directions[0], could, segment, param, caps.a, caps.b,
+                                   caps.radius, index.backing.tree, roofs.tree, index.roofs is not None,
+                                   index.bones.tree, pinning.pinned_gap_mm(), float(model.CANAL_DEPTH_MM))
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
@@ -142,3 +168,27 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
                       stress, level, at_risk, shielded, pinned, depth, offset, distance, segment, param,
                       columns, strain * columns, np.asarray(sheets, dtype=np.float64).reshape(1, -1))
+
+
+def stresses_above(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
+                   sheets: np.ndarray, *, pressure: float, radius_mm: float, floor: np.ndarray,
+                   ) -> tuple[np.ndarray, ...]:
+    """``(stress, segment, param, depth)`` (each ``(k,)``) of one press of ``pressure`` for every
+    structure that may be stressed above ``floor`` (kPa, each; the others are left at zero), within
+    the reach of the lowest floor: the stress kernel's row
+    (:func:`handatlas.lookup.capsules.stress_capsules`) in one compiled call."""
+    caps = index.capsules
+    points = np.ascontiguousarray(point, dtype=np.float64).reshape(1, 3)
+    directions = np.ascontiguousarray(direction, dtype=np.float64).reshape(1, 3)
+    columns = np.array([column], dtype=np.float64)
+    strain = float(tissue_strain(pressure))
+    least = float(floor.min())
+    reach = reach_mm(pressure, radius_mm, strain, columns, floor_kpa=least)
+    stress, depth, _, segment, param = _stress(
+        points, directions, float(radius_mm), strain, strain, columns,
+        np.ascontiguousarray(sheets, dtype=np.float64).reshape(1, -1), index.sheet_factor,
+        np.ascontiguousarray(reach, dtype=np.float64), caps.kernel_geometry, halfspace_table(), TABLE_STEP,
+        influence_envelope(), least / pressure, np.ascontiguousarray(floor / pressure, dtype=np.float64),
+        np.full((1, len(caps.ids)), np.inf), pressure)
+    return stress[0], segment[0], param[0], depth[0]
+
