@@ -143,3 +143,21 @@ def test_dorsum_at_light_pressure(atlas):
                                                ("index_distal_phalanx_dorsal", "median")])
 def test_report_territory(atlas, lid, expected):
     assert atlas.press(lid, grade="light").territory == expected
+
+
+def test_every_report_quotes_a_depth_under_the_skin(atlas):
+    """A structure lies under the skin (0.5-1.4 mm thick, ANATOMY.md), so no report may quote it
+    0 mm deep: its depth is measured at the structure, to the nearest skin, not from the contact's
+    tangent plane (which cuts into the tissue where the skin curves away: over Guyon's canal, whose
+    landmark's axis tilts 39 degrees, and in the web spaces, where the fingers' sides rise on both sides)."""
+    shallow = []
+    for lid in atlas.landmarks:
+        for grade in GRADES:
+            report = atlas.press(lid, grade=grade)
+            quoted = [(a.id, a.depth_mm) for a in (*report.at_risk, *report.shielded)]
+            if report.most_loaded:
+                quoted.append((report.most_loaded[0], report.most_loaded[1]))
+            shallow += [(lid, grade, sid, round(depth, 2)) for sid, depth in quoted if depth < 0.5]
+    assert not shallow
+    artery = next(a for a in atlas.press("guyons_canal", grade="moderate").at_risk if a.id == "ulnar_artery")
+    assert f"{artery.depth_mm:.1f} mm deep" in atlas.press("guyons_canal", grade="moderate").message

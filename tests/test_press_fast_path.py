@@ -91,7 +91,8 @@ def most_loaded_straightforward(atlas, index: LookupIndex, report) -> tuple[str,
         length = float(np.linalg.norm(centre - report.point))
         bone = index.bones.first_hit(point, ((centre - report.point) / length)[None])[0]
         if bone >= length - caps.radius[loads.segment[0, k]] - SHIELD_TOLERANCE_MM:
-            return atlas.structures[caps.ids[k]].name, float(loads.depth[0, k]), float(stress[k])
+            depth = index.depth_below_skin(centre[None], caps.radius[loads.segment[0, k : k + 1]])[0]
+            return atlas.structures[caps.ids[k]].name, float(depth), float(stress[k])
     return None
 
 

@@ -548,6 +548,20 @@ def _filled(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(arr, shape))
 
 
+@njit
+def below_skin(skin_mm, radius_mm):
+    """The depth of a structure (``depth_mm`` of a report): its nearest surface below the skin, from
+    ``skin_mm``, the distance from its critical point's centre to the nearest point of the
+    undeformed skin, and ``radius_mm``, its capsule radius there.
+
+    Under skin that is flat around the contact this is the depth along the press axis; it is
+    measured at the structure, not from the contact's tangent plane, because where the skin curves
+    away from the contact (a web space, the slope of the hypothenar eminence over Guyon's canal) a
+    structure can lie level with the contact point, yet under millimetres of skin and fat.
+    """
+    return np.maximum(skin_mm - radius_mm, 0.0)
+
+
 def critical_points(capsules: CapsuleSet, segments: np.ndarray, params: np.ndarray) -> np.ndarray:
     """Centre-line points at ``params`` along ``segments`` (the most loaded sample of each)."""
     a, b = capsules.a[segments], capsules.b[segments]

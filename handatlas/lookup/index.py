@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.lookup.bvh import MeshRays, axis_rays
-from handatlas.lookup.capsules import CapsuleSet
+from handatlas.lookup.capsules import CapsuleSet, below_skin
 from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.model import (
     AVOID_TISSUES,
@@ -208,6 +208,12 @@ class LookupIndex:
     @cached_property
     def everything(self) -> MeshRays | RayIndex:
         return self.rays({sid: self.atlas.mesh(sid) for sid in self.atlas.with_geometry()})
+
+    def depth_below_skin(self, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+        """:func:`~handatlas.lookup.capsules.below_skin` of structures with critical points ``centres``
+        (m, 3) and capsule radii ``radii`` (m,) there."""
+        closest, _ = self.skin.closest(centres)
+        return below_skin(np.linalg.norm(closest - centres, axis=1), np.asarray(radii, dtype=np.float64))
 
     @cached_property
     def skin(self) -> SurfaceQuery:

@@ -16,7 +16,8 @@ the geometry the model needs, for one press or many:
   :func:`handatlas.lookup.pinning.pinned_against`).
 
 For each structure, ``depth_mm`` is its nearest surface below the undeformed skin along the
-inward axis, at its most loaded point, and ``distance_mm`` the straight distance from the contact
+inward axis, at its most loaded point (measured from the skin above it,
+:func:`handatlas.lookup.capsules.below_skin`), and ``distance_mm`` the straight distance from the contact
 point to its surface.  The verdict is the worst level of the structures flagged and not shielded.
 """
 
@@ -332,6 +333,12 @@ def assess(
         check = flagged[rows, cols]
         rows, cols, centre, rad = rows[check], cols[check], centre[check], rad[check]
         shielded[rows, cols] = behind_bone(index, points[rows], centre, rad)
+    depth = loads.depth.copy()
+    rows, cols = np.nonzero(loads.segment >= 0)
+    if len(rows):
+        seg = loads.segment[rows, cols]
+        centres = critical_points(caps, seg, loads.param[rows, cols])
+        depth[rows, cols] = index.depth_below_skin(centres, caps.radius[seg])
     distance = np.full(stress.shape, np.nan)
     if with_distance:
         rows, cols = np.nonzero(flagged)
@@ -339,7 +346,7 @@ def assess(
     at_risk = flagged & ~shielded
     verdict = np.where(at_risk, level, SAFE).max(axis=1, initial=SAFE).astype(np.int8)
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
-                      stress, level, at_risk, flagged & shielded, pinned, loads.depth, loads.offset,
+                      stress, level, at_risk, flagged & shielded, pinned, depth, loads.offset,
                       distance, loads.segment, loads.param, column, strain * column, sheets)
 
 

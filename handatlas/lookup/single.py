@@ -22,7 +22,7 @@ import numpy as np
 
 from handatlas.lookup import model
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one
+from handatlas.lookup.capsules import _stress_one, below_skin
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     REFERENCE_FORCE_N,
@@ -37,6 +37,7 @@ from handatlas.lookup.model import (
     tissue_strain,
 )
 from handatlas.lookup.pinning import is_confined, is_pinned, is_shielded, shielding_ray
+from handatlas.lookup.surface import _closest_bvh
 
 if TYPE_CHECKING:
     from handatlas.lookup.index import LookupIndex
@@ -87,6 +88,21 @@ def _pinned(point, direction, could, segment, param, a, b, radius, backing, roof
                 out[n] = is_confined(roof, depth, first_hit_scaled(cx, cy, cz, dx, dy, dz, bones), radius[j],
                                      canal_mm)
     return out
+
+
+@njit
+def _depths_below_skin(segment, param, a, b, radius, skin_vertices, skin_faces, skin_tree, depth):
+    """:func:`~handatlas.lookup.capsules.below_skin` of every structure with a critical point, into
+    ``depth`` (the nearest skin point through the skin's BVH,
+    :meth:`~handatlas.lookup.surface.SurfaceQuery.closest_one`)."""
+    centre, nearest = np.empty(3), np.empty(3)
+    for s in range(segment.shape[1]):
+        j = segment[0, s]
+        if j < 0:
+            continue
+        centre[0], centre[1], centre[2] = _centre(a, b, j, param[0, s])
+        _closest_bvh(centre, skin_vertices, skin_faces, *skin_tree, nearest)
+        depth[0, s] = below_skin(np.sqrt(((centre - nearest) ** 2).sum()), radius[j])
 
 
 @njit
@@ -148,6 +164,7 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
         caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(),
         flag_floor_kpa() / reference, index.flag_floor / pressure,
         np.ascontiguousarray(_flag_reach(index, pressure, radius_mm, strain, columns)), pressure)
+    _depths_below_skin(segment, param, caps.a, caps.b, caps.radius, *index.skin.bvh, depth)
     # bone behind is looked for where a structure could be flagged (as assess does)
     pinned = np.zeros(stress.shape, dtype=bool)
     could = np.flatnonzero(stress[0] > index.flag_floor)
@@ -190,5 +207,6 @@ def stresses_above(index: LookupIndex, point: np.ndarray, direction: np.ndarray,
         np.ascontiguousarray(reach, dtype=np.float64), caps.kernel_geometry, halfspace_table(), TABLE_STEP,
         influence_envelope(), least / pressure, np.ascontiguousarray(floor / pressure, dtype=np.float64),
         np.full((1, len(caps.ids)), np.inf), pressure)
+    _depths_below_skin(segment, param, caps.a, caps.b, caps.radius, *index.skin.bvh, depth)
     return stress[0], segment[0], param[0], depth[0]
 

@@ -216,6 +216,12 @@ class SurfaceQuery:
         order, nodes = hierarchy(self.vertices[self.faces])
         return (order.astype(np.int64), *nodes)
 
+    @cached_property
+    def bvh(self) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """``(vertices, faces, hierarchy)``: what :func:`_closest_bvh` reads after the point (pass as
+        ``*bvh``, then the output point)."""
+        return self.vertices, self.faces, self._hierarchy
+
     def closest_one(self, point: np.ndarray) -> tuple[np.ndarray, int]:
         """The closest surface point ``(3,)`` to one point and its face, through a BVH (faster than
         :meth:`closest` for one point).  Where several faces are equally near (a point nearest to
