@@ -84,7 +84,8 @@ def test_anatomical_snuffbox(atlas):
     under a point smaller than a thumb pad (a vein over soft tissue is flagged from 225 kPa)."""
     moderate = atlas.press("anatomical_snuffbox", grade="moderate")
     assert moderate.at_risk[0].id == "radial_artery" and moderate.at_risk[0].pinned
-    assert {"radial_artery", "radial_nerve_superficial_branch"} <= set(flagged(atlas, "anatomical_snuffbox", "firm"))
+    firm = set(flagged(atlas, "anatomical_snuffbox", "firm"))
+    assert {"radial_artery", "radial_nerve_superficial_branch"} <= firm
     fingertip = atlas.press("anatomical_snuffbox", grade="firm", radius_mm=5.0)
     assert "cephalic_vein" in [a.id for a in fingertip.at_risk]
 
