@@ -406,8 +406,10 @@ def press_result(state: HandState) -> pn.Column:
             worst, bar = str(stroke["verdict"]), ""
         elif report:
             worst = str(report["verdict"])
-            where = f"at {landmark_phrase(atlas, report['landmark'])}" if report["landmark"] else "here"
-            head = f"**{worst.upper()}** — {report['grade']} press {where}: {report['message']}"
+            # the message names the grade and the place ("Avoid firm pressure here: ..."): the head
+            # adds only the verdict and the landmark's name
+            where = f" at {landmark_phrase(atlas, report['landmark'])}" if report["landmark"] else ""
+            head = f"**{worst.upper()}**{where} — {report['message']}"
             body, bar = _press_html(atlas, report), depth_bar(report, atlas)
         else:
             worst, head, body, bar = "", "", "", ""
