@@ -65,7 +65,7 @@ def test_press_equals_straightforward_evaluation(atlas, reference, skin_points, 
             assert item.level == LEVELS[slow.level[i, k]], (where, sid)
             assert item.pinned == bool(slow.pinned[i, k]), (where, sid)
             assert (item in report.shielded) == bool(slow.shielded[i, k]), (where, sid)
-            assert item.depth_mm == pytest.approx(slow.depth[i, k], rel=1e-9), (where, sid)
+            assert item.depth_mm == pytest.approx(slow.skin_depth[i, k], rel=1e-9), (where, sid)
             assert item.distance_mm == pytest.approx(slow.distance[i, k], rel=1e-9), (where, sid)
         assert report.sink_mm == pytest.approx(slow.sink[i], rel=1e-9), where
         flagged_somewhere += bool(expected)
@@ -91,7 +91,8 @@ def most_loaded_straightforward(atlas, index: LookupIndex, report) -> tuple[str,
         length = float(np.linalg.norm(centre - report.point))
         bone = index.bones.first_hit(point, ((centre - report.point) / length)[None])[0]
         if bone >= length - caps.radius[loads.segment[0, k]] - SHIELD_TOLERANCE_MM:
-            depth = index.depth_below_skin(centre[None], caps.radius[loads.segment[0, k : k + 1]])[0]
+            radius = caps.radius[loads.segment[0, k : k + 1]]
+            depth = index.depth_below_skin(point, axis, centre[None], radius, loads.depth[0, k : k + 1])[0]
             return atlas.structures[caps.ids[k]].name, float(depth), float(stress[k])
     return None
 

@@ -22,6 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
+from handatlas.lookup.bvh import first_hit_scaled
 from handatlas.lookup.jit import njit, prange
 
 #: Consecutive segments (of one structure) per chunk of the branch and bound.
@@ -549,17 +550,43 @@ def _filled(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 @njit
-def below_skin(skin_mm, radius_mm):
-    """The depth of a structure (``depth_mm`` of a report): its nearest surface below the skin, from
-    ``skin_mm``, the distance from its critical point's centre to the nearest point of the
-    undeformed skin, and ``radius_mm``, its capsule radius there.
+def below_skin(back_mm, towards_mm, radius_mm, plane_mm):
+    """The depth of a structure that a report quotes (``depth_mm``): its nearest surface below the
+    undeformed skin, by the shorter way out from its critical point's centre, ``back_mm`` back
+    along the press axis or ``towards_mm`` straight towards the contact point (each to where it
+    leaves the skin), less its capsule radius ``radius_mm``; ``plane_mm`` (its depth below the
+    contact's tangent plane) where neither way meets the skin.
 
-    Under skin that is flat around the contact this is the depth along the press axis; it is
-    measured at the structure, not from the contact's tangent plane, because where the skin curves
-    away from the contact (a web space, the slope of the hypothenar eminence over Guyon's canal) a
-    structure can lie level with the contact point, yet under millimetres of skin and fat.
+    Where the skin is flat around the contact the first is the depth along the axis.  It is measured
+    at the structure, not from the contact's tangent plane, because where the skin curves away from
+    the contact (a web space, the slope of the hypothenar eminence over Guyon's canal) a structure
+    can lie level with the contact point, yet under millimetres of skin and fat: the second way
+    out finds them.
     """
-    return np.maximum(skin_mm - radius_mm, 0.0)
+    way = min(back_mm, towards_mm)
+    if not np.isfinite(way):
+        return plane_mm
+    return max(way - radius_mm, 0.0)
+
+
+@njit
+def skin_depths(points, directions, centres, radii, plane, skin, out):
+    """:func:`below_skin` for each press point, axis, critical point, capsule radius and plane depth
+    (``skin``: the skin's compiled BVH, :attr:`handatlas.lookup.bvh.MeshRays.tree`)."""
+    for m in range(points.shape[0]):
+        cx, cy, cz = centres[m, 0], centres[m, 1], centres[m, 2]
+        back = first_hit_scaled(cx, cy, cz, -directions[m, 0], -directions[m, 1], -directions[m, 2], skin)
+        tx, ty, tz = points[m, 0] - cx, points[m, 1] - cy, points[m, 2] - cz
+        length = np.sqrt(tx * tx + ty * ty + tz * tz)
+        towards = first_hit_scaled(cx, cy, cz, tx, ty, tz, skin) * length if length > 0.0 else np.inf
+        out[m] = below_skin(back, towards, radii[m], plane[m])
+
+
+@njit
+def below_skin_all(back, towards, radii, plane, out):
+    """:func:`below_skin` of arrays (the ways out found by another ray engine)."""
+    for m in range(back.shape[0]):
+        out[m] = below_skin(back[m], towards[m], radii[m], plane[m])
 
 
 def critical_points(capsules: CapsuleSet, segments: np.ndarray, params: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from handatlas.lookup.bvh import MeshRays, axis_rays
-from handatlas.lookup.capsules import CapsuleSet, below_skin
+from handatlas.lookup.capsules import CapsuleSet, below_skin_all, skin_depths
 from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.model import (
     AVOID_TISSUES,
@@ -209,11 +209,32 @@ class LookupIndex:
     def everything(self) -> MeshRays | RayIndex:
         return self.rays({sid: self.atlas.mesh(sid) for sid in self.atlas.with_geometry()})
 
-    def depth_below_skin(self, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    @cached_property
+    def skin_rays(self) -> MeshRays | RayIndex:
+        """Ray index over the skin alone (the depth of a structure below it)."""
+        return self.rays({"skin": self.atlas.skin})
+
+    def depth_below_skin(self, points: np.ndarray, directions: np.ndarray, centres: np.ndarray,
+                         radii: np.ndarray, plane: np.ndarray) -> np.ndarray:
         """:func:`~handatlas.lookup.capsules.below_skin` of structures with critical points ``centres``
-        (m, 3) and capsule radii ``radii`` (m,) there."""
-        closest, _ = self.skin.closest(centres)
-        return below_skin(np.linalg.norm(closest - centres, axis=1), np.asarray(radii, dtype=np.float64))
+        (m, 3), capsule radii ``radii`` and depths below the tangent plane ``plane`` (m,), pressed
+        at ``points`` (m, 3) along ``directions`` (m, 3)."""
+        centres = np.ascontiguousarray(centres, dtype=np.float64)
+        out = np.empty(len(centres))
+        if len(centres) == 0:
+            return out
+        radii, plane = np.asarray(radii, dtype=np.float64), np.asarray(plane, dtype=np.float64)
+        if isinstance(self.skin_rays, MeshRays):  # one compiled call
+            skin_depths(np.ascontiguousarray(points, dtype=np.float64),
+                        np.ascontiguousarray(directions, dtype=np.float64), centres, radii, plane,
+                        self.skin_rays.tree, out)
+            return out
+        back = self.skin_rays.first_hit(centres, -np.asarray(directions, dtype=np.float64))
+        towards = np.asarray(points, dtype=np.float64) - centres
+        length = np.linalg.norm(towards, axis=1)
+        hit = self.skin_rays.first_hit(centres, np.where(length[:, None] > 0, towards, 1.0))
+        below_skin_all(back, np.where(length > 0, hit * length, np.inf), radii, plane, out)
+        return out
 
     @cached_property
     def skin(self) -> SurfaceQuery:

@@ -211,8 +211,9 @@ class PressBatch:
     pinned : (n, k) bool
         Bone within a few mm behind the structure (checked where it could be flagged).
     depth, offset : (n, k) float
-        Depth below the undeformed skin and lateral offset of each structure's most loaded
-        point (mm; ``inf`` where nothing reaches it).
+        Depth below the contact's tangent plane and lateral offset from the axis of each
+        structure's most loaded point, the model's ``z`` and ``rho`` (mm; ``inf`` where nothing
+        reaches it).
     distance : (n, k) float
         Contact point to surface of the flagged structures, for single presses (``NaN``
         elsewhere and in batches).
@@ -222,6 +223,10 @@ class PressBatch:
         Soft tissue above the first bone on each axis (capped) and the modelled sink (mm).
     sheet_depth : (n, s) float
         Mid-depth of each fascial sheet on each axis (``inf`` where the axis misses it).
+    skin_depth : (n, k) float
+        The depth a report quotes of each flagged structure, below the skin
+        (:func:`handatlas.lookup.capsules.below_skin`), for single presses (``NaN`` elsewhere and in
+        batches, as ``distance``).
     """
 
     ids: tuple[str, ...]
@@ -244,6 +249,7 @@ class PressBatch:
     column: np.ndarray
     sink: np.ndarray
     sheet_depth: np.ndarray | None = None
+    skin_depth: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- the batch core
@@ -333,21 +339,20 @@ def assess(
         check = flagged[rows, cols]
         rows, cols, centre, rad = rows[check], cols[check], centre[check], rad[check]
         shielded[rows, cols] = behind_bone(index, points[rows], centre, rad)
-    depth = loads.depth.copy()
-    rows, cols = np.nonzero(loads.segment >= 0)
-    if len(rows):
-        seg = loads.segment[rows, cols]
-        centres = critical_points(caps, seg, loads.param[rows, cols])
-        depth[rows, cols] = index.depth_below_skin(centres, caps.radius[seg])
     distance = np.full(stress.shape, np.nan)
+    skin_depth = np.full(stress.shape, np.nan)
     if with_distance:
         rows, cols = np.nonzero(flagged)
         distance[rows, cols] = surface_distances(caps, points[rows], cols)
+        seg = loads.segment[rows, cols]
+        skin_depth[rows, cols] = index.depth_below_skin(points[rows], directions[rows],
+                                                        critical_points(caps, seg, loads.param[rows, cols]),
+                                                        caps.radius[seg], loads.depth[rows, cols])
     at_risk = flagged & ~shielded
     verdict = np.where(at_risk, level, SAFE).max(axis=1, initial=SAFE).astype(np.int8)
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
-                      stress, level, at_risk, flagged & shielded, pinned, depth, loads.offset,
-                      distance, loads.segment, loads.param, column, strain * column, sheets)
+                      stress, level, at_risk, flagged & shielded, pinned, loads.depth, loads.offset,
+                      distance, loads.segment, loads.param, column, strain * column, sheets, skin_depth)
 
 
 def _flag_reach(index: LookupIndex, pressure: float, radius_mm: float, strain: float,
@@ -481,7 +486,7 @@ def press(
     if flagged:
         level, stress, pinned, shield = (x[0].tolist() for x in (batch.level, batch.stress, batch.pinned,
                                                                 batch.shielded))
-        depth, distance = batch.depth[0].tolist(), batch.distance[0].tolist()
+        depth, distance = batch.skin_depth[0].tolist(), batch.distance[0].tolist()
         tolerance, pinned_tolerance = index.tolerance_list
         for k in flagged:
             s = atlas.structures[batch.ids[k]]
@@ -543,7 +548,8 @@ def _first_not_behind_bone(atlas: Atlas, index: LookupIndex, batch: PressBatch, 
                            ) -> tuple[tuple[str, float, float] | None, bool]:
     """Of the structures stressed above ``floor`` (kPa, each), the few with the highest stress over
     tolerance, in that order: ``(name, depth, stress)`` of the first with no bone between the contact
-    and its critical point (``segment``, ``param``), and whether that settles it (one was found, or
+    and its critical point (``segment``, ``param``; ``depth`` below the tangent plane, quoted below
+    the skin), and whether that settles it (one was found, or
     :data:`MOST_LOADED_CHECKS` were checked)."""
     caps = index.capsules
     above = np.flatnonzero(stress >= floor)
@@ -554,7 +560,9 @@ def _first_not_behind_bone(atlas: Atlas, index: LookupIndex, batch: PressBatch, 
         length = float(np.linalg.norm(towards))
         bone = index.bones.first_hit(batch.points, (towards / max(length, 1e-9))[None])[0]
         if bone >= length - caps.radius[j] - SHIELD_TOLERANCE_MM:
-            return (atlas.structures[batch.ids[k]].name, float(depth[k]), float(stress[k])), True
+            quoted = index.depth_below_skin(batch.points, batch.directions, (batch.points[0] + towards)[None],
+                                            caps.radius[j : j + 1], depth[k : k + 1])[0]
+            return (atlas.structures[batch.ids[k]].name, float(quoted), float(stress[k])), True
     return None, len(checked) == MOST_LOADED_CHECKS
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from handatlas.lookup import model
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one, below_skin
+from handatlas.lookup.capsules import _stress_one, skin_depths
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     REFERENCE_FORCE_N,
@@ -37,7 +37,6 @@ from handatlas.lookup.model import (
     tissue_strain,
 )
 from handatlas.lookup.pinning import is_confined, is_pinned, is_shielded, shielding_ray
-from handatlas.lookup.surface import _closest_bvh
 
 if TYPE_CHECKING:
     from handatlas.lookup.index import LookupIndex
@@ -91,28 +90,17 @@ def _pinned(point, direction, could, segment, param, a, b, radius, backing, roof
 
 
 @njit
-def _depths_below_skin(segment, param, a, b, radius, skin_vertices, skin_faces, skin_tree, depth):
-    """:func:`~handatlas.lookup.capsules.below_skin` of every structure with a critical point, into
-    ``depth`` (the nearest skin point through the skin's BVH,
-    :meth:`~handatlas.lookup.surface.SurfaceQuery.closest_one`)."""
-    centre, nearest = np.empty(3), np.empty(3)
-    for s in range(segment.shape[1]):
-        j = segment[0, s]
-        if j < 0:
-            continue
-        centre[0], centre[1], centre[2] = _centre(a, b, j, param[0, s])
-        _closest_bvh(centre, skin_vertices, skin_faces, *skin_tree, nearest)
-        depth[0, s] = below_skin(np.sqrt(((centre - nearest) ** 2).sum()), radius[j])
-
-
-@njit
-def _shielding_and_distance(point, flagged, segment, param, a, b, radius, bounds, tolerance_mm, bones):
-    """For each flagged structure: whether bone shields it, and the distance from the contact to its
-    surface (as :func:`handatlas.lookup.capsules.surface_distances`); ``nan`` for the others."""
+def _shielding_and_distance(point, direction, flagged, segment, param, plane, a, b, radius, bounds,
+                            tolerance_mm, bones, skin):
+    """For each flagged structure: whether bone shields it, the distance from the contact to its
+    surface (as :func:`handatlas.lookup.capsules.surface_distances`) and its depth below the skin
+    (:func:`handatlas.lookup.capsules.skin_depths`); ``nan`` for the others."""
     k = flagged.shape[1]
     px, py, pz = point[0], point[1], point[2]
     shield = np.zeros((1, k), dtype=np.bool_)
     distance = np.full((1, k), np.nan)
+    below = np.full((1, k), np.nan)
+    one = np.empty(1)
     for s in range(k):
         if not flagged[0, s]:
             continue
@@ -130,7 +118,10 @@ def _shielding_and_distance(point, flagged, segment, param, a, b, radius, bounds
             qx, qy, qz = rx - q * vx, ry - q * vy, rz - q * vz
             best = min(best, np.sqrt(qx * qx + qy * qy + qz * qz) - radius[m])
         distance[0, s] = best
-    return shield, distance
+        skin_depths(point.reshape(1, 3), direction.reshape(1, 3), np.array([[cx, cy, cz]]), radius[j : j + 1],
+                    plane[0, s : s + 1], skin, one)
+        below[0, s] = one[0]
+    return shield, distance, below
 
 
 def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
@@ -164,7 +155,6 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
         caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(),
         flag_floor_kpa() / reference, index.flag_floor / pressure,
         np.ascontiguousarray(_flag_reach(index, pressure, radius_mm, strain, columns)), pressure)
-    _depths_below_skin(segment, param, caps.a, caps.b, caps.radius, *index.skin.bvh, depth)
     # bone behind is looked for where a structure could be flagged (as assess does)
     pinned = np.zeros(stress.shape, dtype=bool)
     could = np.flatnonzero(stress[0] > index.flag_floor)
@@ -176,15 +166,15 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
     tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
     level = level_codes(stress, tolerance, index.can_avoid[None, :])
     flagged = level > SAFE
-    shield, distance = _shielding_and_distance(points[0], flagged, segment, param, caps.a, caps.b,
-                                               caps.radius, caps.structure_bounds,
-                                               float(pinning.SHIELD_TOLERANCE_MM), index.bones.tree)
+    shield, distance, below = _shielding_and_distance(
+        points[0], directions[0], flagged, segment, param, depth, caps.a, caps.b, caps.radius,
+        caps.structure_bounds, float(pinning.SHIELD_TOLERANCE_MM), index.bones.tree, index.skin_rays.tree)
     shielded = flagged & shield
     at_risk = flagged & ~shield
     verdict = np.array([level[at_risk].max(initial=SAFE)], dtype=np.int8)
     return PressBatch(caps.ids, points, directions, float(force_n), pressure, float(radius_mm), verdict,
                       stress, level, at_risk, shielded, pinned, depth, offset, distance, segment, param,
-                      columns, strain * columns, np.asarray(sheets, dtype=np.float64).reshape(1, -1))
+                      columns, strain * columns, np.asarray(sheets, dtype=np.float64).reshape(1, -1), below)
 
 
 def stresses_above(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
@@ -207,6 +197,5 @@ def stresses_above(index: LookupIndex, point: np.ndarray, direction: np.ndarray,
         np.ascontiguousarray(reach, dtype=np.float64), caps.kernel_geometry, halfspace_table(), TABLE_STEP,
         influence_envelope(), least / pressure, np.ascontiguousarray(floor / pressure, dtype=np.float64),
         np.full((1, len(caps.ids)), np.inf), pressure)
-    _depths_below_skin(segment, param, caps.a, caps.b, caps.radius, *index.skin.bvh, depth)
     return stress[0], segment[0], param[0], depth[0]
 
