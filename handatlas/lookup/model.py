@@ -46,7 +46,7 @@ import difflib
 import math
 import os
 import tempfile
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -426,6 +426,14 @@ def reach_radii(need: float) -> float:
     return below[0] * BOUND_STEP if len(below) else math.sqrt(1.5 / need)
 
 
+@lru_cache(maxsize=64)
+def _reach_radii_of(needs: tuple[float, ...]) -> np.ndarray:
+    """:func:`reach_radii` of several needs, as an array (cached: one per grade and pad)."""
+    out = np.array([reach_radii(x) for x in needs])
+    out.flags.writeable = False
+    return out
+
+
 def reach_mm(pressure: float, radius_mm: float, strain: float, column_mm: np.ndarray | float,
              *, floor_kpa: float | None = None) -> np.ndarray:
     """Distance (mm) from the contact beyond which no structure can be flagged, per press.
@@ -438,7 +446,7 @@ def reach_mm(pressure: float, radius_mm: float, strain: float, column_mm: np.nda
     need = (flag_floor_kpa() if floor_kpa is None else np.asarray(floor_kpa, dtype=np.float64)) / max(
         pressure, 1e-12)
     radii = (reach_radii(float(need)) if np.ndim(need) == 0
-             else np.array([reach_radii(float(x)) for x in np.ravel(need)]).reshape(np.shape(need)))
+             else _reach_radii_of(tuple(np.ravel(need).tolist())).reshape(np.shape(need)))
     column = np.minimum(np.asarray(column_mm, dtype=np.float64), COLUMN_MAX_MM)
     return np.minimum(radii * radius_mm / (1.0 - strain), radii * radius_mm + strain * column)
 
