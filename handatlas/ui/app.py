@@ -38,7 +38,7 @@ from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.server import current_identity, make_server
-from handatlas.ui.state import MODES, HandState, guarded, safety_codes, shown_at_start
+from handatlas.ui.state import MODES, HandState, guarded, shown_at_start
 from handatlas.ui.theme import Accessible
 from handatlas.ui.views import (
     exam_notice,
@@ -353,18 +353,15 @@ class HandApp(pn.viewable.Viewer):
 
 @functools.lru_cache(maxsize=2)
 def shared_atlas(folder: str | None = None) -> Atlas:
-    """The atlas (default the shipped one) with its lookup index and display meshes warmed up, and
-    the safety maps of the opening pad made (the first map of a pad costs ~0.7 s, the others of
-    that pad a few ms: the first student to choose a map should not wait for it).
+    """The atlas (default the shipped one) with its lookup index and display meshes warmed up.
 
-    Built once per process and shared read-only by every session.
+    Built once per process and shared read-only by every session.  It runs before the fork of
+    ``--num-procs``, so nothing here may start threads (numba's parallel kernels, Embree's batches):
+    a safety map made here cost one of two forked processes in a test run.
     """
     atlas = load_atlas(folder)
     display_meshes(atlas, shown_at_start(atlas))
     atlas.press(next(iter(atlas.landmarks.values())).point)  # warms the numba kernels and ray engines
-    radius = float(HandState.param.radius_mm.default)
-    for grade in ("firm", "moderate", "light"):  # firm first: its presses serve the lighter grades
-        safety_codes(atlas, grade, radius)
     return atlas
 
 
