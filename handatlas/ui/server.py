@@ -315,4 +315,23 @@ def make_server(
         **kwargs,
     )
     _swap_handlers(server)
+    _without_unused_scripts(server)
     return server
+
+
+#: BokehJS bundles a page loads that the app never uses: WebGL plotting (the app has no Bokeh plot;
+#: its 3D view is vtk.js).  Panel keeps every bundle but MathJax's; bokeh-tables stays (Panel's
+#: own bundle needs it).
+UNUSED_BUNDLES = frozenset({"bokeh-gl"})
+
+
+def _without_unused_scripts(server: Server) -> None:
+    """Pages leave out :data:`UNUSED_BUNDLES` (194 KB of script a page otherwise parses)."""
+    tornado = server._tornado
+    resources = tornado.resources
+
+    def used(absolute_url: Any = None) -> Any:
+        found = resources(absolute_url)
+        return found.clone(components=[c for c in found.components if c not in UNUSED_BUNDLES])
+
+    tornado.resources = used
