@@ -183,13 +183,17 @@ def _hit_triangle(f, ox, oy, oz, dx, dy, dz, v0, e1, e2, normal, normal_len):
 
 
 @njit
+def _inverse(d):
+    """``1 / d`` for the slab test, a huge number for a zero component."""
+    return 1.0 / d if d != 0.0 else 1e300
+
+
+@njit
 def first_hit_one(ox, oy, oz, dx, dy, dz, t_min, node_lo, node_hi, node_left, node_start, node_count,
                   v0, e1, e2, normal, normal_len):
     """``(distance, triangle)`` of the first hit at ``t >= t_min`` of a ray with a unit direction
     (``(inf, -1)`` when there is none)."""
-    ix = 1.0 / dx if dx != 0.0 else 1e300
-    iy = 1.0 / dy if dy != 0.0 else 1e300
-    iz = 1.0 / dz if dz != 0.0 else 1e300
+    ix, iy, iz = _inverse(dx), _inverse(dy), _inverse(dz)
     best, face = np.inf, -1
     stack = np.empty(STACK, dtype=np.int64)
     stack[0] = 0
@@ -231,9 +235,7 @@ def all_hits_one(ox, oy, oz, dx, dy, dz, t_min, t_max, node_lo, node_hi, node_le
     """Every hit of a ray (unit direction) with ``t_min <= t <= t_max``, unsorted, into ``out_t`` and
     ``out_face``; returns how many there are (may exceed the buffers' length: then only the
     first fill them, and the caller asks again with larger buffers)."""
-    ix = 1.0 / dx if dx != 0.0 else 1e300
-    iy = 1.0 / dy if dy != 0.0 else 1e300
-    iz = 1.0 / dz if dz != 0.0 else 1e300
+    ix, iy, iz = _inverse(dx), _inverse(dy), _inverse(dz)
     count = 0
     stack = np.empty(STACK, dtype=np.int64)
     stack[0] = 0

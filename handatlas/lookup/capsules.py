@@ -570,16 +570,23 @@ def below_skin(back_mm, towards_mm, radius_mm, plane_mm):
 
 
 @njit
+def skin_depth(px, py, pz, dx, dy, dz, cx, cy, cz, radius_mm, plane_mm, skin):
+    """:func:`below_skin` of one structure: contact ``p``, unit inward axis ``d``, critical point's
+    centre ``c`` (``skin``: the skin's compiled BVH, :attr:`handatlas.lookup.bvh.MeshRays.tree`)."""
+    back = first_hit_scaled(cx, cy, cz, -dx, -dy, -dz, skin)
+    tx, ty, tz = px - cx, py - cy, pz - cz
+    length = np.sqrt(tx * tx + ty * ty + tz * tz)
+    towards = first_hit_scaled(cx, cy, cz, tx, ty, tz, skin) * length if length > 0.0 else np.inf
+    return below_skin(back, towards, radius_mm, plane_mm)
+
+
+@njit
 def skin_depths(points, directions, centres, radii, plane, skin, out):
-    """:func:`below_skin` for each press point, axis, critical point, capsule radius and plane depth
-    (``skin``: the skin's compiled BVH, :attr:`handatlas.lookup.bvh.MeshRays.tree`)."""
+    """:func:`skin_depth` for each press point, axis, critical point, capsule radius and plane depth."""
     for m in range(points.shape[0]):
-        cx, cy, cz = centres[m, 0], centres[m, 1], centres[m, 2]
-        back = first_hit_scaled(cx, cy, cz, -directions[m, 0], -directions[m, 1], -directions[m, 2], skin)
-        tx, ty, tz = points[m, 0] - cx, points[m, 1] - cy, points[m, 2] - cz
-        length = np.sqrt(tx * tx + ty * ty + tz * tz)
-        towards = first_hit_scaled(cx, cy, cz, tx, ty, tz, skin) * length if length > 0.0 else np.inf
-        out[m] = below_skin(back, towards, radii[m], plane[m])
+        out[m] = skin_depth(points[m, 0], points[m, 1], points[m, 2], directions[m, 0], directions[m, 1],
+                            directions[m, 2], centres[m, 0], centres[m, 1], centres[m, 2], radii[m],
+                            plane[m], skin)
 
 
 @njit

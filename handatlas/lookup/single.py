@@ -22,7 +22,7 @@ import numpy as np
 
 from handatlas.lookup import model
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one, skin_depths
+from handatlas.lookup.capsules import _stress_one, skin_depth
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     REFERENCE_FORCE_N,
@@ -100,7 +100,6 @@ def _shielding_and_distance(point, direction, flagged, segment, param, plane, a,
     shield = np.zeros((1, k), dtype=np.bool_)
     distance = np.full((1, k), np.nan)
     below = np.full((1, k), np.nan)
-    one = np.empty(1)
     for s in range(k):
         if not flagged[0, s]:
             continue
@@ -118,9 +117,8 @@ def _shielding_and_distance(point, direction, flagged, segment, param, plane, a,
             qx, qy, qz = rx - q * vx, ry - q * vy, rz - q * vz
             best = min(best, np.sqrt(qx * qx + qy * qy + qz * qz) - radius[m])
         distance[0, s] = best
-        skin_depths(point.reshape(1, 3), direction.reshape(1, 3), np.array([[cx, cy, cz]]), radius[j : j + 1],
-                    plane[0, s : s + 1], skin, one)
-        below[0, s] = one[0]
+        below[0, s] = skin_depth(px, py, pz, direction[0], direction[1], direction[2], cx, cy, cz, radius[j],
+                                 plane[0, s], skin)
     return shield, distance, below
 
 

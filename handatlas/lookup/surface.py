@@ -106,6 +106,17 @@ def _box_gap(p, node_lo, node_hi, n):
 
 
 @njit
+def _push_nearer_last(stack, top, p, node_lo, node_hi, c):
+    """Push the children ``c`` and ``c + 1`` of a node, the one nearer to ``p`` last (searched
+    first); returns the new top of the stack."""
+    if _box_gap(p, node_lo, node_hi, c) <= _box_gap(p, node_lo, node_hi, c + 1):
+        stack[top], stack[top + 1] = c + 1, c
+    else:
+        stack[top], stack[top + 1] = c, c + 1
+    return top + 2
+
+
+@njit
 def _closest_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_start, node_count, out_point):
     """The face nearest to ``p`` (the lowest face index among equally near ones) through the BVH
     of :func:`handatlas.lookup.bvh.hierarchy`, its closest point into ``out_point``."""
@@ -129,12 +140,7 @@ def _closest_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_st
                     best, best_face = d, f
                     out_point[:] = q
             continue
-        # the nearer child is searched first (pushed last)
-        if _box_gap(p, node_lo, node_hi, c) <= _box_gap(p, node_lo, node_hi, c + 1):
-            stack[top], stack[top + 1] = c + 1, c
-        else:
-            stack[top], stack[top + 1] = c, c + 1
-        top += 2
+        top = _push_nearer_last(stack, top, p, node_lo, node_hi, c)
     return best_face
 
 
@@ -160,11 +166,7 @@ def _nearest_vertex_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, 
                     if d < best or (d == best and v < best_vertex):
                         best, best_vertex = d, v
             continue
-        if _box_gap(p, node_lo, node_hi, c) <= _box_gap(p, node_lo, node_hi, c + 1):
-            stack[top], stack[top + 1] = c + 1, c
-        else:
-            stack[top], stack[top + 1] = c, c + 1
-        top += 2
+        top = _push_nearer_last(stack, top, p, node_lo, node_hi, c)
     return best_vertex
 
 
