@@ -568,3 +568,22 @@ def test_a_message_stays_with_its_mode(app):
     assert "Choose an answer first" in app.state.message
     app.state.mode = "press"
     assert app.state.message == ""
+
+
+def test_what_a_mode_draws_leaves_and_returns_with_it(app):
+    """A press's red artery and mark stayed on the hand in Quiz and Drill; they leave with Press
+    mode and come back with it, and a quiz that starts drops them for good."""
+    state = app.state
+    state.mode = "press"
+    state.press("radial_pulse")
+    drawn = {"highlight": dict(state.highlight), "markers": list(state.markers), "pin": dict(state.pin)}
+    assert drawn["highlight"] and drawn["markers"] and drawn["pin"]
+    for mode in ("drill", "quiz", "explore"):
+        state.mode = mode
+        assert not state.highlight and not state.markers and not state.pin, mode
+    state.mode = "press"
+    assert {"highlight": state.highlight, "markers": state.markers, "pin": state.pin} == drawn
+    state.mode = "quiz"
+    app.quiz.start("areas_of_caution")
+    state.mode = "press"
+    assert not state.highlight and not state.pin and state.report is None

@@ -59,6 +59,10 @@ def safety_codes(atlas: Atlas, grade: str, radius_mm: float) -> np.ndarray:
     return atlas.safety_map(grade=grade, radius_mm=radius_mm).astype(np.uint8)
 
 
+#: The parameters of what a mode draws on the hand (kept per mode, see ``HandState._swap_marks``).
+MODE_MARKS = ("highlight", "markers", "extra", "pin", "stroke")
+
+
 class HandState(param.Parameterized):
     """One session's view of the atlas and its Explore and Press behaviour.
 
@@ -100,7 +104,10 @@ class HandState(param.Parameterized):
         params.setdefault("visible", {sid: sid in shown for sid in self.group_of})
         params.setdefault("opacity", {g: DEFAULT_OPACITY.get(g, 1.0) for g in self.groups})
         self._skin_before: tuple[bool, float] | None = None
+        #: What each mode left on the hand when it was left (:data:`MODE_MARKS`), back when it returns.
+        self._marks: dict[str, dict[str, Any]] = {}
         super().__init__(**params)
+        self.param.watch(self._swap_marks, "mode")
 
     # ------------------------------------------------------------------ layers
     def layer_state(self) -> dict[str, dict[str, object]]:
@@ -144,6 +151,7 @@ class HandState(param.Parameterized):
     def _clear_for_exam(self) -> None:
         """A quiz starts: what Explore and Press left on the hand goes (their labels, colours, map)."""
         if self.exam:
+            self._marks.clear()  # nor may another mode bring them back mid-quiz
             self.param.update(selected="", landmark="", pin={}, report=None, stroke=[], stroke_report=None)
 
     # ------------------------------------------------------------------ explore
@@ -342,12 +350,16 @@ class HandState(param.Parameterized):
         self.highlight = {sid: colour for sid in result["structures"]}  # type: ignore[union-attr]
         return result
 
-    @param.depends("mode", watch=True)
-    def _unpin(self) -> None:
-        """A label and a message belong to the mode that made them (a quiz must not show a name;
-        "Choose an answer first" means nothing in Press mode)."""
-        self.pin = {}
-        self.message = ""
+    def _swap_marks(self, event: param.parameterized.Event) -> None:
+        """What is drawn on the hand belongs to the mode that drew it: a press's colours and mark, an
+        Explore label, a question's marker leave with their mode and come back with it (a press's
+        red artery stayed on the hand in Quiz and Drill).  A message goes for good ("Choose an
+        answer first" means nothing in Press mode)."""
+        self._marks[event.old] = {name: getattr(self, name) for name in MODE_MARKS}
+        back = self._marks.pop(event.new, None)
+        if back is None:  # nothing drawn there yet
+            back = {name: type(self.param[name].default)() for name in MODE_MARKS}
+        self.param.update(message="", **back)
 
     def clear_press(self) -> None:
         """Forget the press, the stroke and their highlights."""
