@@ -382,9 +382,13 @@ export function render({ model, el }) {
     const x = nd[0] * box.width, y = (1 - nd[1]) * box.height;
     pin.style.display = "block";
     pin.style.transform = `translate(${x}px, ${y}px)`;
-    const flip = x > box.width - 250;  // the card goes left of the point near the right edge
+    // the card goes to the side of the point with more room (left near the right edge), no wider
+    // than that room: on a phone a 240 px card left of the point ran off the view
+    const right = box.width - x;
+    const flip = right < 250 && x > right;
     card.style.left = flip ? "" : "12px";
     card.style.right = flip ? "12px" : "";
+    card.style.maxWidth = `${Math.max(Math.min(240, (flip ? x : right) - 20), 80)}px`;
     pin.dataset.x = String(box.left + x);
     pin.dataset.y = String(box.top + y);
   }

@@ -107,3 +107,17 @@ def test_a_press_is_labelled_with_its_verdict_in_words(hand, atlas):
     expect(card).to_contain_text("AVOID — firm press")
     expect(card).to_contain_text(atlas.structures["radial_artery"].name)
     hand.assert_clean()
+
+
+def test_a_label_stays_inside_the_view_on_a_phone(narrow_hand, atlas):
+    """At 390 px a press's 240 px card went left of the radial pulse and off the view's edge."""
+    hand = narrow_hand
+    hand.set_mode("press")
+    for landmark in ("radial_pulse", "guyons_canal", "thenar_eminence"):
+        hand.click_world(atlas.landmark(landmark).point)
+        card = hand.page.locator(".hand-pin-card")
+        expect(card).to_be_visible()
+        box, view = card.bounding_box(), hand.page.locator("div[data-ready].hand-scene").bounding_box()
+        assert view["x"] - 1 <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"] + 1, (
+            landmark, box, view)
+    hand.assert_clean()
