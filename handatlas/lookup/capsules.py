@@ -17,6 +17,7 @@ references :func:`distance_reference` and :func:`stress_reference`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -134,10 +135,29 @@ class CapsuleSet:
         return start, end, slack, radius
 
     @cached_property
+    def structure_chunks(self) -> np.ndarray:
+        """(k + 1,) each structure's chunks are ``structure_chunks[k]:structure_chunks[k + 1]``."""
+        return np.searchsorted(self.chunk_owner, np.arange(len(self.ids) + 1)).astype(np.int64)
+
+    @cached_property
+    def structure_boxes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(low (k, 3), high (k, 3), margin (k,))``: the box of each structure's chords and the
+        most its chunks' distance bound (:func:`_chunk_near`) takes off the distance to a chord.
+
+        No chunk of a structure is nearer to a point than its distance to the box less the margin.
+        """
+        start, end, slack, radius = self.chunk_chords
+        runs = [slice(s, e) for s, e in itertools.pairwise(self.structure_chunks)]
+        low = np.array([np.minimum(start[r].min(0), end[r].min(0)) for r in runs])
+        high = np.array([np.maximum(start[r].max(0), end[r].max(0)) for r in runs])
+        margin = np.array([(slack[r] + np.sqrt(2.0) * radius[r]).max() for r in runs])
+        return low, high, margin * (1.0 + 1e-12) + 1e-9  # (rounding kept on the safe side)
+
+    @cached_property
     def kernel_geometry(self) -> tuple[np.ndarray, ...]:
         """The arrays the compiled kernel reads, in its order."""
-        return (self.a, self.b, self.radius, self.owner, self.mid, self.half, self.chunks, self.chunk_owner,
-                *self.chunk_chords)
+        return (self.a, self.b, self.radius, self.owner, self.mid, self.half, self.chunks, *self.chunk_chords,
+                self.structure_chunks, *self.structure_boxes)
 
 
 # ----------------------------------------------------------------------------- compiled kernels
@@ -248,9 +268,10 @@ def _chunk_near(px, py, pz, start, end, slack, rad):
 
 
 @njit
-def _chunk_bounds(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, strain, want_load, start,
-                  end, slack, rad, envelope, step):
-    """Bounds over a chunk's samples, from its chord: ``(bound, load)``.
+def _chunk_bounds(near, px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, strain, want_load,
+                  start, end, slack, rad, envelope, step):
+    """Bounds over a chunk's samples, from its chord and ``near`` (its :func:`_chunk_near`):
+    ``(bound, load)``.
 
     ``bound`` is an upper bound of ``sigma_z / p`` on the undeformed tissue (sheets only lower
     it), or -1 when none of its segments would pass their own candidate tests (beyond the reach,
@@ -258,7 +279,7 @@ def _chunk_bounds(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need
     ``prune_strain``); ``load`` (with ``want_load``, else 0) an upper bound on the column
     compressed by ``strain``.  The cheap tests come first and end the work early.
     """
-    if _chunk_near(px, py, pz, start, end, slack, rad) > reach:
+    if near > reach:
         return -1.0, 0.0
     ta = (start[0] - px) * dx + (start[1] - py) * dy + (start[2] - pz) * dz
     tb = (end[0] - px) * dx + (end[1] - py) * dy + (end[2] - pz) * dz
@@ -341,9 +362,66 @@ def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain,
 
 
 @njit
+def _structure_near(k, px, py, pz, structure_chunks, chord_start, chord_end, chord_slack, chord_radius,
+                    box_low, box_high, box_margin, within, near):
+    """Whether a chunk of structure ``k`` comes within ``within`` of the contact: its box first, then
+    each chunk (``near[c]``: the chunk's :func:`_chunk_near`, filled for every chunk of ``k`` unless
+    its box alone answers no)."""
+    ex = max(box_low[k, 0] - px, 0.0, px - box_high[k, 0])
+    ey = max(box_low[k, 1] - py, 0.0, py - box_high[k, 1])
+    ez = max(box_low[k, 2] - pz, 0.0, pz - box_high[k, 2])
+    if np.sqrt(ex * ex + ey * ey + ez * ez) - box_margin[k] > within:
+        return False
+    found = False
+    for c in range(structure_chunks[k], structure_chunks[k + 1]):
+        near[c] = _chunk_near(px, py, pz, chord_start[c], chord_end[c], chord_slack[c], chord_radius[c])
+        found = found or near[c] <= within
+    return found
+
+
+@njit
+def _structure_bounds(k, px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, strain, want_load,
+                      structure_chunks, chord_start, chord_end, chord_slack, chord_radius, envelope, step,
+                      near, bound):
+    """:func:`_chunk_bounds` of every chunk of structure ``k`` (into ``bound``, from ``near``):
+    ``(best, load)``, its best-bounded chunk (-1 when none passes) and, with ``want_load``, an upper
+    bound of its load on the column compressed by ``strain``."""
+    best = -1
+    loaded = 0.0
+    for c in range(structure_chunks[k], structure_chunks[k + 1]):
+        bound[c], top = _chunk_bounds(near[c], px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need,
+                                      strain, want_load, chord_start[c], chord_end[c], chord_slack[c],
+                                      chord_radius[c], envelope, step)
+        if bound[c] < 0.0:
+            continue
+        if best < 0 or bound[c] > bound[best]:
+            best = c
+        loaded = max(loaded, top)
+    return best, loaded
+
+
+@njit
+def _structure_search(i, k, best, px, py, pz, dx, dy, dz, pad, strain, prune_strain, column, reach,
+                      sheet_depth, sheet_factor, a, b, radius, owner, mid, half, chunks, structure_chunks,
+                      bound, table, step, envelope, need, rank, load, segment, param, depth, offset, factor):
+    """Structure ``k``'s critical point for press ``i`` (row ``i``, column ``k`` of the outputs): its
+    best-bounded chunk ``best`` is sampled first, then the others, each skipped when its ``bound``
+    cannot beat what the structure already holds."""
+    _chunk_samples(i, chunks[best], chunks[best + 1], px, py, pz, dx, dy, dz, pad, strain, prune_strain,
+                   column, reach, sheet_depth, sheet_factor, a, b, radius, owner, mid, half, table, step,
+                   envelope, need, rank, load, segment, param, depth, offset, factor)
+    for c in range(structure_chunks[k], structure_chunks[k + 1]):
+        if c == best or bound[c] < 0.0 or (rank[i, k] > 0.0 and bound[c] <= rank[i, k]):
+            continue
+        _chunk_samples(i, chunks[c], chunks[c + 1], px, py, pz, dx, dy, dz, pad, strain, prune_strain, column,
+                       reach, sheet_depth, sheet_factor, a, b, radius, owner, mid, half, table, step,
+                       envelope, need, rank, load, segment, param, depth, offset, factor)
+
+
+@njit
 def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet_depth, sheet_factor, reaches,
-                a, b, radius, owner, mid, half, chunks, chunk_owner, chord_start, chord_end, chord_slack,
-                chord_radius,
+                a, b, radius, owner, mid, half, chunks, chord_start, chord_end, chord_slack, chord_radius,
+                structure_chunks, box_low, box_high, box_margin,
                 table, step, envelope, need, flag_need, flag_reach,
                 rank, load, segment, param, depth, offset, factor):
     """Fill row ``i`` of the outputs of :func:`stress_capsules` for one press.
@@ -352,47 +430,28 @@ def _stress_one(i, points, directions, pad, strain, prune_strain, columns, sheet
     reach; the best-bounded chunk of every structure is searched first, then the others, each
     skipped when its bound cannot beat what its structure already holds.  A structure whose
     chunks cannot reach ``flag_need`` on the compressed column is skipped whole, and so, before
-    any bound is computed, is a structure none of whose chunks comes within its ``flag_reach``.
+    any bound is computed, is a structure none of whose chunks comes within its ``flag_reach``
+    (its box first, then its chunks).
     """
     px, py, pz = points[i, 0], points[i, 1], points[i, 2]
     dx, dy, dz = directions[i, 0], directions[i, 1], directions[i, 2]
     column = columns[i]
     reach = reaches[i]
-    n_chunks = chord_slack.shape[0]
-    bound = np.empty(n_chunks)
-    best = np.full(rank.shape[1], -1, dtype=np.int64)
-    loaded = np.zeros(rank.shape[1])  # a bound of each structure's load on the compressed column
-    near = np.zeros(rank.shape[1], dtype=np.bool_)  # a chunk within the structure's flag reach
-    for c in range(n_chunks):
-        k = chunk_owner[c]
-        if not near[k]:
-            near[k] = _chunk_near(px, py, pz, chord_start[c], chord_end[c], chord_slack[c],
-                                  chord_radius[c]) <= flag_reach[i, k]
-    for c in range(n_chunks):
-        k = chunk_owner[c]
-        if not near[k]:
-            bound[c] = -1.0
+    near = np.empty(chord_slack.shape[0])  # each chunk's distance bound, where looked at
+    bound = np.full(chord_slack.shape[0], -1.0)
+    for k in range(rank.shape[1]):
+        if not _structure_near(k, px, py, pz, structure_chunks, chord_start, chord_end, chord_slack,
+                               chord_radius, box_low, box_high, box_margin, flag_reach[i, k], near):
             continue
-        want = flag_need[k] > 0.0
-        bound[c], top = _chunk_bounds(px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need, strain,
-                                      want, chord_start[c], chord_end[c], chord_slack[c], chord_radius[c],
-                                      envelope, step)
-        if bound[c] < 0.0:
+        best, loaded = _structure_bounds(k, px, py, pz, dx, dy, dz, pad, column, reach, prune_strain, need,
+                                         strain, flag_need[k] > 0.0, structure_chunks, chord_start, chord_end,
+                                         chord_slack, chord_radius, envelope, step, near, bound)
+        if best < 0 or loaded < flag_need[k]:
             continue
-        if best[k] < 0 or bound[c] > bound[best[k]]:
-            best[k] = c
-        if want:
-            loaded[k] = max(loaded[k], top)
-    for sweep in range(2):  # 0: the best chunk of each structure; 1: the others
-        for c in range(n_chunks):
-            k = chunk_owner[c]
-            if bound[c] < 0.0 or (best[k] == c) != (sweep == 0) or loaded[k] < flag_need[k]:
-                continue
-            if rank[i, k] > 0.0 and bound[c] <= rank[i, k]:
-                continue
-            _chunk_samples(i, chunks[c], chunks[c + 1], px, py, pz, dx, dy, dz, pad, strain, prune_strain,
-                           column, reach, sheet_depth, sheet_factor, a, b, radius, owner, mid, half, table,
-                           step, envelope, need, rank, load, segment, param, depth, offset, factor)
+        _structure_search(i, k, best, px, py, pz, dx, dy, dz, pad, strain, prune_strain, column, reach,
+                          sheet_depth, sheet_factor, a, b, radius, owner, mid, half, chunks, structure_chunks,
+                          bound, table, step, envelope, need, rank, load, segment, param, depth, offset,
+                          factor)
 
 
 @njit
