@@ -99,7 +99,8 @@ def most_loaded_straightforward(atlas, index: LookupIndex, report) -> tuple[str,
 
 @pytest.mark.parametrize("grade", GRADES)
 def test_safe_press_names_the_structure_nearest_its_tolerance(atlas, reference, skin_points, grade):
-    """``press`` finds it from its own pass and, when that does not settle it, short reaches."""
+    """``press`` finds it by branch and bound across the structures, searching only those that could
+    beat the best found."""
     points, normals = skin_points
     named = 0
     for i, (point, normal) in enumerate(zip(points, normals, strict=True)):

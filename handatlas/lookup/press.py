@@ -52,8 +52,8 @@ from handatlas.lookup.model import (
     resolve_load,
     tissue_strain,
 )
-from handatlas.lookup.pinning import SHIELD_TOLERANCE_MM, behind_bone, pinned_against
-from handatlas.lookup.single import assess_one, stresses_above
+from handatlas.lookup.pinning import behind_bone, pinned_against
+from handatlas.lookup.single import assess_one, most_loaded_one
 from handatlas.lookup.skinmap import skin_presses
 from handatlas.lookup.territory import as_points
 
@@ -68,9 +68,6 @@ MAX_SKIN_GAP_MM = 10.0
 LAYER_START_MM = 0.5
 #: How many of the most loaded structures a safe press's message looks at (for one not behind bone).
 MOST_LOADED_CHECKS = 5
-#: A safe press's message looks for them above a share of their tolerance that falls this many times
-#: each round.
-MOST_LOADED_STEP = 4.0
 #: The least stress a safe press's message quotes (kPa): below it, nothing is worth a number.
 WORTH_A_NUMBER_KPA = 0.5
 
@@ -519,51 +516,16 @@ def _most_loaded(atlas: Atlas, index: LookupIndex, batch: PressBatch) -> tuple[s
     """``(name, depth mm, stress kPa)`` of the structure nearest its tolerance, not behind bone.
 
     For the message of a safe press: of the :data:`MOST_LOADED_CHECKS` structures with the highest
-    stress over tolerance (and at least :data:`WORTH_A_NUMBER_KPA`), the first not behind bone.
-    The press's own pass (``batch``) has the exact stress of every structure it kept; one it left
-    out cannot reach its flagging floor, so its stress over its tolerance lies below
-    ``flag_floor / tolerance``.  Above the highest of those bounds the pass's structures are all
-    there are; below it, the structures are computed again above a falling share of their
-    tolerance (a quarter of the last each round, :data:`MOST_LOADED_STEP`), each round within the
-    short reach that share allows, until a round settles it.
+    stress over tolerance (and at least :data:`WORTH_A_NUMBER_KPA`), the first with no bone between
+    the contact and its critical point, its depth quoted below the skin
+    (:func:`handatlas.lookup.single.most_loaded_one`: every structure's stress with no reach and no
+    floor, by branch and bound across the structures).
     """
-    tolerance = index.tolerance
-    kept = batch.stress[0] > 0.0
-    share = float((index.flag_floor / tolerance)[~kept].max(initial=0.0))
-    loads = (batch.stress[0], batch.segment[0], batch.param[0], batch.depth[0])
-    while True:
-        last = share * tolerance.max() <= WORTH_A_NUMBER_KPA
-        floor = np.maximum(share * tolerance, WORTH_A_NUMBER_KPA)
-        found, settled = _first_not_behind_bone(atlas, index, batch, *loads, floor=floor)
-        if settled or last:
-            return found
-        share /= MOST_LOADED_STEP
-        loads = stresses_above(index, batch.points[0], batch.directions[0], float(batch.column[0]),
-                               batch.sheet_depth[0], pressure=batch.pressure_kpa, radius_mm=batch.radius_mm,
-                               floor=np.maximum(share * tolerance, WORTH_A_NUMBER_KPA))
-
-
-def _first_not_behind_bone(atlas: Atlas, index: LookupIndex, batch: PressBatch, stress: np.ndarray,
-                           segment: np.ndarray, param: np.ndarray, depth: np.ndarray, *, floor: np.ndarray,
-                           ) -> tuple[tuple[str, float, float] | None, bool]:
-    """Of the structures stressed above ``floor`` (kPa, each), the few with the highest stress over
-    tolerance, in that order: ``(name, depth, stress)`` of the first with no bone between the contact
-    and its critical point (``segment``, ``param``; ``depth`` below the tangent plane, quoted below
-    the skin), and whether that settles it (one was found, or
-    :data:`MOST_LOADED_CHECKS` were checked)."""
-    caps = index.capsules
-    above = np.flatnonzero(stress >= floor)
-    checked = above[np.argsort(-(stress[above] / index.tolerance[above]), kind="stable")][:MOST_LOADED_CHECKS]
-    for k in checked:
-        j = segment[k]
-        towards = caps.a[j] + param[k] * (caps.b[j] - caps.a[j]) - batch.points[0]
-        length = float(np.linalg.norm(towards))
-        bone = index.bones.first_hit(batch.points, (towards / max(length, 1e-9))[None])[0]
-        if bone >= length - caps.radius[j] - SHIELD_TOLERANCE_MM:
-            quoted = index.depth_below_skin(batch.points, batch.directions, (batch.points[0] + towards)[None],
-                                            caps.radius[j : j + 1], depth[k : k + 1])[0]
-            return (atlas.structures[batch.ids[k]].name, float(quoted), float(stress[k])), True
-    return None, len(checked) == MOST_LOADED_CHECKS
+    found = most_loaded_one(index, batch, checks=MOST_LOADED_CHECKS, worth_kpa=WORTH_A_NUMBER_KPA)
+    if found is None:
+        return None
+    k, stress, depth = found
+    return atlas.structures[batch.ids[k]].name, depth, stress
 
 
 def _lower(name: str) -> str:

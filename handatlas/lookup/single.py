@@ -10,8 +10,10 @@ compiled call) for the few structures the stress could flag;
 the levels (:func:`handatlas.lookup.model.level_codes`); then one compiled call for the
 shielding ray (:func:`~handatlas.lookup.pinning.shielding_ray`,
 :func:`~handatlas.lookup.pinning.is_shielded`) and the distance of every structure flagged, the
-rays through the compiled BVHs (:mod:`handatlas.lookup.bvh`).
-``tests/test_press_fast_path.py`` compares this path with the batch path on Embree's rays.
+rays through the compiled BVHs (:mod:`handatlas.lookup.bvh`).  A safe press's most loaded
+structure is one more compiled call (:func:`most_loaded_one`).
+``tests/test_press_fast_path.py`` compares this path with the batch path on Embree's rays, and
+the most loaded structure with every structure's stress computed at once.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import numpy as np
 
 from handatlas.lookup import model
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one, skin_depth
+from handatlas.lookup.capsules import _stress_one, _structure_bounds, _structure_search, skin_depth
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
+    BOUND_STEP,
     REFERENCE_FORCE_N,
     SAFE,
     TABLE_STEP,
     flag_floor_kpa,
     halfspace_table,
+    influence_bound,
     influence_envelope,
     level_codes,
     pressure_kpa,
@@ -122,6 +126,99 @@ def _shielding_and_distance(point, direction, flagged, segment, param, plane, a,
     return shield, distance, below
 
 
+@njit
+def _bound_at(bound, step, distance):
+    """:func:`~handatlas.lookup.model.influence_bound` at ``distance`` pad radii or more (the point load
+    beyond it)."""
+    i = int(distance / step)
+    return bound[i] if i < bound.shape[0] else 1.5 / (distance * distance)
+
+
+@njit
+def _most_loaded(point, direction, pad, strain, column, sheet_depth, sheet_factor, a, b, radius, owner, mid,
+                 half, chunks, chord_start, chord_end, chord_slack, chord_radius, structure_chunks, box_low,
+                 box_high, box_margin, table, step, envelope, bound_table, bound_step, pressure, tolerance,
+                 worth, checks, tolerance_mm, bones, skin):
+    """Of the ``checks`` structures with the highest stress over ``tolerance`` (and at least ``worth``
+    kPa), the first with no bone between the contact and its critical point: ``(k, stress, depth
+    below the skin)``, or ``(-1, nan, nan)`` when there is none.
+
+    Every structure's stress, as :func:`~handatlas.lookup.capsules.stress_capsules` gives it with no
+    reach and no floor, by branch and bound across the structures: its box bounds its stress over
+    tolerance (no sample lies nearer than the box less its margin, nor nearer once the column has
+    compressed than :func:`~handatlas.lookup.model.reach_mm` allows; ``bound_table``, the
+    :func:`~handatlas.lookup.model.influence_bound`), then its chunks do
+    (:func:`~handatlas.lookup.capsules._structure_bounds`), and it is searched
+    (:func:`~handatlas.lookup.capsules._structure_search`) only when both could beat the best found.
+    Ties go to the structure that comes first, as a stable sort by falling stress over tolerance
+    has them.
+    """
+    px, py, pz = point[0, 0], point[0, 1], point[0, 2]
+    dx, dy, dz = direction[0, 0], direction[0, 1], direction[0, 2]
+    n = tolerance.shape[0]
+    rank, load = np.zeros((1, n)), np.zeros((1, n))
+    segment = np.full((1, n), -1, dtype=np.int64)
+    param, depth, offset = np.zeros((1, n)), np.full((1, n), np.inf), np.full((1, n), np.inf)
+    factor = np.ones((1, n))
+    near = np.zeros(chord_slack.shape[0])  # no reach: every chunk is near enough
+    bound = np.full(chord_slack.shape[0], -1.0)
+    # bounds of each structure's stress over tolerance: from its box, then (when looked at) its chunks;
+    # -1 where it cannot reach worth
+    boxed = np.empty(n)
+    for k in range(n):
+        ex = max(box_low[k, 0] - px, 0.0, px - box_high[k, 0])
+        ey = max(box_low[k, 1] - py, 0.0, py - box_high[k, 1])
+        ez = max(box_low[k, 2] - pz, 0.0, pz - box_high[k, 2])
+        far = max(np.sqrt(ex * ex + ey * ey + ez * ez) - box_margin[k], 0.0)
+        squeezed = max(far * (1.0 - strain), far - strain * column)
+        most = pressure * _bound_at(bound_table, bound_step, squeezed / pad)
+        boxed[k] = most / tolerance[k] if most >= worth else -1.0
+    order = np.argsort(-boxed, kind="mergesort")
+    chunked = np.full(n, np.nan)
+    best_chunk = np.full(n, -1, dtype=np.int64)
+    searched = np.zeros(n, dtype=np.bool_)
+    passed = np.zeros(n, dtype=np.bool_)  # below worth, or behind bone
+    for _ in range(checks):
+        top, top_ratio = -1, -1.0
+        for k in order:
+            if boxed[k] < 0.0 or boxed[k] < top_ratio:
+                break
+            if passed[k]:
+                continue
+            if np.isnan(chunked[k]):
+                best_chunk[k], loaded = _structure_bounds(
+                    k, px, py, pz, dx, dy, dz, pad, column, np.inf, strain, 0.0, strain, True,
+                    structure_chunks, chord_start, chord_end, chord_slack, chord_radius, envelope, step, near,
+                    bound)
+                ok = best_chunk[k] >= 0 and pressure * loaded >= worth
+                chunked[k] = pressure * loaded / tolerance[k] if ok else -1.0
+            if chunked[k] < 0.0 or chunked[k] < top_ratio:
+                continue
+            if not searched[k]:
+                _structure_search(0, k, best_chunk[k], px, py, pz, dx, dy, dz, pad, strain, strain, column,
+                                  np.inf, sheet_depth, sheet_factor, a, b, radius, owner, mid, half, chunks,
+                                  structure_chunks, bound, table, step, envelope, 0.0, rank, load, segment,
+                                  param, depth, offset, factor)
+                searched[k] = True
+            stress = pressure * load[0, k]
+            if stress < worth:
+                passed[k] = True
+                continue
+            ratio = stress / tolerance[k]
+            if ratio > top_ratio or (ratio == top_ratio and k < top):
+                top, top_ratio = k, ratio
+        if top < 0:
+            break
+        j = segment[0, top]
+        cx, cy, cz = _centre(a, b, j, param[0, top])
+        ox, oy, oz, ux, uy, uz, length = shielding_ray(px, py, pz, cx, cy, cz)
+        if not is_shielded(first_hit_scaled(ox, oy, oz, ux, uy, uz, bones), length, radius[j], tolerance_mm):
+            return top, pressure * load[0, top], skin_depth(px, py, pz, dx, dy, dz, cx, cy, cz, radius[j],
+                                                            depth[0, top], skin)
+        passed[top] = True
+    return -1, np.nan, np.nan
+
+
 def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
                sheets: np.ndarray, *, force_n: float, radius_mm: float) -> PressBatch:
     """:func:`handatlas.lookup.press.assess` for one press (``with_distance``), in one compiled call.
@@ -175,25 +272,22 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
                       columns, strain * columns, np.asarray(sheets, dtype=np.float64).reshape(1, -1), below)
 
 
-def stresses_above(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
-                   sheets: np.ndarray, *, pressure: float, radius_mm: float, floor: np.ndarray,
-                   ) -> tuple[np.ndarray, ...]:
-    """``(stress, segment, param, depth)`` (each ``(k,)``) of one press of ``pressure`` for every
-    structure that may be stressed above ``floor`` (kPa, each; the others are left at zero), within
-    the reach of the lowest floor: the stress kernel's row
-    (:func:`handatlas.lookup.capsules.stress_capsules`) in one compiled call."""
-    caps = index.capsules
-    points = np.ascontiguousarray(point, dtype=np.float64).reshape(1, 3)
-    directions = np.ascontiguousarray(direction, dtype=np.float64).reshape(1, 3)
-    columns = np.array([column], dtype=np.float64)
-    strain = float(tissue_strain(pressure))
-    least = float(floor.min())
-    reach = reach_mm(pressure, radius_mm, strain, columns, floor_kpa=least)
-    stress, depth, _, segment, param = _stress(
-        points, directions, float(radius_mm), strain, strain, columns,
-        np.ascontiguousarray(sheets, dtype=np.float64).reshape(1, -1), index.sheet_factor,
-        np.ascontiguousarray(reach, dtype=np.float64), caps.kernel_geometry, halfspace_table(), TABLE_STEP,
-        influence_envelope(), least / pressure, np.ascontiguousarray(floor / pressure, dtype=np.float64),
-        np.full((1, len(caps.ids)), np.inf), pressure)
-    return stress[0], segment[0], param[0], depth[0]
+def most_loaded_one(index: LookupIndex, batch: PressBatch, *, checks: int, worth_kpa: float,
+                    ) -> tuple[int, float, float] | None:
+    """``(structure, stress kPa, depth below the skin mm)`` of a press's most loaded structure not
+    behind bone (:func:`_most_loaded`: of the ``checks`` structures with the highest stress over
+    tolerance and at least ``worth_kpa``, the first with no bone in between), or ``None``.
 
+    ``batch`` is the press's own (one row): its contact, axis, column and sheets are used again.
+    """
+    from handatlas.lookup import pinning
+
+    caps = index.capsules
+    pressure = batch.pressure_kpa
+    k, stress, depth = _most_loaded(
+        batch.points, batch.directions, float(batch.radius_mm), float(tissue_strain(pressure)),
+        float(batch.column[0]), np.ascontiguousarray(batch.sheet_depth, dtype=np.float64), index.sheet_factor,
+        *caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(), influence_bound(),
+        BOUND_STEP, pressure, index.tolerance, float(worth_kpa), int(checks),
+        float(pinning.SHIELD_TOLERANCE_MM), index.bones.tree, index.skin_rays.tree)
+    return None if k < 0 else (int(k), float(stress), float(depth))
