@@ -2,8 +2,8 @@
 
 ``handatlas serve`` calls :func:`serve`; tests call :func:`build_server` (a real server) or
 :func:`create_app`.
-Every asset comes from this server (Panel's bundled Bokeh, vtk.js and es-module-shims): the
-app works offline.  A click in the 3D view arrives as a view ray (:mod:`handatlas.ui.scene`)
+Every asset comes from this server (Panel's bundled Bokeh and es-module-shims, and the part of
+vtk.js the 3D hand uses, :mod:`handatlas.ui.scene`): the app works offline.  A click in the 3D view arrives as a view ray (:mod:`handatlas.ui.scene`)
 and is handled by the active mode; a failing handler shows its message in the page, never a
 stack trace (the trace goes to the server log).
 """
@@ -390,7 +390,7 @@ def create_app(
 ) -> HandApp:
     """A new session of the app on the shared atlas (``instructor``: who signed in, None for a student;
     ``learner``: the identity signed in at the school's provider; ``client``: the page's address)."""
-    pn.extension("vtk", notifications=False)
+    pn.extension(notifications=False)  # (not "vtk": the scene brings its own)
     pn.config.design = Accessible
     if pn.state.curdoc is not None:  # phones lay the page out at their own width, not 980 px
         pn.state.curdoc.template = VIEWPORT_TEMPLATE

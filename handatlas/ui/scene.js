@@ -1,5 +1,6 @@
 // The 3D hand in the browser (handatlas.ui.scene.HandScene): draws the display meshes with the
-// vtk.js bundle Panel ships (window.vtk) and sends the view ray of a click back to Python.
+// part of vtk.js it uses (vtk-hand.js, window.handatlasVtk) and sends the view ray of a click back
+// to Python.
 // Loaded by Panel as the component's ES module; the model's parameters are documented in scene.py.
 const DRAG_PX2 = 16;
 
@@ -46,12 +47,12 @@ function afterPaint(fn) {
 }
 
 export function render({ model, el }) {
-  const vtk = window.vtk;
+  const vtk = window.handatlasVtk;
   const root = document.createElement("div");
   root.className = "hand-scene";
   root.style.cssText = "width:100%;height:100%;position:relative;min-height:240px";
   if (!vtk || !vtk.Rendering || !vtk.Rendering.Core) {
-    root.textContent = "The 3D view could not start: vtk.js is missing (pn.extension('vtk')).";
+    root.textContent = "The 3D view could not start: vtk.js (vtk-hand.js) did not load.";
     return root;
   }
   const { vtkActor, vtkMapper } = vtk.Rendering.Core;

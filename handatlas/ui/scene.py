@@ -1,11 +1,13 @@
-"""The 3D hand in the browser: a Panel ``JSComponent`` over the vtk.js bundle Panel ships.
+"""The 3D hand in the browser: a Panel ``JSComponent`` over the part of vtk.js it uses.
 
 Panel's own VTK pane sends only the camera back to Python, so this component draws the
 display meshes (:mod:`handatlas.ui.display`) with vtk.js and, on a click (a press and release
 within 4 px; a drag rotates), sends the *view ray* to Python.  Python intersects the ray with
 the atlas's full-resolution meshes (:mod:`handatlas.ui.picking`): exact, fast, and Python has
-the last word on what was hit.  Nothing is fetched from a CDN: vtk.js comes from Panel's
-bundle (``pn.extension("vtk")``); the meshes arrive as compressed static files, in parts
+the last word on what was hit.  Nothing is fetched from a CDN: vtk.js comes from this package,
+``vtk-hand.js`` (the polygon rendering and trackball camera it uses, 0.5 MB, built from
+``vtkjs/`` by ``npm ci && npm run build``; Panel's whole vtk.js bundle is 2.6 MB of script for
+every page to parse); the meshes arrive as compressed static files, in parts
 (:mod:`handatlas.ui.display`).
 
 Everything the scene shows is a parameter: ``layers`` (visibility, opacity), ``highlight``
@@ -53,5 +55,8 @@ class HandScene(JSComponent):
     )
     ready = param.Boolean(default=False, doc="Written by the browser once the meshes are drawn.")
     error = param.String(default="", doc="Written by the browser when the view cannot be built.")
+
+    #: The part of vtk.js the scene uses (``window.handatlasVtk``), served by Panel next to this module.
+    __javascript__ = ["vtk-hand.js"]
 
     _esm = Path(__file__).with_name("scene.js")  # package data, read by Panel when a page opens

@@ -26,7 +26,12 @@ pytestmark = pytest.mark.browser
 def test_loads_offline_and_draws_the_hand(hand):
     page = hand.page
     expect(page.locator("canvas")).to_have_count(1)
-    assert page.evaluate("() => typeof window.vtk.Rendering.Core.vtkActor") == "object"  # Panel's own vtk.js
+    # the part of vtk.js the scene uses, from this server; not Panel's whole vtk.js (2.6 MB of script)
+    assert page.evaluate("() => typeof window.handatlasVtk.Rendering.Core.vtkActor") == "object"
+    assert page.evaluate("() => typeof window.vtk") == "undefined"
+    scripts = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)")
+    assert [s for s in scripts if s.split("?")[0].endswith("/vtk-hand.js")], scripts
+    assert not [s for s in scripts if "vtk.js@" in s or "abstractvtkplot" in s], scripts
     img = hand.canvas_image()
     colours, covered = distinct_colours(img), non_background(img)
     assert colours > 200 and covered > 0.05, (colours, covered)
