@@ -3,9 +3,10 @@
 ``handatlas serve`` calls :func:`serve`; tests call :func:`build_server` (a real server) or
 :func:`create_app`.
 Every asset comes from this server (Panel's bundled Bokeh and es-module-shims, and the part of
-vtk.js the 3D hand uses, :mod:`handatlas.ui.scene`): the app works offline.  A click in the 3D view arrives as a view ray (:mod:`handatlas.ui.scene`)
-and is handled by the active mode; a failing handler shows its message in the page, never a
-stack trace (the trace goes to the server log).
+vtk.js the 3D hand uses, :mod:`handatlas.ui.scene`): the app works offline.  A click in the 3D
+view arrives as a view ray (:mod:`handatlas.ui.scene`) and is handled by the active mode; a
+failing handler shows its message in the page, never a stack trace (the trace goes to the
+server log).
 """
 
 from __future__ import annotations

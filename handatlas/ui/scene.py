@@ -20,6 +20,7 @@ anonymous mesh, e.g. the structure an identify question shows without naming it)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import param
 from panel.custom import JSComponent
@@ -57,6 +58,6 @@ class HandScene(JSComponent):
     error = param.String(default="", doc="Written by the browser when the view cannot be built.")
 
     #: The part of vtk.js the scene uses (``window.handatlasVtk``), served by Panel next to this module.
-    __javascript__ = ["vtk-hand.js"]
+    __javascript__: ClassVar[list[str]] = ["vtk-hand.js"]
 
     _esm = Path(__file__).with_name("scene.js")  # package data, read by Panel when a page opens
