@@ -70,8 +70,10 @@ class LearnerGate:
         name = name.strip()
         if not name:
             return LearnerOutcome(ok=False, message="Type your name first: your progress is kept under it.")
-        if not CODE_RE.fullmatch(code or ""):
+        if not code:
             return LearnerOutcome(ok=False, message=f"Type your code too: {CODE_RULE}.")
+        if not CODE_RE.fullmatch(code):
+            return LearnerOutcome(ok=False, message=f"That is not a code this app takes: it is {CODE_RULE}.")
         now = now or utcnow()
         keys = self.keys(client, name)
         wait = self.throttle.wait_s(keys, now=now)

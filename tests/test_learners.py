@@ -23,7 +23,22 @@ def test_codes_are_set_once_and_checked(tmp_path):
         assert not wrong.ok and "not ada's" in wrong.message
         assert not gate.attempt("10.0.0.3", "", "ada-code").ok
         assert "4 to 32" in gate.attempt("10.0.0.3", "bob", "abc").message
+        assert "not a code" in gate.attempt("10.0.0.3", "bob", "x" * 40).message
+        assert gate.attempt("10.0.0.3", "bob", "").message.startswith("Type your code too")
         assert store.learner_names() == ["ada"], "refused attempts create nobody"
+
+
+def test_a_learner_signs_in_in_any_case_of_the_name(tmp_path):
+    """'Kim' and 'kim' are one learner (as the progress is kept): the code set as 'Kim' lets 'kim'
+    in, and a wrong code for either counts against the one learner."""
+    with ProgressStore.open(tmp_path / "p.sqlite") as store:
+        gate = LearnerGate(store)
+        assert gate.attempt("10.0.0.1", "Kim", "4821").new
+        for name in ("kim", " KIM ", "Kim"):
+            signed = gate.attempt("10.0.0.2", name, "4821")
+            assert signed.ok and not signed.new, (name, signed.message)
+        assert not gate.attempt("10.0.0.3", "kim", "0000").ok
+        assert store.learner_names() == ["Kim"]
 
 
 def test_code_guessing_is_throttled_per_learner(tmp_path):

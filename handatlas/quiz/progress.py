@@ -653,11 +653,13 @@ class ProgressStore:
 
     # -- learner codes (see handatlas.learners)
     def learner_code(self, name: str) -> str | None:
-        """The stored code hash of learner ``name``; None for a new learner or one without a code."""
-        name = _learner_name(name)
+        """The stored code hash of learner ``name`` (in any case, :func:`learner_key`, as
+        :meth:`learner_id` finds the learner); None for a new learner or one without a code."""
+        key = learner_key(_learner_name(name))
         with self._tx() as conn:
             q = (sa.select(learner_codes.c.code_hash)
-                 .join(learners, learners.c.id == learner_codes.c.learner_id).where(learners.c.name == name))
+                 .join(learners, learners.c.id == learner_codes.c.learner_id)
+                 .where(learners.c.name_key == key))
             return conn.execute(q).scalar()
 
     def claim_learner_code(self, name: str, code_hash: str) -> bool:
