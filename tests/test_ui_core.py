@@ -10,6 +10,7 @@ import pytest
 import trimesh
 
 from handatlas import format as fmt
+from handatlas.lookup.press import verdict_shares
 from handatlas.ui.charts import depth_bar, retention_chart
 from handatlas.ui.colours import MARKER_RGB
 from handatlas.ui.display import DECIMATE_ABOVE, STEP_MM, display_geometry, display_meshes, unpack
@@ -24,6 +25,7 @@ from handatlas.ui.state import (
     safety_codes,
     shown_at_start,
 )
+from handatlas.ui.views import VERDICT_WORDS, safety_legend
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -316,6 +318,13 @@ def test_safety_map_overlay_is_the_atlas_safety_map(atlas, state, grade):
     assert state.overlay["palette"] == [VERDICT_RGB[v] for v in ("safe", "caution", "avoid")]
     assert state.visible[fmt.SKIN_ID] and state.opacity[fmt.SKIN_ID] >= 0.6
     assert safety_codes(atlas, grade, float(state.radius_mm)) is codes  # cached per process
+    # the legend's shares are of the skin's area (ANATOMY.md's bands), not of its vertices
+    shares = verdict_shares(atlas, codes)
+    assert state.overlay["shares"] == shares
+    legend = safety_legend(state.overlay)
+    for verdict, share in shares.items():
+        row = legend.split(f"<b>{VERDICT_WORDS[verdict][1]}</b>")[1].split("</li>")[0]
+        assert row.strip().startswith(f"{share:.0%}"), (verdict, legend)
     state.show_safety_map("")
     assert state.overlay == {} and state.safety_grade == ""
 

@@ -20,6 +20,7 @@ import param
 from handatlas import format as fmt
 from handatlas.atlas import Atlas, Structure
 from handatlas.lookup.grades import GRADES
+from handatlas.lookup.press import verdict_shares
 from handatlas.render import VIEWS
 from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, level_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
@@ -57,6 +58,13 @@ def shown_at_start(atlas: Atlas) -> frozenset[str]:
 def safety_codes(atlas: Atlas, grade: str, radius_mm: float) -> np.ndarray:
     """Verdict code per skin vertex, cached per process (the same for every session)."""
     return atlas.safety_map(grade=grade, radius_mm=radius_mm).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def safety_shares(atlas: Atlas, grade: str, radius_mm: float) -> dict[str, float]:
+    """The share of the skin's area under each verdict of :func:`safety_codes` (not of its vertices:
+    they are denser where the skin curves, at the fingers and the web spaces)."""
+    return verdict_shares(atlas, safety_codes(atlas, grade, radius_mm))
 
 
 #: The parameters of what a mode draws on the hand (kept per mode, see ``HandState._swap_marks``).
@@ -386,7 +394,8 @@ class HandState(param.Parameterized):
                 self._skin_before = None
             return
         codes = safety_codes(self.atlas, grade, float(self.radius_mm))
-        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values()), "grade": grade}
+        self.overlay = {"codes": codes, "palette": list(VERDICT_RGB.values()), "grade": grade,
+                        "shares": safety_shares(self.atlas, grade, float(self.radius_mm))}
         if self._skin_before is None:
             self._skin_before = (bool(self.visible.get(fmt.SKIN_ID)), float(self.opacity[fmt.SKIN_ID]))
         self.show({fmt.SKIN_ID: True})

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import panel as pn
 
 from handatlas.lookup.grades import GRADES, VERDICTS
@@ -269,18 +268,18 @@ VERDICT_WORDS = {
 
 
 def safety_legend(overlay: dict[str, object]) -> str:
-    """The safety map's legend: a labelled swatch (with a symbol) per verdict and its share of the skin.
+    """The safety map's legend: a labelled swatch (with a symbol) per verdict and its share of the skin's
+    area (``overlay["shares"]``).
 
     Empty when no map is shown.
     """
-    codes = overlay.get("codes")
-    if codes is None:
+    if overlay.get("codes") is None:
         return ""
-    codes = np.asarray(codes)
+    shares = overlay.get("shares") or {}
     rows = []
-    for k, verdict in enumerate(VERDICTS):
+    for verdict in VERDICTS:
         symbol, word, meaning = VERDICT_WORDS[verdict]
-        share = float((codes == k).mean()) if len(codes) else 0.0
+        share = float(shares.get(verdict, 0.0))
         text_colour = "#000" if verdict == "caution" else "#fff"
         rows.append(
             f"<li><span class='swatch' style='background:{VERDICT_HEX[verdict]};color:{text_colour}'>"
