@@ -45,6 +45,7 @@ from handatlas.ui.views import (
     exam_notice,
     identification,
     layer_tree,
+    plain_message,
     press_controls,
     press_result,
     safety_legend,
@@ -68,6 +69,8 @@ MESSAGE_STYLES = {
     "left": "6px",
     "z-index": "20",
     "width": "calc(100% - 12px)",
+    "max-width": "calc(100% - 12px)",  # (Bokeh sizes the pane to its parent: 6 px too wide)
+    "box-sizing": "border-box",
     "box-shadow": "0 2px 6px rgba(0, 0, 0, 0.25)",
     "pointer-events": "none",  # clicks go through to the hand under it
 }
@@ -295,7 +298,7 @@ class HandApp(pn.viewable.Viewer):
         )
         # the message floats over the top of the view: showing it never moves the hand
         message = pn.pane.Alert(
-            pn.bind(str, state.param.message),
+            pn.bind(plain_message, state.param.message),
             alert_type="warning",
             visible=pn.bind(bool, state.param.message),
             css_classes=["message"],

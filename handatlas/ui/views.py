@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 VERDICT_ALERT = {"safe": "success", "caution": "warning", "avoid": "danger"}
 
 
+def plain_message(text: str) -> str:
+    """A message (often with what the user typed in it) for a Markdown pane, shown as it is written:
+    its HTML escaped and held in one HTML block, so that neither tags nor Markdown in it are read.
+
+    Examples
+    --------
+    >>> plain_message("Nothing is called '<img src=x onerror=alert(1)>' or *this*")
+    "<div class='plain'>Nothing is called &#x27;&lt;img src=x onerror=alert(1)&gt;&#x27; or *this*</div>"
+    """
+    return f"<div class='plain'>{escape(' '.join(text.split()))}</div>" if text.strip() else ""
+
+
 def _label(text: str) -> pn.pane.Markdown:
     return pn.pane.Markdown(text, margin=(6, 10, 0, 10))
 

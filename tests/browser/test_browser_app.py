@@ -52,6 +52,10 @@ def test_bad_click_shows_a_message_not_a_trace(hand):
     click = hand.click_at(box["x"] + 8, box["y"] + 8)  # the white corner: misses the hand
     assert click["result"] is None
     expect(message).to_contain_text("Nothing shown lies under that point")
+    # the message floats inside the view: it never widens the page
+    assert page.evaluate("() => document.scrollingElement.scrollWidth <= innerWidth")
+    view, shown = page.locator("canvas").bounding_box(), message.bounding_box()
+    assert view["x"] <= shown["x"] and shown["x"] + shown["width"] <= view["x"] + view["width"] + 1
     assert "Traceback" not in hand.text()
     hand.assert_clean()
 

@@ -52,6 +52,25 @@ def test_a_typo_still_finds_the_structure(hand):
     hand.assert_clean()
 
 
+def test_what_is_typed_is_shown_as_text_never_run(hand):
+    """Text typed in the search comes back in the message as typed: no tag in it is made, no script
+    in it runs, no Markdown link is drawn."""
+    page = hand.page
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    typed = '<img src=x onerror="alert(document.domain)"> [log in again](https://evil.example/)'
+    box = page.locator(".search input")
+    box.fill(typed)
+    box.press("Enter")
+    message = page.locator(".message")
+    expect(message).to_contain_text('<img src=x onerror="alert(document.domain)">')
+    expect(message).to_contain_text("[log in again](https://evil.example/)")
+    assert message.locator("img, a").count() == 0
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    hand.assert_clean()
+
+
 def test_enter_chooses_the_best_match(hand):
     page, app = hand.page, hand.app
     box = page.locator(".search input")
