@@ -75,6 +75,10 @@ def test_radial_pulse_light_pressure_flags_the_artery(atlas):
     assert report.verdict == "caution" and report.at_risk[0].id == "radial_artery"
     assert report.at_risk[0].pinned and report.territory == "forearm"
     assert "radial artery" in report.message and f"{report.at_risk[0].depth_mm:.1f} mm deep" in report.message
+    assert "pinned against the radius" in report.message  # what pins it, by name
+    # on the floor of Guyon's canal and over the carpal tunnel it is the retinaculum, not bone
+    for where in ("guyons_canal", "carpal_tunnel"):
+        assert "pinned against the flexor retinaculum" in atlas.press(where, grade="moderate").message, where
     assert atlas.press("radial_pulse", grade="moderate").at_risk[0].level == "avoid"
 
 

@@ -37,11 +37,13 @@ from handatlas.lookup.model import (
     AVOID,
     CAUTION,
     COLUMN_MAX_MM,
+    CONFINING_SHEETS,
     DEFAULT_GRADE,
     DEFAULT_RADIUS_MM,
     GRADE_FORCE_N,
     LEVELS,
     LIGHT_ADVICE,
+    PINNING_SHEETS,
     REFERENCE_FORCE_N,
     SAFE,
     VERDICTS,
@@ -543,6 +545,17 @@ def _others(rows: Sequence[AtRisk]) -> str:
     return f" The {named[4:]} and {len(rest) - 1} more are flagged too."
 
 
+def _pinned_on(atlas: Atlas, layers: Sequence[Layer], depth_mm: float) -> str:
+    """What a structure ``depth_mm`` under the skin is pinned against: the first bone or pinning sheet
+    (:data:`~handatlas.lookup.model.PINNING_SHEETS`, :data:`~handatlas.lookup.model.CONFINING_SHEETS`)
+    the press's axis meets below it (``"the flexor retinaculum"``), else what lies beneath it."""
+    for layer in layers:
+        s = atlas.structures[layer.id]
+        if layer.exit_mm > depth_mm and (s.tissue == "bone" or s.id in PINNING_SHEETS + CONFINING_SHEETS):
+            return f"the {_lower(s.name)}"
+    return "what lies beneath it"
+
+
 def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Sequence[AtRisk],
             most_loaded: tuple[str, float, float] | None, atlas: Atlas, layers: Sequence[Layer],
             light: bool = False) -> str:
@@ -553,7 +566,7 @@ def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Seq
     """
     if verdict in ("avoid", "caution"):
         worst = at_risk[0]
-        pinned = " and pinned against bone" if worst.pinned else ""
+        pinned = f" and pinned against {_pinned_on(atlas, layers, worst.depth_mm)}" if worst.pinned else ""
         where = f"the {_lower(worst.name)}, {worst.depth_mm:.1f} mm deep{pinned},"
         stress = f"{worst.stress_kpa:.0f} kPa"
         advice = LIGHT_ADVICE if light else ADVICE
@@ -571,8 +584,8 @@ def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Seq
     if most_loaded is not None:
         name, depth, stress_kpa = most_loaded
         return (f"{load.capitalize()} pressure is safe here: the most loaded nerve or vessel, the "
-                f"{_lower(name)} ({depth:.1f} mm deep), takes {stress_kpa:.0f} kPa, well within what it "
-                f"tolerates.")
+                f"{_lower(name)} ({depth:.1f} mm deep), takes {stress_kpa:.0f} kPa, less than calls for "
+                f"caution.")
     return f"{load.capitalize()} pressure is safe here: no nerve, artery or vein within reach."
 
 
