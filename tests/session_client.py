@@ -18,6 +18,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -320,12 +321,31 @@ def refused(coro: Any) -> int | None:
 
 @dataclass
 class Running:
-    """A served app: its base URL, the sessions it made, and how to stop it."""
+    """A served app: its base URL, the sessions it made (in order, and by session id), and how to
+    stop it."""
 
     url: str
     sessions: list[Any] = field(default_factory=list)
+    by_id: dict[str, Any] = field(default_factory=dict)
     stop: Callable[[], None] = lambda: None
     server: Any = None
+
+    def made(self, app: Any) -> None:
+        """``build_server``'s ``on_session``: keep the session's app (a page's session is made just
+        after its page, so it is found by its id, :meth:`app_of`)."""
+        import panel as pn
+
+        self.sessions.append(app)
+        self.by_id[pn.state.curdoc.session_context.id] = app
+
+    def app_of(self, token: str, *, within_s: float = 30.0) -> Any:
+        """The app of the session of a page's ``token``, once it is made."""
+        sid = session_of(token)
+        deadline = time.monotonic() + within_s
+        while sid not in self.by_id:
+            assert time.monotonic() < deadline, f"no session {sid} was made"
+            time.sleep(0.02)
+        return self.by_id[sid]
 
 
 def free_port() -> int:
@@ -347,8 +367,7 @@ def start_app_server(**options: Any) -> Running:
     def serve() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
         try:
-            server = build_server(port=port, address="127.0.0.1", on_session=running.sessions.append,
-                                  **options)
+            server = build_server(port=port, address="127.0.0.1", on_session=running.made, **options)
             server.start()
             box["server"] = server
         except BaseException as exc:  # report it to the test

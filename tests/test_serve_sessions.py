@@ -7,8 +7,12 @@ instructor, opened by that instructor's browser.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import re
 import shutil
+import time
+import urllib.error
 import urllib.request
 import zlib
 
@@ -83,6 +87,35 @@ def test_a_token_not_signed_by_the_server_is_refused(served):
     wrong_key = generate_jwt_token(generate_session_id(secret_key=b"k" * 40, signed=True),
                                    secret_key=b"k" * 40, signed=True)
     assert refused(Socket.connect(served.url, wrong_key, cookies=browser.cookie_header())) == 403
+
+
+def test_a_page_is_written_before_its_session_is_made_and_its_styles_come_from_here(served):
+    """Pages are written from the server's kept layout, so they do not wait for their session; each
+    page's own session is made just after it (its websocket need not come), and every stylesheet
+    its models ask for is served by this server (not Panel's CDN), as when the page was written
+    from the session itself."""
+    browser = Browser(served.url)
+    _, _, body = browser.request("")
+    token = TOKEN_RE.search(body).group(1)
+    assert not re.search(r"""(src|href)=["']https?://""", body), "the page's assets come from this server"
+    made = set()
+    for _ in range(100):
+        made = {s.id for s in served.server.get_sessions("/")}
+        if session_of(token) in made:
+            break
+        time.sleep(0.05)
+    assert session_of(token) in made, "the page's session is made without its websocket"
+
+    async def stylesheets() -> list[str]:
+        sock = await Socket.connect(served.url, token, cookies=browser.cookie_header())
+        try:
+            raw = await sock.pull_raw()
+        finally:
+            await sock.close()
+        return [m["attributes"]["url"] for m in raw.values() if m["name"] == "ImportedStyleSheet"]
+
+    urls = run(stylesheets())
+    assert len(urls) > 5 and not [u for u in urls if u.startswith(("http:", "https:", "//"))], urls
 
 
 def test_a_second_client_cannot_join_a_session(served):
@@ -257,3 +290,48 @@ def test_the_meshes_are_a_cacheable_static_file_of_geometry_only(served):
         assert status == 304
     assert browser.request(f"meshes/{'0' * 20}.bin")[0] == 404
     assert browser.request("meshes/../static/x.bin")[0] == 404
+
+
+def test_scripts_go_out_gzipped_from_a_kept_copy(served):
+    """Panel's, Bokeh's and the scene's scripts are compressed once per process, not per request: the
+    same gzipped bytes each time, the file's own bytes inside, a 304 for the browser's copy; a range
+    request and a client without gzip get the file as it is."""
+    from handatlas.ui import static
+
+    browser = Browser(served.url)
+    _, _, page = browser.request("")
+    scripts = re.findall(r"""<script[^>]+src=["']([^"']+\.js[^"']*)["']""", page)
+    scripts = [s.removeprefix("./").replace("&amp;", "&") for s in scripts]
+    assert any("vtk-hand.js" in s for s in scripts) and any("bokeh.min.js" in s for s in scripts), scripts
+
+    def get(path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(served.url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read()
+
+    revalidated = 0
+    for path in scripts:
+        status, headers, body = get(path, **{"Accept-Encoding": "gzip"})
+        assert status == 200 and headers.get("Content-Encoding") == "gzip", (path, headers)
+        assert int(headers["Content-Length"]) == len(body)
+        plain_status, plain_headers, plain = get(path)
+        assert plain_status == 200 and "Content-Encoding" not in plain_headers
+        assert gzip.decompress(body) == plain, path
+        assert get(path, **{"Accept-Encoding": "gzip"})[2] == body, "the same kept copy"
+        if "ETag" in plain_headers:
+            assert headers["ETag"] != plain_headers["ETag"], "a gzipped copy is another representation"
+            assert get(path, **{"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})[0] == 304
+            revalidated += 1
+        if "Last-Modified" in headers:
+            since = {"Accept-Encoding": "gzip", "If-Modified-Since": headers["Last-Modified"]}
+            assert get(path, **since)[0] == 304
+            revalidated += 1
+        status, headers, part = get(path, **{"Accept-Encoding": "gzip", "Range": "bytes=0-99"})
+        if headers.get("Content-Encoding") == "gzip":  # (Tornado's compress_response on the part)
+            part = gzip.decompress(part)
+        assert status == 206 and part == plain[:100], "a range of the file itself, not of a kept copy"
+    assert revalidated >= 1
+    assert any(path.endswith("vtk-hand.js") for path, _ in static.GzippedOnce._kept)

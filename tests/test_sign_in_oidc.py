@@ -10,6 +10,7 @@ address, a token for another client, another Azure directory are refused by the 
 from __future__ import annotations
 
 import shutil
+import time
 import urllib.parse
 import urllib.request
 
@@ -109,9 +110,14 @@ def test_the_flow_goes_through_the_provider_and_keeps_only_a_signed_identity(ser
     assert not names & {"user", "access_token", "id_token", "refresh_token"}, "no token leaves the server"
     assert "SameSite=Lax" in headers["Set-Cookie"] and "HttpOnly" in headers["Set-Cookie"]
 
+    made = len(served.sessions)
     token = browser.open_page()
     own = payload_of(token)["handatlas"]
     assert own["learner"] == STUDENT and own["instructor"] is None
+    for _ in range(100):  # the page's session is made just after the page
+        if len(served.sessions) > made:
+            break
+        time.sleep(0.05)
     session = served.sessions[-1]
     assert session.drill.identity == STUDENT and session.author.user is None
 

@@ -38,7 +38,7 @@ from handatlas.ui.oidc import OidcAuth
 from handatlas.ui.quizstate import DrillState, QuizState
 from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_results
 from handatlas.ui.scene import HandScene, view_camera
-from handatlas.ui.server import current_identity, make_server
+from handatlas.ui.server import PageLayout, assets_from_here, current_identity, make_server
 from handatlas.ui.state import MODES, HandState, guarded, shown_at_start
 from handatlas.ui.theme import Accessible
 from handatlas.ui.views import (
@@ -382,6 +382,19 @@ def warm_up(atlas_dir: str | None = None) -> None:
     pn.state._views.pop(root.ref["id"], None)
 
 
+def page_layout(atlas_dir: str | None = None) -> Any:
+    """The document every page's HTML is laid out from (:class:`handatlas.ui.server.PageLayout`): the
+    app as an anonymous student opens it, on a throwaway progress store, laid out as Panel lays
+    out a session's document (``server_doc``), never served."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    with set_curdoc(doc):
+        pn.panel(create_app(progress_db="sqlite://", atlas_dir=atlas_dir)).server_doc(doc, title=TITLE)
+    return doc
+
+
 def create_app(
     *,
     quizzes: Path | None = None,
@@ -428,7 +441,11 @@ def build_server(
     """
     os.environ.setdefault("BOKEH_RESOURCES", "server")
     shared_atlas(atlas_dir)  # before a fork (``num_procs``): the processes share its pages
-    warm_up(atlas_dir)
+    layout = PageLayout(functools.partial(page_layout, atlas_dir))
+    if kwargs.get("num_procs", 1) == 1:
+        layout.make()  # (it warms up what warm_up does)
+    else:  # a forked process makes its own layout after its first page
+        warm_up(atlas_dir)
     auth: InstructorAuth | OidcAuth
     if oidc is not None:
         auth = OidcAuth(oidc)
@@ -447,6 +464,7 @@ def build_server(
         log.info("process %d: a session closed, %d left", os.getpid(), live["sessions"])
 
     def app() -> HandApp:  # pn.serve calls plain functions only (a functools.partial is shown as text)
+        assets_from_here(pn.state.curdoc)
         who = current_identity()
         session = create_app(quizzes=quizzes, progress_db=progress_db, instructors=instructors,
                              instructor=who["instructor"], learner=who["learner"], client=who["client"],
@@ -461,7 +479,7 @@ def build_server(
     kwargs.setdefault("compress_response", True)  # gzip: the page's 5.5 MB of JavaScript travel as 1.4 MB
     return make_server(app, secret=secret, auth=auth, port=port, address=address, origins=origins,
                        title=TITLE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                       use_xheaders=use_xheaders, **kwargs)
+                       use_xheaders=use_xheaders, layout=layout, **kwargs)
 
 
 def _forget_connections(store: weakref.ref[ProgressStore]) -> None:

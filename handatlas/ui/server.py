@@ -6,7 +6,9 @@ and swaps two of its handlers for stricter ones:
 
 - :class:`SessionPageHandler` (the page) refuses a session id or token chosen by the client
   (``?bokeh-session-id=…``, ``?bokeh-token=…``, a ``Bokeh-Session-Id`` header): every page gets
-  a fresh session with an id made and signed here.  It sets the browser cookie
+  a fresh session with an id made and signed here.  The page's HTML is laid out from a kept
+  :class:`PageLayout` (every page's HTML is the same but for its token) and its session is made
+  just after the HTML is sent, while the browser loads the scripts.  It sets the browser cookie
   :data:`BROWSER_COOKIE` (random, HttpOnly, SameSite=Lax, Secure over HTTPS) and writes into the
   session's signed token a digest of that cookie, the signed-in instructor, if any, and the
   learner signed in at the school's OpenID Connect provider, if any (:data:`PAYLOAD_KEY`).
@@ -37,8 +39,11 @@ from bokeh.util.token import (
     get_session_id,
     get_token_payload,
 )
+from panel.io.resources import LOCAL_DIST
 from panel.io.server import AutoloadJsHandler, DocHandler, Server, WSHandler, get_server
+from panel.io.state import set_curdoc
 from panel.io.state import state as pn_state
+from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler
 
 from handatlas.secret import derive_key
@@ -46,6 +51,7 @@ from handatlas.ui.display import MESH_ROUTE, published
 from handatlas.ui.login import InstructorAuth, is_https
 from handatlas.ui.oidc import OidcAuth
 from handatlas.ui.quizviews import LEARNER_COOKIE
+from handatlas.ui.static import gzip_static_files
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +90,51 @@ def current_identity() -> dict[str, Any]:
     context = getattr(pn_state.curdoc, "session_context", None)
     has_token = context is not None and getattr(context, "_token", None) is not None
     return session_identity(context.token_payload if has_token else None)
+
+
+def assets_from_here(doc: Any) -> None:
+    """Record on a session's document, before its models are made, what Panel records when it writes
+    the session's page (``server_html_page_for_session``): the page's assets are served here.  Panel's
+    models and designs take their stylesheets' address from it (else Panel's CDN: a page laid out from
+    a :class:`PageLayout` would come up without styles)."""
+    with set_curdoc(doc):
+        dist_url = f"{pn_state.rel_path}/{LOCAL_DIST}" if pn_state.rel_path else LOCAL_DIST
+    doc._template_variables["dist_url"] = dist_url
+
+
+class PageLayout:
+    """The document every page's HTML is laid out from: the app as an anonymous student opens it,
+    never served (:class:`SessionPageHandler`).
+
+    A page's HTML is its scripts, styles, title and template and one element per root of the
+    document (BokehJS fills them in the roots' order from the session it pulls), so it is the
+    same for every session but for the token; a session takes ≈ 0.2 s to make, which the page
+    no longer waits for.
+
+    Parameters
+    ----------
+    make
+        Makes the document (:func:`handatlas.ui.app.page_layout`).
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        #: The document, once made (:meth:`make`).
+        self.document: Any = None
+
+    def make(self) -> None:
+        """Make the document (once; a process makes it before its first page, or after it when
+        Tornado forked the process)."""
+        if self.document is None:
+            self.document = self._make()
+
+
+class _LaidOut:
+    """What :meth:`DocHandler.get` reads of a session to write its page: the layout's document and
+    this page's token."""
+
+    def __init__(self, document: Any, token: str) -> None:
+        self.document, self.token = document, token
 
 
 class SessionPageHandler(DocHandler):
@@ -125,7 +176,17 @@ class SessionPageHandler(DocHandler):
         }
         token = generate_jwt_token(session_id, secret_key=app.secret_key, signed=True,
                                    expiration=app.session_token_expiration, extra_payload=payload)
-        return await self.application_context.create_session_if_needed(session_id, self.request, token)
+        layout: PageLayout | None = getattr(app, LAYOUT_ATTRIBUTE, None)
+        if layout is None or layout.document is None:
+            session = await self.application_context.create_session_if_needed(session_id, self.request, token)
+            if layout is not None:
+                IOLoop.current().add_callback(layout.make)
+            return session
+        # the page's session, made once the page's scripts are on their way (its websocket waits for
+        # it, or makes it, if it comes first)
+        IOLoop.current().call_later(SESSION_AFTER_PAGE_S, self.application_context.create_session_if_needed,
+                                    session_id, self.request, token)
+        return _LaidOut(layout.document, token)
 
 
 class NoEmbedHandler(AutoloadJsHandler):
@@ -217,6 +278,14 @@ WS_COMPRESSION_LEVEL = 6
 #: serving the app without :func:`make_server` (tools that take pictures or time the page).
 MESH_PATTERNS = [(rf"/{MESH_ROUTE}/([0-9a-f]{{20}})\.bin", MeshBlobHandler)]
 
+#: Seconds after a page is sent when its session is made: the page's script requests come within
+#: about 0.1 s, and a session takes the event loop ≈ 0.2 s to make, while the browser takes
+#: ≈ 0.4 s to evaluate the scripts before it connects.
+SESSION_AFTER_PAGE_S = 0.15
+
+#: Where the Tornado application keeps its :class:`PageLayout`.
+LAYOUT_ATTRIBUTE = "handatlas_layout"
+
 #: Panel's handlers and what replaces them.
 REPLACED = {
     DocHandler: SessionPageHandler,
@@ -253,6 +322,7 @@ def make_server(
     num_procs: int = 1,
     session_lifetime_s: float = SESSION_LIFETIME_S,
     session_check_s: float = SESSION_CHECK_S,
+    layout: PageLayout | None = None,
     **kwargs: Any,
 ) -> Server:
     """Panel's server for ``app`` at ``/`` with signed sessions and instructor sign-in (not started).
@@ -281,6 +351,9 @@ def make_server(
     session_lifetime_s, session_check_s
         How long a session without a websocket is kept, and how often unused sessions are looked
         for (a closed page's session is gone within their sum).
+    layout
+        The pages' HTML is laid out from it once it is made (made after the first page otherwise);
+        without it every page waits for its session.
     kwargs
         More of :func:`panel.io.server.get_server`'s options (e.g. ``liveness``).
     """
@@ -316,6 +389,9 @@ def make_server(
     )
     _swap_handlers(server)
     _without_unused_scripts(server)
+    if kwargs.get("compress_response"):
+        gzip_static_files(server._tornado)
+    setattr(server._tornado, LAYOUT_ATTRIBUTE, layout)
     return server
 
 

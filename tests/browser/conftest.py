@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from session_client import start_app_server
+from session_client import TOKEN_RE, start_app_server
 
 from handatlas.accounts import Instructors, hash_password
 from handatlas.quiz import default_quiz_dir
@@ -121,6 +121,8 @@ class Served:
     quizzes: Path
     progress_db: str
     stop: Callable[[], None]
+    #: The app of the session of a page's token (made just after the page).
+    app_of: Callable[[str], HandApp]
 
 
 #: The instructor the served app knows (its password hashed with few iterations: tests only).
@@ -151,7 +153,7 @@ def start_server(quizzes: Path, progress_db: str, *, instructors: Instructors | 
         running.stop()
         logging.getLogger().removeHandler(errors)
 
-    return Served(running.url, running.sessions, errors, quizzes, progress_db, stop)
+    return Served(running.url, running.sessions, errors, quizzes, progress_db, stop, running.app_of)
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +244,6 @@ def open_hand(page, served: Served) -> Hand:
     page.on("request", lambda r: note(r.url))
     page.on("websocket", lambda ws: note(ws.url))
     page.set_default_timeout(20_000)
-    n = len(served.instances)
     page.goto(served.url, timeout=PAGE_TIMEOUT_S * 1000)  # the first page of a loaded machine is slow
     # poll rather than wait for the selector: a session that fails to build should fail the test at once
     ready = page.locator(READY)
@@ -253,8 +254,9 @@ def open_hand(page, served: Served) -> Hand:
         assert not rec.console_errors, f"the page failed: {rec.console_errors}"
         assert time.monotonic() - t0 < PAGE_TIMEOUT_S, "the 3D hand was never drawn (no data-ready='1')"
         page.wait_for_timeout(50)
-    rec.app = served.instances[-1]
-    assert len(served.instances) == n + 1, "one page, one app session"
+    token = TOKEN_RE.search(page.content())
+    assert token, "no session token in the page"
+    rec.app = served.app_of(token.group(1))  # this page's own session (others may be made meanwhile)
     rec.wait_until(lambda: rec.app.scene.ready, "the scene to report ready")
     return rec
 
