@@ -587,3 +587,18 @@ def test_what_a_mode_draws_leaves_and_returns_with_it(app):
     app.quiz.start("areas_of_caution")
     state.mode = "press"
     assert not state.highlight and not state.pin and state.report is None
+
+
+@pytest.mark.parametrize(("feedback", "shown"), [
+    ("Not quite: the verdict is safe, not caution.", "The verdict is safe, not caution."),
+    ("Yes: that is the median nerve.", "That is the median nerve."),
+    ("No: the dorsum center is 161 mm from your click.", "The dorsum center is 161 mm from your click."),
+    ("Skipped.", "Skipped."),
+])
+def test_quiz_feedback_says_its_verdict_once(feedback, shown):
+    """The view's title says Right / Partly right / Not quite: the grader's opening word goes
+    ('Not quite. Not quite: …' was shown)."""
+    from handatlas.ui.quizviews import feedback_text
+
+    assert feedback_text(feedback, titled=True) == shown
+    assert feedback_text(feedback, titled=False) == feedback

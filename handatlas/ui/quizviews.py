@@ -23,6 +23,27 @@ from handatlas.ui.charts import retention_chart
 from handatlas.ui.controls import range_for
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
 
+#: The words a grader's feedback may open with: the view's own title says them already.
+VERDICT_OPENINGS = ("Yes: ", "No: ", "Not quite: ")
+
+
+def feedback_text(text: str, *, titled: bool) -> str:
+    """A grader's feedback under the view's title (Right / Partly right / Not quite): without the
+    verdict word it opens with, so that it is not said twice ("Not quite. Not quite: …").
+
+    Examples
+    --------
+    >>> feedback_text("Not quite: the verdict is safe, not caution.", titled=True)
+    'The verdict is safe, not caution.'
+    >>> feedback_text("Not quite: the verdict is safe.", titled=False)
+    'Not quite: the verdict is safe.'
+    """
+    for opening in VERDICT_OPENINGS if titled else ():
+        if text.startswith(opening):
+            rest = text[len(opening):]
+            return rest[:1].upper() + rest[1:]
+    return text
+
 
 def _title(text: str) -> pn.pane.Markdown:
     return pn.pane.Markdown(text, margin=(6, 10, 0, 10))
@@ -209,7 +230,8 @@ def feedback_view(question: QuestionState) -> pn.Column:
                 title = f"**Partly right ({feedback.score:.0%}).** "
             else:
                 title = "**Not quite.** "
-            result.param.update(object=f"{title}{escape(feedback.feedback)}",
+            text = escape(feedback_text(feedback.feedback, titled=bool(title)))
+            result.param.update(object=f"{title}{text}",
                                 alert_type="secondary" if feedback.skipped else kind, visible=True)
             details.param.update(object=feedback_html(feedback), visible=True)
             nxt.visible = not question.finished
