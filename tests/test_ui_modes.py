@@ -602,3 +602,21 @@ def test_quiz_feedback_says_its_verdict_once(feedback, shown):
 
     assert feedback_text(feedback, titled=True) == shown
     assert feedback_text(feedback, titled=False) == feedback
+
+
+def test_press_controls_are_off_while_a_quiz_runs(atlas):
+    """A choice made in Press during a quiz is refused; the controls are off then, so that a refused
+    landmark or safety map does not stay shown as chosen."""
+    from handatlas.ui.state import HandState
+    from handatlas.ui.views import press_controls
+
+    state = HandState(atlas)
+    controls = press_controls(state, lambda: None)
+    widgets = [w for w in controls.select(lambda o: hasattr(o, "disabled") and hasattr(o, "css_classes"))
+               if {"press-tool", "press-grade", "press-landmark", "safety-map", "stroke-check",
+                   "press-clear"} & set(w.css_classes)]
+    assert len(widgets) == 6 and not any(w.disabled for w in widgets)
+    state.exam = True
+    assert all(w.disabled for w in widgets)
+    state.exam = False
+    assert not any(w.disabled for w in widgets)

@@ -305,13 +305,16 @@ def safety_legend(overlay: dict[str, object]) -> str:
 
 
 def press_controls(state: HandState, on_clear) -> pn.Column:
-    """Grade, radius, landmark, tool, safety map and stroke buttons."""
+    """Grade, radius, landmark, tool, safety map and stroke buttons (off while a quiz runs: what they
+    would choose is refused then, and a refused choice must not look chosen)."""
     atlas = state.atlas
+    off = state.param.exam
     tool = pn.widgets.RadioButtonGroup.from_param(
         state.param.tool,
         options={"Press a point": "point", "Draw a stroke": "stroke"},
         color="default",
         css_classes=["press-tool"],
+        disabled=off,
         margin=(4, 8),
     )
     grade = pn.widgets.RadioButtonGroup.from_param(
@@ -319,6 +322,7 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         options={g.capitalize(): g for g in GRADES},
         color="default",
         css_classes=["press-grade"],
+        disabled=off,
         margin=(4, 8),
     )
     radius = range_for(
@@ -329,6 +333,7 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         options={"": "", **{landmark_name(atlas, lm): lm for lm in atlas.landmarks}},
         label="Or press at a landmark",
         css_classes=["press-landmark"],
+        disabled=off,
         margin=(4, 10),
     )
     safety = pn.widgets.Select.from_param(
@@ -336,13 +341,14 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
         options={"No safety map": "", **{f"Safety map: {g}": g for g in GRADES}},
         label="Colour the skin",
         css_classes=["safety-map"],
+        disabled=off,
         margin=(4, 10),
     )
     check = pn.widgets.Button(
-        label="Check stroke", color="primary", css_classes=["stroke-check"], margin=(4, 8)
+        label="Check stroke", color="primary", css_classes=["stroke-check"], margin=(4, 8), disabled=off
     )
     clear = pn.widgets.Button(
-        label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8)
+        label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8), disabled=off
     )
     landmarks.param.watch(guarded(state, lambda e: e.new and state.press(e.new)), "value")
     check.on_click(guarded(state, lambda _e: state.check_stroke()))
