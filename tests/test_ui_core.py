@@ -369,7 +369,7 @@ def _rows(svg: str) -> list[tuple[str, ET.Element]]:
     """(label, bar) per row of the depth bar: the right-aligned names (in full: their title) and the
     rects with a title.  A label shown cut is the start of the name and fits its column."""
     root = ET.fromstring(svg)
-    labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end" and t.get("class") is None]
     bars = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert len(labels) == len(bars)
     for t in labels:
@@ -398,6 +398,29 @@ def test_depth_bar_has_one_row_per_layer(atlas, where):
     limit = [line for line in root.iter(f"{SVG}line") if line.get("class") == "depth-limit"]
     assert len(limit) == 1
     assert str(report["grade"]) in limit[0].find(f"{SVG}title").text
+
+
+@pytest.mark.parametrize(("where", "grade"), [("guyons_canal", "moderate"), ("carpal_tunnel", "firm"),
+                                             ("radial_pulse", "light")])
+def test_depth_bar_shows_every_structure_the_verdict_names(atlas, where, grade):
+    """A structure at risk beside the axis (Guyon's canal: the ulnar artery's most loaded point is
+    off the tilted axis) has its row too, marked at the depth the verdict quotes."""
+    report = atlas.press(where, grade=grade).as_dict()
+    root = ET.fromstring(depth_bar(report, atlas))
+    crossed = {str(layer["id"]) for layer in report["layers"]}
+    marks = {c.find(f"{SVG}title").text.split(":")[0]: float(c.get("cx"))
+             for c in root.iter(f"{SVG}circle") if c.get("class") == "beside-axis"}
+    ticks = {float(t.text): float(t.get("x"))
+             for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "middle"}
+    mm = (ticks[5.0] - ticks[0.0]) / 5.0
+    for item in report["at_risk"]:
+        name = atlas.structures[str(item["id"])].name
+        if str(item["id"]) in crossed:
+            assert name not in marks
+        else:
+            assert marks[name] == pytest.approx(ticks[0.0] + mm * item["depth_mm"], abs=0.2), name
+    if where == "guyons_canal":
+        assert "Ulnar artery" in marks  # the headline structure, beside the axis
 
 
 def test_depth_bar_escapes_and_clips():

@@ -27,8 +27,9 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
     """The layer stack under a press as horizontal bars against depth, with the grade's limit.
 
     One row per structure under the skin that the inward axis crosses, a bar from its entry to its
-    exit depth in the structure's colour, at-risk structures outlined in red, and a dashed
-    line at the depth the grade reaches.
+    exit depth in the structure's colour, at-risk structures outlined in red, then a row per
+    at-risk structure the axis passes beside (its most loaded point lies off the axis) with a red
+    mark at the depth the verdict quotes, and a dashed line at the depth the grade reaches.
 
     Parameters
     ----------
@@ -43,10 +44,13 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
     """
     layers: Sequence[Mapping[str, float]] = [layer for layer in report["layers"] if layer["id"] != SKIN_ID]  # type: ignore[union-attr]
     at_risk = {str(a["id"]) for a in report["at_risk"]}  # type: ignore[union-attr]
+    crossed = {str(layer["id"]) for layer in layers}
+    beside = [a for a in report["at_risk"] if str(a["id"]) not in crossed]  # type: ignore[union-attr]
     limit = float(report["depth_limit_mm"])  # type: ignore[arg-type]
     left, right, row, top = 200, 12, 16, 18
     span = width - left - right
-    height = top + row * max(len(layers), 1) + 22
+    rows = len(layers) + len(beside)
+    height = top + row * max(rows, 1) + 22
 
     def x(mm: float) -> float:
         return left + span * min(max(mm, 0.0), max_mm) / max_mm
@@ -75,7 +79,19 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
             f'fill="{structure.colour}"{stroke}><title>{name}: {layer["entry_mm"]:.1f}–'
             f"{layer['exit_mm']:.1f} mm</title></rect>"
         )
-    bottom = top + row * max(len(layers), 1)
+    for i, item in enumerate(beside, start=len(layers)):
+        structure = atlas.structures[str(item["id"])]
+        y = top + i * row
+        name, depth = escape(structure.name), float(item["depth_mm"])  # type: ignore[arg-type]
+        parts.append(
+            f'<text class="beside-label" x="{left - 6}" y="{y + 11}" text-anchor="end" {_FONT} '
+            f'fill="#b71c1c"><title>{name}'
+            f"</title>{escape(fit_label(structure.name + ' (beside)', left - 8))}</text>"
+            f'<circle class="beside-axis" cx="{x(depth):.1f}" cy="{y + row / 2:.1f}" r="4.5" '
+            f'fill="{structure.colour}" stroke="#d32f2f" stroke-width="2"><title>{name}: {depth:.1f} mm '
+            f"under the skin, beside the press's axis</title></circle>"
+        )
+    bottom = top + row * max(rows, 1)
     for mm in range(0, int(max_mm) + 1, 5):
         parts.append(
             f'<line x1="{x(mm):.1f}" y1="{bottom}" x2="{x(mm):.1f}" y2="{bottom + 4}" stroke="#444"/>'
