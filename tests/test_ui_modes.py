@@ -77,6 +77,28 @@ def test_locate_question_answered_by_a_click(app, quizzes):
     assert app.quiz.score["passed"] and "Score: 1 of 1 (100%)" in score_html(app.quiz.title, app.quiz.score)
 
 
+def test_a_right_place_on_the_far_side_is_turned_into_view(app, quizzes):
+    """Asked in the palmar view for a place on the back of the hand, a wrong click reveals the
+    right place: the view turns to the dorsal side, where the mark is (it was left out of sight)."""
+    write_quiz(quizzes, "one_locate.yaml", LOCATE_QUIZ.replace("radial_pulse", "dorsum_center"))
+    app.state.mode = "quiz"
+    app.quiz.start("one_locate.yaml")
+    app.state.view = "palmar"
+    views = []
+    app.scene.param.watch(lambda e: views.append(e.new["name"]), "view")
+    lm = app.atlas.landmark("palm_center")
+    app.on_click(ray_at(lm.point, lm.normal))
+    assert app.last_click["result"] == "wrong"
+    assert app.state.view == "dorsal" and views[-1] == "dorsal"
+    # a right place already in sight leaves the view alone
+    write_quiz(quizzes, "one_locate.yaml", LOCATE_QUIZ)
+    app.quiz.start("one_locate.yaml")
+    app.state.view = "palmar"
+    lm = app.atlas.landmark("hypothenar_eminence")
+    app.on_click(ray_at(lm.point, lm.normal))
+    assert app.last_click["result"] == "wrong" and app.state.view == "palmar"
+
+
 def test_locate_click_far_away_is_wrong_and_the_answer_is_shown(app, quizzes):
     write_quiz(quizzes, "one_locate.yaml", LOCATE_QUIZ)
     app.state.mode = "quiz"

@@ -215,6 +215,8 @@ class QuestionState(param.Parameterized):
             *hand.markers,
             *({"xyz": list(p), "colour": ANSWER_RGB, "radius": 3.5} for p in feedback.points),
         ]
+        if feedback.points:  # a right place on the side turned away is turned into view
+            hand.face(feedback.points[0], unless_seen=True)
         self.feedback = feedback
         if self.run is not None and self.run.finished:
             self.finished = True

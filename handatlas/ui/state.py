@@ -67,6 +67,9 @@ def safety_shares(atlas: Atlas, grade: str, radius_mm: float) -> dict[str, float
     return verdict_shares(atlas, safety_codes(atlas, grade, radius_mm))
 
 
+#: Skin whose normal makes at least this cosine with a view's direction is seen in it (not edge-on).
+SEEN_COS = 0.2
+
 #: The parameters of what a mode draws on the hand (kept per mode, see ``HandState._swap_marks``).
 MODE_MARKS = ("highlight", "markers", "extra", "pin", "stroke")
 
@@ -241,15 +244,18 @@ class HandState(param.Parameterized):
             lines.append(risk[s.risk])
         return {"xyz": [float(v) for v in at], "title": s.name, "lines": lines}
 
-    def face(self, xyz: Any) -> str:
+    def face(self, xyz: Any, *, unless_seen: bool = False) -> str:
         """Turn the view to the named view that looks straight at the skin at ``xyz`` (the one
         most nearly along its normal): a mark on the back of the hand is not left out of sight.
-        Sets :attr:`view` (even to the view it has: the learner may have turned the hand since)."""
+        Sets :attr:`view` (even to the view it has: the learner may have turned the hand since);
+        with ``unless_seen``, only when the skin there faces away from the current view."""
         from handatlas.lookup.index import lookup_index
 
         skin = lookup_index(self.atlas).skin
         point, face = skin.closest_one(np.asarray(xyz, dtype=np.float64))
         normal = skin.normals_at(point[None], np.array([face]))[0]
+        if unless_seen and float(np.dot(VIEWS[self.view][0], normal)) > SEEN_COS:
+            return self.view
         name = max(VIEWS, key=lambda v: float(np.dot(VIEWS[v][0], normal)))
         self.view = name
         self.param.trigger("view")
