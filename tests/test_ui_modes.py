@@ -257,6 +257,7 @@ def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     assert "sam: 1 answers" in report and "retention-chart" in report
     drill.param.update(learner="nobody", code="9999")
     assert drill.sign_in() and "Welcome, nobody" in second.state.message
+    assert drill.start() is not None and "Welcome, nobody" in second.state.message, "the welcome stays"
     drill.show_progress()
     assert "nobody: 0 answers" in drill_html(drill.summary, drill.progress_of, drill.progress)
     drill.learner = "sam"  # the session signed in "nobody": sam's progress needs sam's code again

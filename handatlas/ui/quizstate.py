@@ -373,6 +373,7 @@ class DrillState(param.Parameterized):
         self.client = client
         self.store: ProgressStore | None = None
         self._gate: LearnerGate | None = None
+        self._welcome = ""  # a new learner's welcome, kept for the drill that starts after it
         self.bank = None
         self.question = QuestionState(hand)
         try:
@@ -436,6 +437,8 @@ class DrillState(param.Parameterized):
             else:
                 self.signed_in = ""
         self.hand.message = outcome.message
+        # a new learner's welcome (remember your code) outlasts the drill starting just after it
+        self._welcome = outcome.message if outcome.ok and outcome.new else ""
         return outcome.ok
 
     def sign_in(self) -> bool:
@@ -459,7 +462,7 @@ class DrillState(param.Parameterized):
         except (ValueError, StoreError) as err:
             self.hand.message = str(err)
             return None
-        self.hand.message = ""
+        self.hand.message, self._welcome = self._welcome, ""
         run = DrillRun(drill)
         self.summary, self.progress, self.progress_of = None, None, ""
         self.question.start(run)
