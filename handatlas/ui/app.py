@@ -40,7 +40,7 @@ from handatlas.ui.quizviews import drill_panel, drill_results, quiz_panel, quiz_
 from handatlas.ui.scene import HandScene, view_camera
 from handatlas.ui.server import PageLayout, assets_from_here, current_identity, make_server
 from handatlas.ui.state import MODES, HandState, guarded, shown_at_start
-from handatlas.ui.theme import Accessible
+from handatlas.ui.theme import PHONE_MAX_PX, Accessible
 from handatlas.ui.views import (
     exam_notice,
     identification,
@@ -62,6 +62,13 @@ VIEWPORT_TEMPLATE = (
 
 #: The camera when the page opens and after Reset.
 OPENING_VIEW = "palmar"
+#: The message's text in the warning's dark brown (7:1 on its yellow; Bootstrap's lighter
+#: #997404 is 3.9:1); on a phone the view buttons sit at the foot of the view: the message floats
+#: just above them.
+MESSAGE_CSS = (
+    ".plain { color: #664d03; }"
+    f"@media (max-width: {PHONE_MAX_PX}px) {{ :host {{ bottom: 56px !important; }} }}"
+)
 #: The message banner floats over the foot of the 3D view (it never moves the hand, nor blocks a click).
 MESSAGE_STYLES = {
     "position": "absolute",
@@ -305,6 +312,7 @@ class HandApp(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             margin=0,
             styles=MESSAGE_STYLES,
+            stylesheets=[MESSAGE_CSS],
         )
         legend = pn.pane.HTML(
             pn.bind(safety_legend, state.param.overlay),

@@ -19,6 +19,7 @@ from handatlas.ui.colours import VERDICT_HEX
 from handatlas.ui.controls import RangeInput, range_for, tick_box
 from handatlas.ui.search import Entry, landmark_name
 from handatlas.ui.state import EXAM_MESSAGE, HandState, guarded
+from handatlas.ui.theme import PHONE_MAX_PX
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
@@ -147,6 +148,12 @@ VIEW_BAR_STYLES = {
 }
 
 
+#: On a phone the hand fills the view's height and its fingertips reach the top: the view buttons go
+#: to the foot of the view (over the cut forearm), where a tap meant for a fingertip cannot hit them.
+VIEW_BAR_PHONE_CSS = (
+    f"@media (max-width: {PHONE_MAX_PX}px) {{ :host {{ top: auto !important; bottom: 4px !important; }} }}"
+)
+
 #: The view buttons look like buttons over the picture: an opaque face and a border.
 VIEW_BUTTON_CSS = (
     ".bk-btn.bk-btn-light { background: rgba(255, 255, 255, 0.8); border: 1px solid #767676; color: #111; }"
@@ -175,7 +182,8 @@ def view_buttons(on_view: Callable[[str], None], *, reset: Callable[[], None]) -
         stylesheets=[VIEW_BUTTON_CSS],
     )
     again.on_click(lambda _e: reset())
-    return pn.Row(*buttons, again, margin=0, css_classes=["view-bar"], styles=VIEW_BAR_STYLES)
+    return pn.Row(*buttons, again, margin=0, css_classes=["view-bar"], styles=VIEW_BAR_STYLES,
+                  stylesheets=[VIEW_BAR_PHONE_CSS])
 
 
 def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column:

@@ -102,6 +102,46 @@ def swipe(page, x: float, y: float, *, dy: float, steps: int = 10) -> None:
     cdp.detach()
 
 
+#: What is under a point of the page, through the shadow roots Panel draws in.
+UNDER_JS = """([x, y]) => {
+  let el = document.elementFromPoint(x, y);
+  while (el && el.shadowRoot) {
+    const inner = el.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === el) break;
+    el = inner;
+  }
+  return el ? el.tagName : null;
+}"""
+
+
+@pytest.mark.parametrize("narrow_hand", [pytest.param(True, id="phone")], indirect=True)
+def test_the_view_buttons_leave_the_fingertips_to_the_finger(narrow_hand):
+    """On a phone the view and reset buttons float over the view without covering the hand's
+    fingertips (a tap there pressed a view button): every fingertip landmark of the opening view
+    is under the canvas, and every view button is still in sight."""
+    hand = narrow_hand
+    page = hand.page
+    page.evaluate("() => scrollTo(0, 0)")
+    tips = [lm for lm in hand.app.atlas.landmarks if lm.endswith("distal_phalanx_palmar")]
+    assert len(tips) == 5
+    for lm in tips:
+        x, y = hand.world_to_client(hand.app.atlas.landmark(lm).point)
+        assert page.evaluate(UNDER_JS, [x, y]) == "CANVAS", lm
+    buttons = page.locator(".view-bar button")
+    assert buttons.count() >= 5
+    for k in range(buttons.count()):
+        expect(buttons.nth(k)).to_be_in_viewport()
+    # a message floats over the view above them, not on them
+    box = page.locator(".search input")
+    box.fill("zzqqxx")
+    box.press("Enter")
+    page.evaluate("() => scrollTo(0, 0)")
+    message = page.locator(".message")
+    expect(message).to_be_visible()
+    shown, bar = message.bounding_box(), page.locator(".view-bar").bounding_box()
+    assert shown["y"] + shown["height"] <= bar["y"] + 1, (shown, bar)
+
+
 @pytest.mark.parametrize("narrow_hand", [pytest.param(True, id="phone")], indirect=True)
 def test_phone_page_scrolls_outside_the_view_and_turns_the_hand_inside(narrow_hand):
     hand = narrow_hand
