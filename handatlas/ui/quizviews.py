@@ -23,6 +23,9 @@ from handatlas.ui.charts import retention_chart
 from handatlas.ui.controls import range_for
 from handatlas.ui.quizstate import DrillState, QuestionState, QuizState
 
+#: Chosen items (chips) wrap between words: choices.js breaks them anywhere ("whil|e you work").
+CHIP_CSS = ".choices__list--multiple .choices__item { word-break: normal; overflow-wrap: break-word; }"
+
 #: The words a grader's feedback may open with: the view's own title says them already.
 VERDICT_OPENINGS = ("Yes: ", "No: ", "Not quite: ")
 
@@ -101,6 +104,7 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
                          **{name: sid for sid, name in risk_choices(question.hand.atlas)}},
                 placeholder="Structures at risk",
                 css_classes=["q-at-risk"],
+                stylesheets=[CHIP_CSS],
             )
             inputs += [pn.pane.Markdown("Which structures are at risk?"), at_risk]
             widgets.append((at_risk, "at_risk"))
@@ -123,7 +127,7 @@ def answer_inputs(question: QuestionState, q: PublicQuestion) -> list[Any]:
             inputs.append(pick)
             widgets.append((pick, None))
     elif q.type == "order":
-        order = w.MultiChoice(options=list(q.items or ()), css_classes=["q-order"])
+        order = w.MultiChoice(options=list(q.items or ()), css_classes=["q-order"], stylesheets=[CHIP_CSS])
         inputs += [
             pn.pane.Markdown("Pick the items in order, first to last: " + "; ".join(q.items or ())),
             order,
