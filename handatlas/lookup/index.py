@@ -245,11 +245,14 @@ class LookupIndex:
         """Nearest skin point, its outward normal and the signed distance (+ inside) of each point."""
         skin = self.skin
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-        if len(points) == 1:
+        if len(points) == 1:  # (signed_distance's numpy on one row costs more than the query)
             point, face = skin.closest_one(points[0])
             closest, faces = point[None], np.array([face])
-        else:
-            closest, faces = skin.closest(points)
+            off = points[0] - point
+            gap = float(np.sqrt(off @ off))
+            signed = np.array([-gap if off @ skin.face_normals[face] > 0 else gap])
+            return closest, skin.normals_at(closest, faces), signed
+        closest, faces = skin.closest(points)
         return closest, skin.normals_at(closest, faces), skin.signed_distance(points, closest, faces)
 
 

@@ -443,12 +443,20 @@ def reach_mm(pressure: float, radius_mm: float, strain: float, column_mm: np.nda
     strain, and by at most the strain times the column.  ``floor_kpa`` may be an array (one floor
     per column of the result, broadcast against ``column_mm``).
     """
+    far, near = reach_terms(pressure, radius_mm, strain, floor_kpa=floor_kpa)
+    column = np.minimum(np.asarray(column_mm, dtype=np.float64), COLUMN_MAX_MM)
+    return np.minimum(far, near + strain * column)
+
+
+def reach_terms(pressure: float, radius_mm: float, strain: float, *,
+                floor_kpa: float | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(far, near)``: :func:`reach_mm` is ``min(far, near + strain * column)`` (the column capped at
+    :data:`COLUMN_MAX_MM`), for each floor."""
     need = (flag_floor_kpa() if floor_kpa is None else np.asarray(floor_kpa, dtype=np.float64)) / max(
         pressure, 1e-12)
     radii = (reach_radii(float(need)) if np.ndim(need) == 0
              else _reach_radii_of(tuple(np.ravel(need).tolist())).reshape(np.shape(need)))
-    column = np.minimum(np.asarray(column_mm, dtype=np.float64), COLUMN_MAX_MM)
-    return np.minimum(radii * radius_mm / (1.0 - strain), radii * radius_mm + strain * column)
+    return np.asarray(radii * radius_mm / (1.0 - strain)), np.asarray(radii * radius_mm)
 
 
 # ----------------------------------------------------------------------------- harm and verdicts

@@ -18,6 +18,7 @@ the most loaded structure with every structure's stress computed at once.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +29,7 @@ from handatlas.lookup.capsules import _stress_one, _structure_bounds, _structure
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     BOUND_STEP,
+    COLUMN_MAX_MM,
     REFERENCE_FORCE_N,
     SAFE,
     TABLE_STEP,
@@ -37,7 +39,7 @@ from handatlas.lookup.model import (
     influence_envelope,
     level_codes,
     pressure_kpa,
-    reach_mm,
+    reach_terms,
     tissue_strain,
 )
 from handatlas.lookup.pinning import is_confined, is_pinned, is_shielded, shielding_ray
@@ -219,6 +221,19 @@ def _most_loaded(point, direction, pad, strain, column, sheet_depth, sheet_facto
     return -1, np.nan, np.nan
 
 
+@functools.lru_cache(maxsize=64)
+def _reach_terms(index: LookupIndex, pressure: float, radius_mm: float, strain: float, reference: float,
+                 reference_strain: float) -> tuple[tuple[float, float], tuple[np.ndarray, np.ndarray]]:
+    """What a single press's reaches are made of, per load and pad (a few per process):
+    :func:`~handatlas.lookup.model.reach_mm` is ``min(far, near + strain * column)``; ``(far, near)``
+    of the reference force at the lowest flagging floor, and of this press at each structure's own
+    floor (as :func:`handatlas.lookup.press._flag_reach`)."""
+    far, near = reach_terms(reference, radius_mm, reference_strain)
+    floors, which = index.flag_floors
+    flag_far, flag_near = reach_terms(pressure, radius_mm, strain, floor_kpa=floors)
+    return (float(far), float(near)), (flag_far[which], flag_near[which])
+
+
 def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, column: float,
                sheets: np.ndarray, *, force_n: float, radius_mm: float) -> PressBatch:
     """:func:`handatlas.lookup.press.assess` for one press (``with_distance``), in one compiled call.
@@ -233,7 +248,7 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
         Mid-depth of each fascial sheet on the axis.
     """
     from handatlas.lookup import pinning
-    from handatlas.lookup.press import PressBatch, _flag_reach
+    from handatlas.lookup.press import PressBatch
 
     caps = index.capsules
     points = np.ascontiguousarray(point, dtype=np.float64).reshape(1, 3)
@@ -243,13 +258,16 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
     strain = float(tissue_strain(pressure))
     reference = pressure_kpa(max(force_n, REFERENCE_FORCE_N), radius_mm)
     reference_strain = float(tissue_strain(reference))
+    (reach_far, reach_near), (flag_far, flag_near) = _reach_terms(index, pressure, float(radius_mm), strain,
+                                                                  reference, reference_strain)
+    column = min(float(column), COLUMN_MAX_MM)
     stress, depth, offset, segment, param = _stress(
         points, directions, float(radius_mm), strain, reference_strain, columns,
         np.ascontiguousarray(sheets, dtype=np.float64).reshape(1, -1), index.sheet_factor,
-        np.ascontiguousarray(reach_mm(reference, radius_mm, reference_strain, columns), dtype=np.float64),
+        np.array([min(reach_far, reach_near + reference_strain * column)]),
         caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(),
         flag_floor_kpa() / reference, index.flag_floor / pressure,
-        np.ascontiguousarray(_flag_reach(index, pressure, radius_mm, strain, columns)), pressure)
+        np.minimum(flag_far, flag_near + strain * column)[None, :], pressure)
     # bone behind is looked for where a structure could be flagged (as assess does)
     pinned = np.zeros(stress.shape, dtype=bool)
     could = np.flatnonzero(stress[0] > index.flag_floor)
