@@ -339,8 +339,9 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
 
 def cmd_quiz_mock(args: argparse.Namespace) -> int:
     """Draw a mock exam from the bank with the blueprint's domain weights; write it as a quiz file."""
+    from handatlas.outputs import write_bytes
     from handatlas.quiz import QuizError, default_quiz_dir, load_quiz, quiz_paths
-    from handatlas.quiz.blueprint import BLUEPRINT, BlueprintError, domain_counts, domain_table
+    from handatlas.quiz.blueprint import BLUEPRINT, BlueprintError, QuotaError, domain_counts, domain_table
     from handatlas.quiz.mock import mock_exam, mock_quiz_yaml
 
     paths = quiz_paths(args.files or [default_quiz_dir()])
@@ -349,17 +350,26 @@ def cmd_quiz_mock(args: argparse.Namespace) -> int:
         raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to draw from")
     if args.count < 1:
         raise CommandError(f"--count must be at least 1, got {args.count}")
+    if args.output is not None:
+        check_output(args.output)  # before the work
     try:
         bank = [q for path in paths for q in load_quiz(path).questions]
+    except QuizError as exc:
+        raise CommandError(str(exc), code=1) from None
+    if args.count > len(bank):
+        raise CommandError(f"--count {args.count} is more than the {len(bank)} questions in the bank")
+    try:
         exam = mock_exam(bank, count=args.count, seed=args.seed)
-    except (QuizError, BlueprintError) as exc:
+    except QuotaError as exc:
+        raise CommandError(f"--count {args.count} is too many for this bank: {exc}") from None
+    except BlueprintError as exc:
         raise CommandError(str(exc), code=1) from None
     text = mock_quiz_yaml(exam, seed=args.seed)
     summary = f"{len(exam)} of {len(bank)} questions, seed {args.seed}, weights of the {BLUEPRINT}:\n"
     summary += domain_table(domain_counts(exam))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"{args.output}: {summary}")
+        path = write_bytes(args.output, text.encode("utf-8"))
+        print(f"{path}: {summary}")
     else:
         sys.stdout.write(text)
         print(summary, file=sys.stderr)

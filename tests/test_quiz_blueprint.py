@@ -164,5 +164,24 @@ def test_cli_draws_a_mock_exam(tmp_path, capsys):
     assert len(load_quiz(out).questions) == 60
     assert main(["quiz", "mock", "--count", "0"]) == 2
     assert "--count must be at least 1" in capsys.readouterr().err
-    assert main(["quiz", "mock", "--count", "5000"]) == 1
-    assert "fewer than" in capsys.readouterr().err
+    assert main(["quiz", "mock", "--count", "100000"]) == 2
+    assert "--count 100000 is more than the" in capsys.readouterr().err
+
+
+def test_cli_mock_names_a_count_one_domain_cannot_fill(bank, tmp_path, capsys):
+    few = [q for q in bank if domain_of(q) != "ethics"] + [q for q in bank if domain_of(q) == "ethics"][:2]
+    source = tmp_path / "few.yaml"
+    source.write_text(mock_quiz_yaml(few, seed=0))
+    assert main(["quiz", "mock", str(source), "--count", "60"]) == 2
+    err = capsys.readouterr().err
+    assert "--count 60 is too many for this bank: domain:ethics has 2 questions" in err, err
+
+
+@pytest.mark.parametrize("where", ["missing/mock.yaml", "folder", "/dev/null"])
+def test_cli_mock_refuses_an_output_it_cannot_write(tmp_path, capsys, where):
+    (tmp_path / "folder").mkdir()
+    output = where if where.startswith("/") else str(tmp_path / where)
+    assert main(["quiz", "mock", "--count", "10", "-o", output]) == 2
+    out, err = capsys.readouterr()
+    assert f"handatlas: error: cannot write {output}" in err and "Traceback" not in out + err, err
+    assert (tmp_path / "folder").is_dir() and not (tmp_path / "missing").exists()

@@ -90,6 +90,10 @@ class BlueprintError(ValueError):
     """A question without exactly one blueprint domain, or a bank too small for a mock exam."""
 
 
+class QuotaError(BlueprintError):
+    """A domain with fewer questions than a mock exam of the asked size needs (ask for fewer)."""
+
+
 def domain_tags(question: schema.Question) -> list[str]:
     """The words of a question's ``domain:`` tags, in file order.
 

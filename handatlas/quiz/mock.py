@@ -25,7 +25,15 @@ from typing import Any
 import yaml
 
 from handatlas.quiz import schema
-from handatlas.quiz.blueprint import BLUEPRINT, BLUEPRINT_VERSION, WEIGHTS, BlueprintError, domain_of, quotas
+from handatlas.quiz.blueprint import (
+    BLUEPRINT,
+    BLUEPRINT_VERSION,
+    WEIGHTS,
+    BlueprintError,
+    QuotaError,
+    domain_of,
+    quotas,
+)
 
 #: Questions in a mock exam unless told otherwise (the MBLEx has 100; 60 makes a shorter sitting).
 DEFAULT_COUNT = 60
@@ -57,8 +65,8 @@ def mock_exam(questions: Sequence[schema.Question], *, count: int = DEFAULT_COUN
     Raises
     ------
     BlueprintError
-        If a question has no single blueprint domain, ids repeat, or a domain has fewer
-        questions than its quota.
+        If a question has no single blueprint domain or ids repeat; a :class:`QuotaError` (one
+        of them) if a domain has fewer questions than its quota.
     """
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
@@ -72,7 +80,7 @@ def mock_exam(questions: Sequence[schema.Question], *, count: int = DEFAULT_COUN
     for slug, quota in quotas(count).items():
         pool = sorted(by_domain[slug], key=lambda q: q.id)
         if len(pool) < quota:
-            raise BlueprintError(f"domain:{slug} has {len(pool)} questions, fewer than the {quota} a "
+            raise QuotaError(f"domain:{slug} has {len(pool)} questions, fewer than the {quota} a "
                                  f"{count}-item mock exam needs")
         picked += rng.sample(pool, quota)
     rng.shuffle(picked)
