@@ -219,10 +219,15 @@ def print_report(report, atlas: Atlas) -> None:
     """A press report as readable tables."""
     from rich.table import Table
 
+    from handatlas.lookup.model import GRADE_FORCE_N
+
     console = _console()
     colour = {"avoid": "bold red", "caution": "bold yellow", "safe": "bold green"}[report.verdict]
     where = report.landmark or ", ".join(f"{v:.1f}" for v in report.point)
-    console.print(f"[bold]{where}[/bold] — {report.grade}, {report.force_n:g} N on a {report.radius_mm:g} mm "
+    load = f"{report.force_n:g} N"
+    if report.force_n == GRADE_FORCE_N[report.grade]:  # the grade's force, not one given instead
+        load = f"{report.grade}, {load}"
+    console.print(f"[bold]{where}[/bold] — {load} on a {report.radius_mm:g} mm "
                   f"pad ({report.pressure_kpa:.0f} kPa, sinks {report.sink_mm:.1f} mm), territory "
                   f"{report.territory}: [{colour}]{report.verdict.upper()}[/{colour}]", highlight=False)
     console.print(report.message, highlight=False)

@@ -116,6 +116,10 @@ def test_press_force(capsys, fixture_dir):
     assert code == 0
     data = json.loads(out)
     assert data["force_n"] == 2.0 and data["grade"] == "moderate" and data["verdict"] == "safe"
+    assert data["message"].startswith("2 N pressure is safe here"), data["message"]
+    code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--force", "3.3")
+    assert code == 0 and "palm_center — 3.3 N on a 8 mm pad" in out and "moderate" not in out, out
+    assert "3.3 N pressure is safe here" in out
 
 
 @pytest.mark.parametrize("form", [["--", "-20,30,20"], ["-20,30,20"], ["-20, 30, 20"]])
@@ -131,6 +135,7 @@ def test_press_table(capsys, fixture_dir):
     code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "firm")
     assert code == 0 and "AVOID" in out and "Median nerve" in out and "layers along the axis" in out
     assert "40 N" in out and "kPa" in out and "pinned" in out
+    assert "palm_center — firm, 40 N on a 8 mm pad" in out  # the grade's own force: both named
 
 
 @pytest.mark.parametrize(

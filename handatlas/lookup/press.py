@@ -564,6 +564,7 @@ def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Seq
     It names the worst structure (``at_risk[0]``), quotes its ``depth_mm`` as the at-risk table
     does (one decimal) and says what to do instead.
     """
+    capital = load[:1].upper() + load[1:]  # "Firm", "3.3 N" (str.capitalize would give "3.3 n")
     if verdict in ("avoid", "caution"):
         worst = at_risk[0]
         pinned = f" and pinned against {_pinned_on(atlas, layers, worst.depth_mm)}" if worst.pinned else ""
@@ -579,14 +580,14 @@ def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Seq
     if shielded:
         bones = [layer.id for layer in layers if atlas.structures[layer.id].tissue == "bone"]
         behind = f" behind the {atlas.structures[bones[0]].name.lower()}" if bones else " behind bone"
-        return (f"{load.capitalize()} pressure is safe here: the {_lower(shielded[0].name)} lies"
+        return (f"{capital} pressure is safe here: the {_lower(shielded[0].name)} lies"
                 f"{behind}, which the pressure does not pass.")
     if most_loaded is not None:
         name, depth, stress_kpa = most_loaded
-        return (f"{load.capitalize()} pressure is safe here: the most loaded nerve or vessel, the "
+        return (f"{capital} pressure is safe here: the most loaded nerve or vessel, the "
                 f"{_lower(name)} ({depth:.1f} mm deep), takes {stress_kpa:.0f} kPa, less than calls for "
                 f"caution.")
-    return f"{load.capitalize()} pressure is safe here: no nerve, artery or vein within reach."
+    return f"{capital} pressure is safe here: no nerve, artery or vein within reach."
 
 
 # ----------------------------------------------------------------------------- batches
