@@ -535,7 +535,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for option, value in (("--session-lifetime", args.session_lifetime),
                           ("--session-check", args.session_check)):
         if not 0 < value <= 3600:
-            raise CommandError(f"{option} must be between 0 and 3600 seconds, got {value}")
+            raise CommandError(f"{option} must be more than 0 and at most 3600 seconds, got {value:g}")
     check_store(args.db)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("handatlas").setLevel(args.log_level.upper())

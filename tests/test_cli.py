@@ -178,3 +178,11 @@ def test_safety_map_picture(capsys, fixture_dir, tmp_path):
     red = (img[..., 0] > 180) & (img[..., 1] < 90) & (img[..., 2] < 90)
     green = (img[..., 1] > 130) & (img[..., 0] < 120) & (img[..., 2] < 120)
     assert red.sum() > 200 and green.sum() > 200  # both verdicts are drawn
+
+
+@pytest.mark.parametrize("option", ["--session-lifetime", "--session-check"])
+@pytest.mark.parametrize(("value", "shown"), [("0", "0"), ("-1", "-1"), ("3600.5", "3600.5")])
+def test_serve_session_times_say_what_is_allowed(capsys, option, value, shown):
+    code, _, err = run(capsys, "serve", option, value)
+    assert code == 2
+    assert f"{option} must be more than 0 and at most 3600 seconds, got {shown}" in err, err
