@@ -121,14 +121,17 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe one structure (or landmark)."""
+    from handatlas.names import landmark_name
+    from handatlas.search import find
+
     atlas = _atlas(args)
-    name = args.name
-    if name.strip().lower() in atlas.landmarks and name not in atlas:
-        lm = atlas.landmark(name)
-        data = {**lm.as_dict(), "description": lm.description,
+    entry = find(atlas, args.name)
+    if entry.kind == "landmark":
+        lm = atlas.landmark(entry.id)
+        data = {**lm.as_dict(), "name": landmark_name(atlas, lm.id), "description": lm.description,
                 "territory": atlas.territory_at(lm.point)}
     else:
-        s = atlas.structure(name)
+        s = atlas.structures[entry.id]
         data = {
             **s.as_dict(),
             "acronym": s.acronym,
@@ -201,10 +204,15 @@ def parse_xyz(text: str, *, name: str = "point") -> list[float]:
 
 def cmd_press(args: argparse.Namespace) -> int:
     """Press at a landmark, a structure or X,Y,Z and print what is at risk."""
+    from handatlas.search import find
+
     atlas = _atlas(args)
-    where: str | list[float] = args.where
+    where: str | list[float]
     if _COORDS.match(args.where) or "," in args.where:
         where = parse_xyz(args.where)
+    else:  # a landmark wins over a structure of the same name, as in atlas.press
+        where = find(atlas, args.where, first=("landmark", "structure", "group"),
+                     what="landmark or structure").id
     direction = parse_xyz(args.direction, name="--direction") if args.direction else None
     report = atlas.press(where, grade=args.grade, radius_mm=args.radius, force_n=args.force,
                          direction=direction)
@@ -220,10 +228,12 @@ def print_report(report, atlas: Atlas) -> None:
     from rich.table import Table
 
     from handatlas.lookup.model import GRADE_FORCE_N
+    from handatlas.names import landmark_name
 
     console = _console()
     colour = {"avoid": "bold red", "caution": "bold yellow", "safe": "bold green"}[report.verdict]
-    where = report.landmark or ", ".join(f"{v:.1f}" for v in report.point)
+    point = ", ".join(f"{v:.1f}" for v in report.point)
+    where = landmark_name(atlas, report.landmark) if report.landmark else point
     load = f"{report.force_n:g} N"
     if report.force_n == GRADE_FORCE_N[report.grade]:  # the grade's force, not one given instead
         load = f"{report.grade}, {load}"
@@ -627,7 +637,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE.png")
     p = add("press", cmd_press, "press at a landmark, structure or X,Y,Z: what is at risk, how deep")
     p.add_argument("where", metavar="LANDMARK|STRUCTURE|X,Y,Z",
-                   help="a landmark id, a structure name, or coordinates in mm (negative ones after --)")
+                   help="a landmark or structure (id, name, acronym or synonym), or coordinates in mm "
+                        "(negative ones after --)")
     p.add_argument("--grade", default="moderate", help="light (3 N), moderate (15 N) or firm (40 N)")
     p.add_argument("--radius", type=float, default=8.0, metavar="MM", help="contact radius (default 8)")
     p.add_argument("--force", type=float, metavar="N", help=FORCE_HELP)

@@ -1,7 +1,8 @@
 """Readable names of an atlas's landmarks, with the apostrophes their ids cannot hold.
 
 Landmark ids are identifiers (``guyons_canal``); the names people read are "Guyon's canal" and,
-inside a sentence, "the radial pulse".  Shared by the app, the terminal drill and the exports.
+inside a sentence, "the radial pulse".  Shared by the app, the command line, the terminal drill,
+the quiz keys and the exports: one display name per landmark.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from handatlas.atlas import Atlas
+
+#: Landmark names that the id alone spells badly.
+LANDMARK_NAMES = {"palm_center": "Centre of the palm", "dorsum_center": "Centre of the back of the hand"}
 
 
 @cache
@@ -34,14 +38,19 @@ def possessives(atlas: Atlas) -> dict[str, str]:
 
 
 def landmark_name(atlas: Atlas, landmark_id: str) -> str:
-    """A readable name of a landmark: the structure of the same id, or the id in words, with the
-    apostrophes of proper names put back (:func:`possessives`).
+    """A landmark's display name, the one shown everywhere (app, verdicts, quiz feedback, drill,
+    exports, command line): :data:`LANDMARK_NAMES`, else the structure of the same id, else the id
+    in words with the apostrophes of proper names put back (:func:`possessives`).
 
     Examples
     --------
     >>> landmark_name(atlas, "radial_pulse"), landmark_name(atlas, "guyons_canal")  # doctest: +SKIP
     ('Radial pulse', "Guyon's canal")
+    >>> landmark_name(atlas, "palm_center")  # doctest: +SKIP
+    'Centre of the palm'
     """
+    if landmark_id in LANDMARK_NAMES:
+        return LANDMARK_NAMES[landmark_id]
     if landmark_id in atlas.structures:
         return atlas.structures[landmark_id].name
     names = possessives(atlas)

@@ -55,7 +55,8 @@ def test_info_structure_and_landmark(capsys, fixture_dir):
 def test_unknown_name_exit_2(capsys, fixture_dir):
     code, out, err = run(capsys, "--atlas", fixture_dir, "info", "medain nerve")
     assert code == 2 and out == ""
-    assert err.startswith("handatlas: error: unknown structure 'medain nerve'; did you mean")
+    assert err.startswith("handatlas: error: unknown structure or landmark 'medain nerve'; did you mean "
+                          "'Median nerve'")
     assert "Traceback" not in err
 
 
@@ -118,7 +119,7 @@ def test_press_force(capsys, fixture_dir):
     assert data["force_n"] == 2.0 and data["grade"] == "moderate" and data["verdict"] == "safe"
     assert data["message"].startswith("2 N pressure is safe here"), data["message"]
     code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--force", "3.3")
-    assert code == 0 and "palm_center — 3.3 N on a 8 mm pad" in out and "moderate" not in out, out
+    assert code == 0 and "Centre of the palm — 3.3 N on a 8 mm pad" in out and "moderate" not in out, out
     assert "3.3 N pressure is safe here" in out
 
 
@@ -135,13 +136,14 @@ def test_press_table(capsys, fixture_dir):
     code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "firm")
     assert code == 0 and "AVOID" in out and "Median nerve" in out and "layers along the axis" in out
     assert "40 N" in out and "kPa" in out and "pinned" in out
-    assert "palm_center — firm, 40 N on a 8 mm pad" in out  # the grade's own force: both named
+    assert "Centre of the palm — firm, 40 N on a 8 mm pad" in out  # the grade's own force: both named
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["press", "palm_centre"], "unknown landmark or structure 'palm_centre'; did you mean 'palm_center'"),
+        (["press", "plam_center"],
+         "unknown landmark or structure 'plam_center'; did you mean 'Centre of the palm'"),
         (["press", "1,2"], "point must be three numbers X,Y,Z in mm, got 2 in '1,2'"),
         (["press", "a,b,c"], "point must be three numbers X,Y,Z in mm, got 'a,b,c'"),
         (["press", "nan,0,0"], "point has non-finite coordinates"),

@@ -458,7 +458,7 @@ def test_terminal_drill_spatial_questions_on_the_fixture_atlas(tmp_path, fixture
     assert code == 0
     assert "4 questions" in out and "Click the median nerve." in out  # locate: asked in the terminal
     assert "Type the landmark you would click" in out
-    assert "landmarks: dorsum center, palm center, radial pulse" in out
+    assert "landmarks: centre of the back of the hand, centre of the palm, radial pulse" in out
     assert "no landmark named 'elbow'" in out
     assert "Yes: that is the median nerve (0 mm away, within 5 mm)." in out
     assert "(a firm press at radial pulse)" in out and f"  {capitate}. Capitate" in out
@@ -476,7 +476,7 @@ def test_terminal_locate_by_a_landmark_far_from_the_target_is_wrong(tmp_path, fi
         assert far[0] == [25.0, -40.0, 20.0]
         g = d.answer(dq.uid, far)
         assert (g.correct, g.score) == (False, 0.0) and "24 mm from your click" in g.feedback
-        with pytest.raises(ValueError, match=r"did you mean 'palm center'"):
+        with pytest.raises(ValueError, match=r"did you mean 'centre of the palm'"):
             parse_answer(dq, "palm cntr xx", atlas=fixture_atlas)
 
 

@@ -199,7 +199,8 @@ def test_moodle_small_types_fractions_pictures(small, tmp_path, fixture_atlas, c
     assert answers("press_verdict")["Safe"] == 100
     assert answers("terr") == {"Median nerve": 0, "Ulnar nerve": 0, "Radial nerve": 100}
     assert answers("loc_nerve")["Median nerve"] == 100 and len(answers("loc_nerve")) == 4
-    assert answers("loc_point") == {"Palm center": 100, "Dorsum center": 0, "Radial pulse": 0}
+    assert answers("loc_point") == {
+        "Centre of the palm": 100, "Centre of the back of the hand": 0, "Radial pulse": 0}
     assert answers("ident_options") == {"Capitate": 100, "Hamate": 0, "Median nerve": 0}
     typed = answers("ident_typed")
     assert {"Radial artery", "RA", "radial a"} <= set(typed) and set(typed.values()) == {100}
@@ -254,8 +255,8 @@ def test_gift_small_blocks_answers_weights(small, tmp_path, fixture_atlas):
     assert risk["Radial artery"] == 100 and all(w == -100 for t, w in risk.items() if t != "Radial artery")
     # without a picture, locate asks "which lies nearest landmark L" and still has one right answer
     locate = questions["loc_point"]
-    assert "nearest the dorsum center landmark" in locate["text"]
-    assert [a["text"] for a in locate["answers"] if a["mark"] == "="] == ["Palm center"]
+    assert "nearest the centre of the back of the hand landmark" in locate["text"]
+    assert [a["text"] for a in locate["answers"] if a["mark"] == "="] == ["Centre of the palm"]
     assert "[tag:topic:median_nerve]" in " ".join(questions["loc_nerve"]["comments"])
 
 

@@ -44,7 +44,7 @@ def test_locate_landmark_by_distance_to_its_point(fixture_atlas):
     assert grade(q, [3, 4, 20], key=key).score == 1.0
     g = grade(q, [0, 7.5, 20], key=key)
     assert (g.score, g.correct) == (0.0, False)
-    assert g.feedback == "Close, but the palm center is 8 mm from your click (tolerance 5 mm)."
+    assert g.feedback == "Close, but the centre of the palm is 8 mm from your click (tolerance 5 mm)."
     assert grade(q, [0, 10, 20], key=key).score == 0.0
 
 

@@ -96,7 +96,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from fsrs import Card, Rating, Scheduler
 
 from handatlas.lookup.grades import VERDICTS
-from handatlas.names import landmark_phrase
+from handatlas.names import landmark_name, landmark_phrase
 from handatlas.quiz import default_quiz_dir, schema
 from handatlas.quiz.bank import read_folder
 from handatlas.quiz.explanations import explanation_text
@@ -871,8 +871,9 @@ LANDMARK_DEPTH_MM = 30.0
 
 
 def find_landmark(atlas: Atlas, text: str) -> str:
-    """The landmark id a typed name means: its id with spaces for underscores, any case, or a
-    typo of it (difflib ratio >= :data:`handatlas.quiz.grading.FUZZY_RATIO`, one clear best).
+    """The landmark id a typed name means: its display name (:func:`handatlas.names.landmark_name`)
+    or its id with spaces for underscores, any case, or a typo of either (difflib ratio >=
+    :data:`handatlas.quiz.grading.FUZZY_RATIO`, one clear best).
 
     Raises
     ------
@@ -882,15 +883,18 @@ def find_landmark(atlas: Atlas, text: str) -> str:
     from handatlas.quiz.grading import FUZZY_RATIO
 
     names = {normalise(lid): lid for lid in atlas.landmarks}
+    names |= {normalise(landmark_name(atlas, lid)): lid for lid in atlas.landmarks}
     typed = normalise(text)
     if typed in names:
         return names[typed]
     close = difflib.get_close_matches(typed, names, n=2, cutoff=FUZZY_RATIO)
-    if len(close) == 1 or (close and difflib.SequenceMatcher(None, typed, close[0]).ratio()
-                           > difflib.SequenceMatcher(None, typed, close[1]).ratio()):
+    if len(close) == 1 or (close and (names[close[0]] == names[close[1]]
+                                      or difflib.SequenceMatcher(None, typed, close[0]).ratio()
+                                      > difflib.SequenceMatcher(None, typed, close[1]).ratio())):
         return names[close[0]]
     near = difflib.get_close_matches(typed, names, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
+    shown = dict.fromkeys(landmark_phrase(atlas, names[n]) for n in near)
+    hint = f"; did you mean {', '.join(map(repr, shown))}?" if shown else ""
     raise ValueError(f"no landmark named {text.strip()!r}{hint} (type 'list' to see them)")
 
 
@@ -935,8 +939,8 @@ def landmark_reaches(atlas: Atlas, question: schema.Locate, key: Key) -> bool:
 
 
 def landmark_list(atlas: Atlas) -> str:
-    """Every landmark's name, as typed in the terminal drill."""
-    return ", ".join(sorted(normalise(lid) for lid in atlas.landmarks))
+    """Every landmark's name, as typed in the terminal drill (its id in words works too)."""
+    return ", ".join(sorted(landmark_phrase(atlas, lid) for lid in atlas.landmarks))
 
 
 class _Skip(Exception):
@@ -1000,7 +1004,7 @@ def question_text(dq: DrillQuestion, *, atlas: Atlas | None = None) -> str:
                   if lb != "forearm"]
         lines.append(f"Type the nerve ({', '.join(labels)}).")
     elif isinstance(q, schema.Locate):
-        lines.append(f"Type the landmark you would click (e.g. 'palm center'; 'list' shows them all); "
+        lines.append(f"Type the landmark you would click (e.g. 'radial pulse'; 'list' shows them all); "
                      f"within {q.tolerance_mm:g} mm of the target, through the layers, counts.")
     elif isinstance(q, schema.Press):
         if isinstance(q.where, str):

@@ -37,7 +37,7 @@ def test_firm_press_on_the_radial_pulse_is_avoid(hand, atlas):
 
 @pytest.mark.parametrize(("landmark", "label", "phrase"), [
     ("carpal_tunnel", "Carpal tunnel", "carpal tunnel"),
-    ("palm_center", "Centre of the palm", "palm center"),
+    ("palm_center", "Centre of the palm", "centre of the palm"),
     ("guyons_canal", "Guyon's canal", "Guyon's canal"),
 ])
 def test_press_at_a_landmark_matches_the_atlas(hand, atlas, landmark, label, phrase):
