@@ -335,7 +335,8 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
     if missing or not paths:
         raise CommandError(f"no such quiz file: {missing[0]}" if missing else "no quiz files to export")
     atlas = _atlas(args)
-    problems = check_files(args.files, atlas)  # a folder's symlinks leading out of it are refused
+    # a folder's symlinks leading out of it are refused; Moodle or Anki need no exam domains
+    problems = check_files(args.files, atlas, domains=False)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -357,6 +358,7 @@ def cmd_quiz_mock(args: argparse.Namespace) -> int:
     from handatlas.outputs import write_bytes
     from handatlas.quiz import QuizError, default_quiz_dir, load_quiz, quiz_paths
     from handatlas.quiz.blueprint import BLUEPRINT, BlueprintError, QuotaError, domain_counts, domain_table
+    from handatlas.quiz.checking import domain_problems
     from handatlas.quiz.mock import mock_exam, mock_quiz_yaml
 
     paths = quiz_paths(args.files or [default_quiz_dir()])
@@ -368,9 +370,15 @@ def cmd_quiz_mock(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output)  # before the work
     try:
-        bank = [q for path in paths for q in load_quiz(path).questions]
+        quizzes = [load_quiz(path) for path in paths]
     except QuizError as exc:
         raise CommandError(str(exc), code=1) from None
+    untagged = [problem for quiz in quizzes for i, q in enumerate(quiz.questions)
+                for problem in domain_problems(quiz, i, q)]
+    if untagged:
+        raise CommandError("questions without one exam domain (a mock exam is drawn by domain):\n"
+                           + "\n".join(map(str, untagged)), code=1)
+    bank = [q for quiz in quizzes for q in quiz.questions]
     if args.count > len(bank):
         raise CommandError(f"--count {args.count} is more than the {len(bank)} questions in the bank")
     try:

@@ -51,7 +51,7 @@ def snapshot(folder):
 
 def pulse(question_id="new_pulse", **kw):
     kw = {**TEXT, "where": "radial_pulse", "grade": "firm", "ask": ["verdict", "at_risk"],
-          "tags": ["topic:radial_artery", "domain:areas_of_caution"], "difficulty": 2, **kw}
+          "tags": ["topic:radial_artery", "domain:pathology"], "difficulty": 2, **kw}
     return press_question(question_id=question_id, **kw)
 
 
@@ -167,7 +167,7 @@ def test_append_keeps_the_file_byte_for_byte(quizzes, atlas):
     assert isinstance(new, Press) and new.id == "new_pulse" and new.where == "radial_pulse"
     assert new.ask == ["verdict", "at_risk"] and new.prompt == TEXT["prompt"]
     assert new.explanation == TEXT["explanation"]
-    assert new.tags == ["topic:radial_artery", "domain:areas_of_caution"]
+    assert new.tags == ["topic:radial_artery", "domain:pathology"]
     assert check_files([quizzes], atlas) == []
     assert [p.name for p in quizzes.iterdir() if p.name.startswith(".")] == []  # no temp file left
 

@@ -23,7 +23,7 @@ questions:
 
 def check(text: str, atlas) -> list[str]:
     quiz = parse_quiz(HEAD + textwrap.dedent(text), name="q.yaml")
-    return [str(p) for p in check_quiz(quiz, atlas)]
+    return [str(p) for p in check_quiz(quiz, atlas, domains=False)]  # domain tags: test_domain_*
 
 
 def question(kind: str, body: str, qid: str = "q1") -> str:
@@ -171,9 +171,9 @@ def test_checks_without_an_atlas_skip_the_keys():
 @pytest.fixture
 def two_files(tmp_path):
     good = tmp_path / "a.yaml"
-    good.write_text(HEAD + question("locate", "target: capitate\n"))
+    good.write_text(HEAD + question("locate", "target: capitate\ntags: [domain:anatomy_physiology]\n"))
     same_id = tmp_path / "b.yaml"
-    same_id.write_text(HEAD + question("locate", "target: capitat\n"))
+    same_id.write_text(HEAD + question("locate", "target: capitat\ntags: [domain:anatomy_physiology]\n"))
     return tmp_path
 
 
@@ -264,3 +264,33 @@ def test_no_prompt_of_the_bank_gives_its_answer_away():
             checked += q.type in ("choice", "identify", "territory")
             found += giveaway_problems(quiz, i, q, atlas)
     assert checked > 300 and found == []
+
+
+# ----------------------------------------------------------------------------- exam domains
+DOMAINS = ("domain:anatomy_physiology, domain:kinesiology, domain:pathology, domain:benefits_effects, "
+           "domain:client_assessment, domain:ethics, domain:professional_practice")
+
+
+@pytest.mark.parametrize(("tags", "line", "field", "message"), [
+    ("", 7, "tags", f"no domain tag: add exactly one of {DOMAINS}"),
+    ("tags: [topic:x]\n", 12, "tags", f"no domain tag: add exactly one of {DOMAINS}"),
+    ("tags: [topic:x, domain:safety]\n", 12, "tags[1]",
+     f"domain:safety is not an exam domain; use one of {DOMAINS}"),
+    ("tags:\n  - domain:ethics\n  - domain:pathology\n", 14, "tags[1]",
+     f"2 domain tags (domain:ethics, domain:pathology): keep exactly one of {DOMAINS}"),
+])
+def test_a_question_needs_exactly_one_exam_domain(tmp_path, fixture_atlas, capsys, tags, line, field,
+                                                  message):
+    from handatlas.cli import main
+
+    path = tmp_path / "q.yaml"
+    path.write_text(HEAD + question("locate", "target: capitate\n" + tags))
+    (problem,) = check_files([path], fixture_atlas)
+    assert str(problem) == f"{path}:{line}: question 'q1', field '{field}': {message}"
+    assert main(["--atlas", str(fixture_atlas.folder), "quiz", "check", str(path)]) == 1
+    assert f"{path}:{line}: question 'q1', field '{field}': {message}" in capsys.readouterr().err
+    assert main(["quiz", "mock", str(path), "--count", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:{line}: question 'q1', field '{field}': {message}" in err and "Traceback" not in err
+    path.write_text(HEAD + question("locate", "target: capitate\ntags: [topic:x, domain:kinesiology]\n"))
+    assert check_files([path], fixture_atlas) == []

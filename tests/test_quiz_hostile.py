@@ -23,7 +23,7 @@ from handatlas.quiz.drill import folder_bank
 from handatlas.quiz.loading import read_yaml
 
 HEAD = "format_version: 1\nquiz:\n  id: {qid}\n  title: {title}\n  author: tester\nquestions:\n"
-#: One valid choice question (lines 7-12 after HEAD).
+#: One valid choice question (lines 7-12 after HEAD), but for its exam domain (see :func:`good`).
 CHOICE = """\
   - id: q{n}
     type: choice
@@ -32,6 +32,8 @@ CHOICE = """\
     options: [first digit, second digit]
     answer: 0
 """
+#: The exam domain a valid question needs (line 13 after a question of CHOICE).
+DOMAIN = "    tags: [domain:anatomy_physiology]\n"
 
 
 def head(qid: str = "hostile", title: str = "Hostile") -> str:
@@ -39,8 +41,8 @@ def head(qid: str = "hostile", title: str = "Hostile") -> str:
 
 
 def good(qid: str = "good") -> str:
-    """A valid quiz file of 12 lines."""
-    return head(qid, f"Good {qid}") + CHOICE.format(n=1)
+    """A valid quiz file of 13 lines."""
+    return head(qid, f"Good {qid}") + CHOICE.format(n=1) + DOMAIN
 
 
 def many_questions(n: int) -> str:
@@ -60,7 +62,7 @@ def over_size() -> str:
 
 
 #: The line holding the byte at which the size limit is reached: 12 lines, then 100 bytes a line.
-OVER_SIZE_LINE = 12 + (limits.MAX_FILE_BYTES - len(good())) // 100 + 1
+OVER_SIZE_LINE = len(good().splitlines()) + (limits.MAX_FILE_BYTES - len(good())) // 100 + 1
 #: The folded prompt swallows ``answer:``, indented like the prompt's text (line 12).
 SWALLOWED = head() + """\
   - id: q1
@@ -98,7 +100,8 @@ CASES: dict[str, tuple[str | bytes, int, str]] = {
                      "this value cannot be read: Exceeds the limit (4300 digits)"),
     "impossible_date": (head() + "  - id: q1\n    prompt: 2024-13-45\n", 8,
                         "this value cannot be read: month"),
-    "not_utf8": (good().encode() + b"    tags: [topic:\xff\xfe]\n", 13, "not UTF-8 text: byte 0xff"),
+    "not_utf8": ((head() + CHOICE.format(n=1)).encode() + b"    tags: [topic:\xff\xfe]\n", 13,
+                 "not UTF-8 text: byte 0xff"),
     "latin1": ("format_version: 1\nquiz:\n  id: x\n  title: Caf\xe9\n".encode("latin-1"), 4, "not UTF-8"),
     "control_character": (good().replace("thumb?", "thumb?\x07"), 9, "control character U+0007"),
     "binary": (b"\x00\x01\x02" * 1000, 1, "control character U+0000"),

@@ -187,7 +187,8 @@ async def _author(sock: Socket, qid: str) -> None:
     await sock.set(sock.model("author-file"), "value", "(new file)")
     for css, value in (("author-new-file", "ws_authored"), ("author-id", qid),
                        ("author-target", "carpal_tunnel"), ("author-prompt", "A press here: the verdict?"),
-                       ("author-explanation", "The radial artery is close.")):
+                       ("author-explanation", "The radial artery is close."),
+                       ("author-tags", "topic:carpal_tunnel, domain:pathology")):  # one exam domain
         await sock.set(sock.model(css), "value", value)
     await sock.click(sock.model("author-save"))
 

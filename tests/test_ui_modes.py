@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -410,6 +411,7 @@ def test_author_writes_a_press_question_by_clicking(app, quizzes):
     author.qid = "pulse_by_click"
     author.prompt = "A firm press here: the verdict?"
     author.explanation = "The radial artery is 5 mm deep."
+    author.tags = "topic:radial_artery, domain:pathology"
     author.grade = "firm"
     lm = app.atlas.landmark("radial_pulse")
     app.on_click(ray_at(lm.point + np.array([0.5, 0.5, 0.0]), lm.normal))
@@ -431,6 +433,7 @@ def test_author_point_without_snapping_and_new_file(app, quizzes):
     author.type = "territory"
     author.snap = False
     author.qid, author.prompt, author.explanation = "t1", "Which nerve?", "The median."
+    author.tags = "domain:anatomy_physiology"
     lm = app.atlas.landmark("palm_center")
     app.on_click(ray_at(lm.point, lm.normal))
     where = yaml.safe_load(author.target)
@@ -439,6 +442,32 @@ def test_author_point_without_snapping_and_new_file(app, quizzes):
     assert path == quizzes / "my_new_quiz.yaml"
     quiz = load_quiz(path)
     assert quiz.model.quiz.title == "My new quiz" and quiz.questions[0].type == "territory"
+
+
+@pytest.mark.parametrize(("tags", "says"), [
+    ("topic:radial_artery", "field 'tags': no domain tag: add exactly one of domain:anatomy_physiology"),
+    ("topic:radial_artery, domain:safety", "field 'tags[1]': domain:safety is not an exam domain; use one "
+                                           "of domain:anatomy_physiology"),
+])
+def test_author_save_needs_one_exam_domain(app, quizzes, tags, says):
+    from handatlas.quiz.blueprint import WEIGHTS
+    from handatlas.ui.authorview import author_panel
+
+    author = app.author
+    author.file = "areas_of_caution.yaml"
+    before = (quizzes / "areas_of_caution.yaml").read_bytes()
+    author.type, author.qid, author.target, author.grade = "press", "untagged", "radial_pulse", "firm"
+    author.prompt, author.explanation = "A firm press here: the verdict?", "The radial artery is 5 mm deep."
+    author.tags = tags
+    assert "avoid" in author.preview()  # a draft's key shows before it is tagged
+    assert author.guard(author.save) is None
+    message = app.state.message
+    assert "cannot save areas_of_caution.yaml; nothing was written" in message
+    assert re.search(r"areas_of_caution\.yaml:\d+: question 'untagged', " + re.escape(says), message), message
+    assert (quizzes / "areas_of_caution.yaml").read_bytes() == before
+    field = author_panel(author).select(lambda obj: "author-tags" in getattr(obj, "css_classes", []))[0]
+    suggested = [t.strip().removeprefix("domain:") for t in field.placeholder.split(",") if "domain:" in t]
+    assert len(suggested) == 1 and suggested[0] in WEIGHTS  # the placeholder's tags would save
 
 
 def test_author_bad_input_keeps_the_file(app, quizzes):

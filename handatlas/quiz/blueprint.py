@@ -108,22 +108,46 @@ def domain_tags(question: schema.Question) -> list[str]:
     return [t[len(DOMAIN_PREFIX):] for t in question.tags if t.startswith(DOMAIN_PREFIX)]
 
 
+def domain_problem(question: schema.Question) -> str | None:
+    """What is wrong with a question's domain tags (None: exactly one, of the blueprint).
+
+    Every question needs exactly one ``domain:<slug>`` tag naming a content area of
+    :data:`DOMAINS`: ``handatlas quiz check`` and the Author mode refuse others, and mock exams
+    (:mod:`handatlas.quiz.mock`) are drawn by it.
+
+    Examples
+    --------
+    >>> from handatlas.quiz.schema import Choice
+    >>> q = Choice(type="choice", id="q", prompt="?", explanation="!", options=["a", "b"], answer=0,
+    ...            tags=["topic:consent", "domain:safety"])
+    >>> domain_problem(q).split(";")[0]
+    'domain:safety is not an exam domain'
+    """
+    found = domain_tags(question)
+    allowed = ", ".join(f"{DOMAIN_PREFIX}{slug}" for slug in WEIGHTS)
+    if not found:
+        return f"no domain tag: add exactly one of {allowed}"
+    if len(found) > 1:
+        return (f"{len(found)} domain tags ({', '.join(DOMAIN_PREFIX + f for f in found)}): keep exactly "
+                f"one of {allowed}")
+    if found[0] not in WEIGHTS:
+        return f"{DOMAIN_PREFIX}{found[0]} is not an exam domain; use one of {allowed}"
+    return None
+
+
 def domain_of(question: schema.Question) -> str:
     """The one blueprint domain of a question.
 
     Raises
     ------
     BlueprintError
-        If the question has no domain tag, several, or one that is not a blueprint slug.
+        If the question has no domain tag, several, or one that is not a blueprint slug
+        (:func:`domain_problem`).
     """
-    found = domain_tags(question)
-    if len(found) != 1:
-        raise BlueprintError(f"question {question.id!r} has {len(found)} domain tags "
-                             f"({', '.join(found) or 'none'}); it needs exactly one of {', '.join(WEIGHTS)}")
-    if found[0] not in WEIGHTS:
-        raise BlueprintError(f"question {question.id!r}: domain:{found[0]} is not a blueprint domain "
-                             f"({', '.join(WEIGHTS)})")
-    return found[0]
+    problem = domain_problem(question)
+    if problem is not None:
+        raise BlueprintError(f"question {question.id!r}: {problem}")
+    return domain_tags(question)[0]
 
 
 def tag_problems(questions: Iterable[schema.Question]) -> list[str]:

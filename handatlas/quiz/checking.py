@@ -8,7 +8,8 @@ none are, a territory point outside the hand's territories, a quiz id used by tw
 explanation that is not a template filled from its key (:mod:`handatlas.quiz.explanations`), a
 press whose key is not clear of the model's thresholds (:data:`PRESS_MARGIN`), a territory
 point near a border between territories (:data:`TERRITORY_MARGIN_MM`), a prompt that gives its
-answer away by naming the key option and no other (:func:`giveaway_problems`).
+answer away by naming the key option and no other (:func:`giveaway_problems`), a question
+without exactly one exam-domain tag of the blueprint (:func:`domain_problems`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from handatlas.lookup.model import GRADE_FORCE_N
 from handatlas.lookup.territory import skin_tree
 from handatlas.quiz import schema
+from handatlas.quiz.blueprint import DOMAIN_PREFIX, domain_problem
 from handatlas.quiz.explanations import render_press, template_problems
 from handatlas.quiz.keys import KeyProblem, compute_key, normalise
 from handatlas.quiz.loading import LoadedQuiz, load_quiz, quiz_paths
@@ -100,6 +102,16 @@ def structural_problems(quiz: LoadedQuiz, i: int, q: schema.Question) -> list[Pr
                                                   f"computed key: {message}")
                 for message in template_problems(" ".join(q.explanation.split()))]
     return out
+
+
+def domain_problems(quiz: LoadedQuiz, i: int, q: schema.Question) -> list[Problem]:
+    """A problem unless question ``i`` has exactly one exam-domain tag of the blueprint
+    (:func:`handatlas.quiz.blueprint.domain_problem`), at its tags (or the question's first line)."""
+    message = domain_problem(q)
+    if message is None:
+        return []
+    domains = [j for j, t in enumerate(q.tags) if t.startswith(DOMAIN_PREFIX)]
+    return [quiz.problem(i, ("tags", domains[-1]) if domains else ("tags",), message)]
 
 
 def key_problems(quiz: LoadedQuiz, i: int, q: schema.Question, atlas: Atlas) -> list[Problem]:
@@ -241,8 +253,10 @@ def giveaway_problems(quiz: LoadedQuiz, i: int, q: schema.Question,
                                    f"it gives the answer away; reword it without naming the answer")]
 
 
-def check_quiz(quiz: LoadedQuiz, atlas: Atlas | None = None) -> list[Problem]:
+def check_quiz(quiz: LoadedQuiz, atlas: Atlas | None = None, *, domains: bool = True) -> list[Problem]:
     """Every problem of a loaded quiz (the atlas checks are skipped without an atlas).
+
+    ``domains=False`` leaves out :func:`domain_problems` (a draft previewed before it is tagged).
 
     Examples
     --------
@@ -257,7 +271,7 @@ def check_quiz(quiz: LoadedQuiz, atlas: Atlas | None = None) -> list[Problem]:
             found = key_problems(quiz, i, q, atlas)
         if not found:
             found = giveaway_problems(quiz, i, q, atlas)
-        out += found
+        out += found + (domain_problems(quiz, i, q) if domains else [])
     return sorted(out, key=lambda p: p.line)
 
 
@@ -279,7 +293,8 @@ def _listed(paths: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
     return out
 
 
-def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None) -> list[Problem]:
+def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None, *,
+                domains: bool = True) -> list[Problem]:
     """Check files and folders (their ``*.yaml``); also refuses a quiz id used by two files.
 
     Parameters
@@ -289,6 +304,9 @@ def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None) -> list
         pointing out of it is refused).
     atlas
         The atlas to compute keys from (``None``: only the checks that need no atlas).
+    domains
+        Require every question's one exam domain (:func:`domain_problems`); an export to
+        another quiz system does not need it.
 
     Returns
     -------
@@ -310,7 +328,7 @@ def check_files(paths: Iterable[str | Path], atlas: Atlas | None = None) -> list
         except QuizError as exc:
             out += exc.problems
             continue
-        out += check_quiz(quiz, atlas)
+        out += check_quiz(quiz, atlas, domains=domains)
         qid = quiz.model.quiz.id
         if qid in owners:
             other, line = owners[qid]

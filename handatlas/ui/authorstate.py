@@ -76,7 +76,8 @@ class AuthorState(param.Parameterized):
     qid = param.String(default="", doc="Question id.")
     prompt = param.String(default="")
     explanation = param.String(default="", doc="Shown after the answer.")
-    tags = param.String(default="", doc="Comma separated, e.g. topic:radial_artery, domain:safety.")
+    tags = param.String(default="", doc="Comma separated, e.g. topic:radial_artery, domain:pathology "
+                                        "(exactly one exam domain).")
     difficulty = param.Integer(default=3, bounds=(1, 5))
     target = param.String(default="", doc="Target (structure or landmark) or where (landmark or [x, y, z]).")
     snap = param.Boolean(default=True, doc=f"Snap clicks to a landmark within {SNAP_MM:g} mm.")

@@ -133,7 +133,7 @@ def _editor(state: AuthorState) -> pn.Column:
             p.tags,
             "author-tags",
             label="Tags (comma separated)",
-            placeholder="topic:radial_artery, domain:safety",
+            placeholder="topic:radial_artery, domain:pathology",
         ),
         range_for(state, "difficulty", label="Difficulty", step=1, margin=_M, sizing_mode="stretch_width",
                   css_classes=["author-difficulty"]),

@@ -100,6 +100,7 @@ def test_author_writes_a_question_by_clicking_and_it_is_saved(page, served):
     page.locator(".author-id input").fill("browser_pulse_press")
     page.locator(".author-prompt textarea").fill("A firm press at the radial pulse: the verdict?")
     page.locator(".author-explanation textarea").fill("The radial artery lies about 5 mm deep here.")
+    page.locator(".author-tags input").fill("topic:radial_artery, domain:pathology")  # one exam domain
     hand.click_world(hand.app.atlas.landmark("radial_pulse").point)
     expect(page.locator(".author-target input")).to_have_value("radial_pulse")
     # light: the pinned artery takes 15 kPa against a caution threshold of 14, so a fifth less
