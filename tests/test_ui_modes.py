@@ -470,6 +470,39 @@ def test_author_save_needs_one_exam_domain(app, quizzes, tags, says):
     assert len(suggested) == 1 and suggested[0] in WEIGHTS  # the placeholder's tags would save
 
 
+def choice_form(author, answer):
+    author.file = "areas_of_caution.yaml"
+    author.type, author.qid, author.tags = "choice", "consent_first", "topic:consent, domain:ethics"
+    author.prompt, author.explanation = "Before a hand massage?", "Consent comes first."
+    author.options = "Ask for consent\nStart at once\nAsk about pain"
+    author.answer = answer
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    ("4", "answer: 4 is out of range: the options are 1 to 3"),
+    ("0", "answer: 0 is out of range: the options are 1 to 3"),
+    ("-1", "answer: -1 is out of range: the options are 1 to 3"),
+    ("1, 1", "answer: 1 is listed twice"),
+    ("", "answer: give the number of the right option (e.g. 2), or several (1, 3)"),
+    ("one", "answer: 'one' is not option numbers like 2 or 1, 3"),
+])
+def test_author_choice_answer_is_checked_in_the_forms_numbering(app, quizzes, answer, message):
+    author = app.author
+    choice_form(author, answer)
+    before = (quizzes / "areas_of_caution.yaml").read_bytes()
+    assert author.guard(author.save) is None
+    assert app.state.message == message
+    assert (quizzes / "areas_of_caution.yaml").read_bytes() == before
+
+
+def test_author_choice_answer_numbers_from_1_are_saved_from_0(app, quizzes):
+    author = app.author
+    choice_form(author, "3, 1")
+    path = author.save()
+    saved = next(q for q in load_quiz(path).questions if q.id == "consent_first")
+    assert list(saved.answers) == [2, 0] and saved.options[2] == "Ask about pain"
+
+
 def test_author_bad_input_keeps_the_file(app, quizzes):
     author = app.author
     author.file = "territories.yaml"

@@ -51,6 +51,32 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _option_numbers(text: str, count: int) -> list[int]:
+    """The right option numbers typed in the form (from 1, as the form numbers them), checked
+    against the ``count`` options there are.
+
+    Raises
+    ------
+    AuthoringError
+        For text that is not numbers, no number, a number out of range or one given twice; in the
+        form's numbering ("4 is out of range: the options are 1 to 3").
+    """
+    try:
+        numbers = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise AuthoringError(f"answer: {text!r} is not option numbers like 2 or 1, 3") from None
+    if not numbers:
+        raise AuthoringError("answer: give the number of the right option (e.g. 2), or several (1, 3)")
+    for k, number in enumerate(numbers):
+        if not 1 <= number <= count:
+            known = f"the options are 1 to {count}" if count > 1 else (
+                "there is only option 1" if count == 1 else "there are no options yet")
+            raise AuthoringError(f"answer: {number} is out of range: {known}")
+        if number in numbers[:k]:
+            raise AuthoringError(f"answer: {number} is listed twice")
+    return numbers
+
+
 class AuthorState(param.Parameterized):
     """Create or edit a question and save it to a quiz file of the folder (instructors only).
 
@@ -250,14 +276,10 @@ class AuthorState(param.Parameterized):
         if kind == "territory":
             return territory_question(**common, where=self._where())
         if kind == "choice":
-            try:
-                picks = [int(v) - 1 for v in self.answer.replace(" ", "").split(",") if v]
-            except ValueError:
-                raise AuthoringError(
-                    f"answer: {self.answer!r} is not option numbers like 2 or 1, 3"
-                ) from None
+            options = _lines(self.options)
+            picks = [i - 1 for i in _option_numbers(self.answer, len(options))]
             answer: int | list[int] = picks[0] if len(picks) == 1 else picks
-            return choice_question(**common, options=_lines(self.options), answer=answer)
+            return choice_question(**common, options=options, answer=answer)
         return order_question(**common, items=_lines(self.items))
 
     def preview(self) -> str:
