@@ -503,6 +503,20 @@ def test_author_choice_answer_numbers_from_1_are_saved_from_0(app, quizzes):
     assert list(saved.answers) == [2, 0] and saved.options[2] == "Ask about pain"
 
 
+def test_a_failed_save_clears_the_earlier_saved_note(app, quizzes):
+    from handatlas.ui.authorview import output_html
+
+    author = app.author
+    choice_form(author, "1")
+    author.save()
+    assert author.output["kind"] == "saved" and "Saved" in output_html(author.output)
+    author.qid = "consent_again"
+    author.answer = "4"
+    assert author.guard(author.save) is None
+    assert "out of range" in app.state.message
+    assert author.output == {} and "Saved" not in output_html(author.output)
+
+
 def test_author_bad_input_keeps_the_file(app, quizzes):
     author = app.author
     author.file = "territories.yaml"

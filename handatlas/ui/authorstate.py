@@ -291,7 +291,12 @@ class AuthorState(param.Parameterized):
         return text
 
     def save(self) -> Path:
-        """Save the question into the chosen (or new) file of the quizzes folder."""
+        """Save the question into the chosen (or new) file of the quizzes folder.
+
+        The note of an earlier save is cleared first: a failed save shows its error alone.
+        """
+        if self.output.get("kind") == "saved":
+            self.output = {}
         self.require_instructor()
         question = self.question()
         key = preview_key(question, self.hand.atlas)
