@@ -517,6 +517,19 @@ def test_a_failed_save_clears_the_earlier_saved_note(app, quizzes):
     assert author.output == {} and "Saved" not in output_html(author.output)
 
 
+def test_author_new_file_named_like_an_existing_one_is_refused(app, quizzes):
+    author = app.author
+    before = (quizzes / "territories.yaml").read_bytes()
+    author.file = "(new file)"
+    author.new_file, author.new_title = "territories", "My territories"
+    author.type, author.qid, author.tags = "territory", "t_new", "domain:anatomy_physiology"
+    author.prompt, author.explanation, author.target = "Which nerve?", "The radial.", "radial_pulse"
+    assert author.guard(author.save) is None
+    assert app.state.message == ("territories.yaml already exists in the quizzes folder: choose it in the "
+                                 "Quiz file list to add to it, or give the new file another name")
+    assert (quizzes / "territories.yaml").read_bytes() == before
+
+
 def test_author_bad_input_keeps_the_file(app, quizzes):
     author = app.author
     author.file = "territories.yaml"

@@ -290,26 +290,32 @@ class AuthorState(param.Parameterized):
         self.output = {"kind": "key", "text": text}
         return text
 
+    def _destination(self) -> tuple[str, dict[str, Any] | None]:
+        """The file to save into and, for a new one, its quiz header (a new file's name must be new)."""
+        if self.file != NEW_FILE:
+            return self.file, None
+        name = self.new_file.strip()
+        name = name if name.endswith(".yaml") else f"{name}.yaml"
+        bare = "/" not in name and "\\" not in name  # others are refused by save_question
+        if bare and ((self.folder / name).exists() or (self.folder / name).is_symlink()):
+            raise AuthoringError(f"{name} already exists in the quizzes folder: choose it in the Quiz "
+                                 f"file list to add to it, or give the new file another name")
+        stem = name.removesuffix(".yaml")
+        return name, {"id": stem.replace("-", "_"), "title": self.new_title.strip() or stem,
+                      "author": self.user}
+
     def save(self) -> Path:
         """Save the question into the chosen (or new) file of the quizzes folder.
 
-        The note of an earlier save is cleared first: a failed save shows its error alone.
+        The note of an earlier save is cleared first: a failed save shows its error alone.  A new
+        file may not be named like one that exists (pick that one from the list to add to it).
         """
         if self.output.get("kind") == "saved":
             self.output = {}
         self.require_instructor()
+        name, header = self._destination()
         question = self.question()
         key = preview_key(question, self.hand.atlas)
-        if self.file == NEW_FILE:
-            name = self.new_file.strip()
-            name = name if name.endswith(".yaml") else f"{name}.yaml"
-            header: dict[str, Any] | None = {
-                "id": name.removesuffix(".yaml").replace("-", "_"),
-                "title": self.new_title.strip() or name.removesuffix(".yaml"),
-                "author": self.user,
-            }
-        else:
-            name, header = self.file, None
         replace = self.existing == question["id"]
         path = save_question(
             self.folder, name, question, atlas=self.hand.atlas, header=header, replace=replace
