@@ -645,3 +645,15 @@ def random_order(rng, n):
     order = list(range(n))
     rng.shuffle(order)
     return order
+
+
+@pytest.mark.parametrize(("answers", "cards", "text"), [
+    ([False], 1, "Kim: 1 answer, 0 right; 1 question reviewed, 0 due now."),
+    ([True, False], 2, "Kim: 2 answers, 1 right; 2 questions reviewed, 0 due now."),
+    ([], 0, "Kim: 0 answers, 0 right; 0 questions reviewed, 0 due now."),
+])
+def test_progress_totals_count_in_the_singular_for_one(answers, cards, text):
+    from handatlas.quiz.drill import Progress
+
+    progress = Progress("Kim", [{"correct": c} for c in answers], [], {}, [], cards, 0)
+    assert progress.totals_text() == text

@@ -446,6 +446,23 @@ class Progress:
     due_now: int
     next_due: datetime | None = None
 
+    def totals_text(self) -> str:
+        """The learner's totals as plain text, counted nouns in the singular for one.
+
+        Examples
+        --------
+        >>> Progress("Kim", [{"correct": False}], [], {}, [], 1, 0).totals_text()
+        'Kim: 1 answer, 0 right; 1 question reviewed, 0 due now.'
+        """
+        right = sum(bool(a["correct"]) for a in self.answers)
+        return (f"{self.learner}: {_counted(len(self.answers), 'answer')}, {right} right; "
+                f"{_counted(self.cards, 'question')} reviewed, {self.due_now} due now.")
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 answer``, ``2 answers``, ``0 answers``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
 
 # ----------------------------------------------------------------------------- the drill
 class Drill:
