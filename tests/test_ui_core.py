@@ -489,7 +489,7 @@ def test_landmarks_are_named_with_their_apostrophes_everywhere(atlas, state):
     from handatlas.quiz import schema
     from handatlas.quiz.drill import DrillQuestion, question_text
     from handatlas.quiz.keys import locate_key
-    from handatlas.ui.search import landmark_name, search_index
+    from handatlas.search import landmark_name, search_index
 
     assert landmark_name(atlas, "guyons_canal") == "Guyon's canal"
     named = {e.id: e.name for e in search_index(atlas) if e.kind == "landmark"}

@@ -255,7 +255,7 @@ def test_drill_progress_persists_in_the_store(atlas, quizzes, tmp_path):
     assert drill.sign_in()
     drill.show_progress()
     report = drill_html(drill.summary, drill.progress_of, drill.progress)
-    assert "sam: 1 answers" in report and "retention-chart" in report
+    assert "sam: 1 answer, " in report and "retention-chart" in report
     drill.param.update(learner="nobody", code="9999")
     assert drill.sign_in() and "Welcome, nobody" in second.state.message
     assert drill.start() is not None and "Welcome, nobody" in second.state.message, "the welcome stays"

@@ -394,14 +394,11 @@ def progress_html(name: str, progress: Progress | None) -> str:
     if progress is None:
         return f"<p>No drills yet for {escape(name)}.</p>"
     topics = {t: r for t, r in progress.retention.items() if t.startswith("topic:")}
-    right = sum(a["correct"] for a in progress.answers)
     waiting = ""
     if progress.next_due is not None:
         waiting = f" Next card due {due_text(progress.next_due, utcnow())}."
     return (
-        f"<p class='drill-totals'>{escape(progress.learner)}: {len(progress.answers)} answers, "
-        f"{right} right; "
-        f"{progress.cards} questions reviewed, {progress.due_now} due now.{escape(waiting)}</p>"
+        f"<p class='drill-totals'>{escape(progress.totals_text())}{escape(waiting)}</p>"
         + retention_chart(dict(sorted(topics.items(), key=lambda kv: kv[1])[:12]))
     )
 

@@ -22,9 +22,9 @@ from handatlas.atlas import Atlas, Structure
 from handatlas.lookup.grades import GRADES
 from handatlas.lookup.press import verdict_shares
 from handatlas.render import VIEWS
+from handatlas.search import Entry, Suggestion, landmark_name, search_index, suggest
 from handatlas.ui.colours import MARKER_RGB, SELECTED_RGB, STROKE_RGB, VERDICT_RGB, level_rgb
 from handatlas.ui.picking import BadClick, Hit, cast, cast_all, parse_ray
-from handatlas.ui.search import Entry, Suggestion, landmark_name, search_index, suggest
 
 log = logging.getLogger("handatlas.ui")
 MODES = ("explore", "press", "quiz", "drill", "author")
@@ -185,7 +185,7 @@ class HandState(param.Parameterized):
         return structure
 
     def find(self, text: str, *, limit: int = 8) -> list[Suggestion]:
-        """Structures, regions and landmarks matching ``text``, best first (:mod:`handatlas.ui.search`)."""
+        """Structures, regions and landmarks matching ``text``, best first (:mod:`handatlas.search`)."""
         return suggest(search_index(self.atlas), text, limit=limit)
 
     def choose(self, entry: Entry) -> None:

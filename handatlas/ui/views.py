@@ -14,10 +14,10 @@ import panel as pn
 from handatlas.lookup.grades import GRADES, VERDICTS
 from handatlas.names import landmark_phrase
 from handatlas.render import VIEWS
+from handatlas.search import Entry, landmark_name
 from handatlas.ui.charts import depth_bar
 from handatlas.ui.colours import VERDICT_HEX
 from handatlas.ui.controls import RangeInput, range_for, tick_box
-from handatlas.ui.search import Entry, landmark_name
 from handatlas.ui.state import EXAM_MESSAGE, HandState, guarded
 from handatlas.ui.theme import PHONE_MAX_PX
 
