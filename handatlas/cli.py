@@ -508,7 +508,7 @@ def cmd_class(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     try:
-        with ProgressStore.open(args.db) as store:
+        with ProgressStore.open(args.db, create=False) as store:
             report = class_report(store, bank)
     except StoreError as exc:
         raise CommandError(str(exc)) from None

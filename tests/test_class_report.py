@@ -97,3 +97,13 @@ def test_class_command(classroom, tmp_path, capsys):
     assert out.read_text().startswith(",".join(CSV_COLUMNS))
     assert main(["class", "--db", str(db), "--quizzes", str(bank), "-o", str(tmp_path)]) == 2
     assert "folder" in capsys.readouterr().err
+
+
+def test_class_command_refuses_a_store_that_is_not_there(classroom, tmp_path, capsys):
+    """A typo in --db is told, not answered with an empty class (and no empty store is left)."""
+    bank, _ = classroom
+    typo = tmp_path / "progres.sqlite"
+    assert main(["class", "--db", str(typo), "--quizzes", str(bank)]) == 2
+    err = capsys.readouterr().err
+    assert "no progress store" in err and str(typo) in err
+    assert not typo.exists()

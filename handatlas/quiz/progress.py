@@ -378,14 +378,17 @@ class ProgressStore:
 
     # -- opening
     @classmethod
-    def open(cls, db: str | Path | None = None) -> ProgressStore:
-        """Open (creating or upgrading the tables) the store at ``db`` (see :func:`resolve_url`).
+    def open(cls, db: str | Path | None = None, *, create: bool = True) -> ProgressStore:
+        """Open (creating or upgrading the tables) the store at ``db`` (see :func:`resolve_url`);
+        with ``create`` false, a SQLite file that does not exist is refused rather than made (a
+        report reads a store: a typo in its path must not answer "no answers yet").
 
         Raises
         ------
         StoreError
             Bad URL, missing driver, unwritable or missing folder, a file that is not a
-            database, or a store written by a newer handatlas.
+            database, a missing SQLite file when not ``create``, or a store written by a newer
+            handatlas.
         """
         url, default = resolve_url(db)
         shown = _shown(url)
@@ -402,6 +405,9 @@ class ProgressStore:
             if not path.parent.is_dir():
                 raise StoreError(f"cannot open the progress store {path}: "
                                  f"its folder {path.parent} does not exist")
+            if not create and not path.is_file():
+                raise StoreError(f"there is no progress store at {path}: check the path "
+                                 f"(nothing was created)")
         kwargs: dict[str, Any] = {}
         if is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
