@@ -158,12 +158,23 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _picture_path(path: str) -> None:
+    """:func:`handatlas.render.check_image_path`, its error a command error."""
+    from handatlas.render import check_image_path
+
+    try:
+        check_image_path(path)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """Render a named view to PNG."""
     from handatlas.render import render_view
 
     size = parse_size(args.size)
     check_output(args.output)  # before the work
+    _picture_path(args.output)
     atlas = _atlas(args)
     layers = [t for t in args.layers.split(",") if t.strip()] if args.layers else None
     path = render_view(atlas, args.output, view=args.view, layers=layers, size=size)
@@ -265,6 +276,7 @@ def cmd_safety_map(args: argparse.Namespace) -> int:
     from handatlas.render import safety_map_plotter, save
 
     check_output(args.output)  # before the work
+    _picture_path(args.output)
     atlas = _atlas(args)
     codes = atlas.safety_map(grade=args.grade, radius_mm=args.radius, force_n=args.force)
     views = [v.strip() for v in args.view.split(",") if v.strip()]

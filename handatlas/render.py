@@ -17,6 +17,23 @@ import numpy as np
 from handatlas import format as fmt
 from handatlas.outputs import atomic_output, check_output
 
+#: The picture files a render is written as (what VTK's screenshot writers take: pyvista's list).
+IMAGE_SUFFIXES = (".png", ".jpeg", ".jpg", ".bmp", ".tif", ".tiff")
+
+
+def check_image_path(path: str | Path) -> None:
+    """Refuse, before any work, an output path whose suffix is not a picture's.
+
+    Raises
+    ------
+    ValueError
+        Naming the path and the suffixes a picture may have.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        has = f"ends in '{suffix}'" if suffix else "has no suffix"
+        raise ValueError(f"-o {path}: a picture's name ends in {', '.join(IMAGE_SUFFIXES)}; this one {has}")
+
 if TYPE_CHECKING:
     import pyvista as pv
 

@@ -188,3 +188,14 @@ def test_serve_session_times_say_what_is_allowed(capsys, option, value, shown):
     code, _, err = run(capsys, "serve", option, value)
     assert code == 2
     assert f"{option} must be more than 0 and at most 3600 seconds, got {shown}" in err, err
+
+
+def test_a_picture_needs_a_picture_name(tmp_path, capsys):
+    """render and safety-map name the -o path and the suffixes a picture takes, before any work."""
+    for command in (["render"], ["safety-map"]):
+        for name, has in (("x.txt", "ends in '.txt'"), ("x", "has no suffix")):
+            target = tmp_path / name
+            assert main([*command, "-o", str(target)]) == 2
+            err = capsys.readouterr().err
+            assert f"-o {target}" in err and ".png" in err and has in err, err
+            assert not target.exists()
