@@ -23,6 +23,10 @@ from handatlas.ui.controls import range_for, tick_for
 _M = (4, 10)
 
 
+#: The class tables' recall and due columns are of today (a learner's own page charts tomorrow's).
+NOW_COLUMNS = "<th title='predicted recall now (FSRS)'>Recall now</th><th title='cards due now'>Due now</th>"
+
+
 def output_html(output: dict[str, Any]) -> str:
     """The key preview or what was saved."""
     if not output:
@@ -188,7 +192,7 @@ def class_table_html(report: ClassReport | None, learner: str) -> str:
 
     if learner:
         rows = report.for_learner(learner)
-        head = "<tr><th>Topic</th><th>Answers</th><th>Right</th><th>Recall</th><th>Due</th><th>Last</th></tr>"
+        head = f"<tr><th>Topic</th><th>Answers</th><th>Right</th>{NOW_COLUMNS}<th>Last</th></tr>"
         body = "".join(
             f"<tr><td>{escape(r.topic)}</td><td>{r.answers}</td><td>{pct(r.accuracy)}</td>"
             f"<td>{pct(r.recall)}</td><td>{r.due}</td>"
@@ -198,7 +202,7 @@ def class_table_html(report: ClassReport | None, learner: str) -> str:
         return f"<h4>{escape(learner)}: weakest topics first</h4><table>{head}{body}</table>"
     if not report.topics:
         return f"<p>{len(report.learners)} learners, no answers yet.</p>"
-    head = "<tr><th>Topic</th><th>Learners</th><th>Answers</th><th>Right</th><th>Recall</th><th>Due</th></tr>"
+    head = f"<tr><th>Topic</th><th>Learners</th><th>Answers</th><th>Right</th>{NOW_COLUMNS}</tr>"
     body = "".join(
         f"<tr><td>{escape(t.topic)}</td><td>{t.learners}</td><td>{t.answers}</td><td>{pct(t.accuracy)}</td>"
         f"<td>{pct(t.recall)}</td><td>{t.due}</td></tr>"
