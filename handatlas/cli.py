@@ -504,6 +504,7 @@ def drill_bank(quizzes: Path) -> list[BankQuestion]:
 
 def cmd_class(args: argparse.Namespace) -> int:
     """Print a class's weakest topics from the progress store; ``-o`` writes every learner's rows as CSV."""
+    from handatlas.names import counted
     from handatlas.outputs import write_bytes
     from handatlas.quiz import QuizError, default_quiz_dir
     from handatlas.quiz.classreport import class_report, csv_text, topics_text
@@ -527,7 +528,7 @@ def cmd_class(args: argparse.Namespace) -> int:
     print(topics_text(report, limit=args.limit))
     if args.output is not None:
         path = write_bytes(args.output, csv_text(report).encode("utf-8"))
-        print(f"{path}: {len(report.rows)} rows ({len(report.learners)} learners)")
+        print(f"{path}: {counted(len(report.rows), 'row')} ({counted(len(report.learners), 'learner')})")
     return 0
 
 

@@ -68,3 +68,14 @@ def landmark_phrase(atlas: Atlas, landmark_id: str) -> str:
     """
     proper = set(possessives(atlas).values())
     return " ".join(w if w in proper else w.lower() for w in landmark_name(atlas, landmark_id).split(" "))
+
+
+def counted(n: int, noun: str) -> str:
+    """A number and a noun that takes an -s: ``1 answer``, ``2 answers``, ``0 answers``.
+
+    Examples
+    --------
+    >>> counted(1, "learner"), counted(3, "learner")
+    ('1 learner', '3 learners')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -310,7 +310,7 @@ def test_class_progress_only_for_a_signed_in_instructor(app, student_app):
     assert report is not None and report.learners == ("sam",) and report.topics
     html = class_table_html(report, "")
     assert "Recall now" in html and "Due now" in html  # of today; a learner's own page charts tomorrow's
-    assert "Class progress: 1 learners" in html and report.topics[0].topic in html
+    assert "Class progress: 1 learner," in html and report.topics[0].topic in html
     classes.learner = "sam"
     assert "sam: weakest topics first" in class_table_html(classes.report, classes.learner)
     assert classes.csv().startswith("learner,topic,answers") and "\nsam," in classes.csv()

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from fsrs import Scheduler
 
+from handatlas.names import counted
 from handatlas.quiz.drill import BankQuestion
 from handatlas.quiz.progress import ProgressStore, utcnow
 
@@ -182,7 +183,7 @@ def topics_text(report: ClassReport, *, limit: int = 15) -> str:
     """The class's weakest topics as a few aligned lines."""
     if not report.topics:
         return "No answers yet."
-    lines = [f"{len(report.learners)} learners; the weakest topics first:",
+    lines = [f"{counted(len(report.learners), 'learner')}; the weakest topics first:",
              f"{'topic':32s} {'learners':>8s} {'answers':>7s} {'right':>6s} {'recall':>6s} {'due':>4s}"]
     for t in report.topics[:limit]:
         recall = "" if t.recall is None else f"{t.recall:.0%}"

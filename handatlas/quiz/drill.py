@@ -96,7 +96,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from fsrs import Card, Rating, Scheduler
 
 from handatlas.lookup.grades import VERDICTS
-from handatlas.names import landmark_name, landmark_phrase
+from handatlas.names import counted, landmark_name, landmark_phrase
 from handatlas.quiz import default_quiz_dir, schema
 from handatlas.quiz.bank import read_folder
 from handatlas.quiz.explanations import explanation_text
@@ -455,13 +455,8 @@ class Progress:
         'Kim: 1 answer, 0 right; 1 question reviewed, 0 due now.'
         """
         right = sum(bool(a["correct"]) for a in self.answers)
-        return (f"{self.learner}: {_counted(len(self.answers), 'answer')}, {right} right; "
-                f"{_counted(self.cards, 'question')} reviewed, {self.due_now} due now.")
-
-
-def _counted(n: int, noun: str) -> str:
-    """``1 answer``, ``2 answers``, ``0 answers``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+        return (f"{self.learner}: {counted(len(self.answers), 'answer')}, {right} right; "
+                f"{counted(self.cards, 'question')} reviewed, {self.due_now} due now.")
 
 
 # ----------------------------------------------------------------------------- the drill

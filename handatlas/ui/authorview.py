@@ -15,6 +15,7 @@ from typing import Any
 import panel as pn
 
 from handatlas.accounts import AUTHORING_HELP
+from handatlas.names import counted
 from handatlas.quiz.classreport import ClassReport
 from handatlas.ui.authorstate import NEW_FILE, SNAP_MM, SPATIAL_TARGET, SPATIAL_WHERE, AuthorState
 from handatlas.ui.classstate import ClassState
@@ -201,14 +202,14 @@ def class_table_html(report: ClassReport | None, learner: str) -> str:
         )
         return f"<h4>{escape(learner)}: weakest topics first</h4><table>{head}{body}</table>"
     if not report.topics:
-        return f"<p>{len(report.learners)} learners, no answers yet.</p>"
+        return f"<p>{counted(len(report.learners), 'learner')}, no answers yet.</p>"
     head = f"<tr><th>Topic</th><th>Learners</th><th>Answers</th><th>Right</th>{NOW_COLUMNS}</tr>"
     body = "".join(
         f"<tr><td>{escape(t.topic)}</td><td>{t.learners}</td><td>{t.answers}</td><td>{pct(t.accuracy)}</td>"
         f"<td>{pct(t.recall)}</td><td>{t.due}</td></tr>"
         for t in report.topics[:20]
     )
-    return (f"<h4>Class progress: {len(report.learners)} learners, the weakest topics first</h4>"
+    return (f"<h4>Class progress: {counted(len(report.learners), 'learner')}, the weakest topics first</h4>"
             f"<table class='class-topics'>{head}{body}</table>")
 
 
