@@ -137,6 +137,7 @@ def test_builders_make_plain_valid_questions():
 def test_preview_shows_what_the_atlas_says(atlas):
     text = preview_key(pulse(), atlas)
     assert "firm press" in text and "avoid" in text and "Radial artery" in text
+    assert "at the radial pulse:" in text  # the landmark chosen, not its coordinates
     terr = territory_question(question_id="t", prompt="Which nerve?", explanation="Median.",
                               where="palm_center")
     assert preview_key(terr, atlas).startswith("Territory (standard): median")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from handatlas.names import landmark_phrase
 from handatlas.quiz import schema
 from handatlas.quiz.checking import check_quiz
 from handatlas.quiz.keys import (
@@ -214,7 +215,8 @@ def preview_key(question: Mapping[str, Any], atlas: Atlas) -> str:
     if isinstance(key, PressKey):
         assert isinstance(q, schema.Press)
         at_risk = ", ".join(key.names[i] for i in key.at_risk) or "nothing"
-        return (f"Verdict of a {key.grade} press ({q.radius_mm:g} mm pad) at {_mm(key.point)}: "
+        at = f"the {landmark_phrase(atlas, q.where)}" if isinstance(q.where, str) else _mm(key.point)
+        return (f"Verdict of a {key.grade} press ({q.radius_mm:g} mm pad) at {at}: "
                 f"{key.verdict}. At risk: {at_risk}. {key.message}")
     if isinstance(key, TerritoryKey):
         others = "".join(f"; {v}: {t}" for v, t in key.by_variant.items() if v != key.variant)
