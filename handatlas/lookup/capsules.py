@@ -362,15 +362,22 @@ def _chunk_samples(i, lo, hi, px, py, pz, dx, dy, dz, pad, strain, prune_strain,
 
 
 @njit
+def _box_near(k, px, py, pz, box_low, box_high, box_margin):
+    """No chunk of structure ``k`` comes nearer to the point than this (its box's distance less its
+    margin, :attr:`CapsuleSet.structure_boxes`; negative inside)."""
+    ex = max(box_low[k, 0] - px, 0.0, px - box_high[k, 0])
+    ey = max(box_low[k, 1] - py, 0.0, py - box_high[k, 1])
+    ez = max(box_low[k, 2] - pz, 0.0, pz - box_high[k, 2])
+    return np.sqrt(ex * ex + ey * ey + ez * ez) - box_margin[k]
+
+
+@njit
 def _structure_near(k, px, py, pz, structure_chunks, chord_start, chord_end, chord_slack, chord_radius,
                     box_low, box_high, box_margin, within, near):
     """Whether a chunk of structure ``k`` comes within ``within`` of the contact: its box first, then
     each chunk (``near[c]``: the chunk's :func:`_chunk_near`, filled for every chunk of ``k`` unless
     its box alone answers no)."""
-    ex = max(box_low[k, 0] - px, 0.0, px - box_high[k, 0])
-    ey = max(box_low[k, 1] - py, 0.0, py - box_high[k, 1])
-    ez = max(box_low[k, 2] - pz, 0.0, pz - box_high[k, 2])
-    if np.sqrt(ex * ex + ey * ey + ez * ez) - box_margin[k] > within:
+    if _box_near(k, px, py, pz, box_low, box_high, box_margin) > within:
         return False
     found = False
     for c in range(structure_chunks[k], structure_chunks[k + 1]):

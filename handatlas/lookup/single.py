@@ -25,7 +25,7 @@ import numpy as np
 
 from handatlas.lookup import model
 from handatlas.lookup.bvh import first_hit_scaled
-from handatlas.lookup.capsules import _stress_one, _structure_bounds, _structure_search, skin_depth
+from handatlas.lookup.capsules import _box_near, _stress_one, _structure_bounds, _structure_search, skin_depth
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
     BOUND_STEP,
@@ -168,10 +168,7 @@ def _most_loaded(point, direction, pad, strain, column, sheet_depth, sheet_facto
     # -1 where it cannot reach worth
     boxed = np.empty(n)
     for k in range(n):
-        ex = max(box_low[k, 0] - px, 0.0, px - box_high[k, 0])
-        ey = max(box_low[k, 1] - py, 0.0, py - box_high[k, 1])
-        ez = max(box_low[k, 2] - pz, 0.0, pz - box_high[k, 2])
-        far = max(np.sqrt(ex * ex + ey * ey + ez * ez) - box_margin[k], 0.0)
+        far = max(_box_near(k, px, py, pz, box_low, box_high, box_margin), 0.0)
         squeezed = max(far * (1.0 - strain), far - strain * column)
         most = pressure * _bound_at(bound_table, bound_step, squeezed / pad)
         boxed[k] = most / tolerance[k] if most >= worth else -1.0
