@@ -100,6 +100,8 @@ li { margin: 2px 0; }
           margin-right: 6px; border: 1px solid #333; font-weight: bold; }
 .meaning { color: #333; }
 """
+# on a phone the view buttons sit at the foot of the view: the legend floats above them
+LEGEND_CSS += f"@media (max-width: {PHONE_MAX_PX}px) {{ :host {{ bottom: 56px !important; }} }}"
 
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }

@@ -131,7 +131,16 @@ def test_the_view_buttons_leave_the_fingertips_to_the_finger(narrow_hand):
     assert buttons.count() >= 5
     for k in range(buttons.count()):
         expect(buttons.nth(k)).to_be_in_viewport()
-    # a message floats over the view above them, not on them
+    # the safety map's legend and a message float over the view above them, not on them
+    hand.set_mode("press")
+    hand.app.state.safety_grade = "firm"
+    legend = page.locator(".safety-legend")
+    expect(legend).to_be_visible()
+    page.evaluate("() => scrollTo(0, 0)")
+    shown, bar = legend.bounding_box(), page.locator(".view-bar").bounding_box()
+    assert shown["y"] + shown["height"] <= bar["y"] + 1, (shown, bar)
+    hand.app.state.safety_grade = ""
+    hand.set_mode("explore")
     box = page.locator(".search input")
     box.fill("zzqqxx")
     box.press("Enter")
