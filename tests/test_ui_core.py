@@ -13,7 +13,16 @@ from handatlas import format as fmt
 from handatlas.lookup.press import verdict_shares
 from handatlas.ui.charts import depth_bar, retention_chart
 from handatlas.ui.colours import MARKER_RGB
-from handatlas.ui.display import DECIMATE_ABOVE, STEP_MM, display_geometry, display_meshes, unpack
+from handatlas.ui.display import (
+    DECIMATE_ABOVE,
+    DISPLAY_TOLERANCE_MM,
+    REDUCTION,
+    REDUCTION_DEFAULT,
+    STEP_MM,
+    display_geometry,
+    display_meshes,
+    unpack,
+)
 from handatlas.ui.picking import BadClick, cast, parse_ray
 from handatlas.ui.state import (
     DEFAULT_OPACITY,
@@ -503,3 +512,25 @@ def test_landmarks_are_named_with_their_apostrophes_everywhere(atlas, state):
                          explanation="Here.")
     shown = DrillQuestion(uid="q/p", quiz_id="q", question=press, number=1, total=1, new=True, due=None)
     assert "(a firm press at Guyon's canal)" in question_text(shown, atlas=atlas)
+
+
+def test_display_meshes_stay_near_the_atlas(atlas):
+    """Bones, tubes and tendons, decimated hardest, are drawn within DISPLAY_TOLERANCE_MM of the
+    atlas's meshes both ways (each drawn vertex to the atlas's surface, each atlas vertex to the
+    drawn surface), so that a structure is seen where a click finds it; the rest are halved."""
+    checked = []
+    for sid in atlas.with_geometry():
+        if sid == fmt.SKIN_ID or atlas.triangles(sid) <= DECIMATE_ABOVE:
+            continue
+        vertices, faces = display_geometry(atlas, sid)
+        hard = atlas[sid].layer in REDUCTION
+        expected = (1 - (REDUCTION[atlas[sid].layer] if hard else REDUCTION_DEFAULT)) * atlas.triangles(sid)
+        assert abs(len(faces) - expected) <= 0.02 * atlas.triangles(sid) + 2, sid
+        if not hard:
+            continue
+        full, drawn = atlas.mesh(sid), trimesh.Trimesh(vertices, faces, process=False)
+        stray = max(trimesh.proximity.closest_point(full, vertices)[1].max(),
+                    trimesh.proximity.closest_point(drawn, full.vertices)[1].max())
+        assert stray <= DISPLAY_TOLERANCE_MM, f"{sid}: drawn {stray:.2f} mm from the atlas's mesh"
+        checked.append(sid)
+    assert {"radial_artery", "median_nerve", "metacarpal_2", "pisiform"} <= set(checked)
