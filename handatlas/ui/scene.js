@@ -2,6 +2,7 @@
 // part of vtk.js it uses (vtk-hand.js, window.handatlasVtk) and sends the view ray of a click back
 // to Python.
 // Loaded by Panel as the component's ES module; the model's parameters are documented in scene.py.
+// A press that moves no further than this (CSS px, squared) before its release is a click.
 const DRAG_PX2 = 16;
 
 function rgb(c) { return c.map((v) => Math.round(v * 255)); }
@@ -255,7 +256,6 @@ export function render({ model, el }) {
   }
 
   // ---- click: send the view ray --------------------------------------------------------
-  let down = null;
   function viewRay(x, y) {
     const view = renderWindow.getViews()[0];
     const [w, h] = view.getSize();
@@ -267,13 +267,40 @@ export function render({ model, el }) {
     const n = Math.hypot(...d);
     return { origin: Array.from(p0), direction: d.map((v) => v / n) };
   }
-  function onPress(cd) { down = { ...cd.position }; }
-  function onRelease(cd) {
-    if (!down) return;
-    const dx = cd.position.x - down.x, dy = cd.position.y - down.y;
-    down = null;
-    if (dx * dx + dy * dy > DRAG_PX2) return;
-    model.pick = { seq: ++seq, ray: viewRay(cd.position.x, cd.position.y), t: Date.now() };
+  // vtk.js starts turning the hand at pointerdown, and its trackball redraws the view then and
+  // again at release (0.2-0.3 s each in a software renderer), right when a click's verdict arrives.
+  // The pointerdown is held back until the pointer has moved further than a click may: a drag
+  // then turns the hand from where it began, and a click never redraws the view, only sends its ray.
+  function clicksDoNotTurn(interactor) {
+    const container = interactor.getContainer();
+    container.removeEventListener("pointerdown", interactor.handlePointerDown, { passive: false });
+    let held = null;
+    function pass(e) {  // to vtk.js: the held press first, then this one
+      if (held) { const h = held; held = null; interactor.handlePointerDown(h); }
+      if (e) interactor.handlePointerDown(e);
+    }
+    container.addEventListener("pointerdown", (e) => {
+      if (held || e.button !== 0 || !e.isPrimary) { pass(e); return; }  // a pinch, another button
+      held = e;
+      e.preventDefault();
+      container.setPointerCapture(e.pointerId);
+    }, { passive: false });
+    container.addEventListener("pointermove", (e) => {
+      if (!held || e.pointerId !== held.pointerId) return;
+      const dx = e.clientX - held.clientX, dy = e.clientY - held.clientY;
+      if (dx * dx + dy * dy > DRAG_PX2) pass(null);
+    });
+    container.addEventListener("pointerup", (e) => {
+      if (!held || e.pointerId !== held.pointerId) return;
+      held = null;
+      container.releasePointerCapture(e.pointerId);
+      const canvas = container.querySelector("canvas");
+      const box = canvas.getBoundingClientRect();
+      const x = (e.clientX - box.left) * canvas.width / box.width;
+      const y = (box.bottom - e.clientY) * canvas.height / box.height;
+      model.pick = { seq: ++seq, ray: viewRay(x, y), t: Date.now() };
+    });
+    container.addEventListener("pointercancel", (e) => { if (held && e.pointerId === held.pointerId) held = null; });
   }
 
   // ---- keyboard ---------------------------------------------------------------------------
@@ -428,8 +455,9 @@ export function render({ model, el }) {
     root.appendChild(probe);
     fillPin();
     renderer.getActiveCamera().onModified(placePin);
-    interactor.onLeftButtonPress(onPress);
-    interactor.onLeftButtonRelease(onRelease);
+    clicksDoNotTurn(interactor);
+    // how many times the view has started moving (a drag, a zoom): what the tests read
+    interactor.onStartAnimation(() => { root.dataset.moves = String(Number(root.dataset.moves || 0) + 1); });
     grw.resize();
     build().catch((err) => {
       root.dataset.error = String(err);

@@ -43,6 +43,35 @@ def test_shortcuts_work_when_the_canvas_has_the_focus(hand):
     hand.assert_clean()
 
 
+def test_a_click_picks_without_moving_the_view_and_a_drag_turns_it_without_picking(hand):
+    """A click once started vtk.js's trackball: the view was drawn again at press and at release
+    (0.2-0.3 s each in a software renderer), just as the click's verdict arrived."""
+    page, app = hand.page, hand.app
+    box = page.locator("canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before = probe(hand)
+    moves = hand.scene.get_attribute("data-moves")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 1.5, y + 1, steps=2)  # a hand's tremor is still a click
+    before_click = app.last_click
+    page.mouse.up()
+    hand.wait_until(lambda: app.last_click is not before_click and app.last_click, "the click to reach Python")
+    page.wait_for_timeout(300)
+    assert probe(hand) == before
+    assert hand.scene.get_attribute("data-moves") == moves, "a click started the view moving"
+    seq = app.scene.pick.get("seq")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 80, y + 10, steps=8)
+    page.mouse.up()
+    hand.wait_until(lambda: probe(hand)["position"] != before["position"], "the drag to turn the hand")
+    page.wait_for_timeout(300)
+    assert app.scene.pick.get("seq") == seq, "a drag picked"
+    assert int(hand.scene.get_attribute("data-moves") or 0) == int(moves or 0) + 1
+    hand.assert_clean()
+
+
 def test_a_message_never_moves_the_hand(hand):
     page = hand.page
     canvas = page.locator("canvas")
