@@ -4,12 +4,12 @@
 kernels; for a single press the numpy calls (a few µs each, some forty of them) cost more than
 the work.  :func:`assess_one` gives the same :class:`~handatlas.lookup.press.PressBatch` (one
 row) with less of them: the stress kernel for the press, called directly
-(:func:`handatlas.lookup.capsules._stress_one`); pinning by the one definition
-(:func:`handatlas.lookup.pinning.pinned_against`'s, its rule functions called on scalars in one
-compiled call) for the few structures the stress could flag;
-the levels (:func:`handatlas.lookup.model.level_codes`); then one compiled call for the
-shielding ray (:func:`~handatlas.lookup.pinning.shielding_ray`,
-:func:`~handatlas.lookup.pinning.is_shielded`) and the distance of every structure flagged, the
+(:func:`handatlas.lookup.capsules._stress_one`); then one compiled call (:func:`_judge`) for the
+structures the stress could flag: pinning by the one definition
+(:func:`handatlas.lookup.pinning.pinned_against`'s, its rule functions called on scalars), the
+levels (:func:`handatlas.lookup.model.level_codes`'s rule, :func:`_level`), and for those
+flagged the shielding ray (:func:`~handatlas.lookup.pinning.shielding_ray`,
+:func:`~handatlas.lookup.pinning.is_shielded`), the distance and the depth below the skin, the
 rays through the compiled BVHs (:mod:`handatlas.lookup.bvh`).  A safe press's most loaded
 structure is one more compiled call (:func:`most_loaded_one`).
 ``tests/test_press_fast_path.py`` compares this path with the batch path on Embree's rays, and
@@ -28,7 +28,10 @@ from handatlas.lookup.bvh import first_hit_scaled
 from handatlas.lookup.capsules import _box_near, _stress_one, _structure_bounds, _structure_search, skin_depth
 from handatlas.lookup.jit import njit
 from handatlas.lookup.model import (
+    AVOID,
     BOUND_STEP,
+    CAUTION,
+    CAUTION_FRACTION,
     COLUMN_MAX_MM,
     REFERENCE_FORCE_N,
     SAFE,
@@ -37,7 +40,6 @@ from handatlas.lookup.model import (
     halfspace_table,
     influence_bound,
     influence_envelope,
-    level_codes,
     pressure_kpa,
     reach_terms,
     tissue_strain,
@@ -73,47 +75,61 @@ def _centre(a, b, j, t):
 
 
 @njit
-def _pinned(point, direction, could, segment, param, a, b, radius, backing, roofs, has_roofs, bones, gap_mm,
-            canal_mm):
-    """For each structure of ``could``: pinned (:func:`~handatlas.lookup.pinning.pinned_against`,
-    on scalars: :func:`~handatlas.lookup.pinning.is_pinned`, then
-    :func:`~handatlas.lookup.pinning.is_confined`)."""
-    px, py, pz = point[0], point[1], point[2]
-    dx, dy, dz = direction[0], direction[1], direction[2]
-    out = np.zeros(could.shape[0], dtype=np.bool_)
-    for n in range(could.shape[0]):
-        j = segment[0, could[n]]
-        cx, cy, cz = _centre(a, b, j, param[0, could[n]])
-        if is_pinned(first_hit_scaled(cx, cy, cz, dx, dy, dz, backing), radius[j], gap_mm):
-            out[n] = True
-        elif has_roofs:
-            depth = (cx - px) * dx + (cy - py) * dy + (cz - pz) * dz
-            roof = first_hit_scaled(cx, cy, cz, -dx, -dy, -dz, roofs)
-            if roof < depth:
-                out[n] = is_confined(roof, depth, first_hit_scaled(cx, cy, cz, dx, dy, dz, bones), radius[j],
-                                     canal_mm)
-    return out
+def _is_pinned(px, py, pz, dx, dy, dz, cx, cy, cz, rad, backing, roofs, has_roofs, bones, gap_mm, canal_mm):
+    """Whether a structure whose critical point's centre is ``c`` (capsule radius ``rad``) is pinned
+    (:func:`~handatlas.lookup.pinning.pinned_against` on scalars:
+    :func:`~handatlas.lookup.pinning.is_pinned`, then :func:`~handatlas.lookup.pinning.is_confined`)."""
+    if is_pinned(first_hit_scaled(cx, cy, cz, dx, dy, dz, backing), rad, gap_mm):
+        return True
+    if not has_roofs:
+        return False
+    depth = (cx - px) * dx + (cy - py) * dy + (cz - pz) * dz
+    roof = first_hit_scaled(cx, cy, cz, -dx, -dy, -dz, roofs)
+    return roof < depth and is_confined(roof, depth, first_hit_scaled(cx, cy, cz, dx, dy, dz, bones), rad,
+                                        canal_mm)
 
 
 @njit
-def _shielding_and_distance(point, direction, flagged, segment, param, plane, a, b, radius, bounds,
-                            tolerance_mm, bones, skin):
-    """For each flagged structure: whether bone shields it, the distance from the contact to its
-    surface (as :func:`handatlas.lookup.capsules.surface_distances`) and its depth below the skin
-    (:func:`handatlas.lookup.capsules.skin_depths`); ``nan`` for the others."""
-    k = flagged.shape[1]
+def _level(stress, tolerance, can_avoid, caution_fraction):
+    """:func:`~handatlas.lookup.model.level_codes` of one structure."""
+    if stress > tolerance and can_avoid:
+        return AVOID
+    return CAUTION if stress > caution_fraction * tolerance else SAFE
+
+
+@njit
+def _judge(point, direction, stress, segment, param, plane, a, b, radius, bounds, flag_floor, tolerance,
+           pinned_tolerance, can_avoid, caution_fraction, backing, roofs, has_roofs, bones, gap_mm, canal_mm,
+           shield_mm, skin):
+    """What a press's stresses mean for each structure: ``(pinned, level, shielded, distance, below)``.
+
+    Bone behind is looked for where the stress could flag a structure (above its ``flag_floor``),
+    as :func:`~handatlas.lookup.press.assess` does; then come its tolerance and level
+    (:func:`_level`), and for each structure flagged, whether bone shields it, the distance from the
+    contact to its surface (as :func:`handatlas.lookup.capsules.surface_distances`) and its depth
+    below the skin (:func:`handatlas.lookup.capsules.skin_depths`); ``nan`` for the others.
+    """
+    k = stress.shape[1]
     px, py, pz = point[0], point[1], point[2]
+    dx, dy, dz = direction[0], direction[1], direction[2]
+    pinned = np.zeros((1, k), dtype=np.bool_)
+    level = np.zeros((1, k), dtype=np.int8)
     shield = np.zeros((1, k), dtype=np.bool_)
     distance = np.full((1, k), np.nan)
     below = np.full((1, k), np.nan)
     for s in range(k):
-        if not flagged[0, s]:
+        if not stress[0, s] > flag_floor[s]:
             continue
         j = segment[0, s]
         cx, cy, cz = _centre(a, b, j, param[0, s])
+        pinned[0, s] = _is_pinned(px, py, pz, dx, dy, dz, cx, cy, cz, radius[j], backing, roofs, has_roofs, bones,
+                                  gap_mm, canal_mm)
+        level[0, s] = _level(stress[0, s], pinned_tolerance[s] if pinned[0, s] else tolerance[s], can_avoid[s],
+                             caution_fraction)
+        if level[0, s] == SAFE:
+            continue
         ox, oy, oz, ux, uy, uz, length = shielding_ray(px, py, pz, cx, cy, cz)
-        shield[0, s] = is_shielded(first_hit_scaled(ox, oy, oz, ux, uy, uz, bones), length, radius[j],
-                                   tolerance_mm)
+        shield[0, s] = is_shielded(first_hit_scaled(ox, oy, oz, ux, uy, uz, bones), length, radius[j], shield_mm)
         best = np.inf
         for m in range(bounds[s], bounds[s + 1]):
             vx, vy, vz = b[m, 0] - a[m, 0], b[m, 1] - a[m, 1], b[m, 2] - a[m, 2]
@@ -123,9 +139,8 @@ def _shielding_and_distance(point, direction, flagged, segment, param, plane, a,
             qx, qy, qz = rx - q * vx, ry - q * vy, rz - q * vz
             best = min(best, np.sqrt(qx * qx + qy * qy + qz * qz) - radius[m])
         distance[0, s] = best
-        below[0, s] = skin_depth(px, py, pz, direction[0], direction[1], direction[2], cx, cy, cz, radius[j],
-                                 plane[0, s], skin)
-    return shield, distance, below
+        below[0, s] = skin_depth(px, py, pz, dx, dy, dz, cx, cy, cz, radius[j], plane[0, s], skin)
+    return pinned, level, shield, distance, below
 
 
 @njit
@@ -265,20 +280,14 @@ def assess_one(index: LookupIndex, point: np.ndarray, direction: np.ndarray, col
         caps.kernel_geometry, halfspace_table(), TABLE_STEP, influence_envelope(),
         flag_floor_kpa() / reference, index.flag_floor / pressure,
         np.minimum(flag_far, flag_near + strain * column)[None, :], pressure)
-    # bone behind is looked for where a structure could be flagged (as assess does)
-    pinned = np.zeros(stress.shape, dtype=bool)
-    could = np.flatnonzero(stress[0] > index.flag_floor)
-    if len(could):
-        roofs = index.bones if index.roofs is None else index.roofs  # (not looked at without roofs)
-        pinned[0, could] = _pinned(points[0], directions[0], could, segment, param, caps.a, caps.b,
-                                   caps.radius, index.backing.tree, roofs.tree, index.roofs is not None,
-                                   index.bones.tree, pinning.pinned_gap_mm(), float(model.CANAL_DEPTH_MM))
-    tolerance = np.where(pinned, index.pinned_tolerance[None, :], index.tolerance[None, :])
-    level = level_codes(stress, tolerance, index.can_avoid[None, :])
+    roofs = index.bones if index.roofs is None else index.roofs  # (not looked at without roofs)
+    pinned, level, shield, distance, below = _judge(
+        points[0], directions[0], stress, segment, param, depth, caps.a, caps.b, caps.radius,
+        caps.structure_bounds, index.flag_floor, index.tolerance, index.pinned_tolerance, index.can_avoid,
+        CAUTION_FRACTION, index.backing.tree, roofs.tree, index.roofs is not None, index.bones.tree,
+        pinning.pinned_gap_mm(), float(model.CANAL_DEPTH_MM), float(pinning.SHIELD_TOLERANCE_MM),
+        index.skin_rays.tree)
     flagged = level > SAFE
-    shield, distance, below = _shielding_and_distance(
-        points[0], directions[0], flagged, segment, param, depth, caps.a, caps.b, caps.radius,
-        caps.structure_bounds, float(pinning.SHIELD_TOLERANCE_MM), index.bones.tree, index.skin_rays.tree)
     shielded = flagged & shield
     at_risk = flagged & ~shield
     verdict = np.array([level[at_risk].max(initial=SAFE)], dtype=np.int8)
