@@ -122,14 +122,15 @@ def _judge(point, direction, stress, segment, param, plane, a, b, radius, bounds
             continue
         j = segment[0, s]
         cx, cy, cz = _centre(a, b, j, param[0, s])
-        pinned[0, s] = _is_pinned(px, py, pz, dx, dy, dz, cx, cy, cz, radius[j], backing, roofs, has_roofs, bones,
+        rad = radius[j]
+        pinned[0, s] = _is_pinned(px, py, pz, dx, dy, dz, cx, cy, cz, rad, backing, roofs, has_roofs, bones,
                                   gap_mm, canal_mm)
-        level[0, s] = _level(stress[0, s], pinned_tolerance[s] if pinned[0, s] else tolerance[s], can_avoid[s],
-                             caution_fraction)
+        limit = pinned_tolerance[s] if pinned[0, s] else tolerance[s]
+        level[0, s] = _level(stress[0, s], limit, can_avoid[s], caution_fraction)
         if level[0, s] == SAFE:
             continue
         ox, oy, oz, ux, uy, uz, length = shielding_ray(px, py, pz, cx, cy, cz)
-        shield[0, s] = is_shielded(first_hit_scaled(ox, oy, oz, ux, uy, uz, bones), length, radius[j], shield_mm)
+        shield[0, s] = is_shielded(first_hit_scaled(ox, oy, oz, ux, uy, uz, bones), length, rad, shield_mm)
         best = np.inf
         for m in range(bounds[s], bounds[s + 1]):
             vx, vy, vz = b[m, 0] - a[m, 0], b[m, 1] - a[m, 1], b[m, 2] - a[m, 2]
@@ -139,7 +140,7 @@ def _judge(point, direction, stress, segment, param, plane, a, b, radius, bounds
             qx, qy, qz = rx - q * vx, ry - q * vy, rz - q * vz
             best = min(best, np.sqrt(qx * qx + qy * qy + qz * qz) - radius[m])
         distance[0, s] = best
-        below[0, s] = skin_depth(px, py, pz, dx, dy, dz, cx, cy, cz, radius[j], plane[0, s], skin)
+        below[0, s] = skin_depth(px, py, pz, dx, dy, dz, cx, cy, cz, rad, plane[0, s], skin)
     return pinned, level, shield, distance, below
 
 

@@ -3,14 +3,14 @@
 The atlas's full-resolution meshes stay on the server, where clicks are intersected with them;
 the browser only needs something that looks the same.  Every structure with more than
 :data:`DECIMATE_ABOVE` triangles except the skin is decimated by quadrics (VTK): bones, tubes and
-tendons, smooth and round, by four fifths, the thin sheets of fascia and the muscles by half
-(:data:`REDUCTION`; each stays within :data:`DISPLAY_TOLERANCE_MM` or, for the sheets and
-muscles, as close as halving keeps them: ``tests/test_ui_core.py``); a software renderer's
-redraw takes time in proportion to the triangles drawn (0.27 s for the 226k triangles shown when
-a page opens, 0.19 s for 100k).  The skin keeps every vertex so that per-vertex data computed on the atlas's skin (the safety map,
-the territories) can be drawn on it as is.  Positions are quantised in :data:`STEP_MM` steps
-(16 bits over the atlas's bounding box); positions and triangle indices are sent as differences
-from the previous one, zigzag-coded and split into byte planes (:func:`_planes`), which deflate
+tendons, smooth and round, by four fifths, staying within :data:`DISPLAY_TOLERANCE_MM` of the
+atlas's meshes (``tests/test_ui_core.py``); the thin sheets of fascia and the muscles, which lose
+their edges sooner, by half (:data:`REDUCTION`).  A software renderer's redraw grows with the
+triangles drawn: 0.27 s for the 226k a page showed when it opened with every structure halved,
+0.2 s for the 144k now.  The skin keeps every vertex so that per-vertex data computed on the
+atlas's skin (the safety map, the territories) can be drawn on it as is.  Positions are quantised
+in :data:`STEP_MM` steps (16 bits over the atlas's bounding box); positions and triangle indices
+are sent as differences from the previous one, zigzag-coded and split into byte planes (:func:`_planes`), which deflate
 to 0.7 of the plain quantised values; the whole is one zlib stream that the browser inflates with
 the built-in ``DecompressionStream``.
 

@@ -56,7 +56,7 @@ def test_a_click_picks_without_moving_the_view_and_a_drag_turns_it_without_picki
     page.mouse.move(x + 1.5, y + 1, steps=2)  # a hand's tremor is still a click
     before_click = app.last_click
     page.mouse.up()
-    hand.wait_until(lambda: app.last_click is not before_click and app.last_click, "the click to reach Python")
+    hand.wait_until(lambda: app.last_click is not before_click and app.last_click, "the click to reach it")
     page.wait_for_timeout(300)
     assert probe(hand) == before
     assert hand.scene.get_attribute("data-moves") == moves, "a click started the view moving"
