@@ -10,9 +10,9 @@ triangles drawn: 0.27 s for the 226k a page showed when it opened with every str
 0.2 s for the 144k now.  The skin keeps every vertex so that per-vertex data computed on the
 atlas's skin (the safety map, the territories) can be drawn on it as is.  Positions are quantised
 in :data:`STEP_MM` steps (16 bits over the atlas's bounding box); positions and triangle indices
-are sent as differences from the previous one, zigzag-coded and split into byte planes (:func:`_planes`), which deflate
-to 0.7 of the plain quantised values; the whole is one zlib stream that the browser inflates with
-the built-in ``DecompressionStream``.
+are sent as differences from the previous one, zigzag-coded and split into byte planes
+(:func:`_planes`), which deflate to 0.7 of the plain quantised values; the whole is one zlib
+stream that the browser inflates with the built-in ``DecompressionStream``.
 
 The meshes come in two parts (:func:`display_meshes`): those a page shows when it opens, drawn
 at once, and the others (the muscles, the subcutaneous layer), which a browser fetches only when
