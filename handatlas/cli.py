@@ -80,10 +80,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_structures(args: argparse.Namespace) -> int:
     """List structures as a table or JSON."""
+    from handatlas.search import find
+
     atlas = _atlas(args)
-    ids = (args.group, *atlas.descendants(args.group)) if args.group else tuple(atlas.structures)
+    ids = tuple(atlas.structures)
     if args.group:
-        ids = tuple(atlas.structure(i).id for i in ids)
+        group = find(atlas, args.group, first=("group", "structure"), what="group or structure")
+        if group.kind == "landmark":
+            raise UnknownNameError(f"{args.group.strip()!r} is a landmark (a place to press), not a group; "
+                                   f"try: handatlas info {args.group.strip()!r}")
+        ids = (group.id, *atlas.descendants(group.id))
     rows = [atlas.structures[i].as_dict() for i in ids]
     if args.json:
         _print_json(rows)
@@ -122,10 +128,11 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe one structure (or landmark)."""
     from handatlas.names import landmark_name
-    from handatlas.search import find
+    from handatlas.search import KIND_LABELS, also_named, find
 
     atlas = _atlas(args)
     entry = find(atlas, args.name)
+    also = [f"{e.name} ({KIND_LABELS[e.kind]})" for e in also_named(atlas, args.name, entry)]
     if entry.kind == "landmark":
         lm = atlas.landmark(entry.id)
         data = {**lm.as_dict(), "name": landmark_name(atlas, lm.id), "description": lm.description,
@@ -146,6 +153,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             mesh = atlas.mesh(s.id)
             data["triangles"] = len(mesh.faces)
             data["bounds_mm"] = [[round(float(v), 1) for v in b] for b in mesh.bounds]
+    data["also_named"] = also
     if args.json:
         _print_json(data)
         return 0

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from handatlas.atlas import Atlas, UnknownNameError
 from handatlas.names import LANDMARK_NAMES, landmark_name
 
-__all__ = ["KINDS", "KIND_LABELS", "LANDMARK_NAMES", "Entry", "Suggestion", "find", "landmark_name",
-           "normalise", "search_index", "suggest"]
+__all__ = ["KINDS", "KIND_LABELS", "LANDMARK_NAMES", "Entry", "Suggestion", "also_named", "find",
+           "landmark_name", "normalise", "search_index", "suggest"]
 
 #: What an entry is, in the order equal matches are listed.
 KINDS = ("structure", "landmark", "group")
@@ -192,3 +192,10 @@ def find(atlas: Atlas, text: str, *, first: Sequence[str] = ("structure", "group
     hints = tuple(s.entry.name for s in found[:3])
     hint = f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""
     raise UnknownNameError(f"unknown {what} {text.strip()!r}{hint}", suggestions=hints)
+
+
+def also_named(atlas: Atlas, text: str, entry: Entry) -> tuple[Entry, ...]:
+    """The other things ``text`` names exactly, besides the ``entry`` :func:`find` took
+    (``"thenar eminence"``: the muscle group, and the landmark pressed over it)."""
+    query = normalise(text)
+    return tuple(e for e in search_index(atlas) if query in e.aliases and (e.kind, e.id) != (entry.kind, entry.id))

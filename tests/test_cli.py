@@ -199,3 +199,26 @@ def test_a_picture_needs_a_picture_name(tmp_path, capsys):
             err = capsys.readouterr().err
             assert f"-o {target}" in err and ".png" in err and has in err, err
             assert not target.exists()
+
+
+def test_structures_of_a_group_by_any_of_its_names(capsys):
+    """``--group`` takes what ``info`` takes (a name, a synonym), and a miss suggests display names,
+    not a two-letter acronym that happens to be close ("nope" once suggested "op")."""
+    code, out, _ = run(capsys, "structures", "--group", "thenar eminence", "--json")
+    assert code == 0
+    assert {r["id"] for r in json.loads(out)} == {"thenar_group", "abductor_pollicis_brevis",
+                                                  "flexor_pollicis_brevis", "opponens_pollicis"}
+    code, out, err = run(capsys, "structures", "--group", "nope")
+    assert code == 2 and out == "" and err.strip() == "handatlas: error: unknown group or structure 'nope'"
+    code, out, err = run(capsys, "structures", "--group", "radial pulse")
+    assert code == 2 and "'radial pulse' is a landmark" in err and "handatlas info 'radial pulse'" in err
+
+
+def test_info_says_what_else_a_name_means(capsys):
+    """"Thenar eminence" names the muscle group and the landmark pressed over it: info shows the
+    first and names the other."""
+    code, out, _ = run(capsys, "info", "thenar eminence", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["id"] == "thenar_group" and data["also_named"] == ["Thenar eminence (landmark)"]
+    code, out, _ = run(capsys, "info", "median nerve", "--json")
+    assert json.loads(out)["also_named"] == []
