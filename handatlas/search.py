@@ -198,4 +198,5 @@ def also_named(atlas: Atlas, text: str, entry: Entry) -> tuple[Entry, ...]:
     """The other things ``text`` names exactly, besides the ``entry`` :func:`find` took
     (``"thenar eminence"``: the muscle group, and the landmark pressed over it)."""
     query = normalise(text)
-    return tuple(e for e in search_index(atlas) if query in e.aliases and (e.kind, e.id) != (entry.kind, entry.id))
+    return tuple(e for e in search_index(atlas)
+                 if query in e.aliases and (e.kind, e.id) != (entry.kind, entry.id))
