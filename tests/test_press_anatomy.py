@@ -82,6 +82,39 @@ def test_radial_pulse_light_pressure_flags_the_artery(atlas):
     assert atlas.press("radial_pulse", grade="moderate").at_risk[0].level == "avoid"
 
 
+def test_a_structure_beside_the_axis_is_named_pinned_against_what_pins_it(atlas):
+    """The thumb's ulnar digital artery at the first web space lies beside the press's axis, which
+    passes no bone: the message named nothing ("pinned against what lies beneath it", 4.5 % of
+    moderate and firm presses); it names what the pinning rule found behind it."""
+    import numpy as np
+
+    from handatlas.lookup.capsules import critical_points
+    from handatlas.lookup.index import lookup_index
+    from handatlas.lookup.pinning import pinned_by
+
+    report = atlas.press("first_web_space_palmar", grade="firm")
+    worst = report.at_risk[0]
+    assert worst.id == "digital_artery_thumb_ulnar" and worst.pinned
+    assert "pinned against the first metacarpal" in report.message, report.message
+    index = lookup_index(atlas)
+    caps = index.capsules
+    k = caps.ids.index(worst.id)
+    chain = np.flatnonzero(caps.owner == k)
+    # behind the artery along the axis, within the gap, the first metacarpal (and no layer on the axis)
+    centres = critical_points(caps, chain, np.full(len(chain), 0.5))
+    nearest = chain[np.argmin(np.linalg.norm(centres - report.point, axis=1))]
+    found = pinned_by(index, report.direction, critical_points(caps, np.array([nearest]), np.array([0.5]))[0],
+                      float(caps.radius[nearest]))
+    assert found == "metacarpal_1"
+    assert "metacarpal_1" not in {layer.id for layer in report.layers}
+    rng = np.random.default_rng(1)
+    for i in rng.choice(len(atlas.skin.vertices), 300, replace=False):
+        for grade in ("moderate", "firm"):
+            r = atlas.press(atlas.skin.vertices[i], grade=grade)
+            if r.at_risk and r.at_risk[0].pinned:
+                assert "pinned against the " in r.message, r.message
+
+
 def test_anatomical_snuffbox(atlas):
     """The radial artery on the floor (scaphoid) is what a moderate press puts at risk; the
     superficial radial nerve's branches over the tendons join it at firm, and the cephalic vein

@@ -104,6 +104,23 @@ def pinned_against(index: LookupIndex, points: np.ndarray, directions: np.ndarra
     return pinned
 
 
+def pinned_by(index: LookupIndex, direction: np.ndarray, centre: np.ndarray, radius: float) -> str | None:
+    """What a structure that :func:`pinned_against` finds pinned (critical point ``centre``, capsule
+    radius ``radius``, pressed along the unit ``direction``) is pinned against: the bone or sheet
+    behind it within the gap, else the confining sheet above it (a structure id; ``None`` when it
+    is not pinned)."""
+    centre = np.asarray(centre, dtype=np.float64)[None]
+    direction = np.asarray(direction, dtype=np.float64)[None]
+    _, behind, owner = index.backing.hits(centre, direction)
+    if len(behind) and is_pinned(float(behind[0]), float(radius), pinned_gap_mm()):
+        return index.backing.ids[int(owner[0])]
+    if index.roofs is not None:
+        _, above, owner = index.roofs.hits(centre, -direction)
+        if len(above):
+            return index.roofs.ids[int(owner[0])]
+    return None
+
+
 def behind_bone(index: LookupIndex, points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """Whether bone shields each structure (centre ``centres``, capsule radius ``radii``) from the
     contact point it is pressed from (see the module's docstring)."""

@@ -54,7 +54,7 @@ from handatlas.lookup.model import (
     resolve_load,
     tissue_strain,
 )
-from handatlas.lookup.pinning import behind_bone, pinned_against
+from handatlas.lookup.pinning import behind_bone, pinned_against, pinned_by
 from handatlas.lookup.single import assess_one, most_loaded_one
 from handatlas.lookup.skinmap import skin_presses
 from handatlas.lookup.territory import as_points
@@ -501,8 +501,9 @@ def press(
     territory = atlas.territory_labels[int(atlas.territory_codes()[index.skin.nearest_vertex(contact.point)])]
     verdict = VERDICTS[int(batch.verdict[0])]
     most_loaded = _most_loaded(atlas, index, batch) if not (at_risk or shielded) else None
+    against = _pinned_on(atlas, index, batch, at_risk[0], layers) if at_risk and at_risk[0].pinned else ""
     message = explain(verdict=verdict, load=_load_text(grade, force), at_risk=at_risk, shielded=shielded,
-                      most_loaded=most_loaded, atlas=atlas, layers=layers,
+                      most_loaded=most_loaded, atlas=atlas, layers=layers, pinned_on=against,
                       light=force <= GRADE_FORCE_N["light"])
     return PressReport(contact.point, contact.normal, inward, radius, grade, force, batch.pressure_kpa,
                        float(batch.sink[0]), contact.landmark, territory, verdict, at_risk, shielded, layers,
@@ -545,29 +546,38 @@ def _others(rows: Sequence[AtRisk]) -> str:
     return f" The {named[4:]} and {len(rest) - 1} more are flagged too."
 
 
-def _pinned_on(atlas: Atlas, layers: Sequence[Layer], depth_mm: float) -> str:
-    """What a structure ``depth_mm`` under the skin is pinned against: the first bone or pinning sheet
+def _pinned_on(atlas: Atlas, index: LookupIndex, batch: PressBatch, item: AtRisk,
+               layers: Sequence[Layer]) -> str:
+    """What the pinned structure ``item`` of a press (one row, ``batch``) is pinned against, for its
+    message (``"the flexor retinaculum"``): the first bone or pinning sheet
     (:data:`~handatlas.lookup.model.PINNING_SHEETS`, :data:`~handatlas.lookup.model.CONFINING_SHEETS`)
-    the press's axis meets below it (``"the flexor retinaculum"``), else what lies beneath it."""
+    the press's axis meets below its depth; for a structure beside the axis, which the axis may
+    pass by, the one the pinning rule found (:func:`~handatlas.lookup.pinning.pinned_by`)."""
     for layer in layers:
         s = atlas.structures[layer.id]
-        if layer.exit_mm > depth_mm and (s.tissue == "bone" or s.id in PINNING_SHEETS + CONFINING_SHEETS):
+        pins = s.tissue == "bone" or s.id in PINNING_SHEETS + CONFINING_SHEETS
+        if pins and layer.exit_mm > item.depth_mm:
             return f"the {_lower(s.name)}"
-    return "what lies beneath it"
+    k = batch.ids.index(item.id)
+    segment = batch.segment[0, k]
+    centre = critical_points(index.capsules, batch.segment[0, k:k + 1], batch.param[0, k:k + 1])[0]
+    found = pinned_by(index, batch.directions[0], centre, float(index.capsules.radius[segment]))
+    return f"the {_lower(atlas.structures[found].name)}" if found else ""
 
 
 def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Sequence[AtRisk],
             most_loaded: tuple[str, float, float] | None, atlas: Atlas, layers: Sequence[Layer],
-            light: bool = False) -> str:
+            pinned_on: str = "", light: bool = False) -> str:
     """One sentence (or two) a student understands.
 
     It names the worst structure (``at_risk[0]``), quotes its ``depth_mm`` as the at-risk table
-    does (one decimal) and says what to do instead.
+    does (one decimal), what it is pinned against when it is (``pinned_on``, :func:`_pinned_on`),
+    and says what to do instead.
     """
     capital = load[:1].upper() + load[1:]  # "Firm", "3.3 N" (str.capitalize would give "3.3 n")
     if verdict in ("avoid", "caution"):
         worst = at_risk[0]
-        pinned = f" and pinned against {_pinned_on(atlas, layers, worst.depth_mm)}" if worst.pinned else ""
+        pinned = (f" and pinned against {pinned_on}" if pinned_on else " and pinned") if worst.pinned else ""
         where = f"the {_lower(worst.name)}, {worst.depth_mm:.1f} mm deep{pinned},"
         stress = f"{worst.stress_kpa:.0f} kPa"
         advice = LIGHT_ADVICE if light else ADVICE
