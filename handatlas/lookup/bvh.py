@@ -140,15 +140,52 @@ def hierarchy(corners: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
                    node_start[:n_nodes].copy(), node_count[:n_nodes].copy())
 
 
+def _aligned(rows: int, cols: int) -> np.ndarray:
+    """A zeroed float64 array whose rows start on 64-byte cache lines (``cols`` a multiple of 8)."""
+    buf = np.zeros(rows * cols + 8)
+    skip = (-buf.ctypes.data % 64) // 8
+    return buf[skip:skip + rows * cols].reshape(rows, cols)
+
+
+def packed_nodes(node_lo: np.ndarray, node_hi: np.ndarray, node_left: np.ndarray, node_start: np.ndarray,
+                 node_count: np.ndarray) -> np.ndarray:
+    """:func:`hierarchy`'s nodes as one (m, 8) array, a node per cache line: its box's low and high
+    corners, then its first child (an inner node) or ``-(count + 1)`` (a leaf), then its first
+    triangle.  A traversal that starts cold reads one line per node instead of five."""
+    nodes = _aligned(len(node_lo), 8)
+    nodes[:, 0:3], nodes[:, 3:6] = node_lo, node_hi
+    nodes[:, 6] = np.where(node_left >= 0, node_left, -(node_count + 1))
+    nodes[:, 7] = node_start
+    return nodes
+
+
+def packed_triangles(corner: np.ndarray) -> np.ndarray:
+    """Triangles ``corner`` (f, 3, 3) as one (f, 16) array, two cache lines each: the first corner,
+    the two edges from it, the normal (their cross product) and its length."""
+    tris = _aligned(len(corner), 16)
+    tris[:, 0:3] = corner[:, 0]
+    tris[:, 3:6] = corner[:, 1] - corner[:, 0]
+    tris[:, 6:9] = corner[:, 2] - corner[:, 0]
+    tris[:, 9:12] = np.cross(tris[:, 3:6], tris[:, 6:9])
+    tris[:, 12] = np.linalg.norm(tris[:, 9:12], axis=1)
+    return tris
+
+
+#: A tree with no triangles (for a query over a set of meshes the atlas does not have).
+EMPTY_TREE = (packed_nodes(np.zeros((1, 3)), np.zeros((1, 3)), np.full(1, -1), np.zeros(1, dtype=np.int64),
+                           np.zeros(1, dtype=np.int64)), packed_triangles(np.zeros((1, 3, 3))))
+
+
 # ----------------------------------------------------------------------------- traversal
 @njit
-def _box_entry(lo, hi, ox, oy, oz, ix, iy, iz, t_max):
-    """Where a ray (origin o, inverse direction i) enters a box, or inf when it misses it before t_max."""
-    t1, t2 = (lo[0] - ox) * ix, (hi[0] - ox) * ix
+def _box_entry(nodes, n, ox, oy, oz, ix, iy, iz, t_max):
+    """Where a ray (origin o, inverse direction i) enters node ``n``'s box, or inf when it misses it
+    before t_max."""
+    t1, t2 = (nodes[n, 0] - ox) * ix, (nodes[n, 3] - ox) * ix
     near, far = min(t1, t2), max(t1, t2)
-    t1, t2 = (lo[1] - oy) * iy, (hi[1] - oy) * iy
+    t1, t2 = (nodes[n, 1] - oy) * iy, (nodes[n, 4] - oy) * iy
     near, far = max(near, min(t1, t2)), min(far, max(t1, t2))
-    t1, t2 = (lo[2] - oz) * iz, (hi[2] - oz) * iz
+    t1, t2 = (nodes[n, 2] - oz) * iz, (nodes[n, 5] - oz) * iz
     near, far = max(near, min(t1, t2)), min(far, max(t1, t2))
     if far < max(near, 0.0) or near > t_max:
         return np.inf
@@ -156,17 +193,17 @@ def _box_entry(lo, hi, ox, oy, oz, ix, iy, iz, t_max):
 
 
 @njit
-def _hit_triangle(f, ox, oy, oz, dx, dy, dz, v0, e1, e2, normal, normal_len):
+def _hit_triangle(f, ox, oy, oz, dx, dy, dz, tris):
     """Distance along the (unit) ray to triangle ``f``, or inf when it misses (Moller-Trumbore,
     edges included; the distance from the triangle's plane unless the ray grazes it)."""
-    ax, ay, az = e1[f, 0], e1[f, 1], e1[f, 2]
-    bx, by, bz = e2[f, 0], e2[f, 1], e2[f, 2]
+    ax, ay, az = tris[f, 3], tris[f, 4], tris[f, 5]
+    bx, by, bz = tris[f, 6], tris[f, 7], tris[f, 8]
     px, py, pz = dy * bz - dz * by, dz * bx - dx * bz, dx * by - dy * bx
     det = ax * px + ay * py + az * pz
     if det == 0.0:
         return np.inf
     inv = 1.0 / det
-    tx, ty, tz = ox - v0[f, 0], oy - v0[f, 1], oz - v0[f, 2]
+    tx, ty, tz = ox - tris[f, 0], oy - tris[f, 1], oz - tris[f, 2]
     u = (tx * px + ty * py + tz * pz) * inv
     if u < 0.0 or u > 1.0:
         return np.inf
@@ -175,10 +212,10 @@ def _hit_triangle(f, ox, oy, oz, dx, dy, dz, v0, e1, e2, normal, normal_len):
     if v < 0.0 or u + v > 1.0:
         return np.inf
     t = (bx * qx + by * qy + bz * qz) * inv
-    nx, ny, nz = normal[f, 0], normal[f, 1], normal[f, 2]
+    nx, ny, nz = tris[f, 9], tris[f, 10], tris[f, 11]
     facing = dx * nx + dy * ny + dz * nz
-    if abs(facing) > GRAZING * normal_len[f]:
-        t = ((v0[f, 0] - ox) * nx + (v0[f, 1] - oy) * ny + (v0[f, 2] - oz) * nz) / facing
+    if abs(facing) > GRAZING * tris[f, 12]:
+        t = ((tris[f, 0] - ox) * nx + (tris[f, 1] - oy) * ny + (tris[f, 2] - oz) * nz) / facing
     return t
 
 
@@ -189,8 +226,16 @@ def _inverse(d):
 
 
 @njit
-def first_hit_one(ox, oy, oz, dx, dy, dz, t_min, node_lo, node_hi, node_left, node_start, node_count,
-                  v0, e1, e2, normal, normal_len):
+def _leaf(nodes, n):
+    """``(first triangle, how many)`` of node ``n``, or ``(-1, 0)`` for an inner node."""
+    code = int(nodes[n, 6])
+    if code >= 0:
+        return -1, 0
+    return int(nodes[n, 7]), -code - 1
+
+
+@njit
+def first_hit_one(ox, oy, oz, dx, dy, dz, t_min, nodes, tris):
     """``(distance, triangle)`` of the first hit at ``t >= t_min`` of a ray with a unit direction
     (``(inf, -1)`` when there is none)."""
     ix, iy, iz = _inverse(dx), _inverse(dy), _inverse(dz)
@@ -201,17 +246,18 @@ def first_hit_one(ox, oy, oz, dx, dy, dz, t_min, node_lo, node_hi, node_left, no
     while top > 0:
         top -= 1
         n = stack[top]
-        if _box_entry(node_lo[n], node_hi[n], ox, oy, oz, ix, iy, iz, best) == np.inf:
+        if _box_entry(nodes, n, ox, oy, oz, ix, iy, iz, best) == np.inf:
             continue
-        c = node_left[n]
-        if c < 0:
-            for f in range(node_start[n], node_start[n] + node_count[n]):
-                t = _hit_triangle(f, ox, oy, oz, dx, dy, dz, v0, e1, e2, normal, normal_len)
+        start, count = _leaf(nodes, n)
+        if start >= 0:
+            for f in range(start, start + count):
+                t = _hit_triangle(f, ox, oy, oz, dx, dy, dz, tris)
                 if t_min <= t < best:
                     best, face = t, f
             continue
-        near0 = _box_entry(node_lo[c], node_hi[c], ox, oy, oz, ix, iy, iz, best)
-        near1 = _box_entry(node_lo[c + 1], node_hi[c + 1], ox, oy, oz, ix, iy, iz, best)
+        c = int(nodes[n, 6])
+        near0 = _box_entry(nodes, c, ox, oy, oz, ix, iy, iz, best)
+        near1 = _box_entry(nodes, c + 1, ox, oy, oz, ix, iy, iz, best)
         # the nearer child is searched first (pushed last)
         if near0 <= near1:
             if near1 < np.inf:
@@ -230,8 +276,7 @@ def first_hit_one(ox, oy, oz, dx, dy, dz, t_min, node_lo, node_hi, node_left, no
 
 
 @njit
-def all_hits_one(ox, oy, oz, dx, dy, dz, t_min, t_max, node_lo, node_hi, node_left, node_start, node_count,
-                 v0, e1, e2, normal, normal_len, out_t, out_face):
+def all_hits_one(ox, oy, oz, dx, dy, dz, t_min, t_max, nodes, tris, out_t, out_face):
     """Every hit of a ray (unit direction) with ``t_min <= t <= t_max``, unsorted, into ``out_t`` and
     ``out_face``; returns how many there are (may exceed the buffers' length: then only the
     first fill them, and the caller asks again with larger buffers)."""
@@ -243,18 +288,19 @@ def all_hits_one(ox, oy, oz, dx, dy, dz, t_min, t_max, node_lo, node_hi, node_le
     while top > 0:
         top -= 1
         n = stack[top]
-        if _box_entry(node_lo[n], node_hi[n], ox, oy, oz, ix, iy, iz, t_max) == np.inf:
+        if _box_entry(nodes, n, ox, oy, oz, ix, iy, iz, t_max) == np.inf:
             continue
-        c = node_left[n]
-        if c < 0:
-            for f in range(node_start[n], node_start[n] + node_count[n]):
-                t = _hit_triangle(f, ox, oy, oz, dx, dy, dz, v0, e1, e2, normal, normal_len)
+        start, many = _leaf(nodes, n)
+        if start >= 0:
+            for f in range(start, start + many):
+                t = _hit_triangle(f, ox, oy, oz, dx, dy, dz, tris)
                 if t_min <= t <= t_max and t < np.inf:
                     if count < out_t.shape[0]:
                         out_t[count] = t
                         out_face[count] = f
                     count += 1
             continue
+        c = int(nodes[n, 6])
         stack[top] = c
         stack[top + 1] = c + 1
         top += 2
@@ -358,13 +404,9 @@ class MeshRays:
         self.owner = np.ascontiguousarray(owner_all[order])
         #: (f, 3) the triangles' vertex indices, in the hierarchy's order.
         self.faces = np.ascontiguousarray(faces_all[order])
-        v0 = np.ascontiguousarray(corner[:, 0])
-        e1 = np.ascontiguousarray(corner[:, 1] - corner[:, 0])
-        e2 = np.ascontiguousarray(corner[:, 2] - corner[:, 0])
-        normal = np.ascontiguousarray(np.cross(e1, e2))
-        normal_len = np.linalg.norm(normal, axis=1)
-        #: The arrays the traversal reads, in its order (pass as ``*tree``).
-        self.tree = (*nodes, v0, e1, e2, normal, normal_len)
+        #: The arrays the traversal reads (pass as ``*tree``): :func:`packed_nodes` and
+        #: :func:`packed_triangles`, a node or a triangle in one or two cache lines.
+        self.tree = (packed_nodes(*nodes), packed_triangles(corner))
 
     @cached_property
     def embree(self) -> RayIndex:

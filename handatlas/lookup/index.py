@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handatlas.lookup.bvh import MeshRays, axis_rays
+from handatlas.lookup.bvh import EMPTY_TREE, MeshRays, axis_rays
 from handatlas.lookup.capsules import CapsuleSet, below_skin_all, skin_depths
 from handatlas.lookup.grades import RISK_VERDICT
 from handatlas.lookup.model import (
@@ -168,14 +168,11 @@ class LookupIndex:
                     self.sheet_depths(point[None], direction[None])[0],
                     everything.crossings(point, direction, start_mm=start_mm))
         sheet_depth = np.empty(len(self.sheet_ids))
-        no_sheets = (np.zeros((1, 3)), np.zeros((1, 3)), np.full(1, -1, dtype=np.int64),
-                     np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), *(np.zeros((1, 3)),) * 4,
-                     np.zeros(1))
         size = 128
         while True:
             layer_t, layer_face = np.empty(size), np.empty(size, dtype=np.int64)
             column, count = axis_rays(*point, *direction, float(start_mm), bones.tree,
-                                      no_sheets if sheets is None else sheets.tree,
+                                      EMPTY_TREE if sheets is None else sheets.tree,
                                       np.zeros(1, dtype=np.int64) if sheets is None else sheets.owner,
                                       len(self.sheet_ids), everything.tree, everything.owner, sheet_depth,
                                       layer_t, layer_face)
