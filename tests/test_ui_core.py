@@ -11,7 +11,7 @@ import trimesh
 
 from handatlas import format as fmt
 from handatlas.lookup.press import verdict_shares
-from handatlas.ui.charts import depth_bar, retention_chart
+from handatlas.ui.charts import DEEPEST_MM, depth_bar, retention_chart
 from handatlas.ui.colours import MARKER_RGB
 from handatlas.ui.display import (
     DECIMATE_ABOVE,
@@ -407,6 +407,28 @@ def test_depth_bar_has_one_row_per_layer(atlas, where):
     limit = [line for line in root.iter(f"{SVG}line") if line.get("class") == "depth-limit"]
     assert len(limit) == 1
     assert str(report["grade"]) in limit[0].find(f"{SVG}title").text
+    # the line is how far the pad pushes the skin in, not how deep the pressure reaches (structures
+    # flagged below it looked like a contradiction), and it says so on the page
+    label = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "depth-limit-label"]
+    assert label == [f"- - - the pad pushes the skin in {report['sink_mm']:.1f} mm"]
+    assert "reaches deeper" in limit[0].find(f"{SVG}title").text
+
+
+def test_depth_bar_reaches_the_structure_the_message_names(atlas):
+    """At mid-forearm on the back the message names the ulnar nerve, 31.5 mm deep: the axis goes
+    past the 30 mm it once stopped at, where its row was squeezed against the edge (never past
+    DEEPEST_MM); a press whose structures are all shallower keeps 30 mm."""
+    report = atlas.press("dorsal_forearm_mid", grade="firm").as_dict()
+    deepest = report["most_loaded"]["depth_mm"]
+    assert report["most_loaded"]["name"] == "Ulnar nerve" and f"({deepest:.1f} mm deep)" in report["message"]
+    assert 30.0 < deepest < DEEPEST_MM - 1.0
+    root = ET.fromstring(depth_bar(report, atlas))
+    ticks = [float(t.text) for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "middle"]
+    assert ticks[-1] >= deepest + 1.0 and ticks[-1] % 5 == 0 and ticks[-1] - deepest <= 6.0
+    shallow = atlas.press("radial_pulse", grade="light").as_dict()
+    ticks = [float(t.text) for t in ET.fromstring(depth_bar(shallow, atlas)).iter(f"{SVG}text")
+             if t.get("text-anchor") == "middle"]
+    assert ticks[-1] == 30.0
 
 
 @pytest.mark.parametrize(("where", "grade"), [("guyons_canal", "moderate"), ("carpal_tunnel", "firm"),
@@ -438,7 +460,7 @@ def test_depth_bar_escapes_and_clips():
             self.structures = {"x": type("S", (), {"name": "A <b> & C", "colour": "#123456"})()}
 
     report = {"layers": [{"id": "x", "entry_mm": 10.0, "exit_mm": 99.0}], "at_risk": [],
-              "depth_limit_mm": 20.0, "grade": "firm"}
+              "shielded": [], "sink_mm": 20.0, "grade": "firm"}
     svg = depth_bar(report, Fake(), width=400, max_mm=30.0)
     (name, bar), = _rows(svg)
     assert name == "A <b> & C"

@@ -184,6 +184,9 @@ class PressReport:
             "shielded": [a.as_dict() for a in self.shielded],
             "layers": [layer.as_dict() for layer in self.layers],
             "message": self.message,
+            "most_loaded": None if self.most_loaded is None else {
+                "name": self.most_loaded[0], "depth_mm": round(self.most_loaded[1], 1),
+                "stress_kpa": round(self.most_loaded[2], 1)},
         }
 
 

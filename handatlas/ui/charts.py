@@ -6,12 +6,15 @@ them as XML.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
 from handatlas.atlas import Atlas
 from handatlas.format import SKIN_ID
 
+#: The deepest the depth bar's axis goes (mm): the thickness of the wrist, palm to back.
+DEEPEST_MM = 50.0
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 #: Width of a character of :data:`_FONT`, generous (px): labels longer than their column are cut.
 _CHAR_PX = 6.2
@@ -23,13 +26,16 @@ def fit_label(text: str, width_px: float) -> str:
     return text if len(text) <= most else text[: most - 1].rstrip() + "…"
 
 
-def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, max_mm: float = 30.0) -> str:
-    """The layer stack under a press as horizontal bars against depth, with the grade's limit.
+def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520,
+              max_mm: float | None = None) -> str:
+    """The layer stack under a press as horizontal bars against depth, with how far the pad sinks.
 
     One row per structure under the skin that the inward axis crosses, a bar from its entry to its
     exit depth in the structure's colour, at-risk structures outlined in red, then a row per
     at-risk structure the axis passes beside (its most loaded point lies off the axis) with a red
-    mark at the depth the verdict quotes, and a dashed line at the depth the grade reaches.
+    mark at the depth the verdict quotes, and a dashed line at how far the pad pushes the skin in
+    (``sink_mm``: the stress reaches deeper, falling with depth, so structures flagged below the
+    line are no contradiction; the line once read "pressure reaches", which made them look one).
 
     Parameters
     ----------
@@ -40,17 +46,23 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
     width
         Picture width in pixels.
     max_mm
-        Depth at the right edge (deeper layers are clipped).
+        Depth at the right edge (deeper layers are clipped); by default 30 mm, or deeper in 5 mm
+        steps to the deepest structure the report names (at risk, shielded, or the most loaded of
+        a safe press), up to :data:`DEEPEST_MM`.
     """
     layers: Sequence[Mapping[str, float]] = [layer for layer in report["layers"] if layer["id"] != SKIN_ID]  # type: ignore[union-attr]
     at_risk = {str(a["id"]) for a in report["at_risk"]}  # type: ignore[union-attr]
     crossed = {str(layer["id"]) for layer in layers}
     beside = [a for a in report["at_risk"] if str(a["id"]) not in crossed]  # type: ignore[union-attr]
-    limit = float(report["depth_limit_mm"])  # type: ignore[arg-type]
+    sink = float(report["sink_mm"])  # type: ignore[arg-type]
+    if max_mm is None:
+        named = [*report["at_risk"], *report["shielded"], *filter(None, [report.get("most_loaded")])]  # type: ignore[misc]
+        deepest = max((float(a["depth_mm"]) for a in named), default=0.0)  # type: ignore[index]
+        max_mm = min(max(30.0, 5.0 * math.ceil((deepest + 1.0) / 5.0)), DEEPEST_MM)
     left, right, row, top = 200, 12, 16, 18
     span = width - left - right
     rows = len(layers) + len(beside)
-    height = top + row * max(rows, 1) + 22
+    height = top + row * max(rows, 1) + 36
 
     def x(mm: float) -> float:
         return left + span * min(max(mm, 0.0), max_mm) / max_mm
@@ -97,10 +109,14 @@ def depth_bar(report: Mapping[str, object], atlas: Atlas, *, width: int = 520, m
             f'<line x1="{x(mm):.1f}" y1="{bottom}" x2="{x(mm):.1f}" y2="{bottom + 4}" stroke="#444"/>'
         )
         parts.append(f'<text x="{x(mm):.1f}" y="{bottom + 15}" text-anchor="middle" {_FONT}>{mm}</text>')
+    pushed = f"the pad pushes the skin in {sink:.1f} mm"
     parts.append(
-        f'<line class="depth-limit" x1="{x(limit):.1f}" y1="{top - 4}" x2="{x(limit):.1f}" '
+        f'<line class="depth-limit" x1="{x(sink):.1f}" y1="{top - 4}" x2="{x(sink):.1f}" '
         f'y2="{bottom}" stroke="#1a237e" stroke-width="1.5" stroke-dasharray="4 3">'
-        f"<title>{escape(str(report['grade']))} pressure reaches {limit:g} mm</title></line>"
+        f"<title>A {escape(str(report['grade']))} press: {pushed}; the stress reaches deeper, falling "
+        f"with depth</title></line>"
+        f'<text class="depth-limit-label" x="{left}" y="{bottom + 30}" {_FONT} fill="#1a237e">'
+        f"- - - {pushed}</text>"
     )
     parts.append("</svg>")
     return "".join(parts)
