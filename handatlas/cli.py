@@ -256,7 +256,9 @@ def print_report(report, atlas: Atlas) -> None:
     load = f"{report.force_n:g} N"
     if report.force_n == GRADE_FORCE_N[report.grade]:  # the grade's force, not one given instead
         load = f"{report.grade}, {load}"
-    console.print(f"[bold]{where}[/bold] — {load} on a {report.radius_mm:g} mm "
+    pad = f"{report.radius_mm:g}"
+    article = "an" if pad.startswith("8") or pad.split(".")[0] in ("11", "18") else "a"
+    console.print(f"[bold]{where}[/bold] — {load} on {article} {pad} mm "
                   f"pad ({report.pressure_kpa:.0f} kPa, sinks {report.sink_mm:.1f} mm), territory "
                   f"{report.territory}: [{colour}]{report.verdict.upper()}[/{colour}]", highlight=False)
     console.print(report.message, highlight=False)

@@ -119,7 +119,7 @@ def test_press_force(capsys, fixture_dir):
     assert data["force_n"] == 2.0 and data["grade"] == "moderate" and data["verdict"] == "safe"
     assert data["message"].startswith("2 N pressure is safe here"), data["message"]
     code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--force", "3.3")
-    assert code == 0 and "Centre of the palm — 3.3 N on a 8 mm pad" in out and "moderate" not in out, out
+    assert code == 0 and "Centre of the palm — 3.3 N on an 8 mm pad" in out and "moderate" not in out, out
     assert "3.3 N pressure is safe here" in out
 
 
@@ -136,7 +136,7 @@ def test_press_table(capsys, fixture_dir):
     code, out, _ = run(capsys, "--atlas", fixture_dir, "press", "palm_center", "--grade", "firm")
     assert code == 0 and "AVOID" in out and "Median nerve" in out and "layers along the axis" in out
     assert "40 N" in out and "kPa" in out and "pinned" in out
-    assert "Centre of the palm — firm, 40 N on a 8 mm pad" in out  # the grade's own force: both named
+    assert "Centre of the palm — firm, 40 N on an 8 mm pad" in out  # the grade's own force: both named
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def test_grades_and_force(fixture_atlas):
     verdicts = {g: fixture_atlas.press([0, 0, 20], grade=g).verdict for g in ("light", "moderate", "firm")}
     assert verdicts == {"light": "safe", "moderate": "caution", "firm": "avoid"}
     light = fixture_atlas.press([0, 0, 20], grade="light")
-    assert "median nerve (8.3 mm deep)" in light.message and "less than calls for caution" in light.message
+    assert "median nerve (8.3 mm deep)" in light.message and "below what calls for caution" in light.message
     forced = fixture_atlas.press([0, 0, 20], grade="light", force_n=40.0)
     firm = fixture_atlas.press([0, 0, 20], grade="firm")
     assert forced.grade == "light" and forced.force_n == 40.0 and forced.verdict == "avoid"

@@ -199,3 +199,19 @@ def test_every_report_quotes_a_depth_under_the_skin(atlas):
     assert not shallow
     artery = next(a for a in atlas.press("guyons_canal", grade="moderate").at_risk if a.id == "ulnar_artery")
     assert f"{artery.depth_mm:.1f} mm deep" in atlas.press("guyons_canal", grade="moderate").message
+
+
+def test_a_vein_over_its_tolerance_is_not_called_near_it(atlas):
+    """A vein is never worse than caution; on the back of the hand the dorsal venous network, pinned
+    against the third metacarpal (tolerance 144 kPa), takes 75 kPa at moderate, near what it
+    tolerates, and 199 kPa at firm, which the message once also called "near what it tolerates"."""
+    from handatlas.lookup import model
+
+    tolerance = model.tolerance_kpa("vein", pinned=True)
+    moderate, firm = (atlas.press("dorsum_center", grade=g) for g in ("moderate", "firm"))
+    for report in (moderate, firm):
+        assert report.verdict == "caution" and report.at_risk[0].id == "dorsal_venous_network"
+        assert report.at_risk[0].pinned
+    assert moderate.at_risk[0].stress_kpa < tolerance < firm.at_risk[0].stress_kpa
+    assert "near what it tolerates" in moderate.message
+    assert "more than it tolerates" in firm.message and "near what" not in firm.message

@@ -498,6 +498,7 @@ def press(
             rows.append((shield[k], -level[k], -ratio, item))
     rows.sort(key=lambda r: (r[1], r[2], r[3].depth_mm))
     at_risk = tuple(r[3] for r in rows if not r[0])
+    over_tolerance = next((-r[2] > 1.0 for r in rows if not r[0]), False)
     shielded = tuple(r[3] for r in rows if r[0])
     layers = tuple(Layer(c.id, c.entry_mm, c.exit_mm) for c in crossings)
     # the territory of the nearest skin vertex, as territory_codes_at finds it (through the skin's BVH)
@@ -507,7 +508,7 @@ def press(
     against = _pinned_on(atlas, index, batch, at_risk[0], layers) if at_risk and at_risk[0].pinned else ""
     message = explain(verdict=verdict, load=_load_text(grade, force), at_risk=at_risk, shielded=shielded,
                       most_loaded=most_loaded, atlas=atlas, layers=layers, pinned_on=against,
-                      light=force <= GRADE_FORCE_N["light"])
+                      over_tolerance=over_tolerance, light=force <= GRADE_FORCE_N["light"])
     return PressReport(contact.point, contact.normal, inward, radius, grade, force, batch.pressure_kpa,
                        float(batch.sink[0]), contact.landmark, territory, verdict, at_risk, shielded, layers,
                        message, most_loaded)
@@ -570,11 +571,12 @@ def _pinned_on(atlas: Atlas, index: LookupIndex, batch: PressBatch, item: AtRisk
 
 def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Sequence[AtRisk],
             most_loaded: tuple[str, float, float] | None, atlas: Atlas, layers: Sequence[Layer],
-            pinned_on: str = "", light: bool = False) -> str:
+            pinned_on: str = "", over_tolerance: bool = False, light: bool = False) -> str:
     """One sentence (or two) a student understands.
 
     It names the worst structure (``at_risk[0]``), quotes its ``depth_mm`` as the at-risk table
     does (one decimal), what it is pinned against when it is (``pinned_on``, :func:`_pinned_on`),
+    whether a caution is over its tolerance (``over_tolerance``: a vein, never worse than caution)
     and says what to do instead.
     """
     capital = load[:1].upper() + load[1:]  # "Firm", "3.3 N" (str.capitalize would give "3.3 n")
@@ -588,7 +590,9 @@ def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Seq
             opening = f"Even {load} pressure is too much here" if light else f"Avoid {load} pressure here"
             return (f"{opening}: {where} would take {stress}, more than it tolerates; {advice}."
                     + _others(at_risk))
-        return (f"Take care with {load} pressure here: {where} takes {stress}, near what it tolerates; "
+        # a vein is flagged caution at most, even over its tolerance
+        near = "more than it tolerates" if over_tolerance else "near what it tolerates"
+        return (f"Take care with {load} pressure here: {where} takes {stress}, {near}; "
                 f"{advice}, and do not hold." + _others(at_risk))
     if shielded:
         bones = [layer.id for layer in layers if atlas.structures[layer.id].tissue == "bone"]
@@ -598,7 +602,7 @@ def explain(*, verdict: str, load: str, at_risk: Sequence[AtRisk], shielded: Seq
     if most_loaded is not None:
         name, depth, stress_kpa = most_loaded
         return (f"{capital} pressure is safe here: the most loaded nerve or vessel, the "
-                f"{_lower(name)} ({depth:.1f} mm deep), takes {stress_kpa:.0f} kPa, less than calls for "
+                f"{_lower(name)} ({depth:.1f} mm deep), takes {stress_kpa:.0f} kPa, below what calls for "
                 f"caution.")
     return f"{capital} pressure is safe here: no nerve, artery or vein within reach."
 
