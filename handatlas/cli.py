@@ -98,7 +98,8 @@ def cmd_structures(args: argparse.Namespace) -> int:
 
     table = Table()
     for col in ("id", "name", "parent", "tissue", "layer", "risk"):
-        table.add_column(col)
+        # ids are what the next command is typed with: never cut (the names wrap instead)
+        table.add_column(col, no_wrap=col == "id", overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     _console().print(table)
@@ -132,7 +133,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     atlas = _atlas(args)
     entry = find(atlas, args.name)
-    also = [f"{e.name} ({KIND_LABELS[e.kind]})" for e in also_named(atlas, args.name, entry)]
+    also = [f"{e.name} ({KIND_LABELS[e.kind]} {e.id})" for e in also_named(atlas, args.name, entry)]
     if entry.kind == "landmark":
         lm = atlas.landmark(entry.id)
         data = {**lm.as_dict(), "name": landmark_name(atlas, lm.id), "description": lm.description,

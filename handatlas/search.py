@@ -151,7 +151,9 @@ def find(atlas: Atlas, text: str, *, first: Sequence[str] = ("structure", "group
     """The structure, group or landmark that ``text`` names.
 
     ``text`` may be an id, a name, an acronym or a synonym, in any case, with or without
-    apostrophes, underscores or hyphens (``"Guyon's canal"``, ``"radial pulse"``, ``"FCR"``).
+    apostrophes, underscores or hyphens (``"Guyon's canal"``, ``"radial pulse"``, ``"FCR"``); an
+    id exactly as typed (``"thenar_eminence"``, the landmark) names its own entry before a name
+    that reads the same (``"thenar eminence"``, a synonym of the thenar group).
     Failing that, the one entry whose name has every typed word at the start of one of its words
     (``"snuffbox"``: the anatomical snuffbox).
 
@@ -182,6 +184,9 @@ def find(atlas: Atlas, text: str, *, first: Sequence[str] = ("structure", "group
     query = normalise(text)
     entries = search_index(atlas)
     exact = [e for e in entries if query in e.aliases]
+    named = [e for e in exact if e.id == text.strip()]  # an id as typed names its own entry
+    if named:
+        exact = named
     if exact:
         return min(exact, key=lambda e: first.index(e.kind) if e.kind in first else len(first))
     found = suggest(entries, text, limit=4)

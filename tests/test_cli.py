@@ -201,6 +201,23 @@ def test_a_picture_needs_a_picture_name(tmp_path, capsys):
             assert not target.exists()
 
 
+def test_structures_table_never_cuts_an_id(capsys):
+    """Ids are what the next command is typed with: on an 80-column terminal they were cut
+    ("median_nerve…")."""
+    import handatlas.cli as cli
+    from rich.console import Console
+
+    wide = cli._console
+    cli._console = lambda: Console(width=80, force_terminal=False)
+    try:
+        code, out, _ = run(capsys, "structures", "--group", "nerves")
+    finally:
+        cli._console = wide
+    assert code == 0 and "…" not in out
+    for sid in ("median_nerve", "median_palmar_cutaneous_branch", "dorsal_digital_nerve_little_radial"):
+        assert f"│ {sid} " in out, sid
+
+
 def test_structures_of_a_group_by_any_of_its_names(capsys):
     """``--group`` takes what ``info`` takes (a name, a synonym), and a miss suggests display names,
     not a two-letter acronym that happens to be close ("nope" once suggested "op")."""
@@ -219,6 +236,11 @@ def test_info_says_what_else_a_name_means(capsys):
     first and names the other."""
     code, out, _ = run(capsys, "info", "thenar eminence", "--json")
     data = json.loads(out)
-    assert code == 0 and data["id"] == "thenar_group" and data["also_named"] == ["Thenar eminence (landmark)"]
+    assert code == 0 and data["id"] == "thenar_group"
+    assert data["also_named"] == ["Thenar eminence (landmark thenar_eminence)"]
+    # the landmark's own id, as `handatlas landmarks` lists it, shows the landmark
+    code, out, _ = run(capsys, "info", "thenar_eminence", "--json")
+    data = json.loads(out)
+    assert data["id"] == "thenar_eminence" and data["also_named"] == ["Thenar group (region thenar_group)"]
     code, out, _ = run(capsys, "info", "median nerve", "--json")
     assert json.loads(out)["also_named"] == []
