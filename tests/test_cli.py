@@ -204,8 +204,9 @@ def test_a_picture_needs_a_picture_name(tmp_path, capsys):
 def test_structures_table_never_cuts_an_id(capsys):
     """Ids are what the next command is typed with: on an 80-column terminal they were cut
     ("median_nerve…")."""
-    import handatlas.cli as cli
     from rich.console import Console
+
+    import handatlas.cli as cli
 
     wide = cli._console
     cli._console = lambda: Console(width=80, force_terminal=False)
