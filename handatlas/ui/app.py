@@ -67,6 +67,7 @@ OPENING_VIEW = "palmar"
 #: just above them.
 MESSAGE_CSS = (
     ".plain { color: #664d03; }"
+    ":host { overflow-wrap: anywhere; }"  # a long unbroken word typed in the search wraps
     f"@media (max-width: {PHONE_MAX_PX}px) {{ :host {{ bottom: 56px !important; }} }}"
 )
 #: The message banner floats over the foot of the 3D view (it never moves the hand, nor blocks a click).

@@ -68,6 +68,16 @@ def test_fits_a_phone(narrow_hand):
     hand = narrow_hand
     page = hand.page
     assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 391
+    # a long unbroken word searched for is quoted in the message, which wraps it (it once made the
+    # page 890 px wide)
+    box = page.locator(".search input")
+    box.fill("x" * 120)
+    box.press("Enter")
+    message = page.locator(".message")
+    expect(message).to_contain_text("x" * 40)
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 391
+    shown = message.bounding_box()
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 391
     canvas = page.locator("canvas")
     expect(canvas).to_be_visible()
     hand.wait_until(lambda: canvas.bounding_box()["width"] >= 300, "the canvas to be at least 300 px wide",
