@@ -673,6 +673,30 @@ def test_a_question_with_a_mark_turns_the_hand_to_it(app):
     assert "dorsal" in faced and "palmar" in faced, faced
 
 
+def test_a_landmark_on_the_far_side_turns_the_hand_to_it(app):
+    """Pressed from the list (Press) or found by the search (Explore), a landmark on the back of
+    the hand turned nothing: its pin and card were drawn on the palm.  A landmark in sight leaves
+    the view as the learner turned it, and so does pressing again at another grade."""
+    state = app.state
+    app.set_view("palmar")
+    state.mode = "press"
+    state.press_landmark("dorsum_center")
+    assert state.report["landmark"] == "dorsum_center" and state.view == "dorsal"
+    state.grade = "firm" if state.grade != "firm" else "moderate"  # presses again: no turn
+    app.set_view("radial")
+    state.grade = "light"
+    assert state.view == "radial"
+    app.set_view("palmar")
+    state.press_landmark("palm_center")
+    assert state.view == "palmar"
+    state.mode = "explore"
+    app.set_view("palmar")
+    state.show_landmark("anatomical_snuffbox")
+    assert state.view in ("radial", "dorsal"), state.view
+    state.show_landmark("carpal_tunnel")  # in sight from there? no: the palm faces away
+    assert state.view == "palmar"
+
+
 def test_a_message_stays_with_its_mode(app):
     """A quiz's "Choose an answer first" is not left over the hand in Press mode."""
     app.state.mode = "quiz"

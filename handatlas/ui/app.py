@@ -202,7 +202,11 @@ class HandApp(pn.viewable.Viewer):
         state.param.watch(lambda e: self.set_view(e.new), "view")
 
     def set_view(self, name: str) -> None:
-        """Turn the camera to a named view."""
+        """Turn the camera to a named view (the view buttons): the state knows the view the learner
+        chose, so that a mark is turned to only when that view does not show it."""
+        if self.state.view != name:
+            self.state.view = name  # its watcher calls back here
+            return
         self._view_seq += 1
         self.scene.view = view_camera(name, zoom=1.1, seq=self._view_seq)
 

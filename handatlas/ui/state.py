@@ -219,6 +219,7 @@ class HandState(param.Parameterized):
         self.param.update(
             message="", selected="", highlight={}, markers=[marker], landmark=landmark_id, pin=pin
         )
+        self.face(point, unless_seen=True)  # the snuffbox is not marked out of sight, on the far side
 
     def select(self, sid: str, *, at: np.ndarray | None = None) -> None:
         """Select a structure (or a group), highlight its meshes and pin its label; ``""`` clears.
@@ -330,6 +331,15 @@ class HandState(param.Parameterized):
             "title": f"{str(report['verdict']).upper()} — {report['grade']} press",
             "lines": [f"at risk: {', '.join(names[:3])}" if names else "nothing at risk"],
         }
+        return report
+
+    def press_landmark(self, landmark_id: str) -> dict[str, object] | None:
+        """:meth:`press` at a landmark chosen from the list, the view turned to it when it lies on
+        the far side (the pin and the verdict's card were drawn on the palm for the back of the
+        hand)."""
+        report = self.press(landmark_id)
+        if report is not None:
+            self.face(report["point"], unless_seen=True)
         return report
 
     @param.depends("grade", "radius_mm", watch=True)

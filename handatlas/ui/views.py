@@ -358,7 +358,7 @@ def press_controls(state: HandState, on_clear) -> pn.Column:
     clear = pn.widgets.Button(
         label="Clear", color="default", css_classes=["press-clear"], margin=(4, 8), disabled=off
     )
-    landmarks.param.watch(guarded(state, lambda e: e.new and state.press(e.new)), "value")
+    landmarks.param.watch(guarded(state, lambda e: e.new and state.press_landmark(e.new)), "value")
     check.on_click(guarded(state, lambda _e: state.check_stroke()))
     clear.on_click(guarded(state, lambda _e: on_clear()))
     strokes = pn.Row(check, clear, visible=pn.bind(lambda t: t == "stroke", tool))
