@@ -190,14 +190,17 @@ def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column
     """Type part of a name, acronym or synonym; click a suggestion (or Find / Enter for the best one).
 
     Suggestions are structures, regions and landmarks under their display names, typos forgiven.
+    While a quiz runs the box is off and suggests nothing (a suggestion would answer a question).
     """
     box = pn.widgets.TextInput(
         placeholder="Search: median nerve, FCR, snuffbox…",
         sizing_mode="stretch_width",
         css_classes=["search"],
         margin=(4, 6),
+        disabled=state.param.exam,
     )
-    go = pn.widgets.Button(label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"])
+    go = pn.widgets.Button(label="Find", color="primary", width=64, margin=(4, 6), css_classes=["search-go"],
+                           disabled=state.param.exam)
 
     def choose(entry: Entry) -> None:
         state.choose(entry)
@@ -212,8 +215,8 @@ def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column
 
     shown: dict[str, Any] = {"key": None, "view": None}
 
-    def suggestions(text: str) -> pn.Column:
-        found_all = state.find(text or "")
+    def suggestions(text: str, exam: bool) -> pn.Column:
+        found_all = [] if exam else state.find(text or "")
         key = tuple((f.entry.kind, f.entry.id) for f in found_all)
         if key == shown["key"]:  # another letter that changes nothing: the buttons stay (a click
             return shown["view"]  # on one while typing on is not lost to a new copy of it)
@@ -238,7 +241,7 @@ def search_box(state: HandState, on_found: Callable[[Entry], None]) -> pn.Column
     box.param.watch(best, "enter_pressed")
     return pn.Column(
         pn.Row(box, go, sizing_mode="stretch_width"),
-        pn.bind(suggestions, box.param.value_input),
+        pn.bind(suggestions, box.param.value_input, state.param.exam),
         sizing_mode="stretch_width",
     )
 

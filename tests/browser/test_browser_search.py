@@ -80,3 +80,27 @@ def test_enter_chooses_the_best_match(hand):
     hand.wait_until(lambda: set(app.scene.highlight) == carpals, "the carpal bones highlighted")
     assert app.state.selected == "carpals"
     hand.assert_clean()
+
+
+def test_the_search_is_off_and_suggests_nothing_while_a_quiz_runs(hand):
+    """The notice said searching was off during a quiz, yet the box still listed "Median nerve ·
+    structure" and its kin as the learner typed: a suggestion list answers a question."""
+    page, app = hand.page, hand.app
+    box = page.locator(".search input")
+    box.press_sequentially("median", delay=20)
+    final_suggestions(hand, "median")
+    hand.set_mode("quiz")
+    page.locator(".quiz-start button").click()
+    hand.wait_until(lambda: app.quiz.question.shown is not None, "the first question")
+    hand.set_mode("explore")
+    expect(page.locator(".suggestion button")).to_have_count(0)
+    expect(box).to_be_disabled()
+    expect(page.locator(".search-go button")).to_be_disabled()
+    hand.set_mode("quiz")
+    app.quiz.end(confirmed=True)
+    hand.set_mode("explore")
+    expect(box).to_be_enabled()
+    box.fill("")
+    box.press_sequentially("ulnar", delay=20)
+    final_suggestions(hand, "ulnar")
+    hand.assert_clean()
