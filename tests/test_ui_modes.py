@@ -697,6 +697,22 @@ def test_a_landmark_on_the_far_side_turns_the_hand_to_it(app):
     assert state.view == "palmar"
 
 
+def test_a_blank_search_clears_the_last_ones_message(app):
+    app.state.find_best("wrsv3 median WSRV")
+    assert "Nothing in the atlas is called" in app.state.message
+    app.state.find_best("  ")
+    assert app.state.message == ""
+
+
+def test_the_hint_under_the_view_follows_the_press_tool(app):
+    from handatlas.ui.views import press_result
+
+    hint = press_result(app.state)[0]
+    assert "to press there" in hint.object
+    app.state.tool = "stroke"
+    assert "Check stroke" in hint.object
+
+
 def test_a_message_stays_with_its_mode(app):
     """A quiz's "Choose an answer first" is not left over the hand in Press mode."""
     app.state.mode = "quiz"

@@ -205,8 +205,9 @@ class HandState(param.Parameterized):
             return None
         found = self.find(text, limit=1)
         if not found:
-            if text.strip():
-                self.message = f"Nothing in the atlas is called {text.strip()!r}: try another name."
+            # a blank search asks nothing: the message of the last one goes too
+            asked = text.strip()
+            self.message = f"Nothing in the atlas is called {asked!r}: try another name." if asked else ""
             return None
         self.choose(found[0].entry)
         return found[0].entry

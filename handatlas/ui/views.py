@@ -417,7 +417,9 @@ def press_result(state: HandState) -> pn.Column:
     the browser a new part of the page, and make Panel walk the whole page's models).
     """
     atlas = state.atlas
-    hint = pn.pane.Markdown("Click the skin (or pick a landmark) to press there.", css_classes=["hint"])
+    hints = {"point": "Click the skin (or pick a landmark) to press there.",
+             "stroke": "Click points along the stroke on the skin, then **Check stroke**."}
+    hint = pn.pane.Markdown(pn.bind(hints.get, state.param.tool), css_classes=["hint"])
     verdict = pn.pane.Alert("", alert_type="light", css_classes=["verdict"], visible=False,
                             sizing_mode="stretch_width")
     details = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
