@@ -29,55 +29,30 @@ SKIN_CLASSES_MM = (1.5, 3.0, 6.0, 12.0)
 
 
 @njit
-def _dot(ux, uy, uz, vx, vy, vz):
-    return ux * vx + uy * vy + uz * vz
-
-
-@njit
-def _closest_on_triangle(px, py, pz, ax, ay, az, bx, by, bz, cx, cy, cz):
-    """The point of triangle ``abc`` nearest to ``p`` (Ericson, "Real-Time Collision Detection",
-    5.1.5), on scalars: no array is made per triangle."""
-    abx, aby, abz = bx - ax, by - ay, bz - az
-    acx, acy, acz = cx - ax, cy - ay, cz - az
-    d1 = _dot(abx, aby, abz, px - ax, py - ay, pz - az)
-    d2 = _dot(acx, acy, acz, px - ax, py - ay, pz - az)
+def _closest_on_triangle(p, a, b, c):
+    ab, ac, ap = b - a, c - a, p - a
+    d1, d2 = ab @ ap, ac @ ap
     if d1 <= 0.0 and d2 <= 0.0:
-        return ax, ay, az
-    d3 = _dot(abx, aby, abz, px - bx, py - by, pz - bz)
-    d4 = _dot(acx, acy, acz, px - bx, py - by, pz - bz)
+        return a
+    bp = p - b
+    d3, d4 = ab @ bp, ac @ bp
     if d3 >= 0.0 and d4 <= d3:
-        return bx, by, bz
+        return b
     vc = d1 * d4 - d3 * d2
     if vc <= 0.0 and d1 >= 0.0 and d3 <= 0.0:
-        t = d1 / (d1 - d3)
-        return ax + abx * t, ay + aby * t, az + abz * t
-    d5 = _dot(abx, aby, abz, px - cx, py - cy, pz - cz)
-    d6 = _dot(acx, acy, acz, px - cx, py - cy, pz - cz)
+        return a + ab * (d1 / (d1 - d3))
+    cp = p - c
+    d5, d6 = ab @ cp, ac @ cp
     if d6 >= 0.0 and d5 <= d6:
-        return cx, cy, cz
+        return c
     vb = d5 * d2 - d1 * d6
     if vb <= 0.0 and d2 >= 0.0 and d6 <= 0.0:
-        t = d2 / (d2 - d6)
-        return ax + acx * t, ay + acy * t, az + acz * t
+        return a + ac * (d2 / (d2 - d6))
     va = d3 * d6 - d5 * d4
     if va <= 0.0 and (d4 - d3) >= 0.0 and (d5 - d6) >= 0.0:
-        t = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-        return bx + (cx - bx) * t, by + (cy - by) * t, bz + (cz - bz) * t
+        return b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6)))
     denom = 1.0 / (va + vb + vc)
-    v, w = vb * denom, vc * denom
-    return ax + abx * v + acx * w, ay + aby * v + acy * w, az + abz * v + acz * w
-
-
-@njit
-def _closest_on_face(p, vertices, faces, f):
-    """:func:`_closest_on_triangle` of face ``f`` and its squared distance from ``p``:
-    ``(qx, qy, qz, d)``."""
-    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-    qx, qy, qz = _closest_on_triangle(p[0], p[1], p[2], vertices[a, 0], vertices[a, 1], vertices[a, 2],
-                                      vertices[b, 0], vertices[b, 1], vertices[b, 2],
-                                      vertices[c, 0], vertices[c, 1], vertices[c, 2])
-    ex, ey, ez = p[0] - qx, p[1] - qy, p[2] - qz
-    return qx, qy, qz, ex * ex + ey * ey + ez * ez
+    return a + ab * (vb * denom) + ac * (vc * denom)
 
 
 @njit
@@ -88,10 +63,12 @@ def _closest(points, vertices, faces, starts, candidates, big, out_point, out_fa
         n_small = starts[i + 1] - starts[i]
         for m in range(n_small + big.shape[0]):
             f = candidates[starts[i] + m] if m < n_small else big[m - n_small]
-            qx, qy, qz, d = _closest_on_face(points[i], vertices, faces, f)
+            q = _closest_on_triangle(points[i], vertices[faces[f, 0]], vertices[faces[f, 1]],
+                                     vertices[faces[f, 2]])
+            d = ((points[i] - q) ** 2).sum()
             if d < best:
                 best = d
-                out_point[i, 0], out_point[i, 1], out_point[i, 2] = qx, qy, qz
+                out_point[i] = q
                 out_face[i] = f
 
 
@@ -156,10 +133,12 @@ def _closest_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_st
         if c < 0:
             for m in range(node_start[n], node_start[n] + node_count[n]):
                 f = order[m]
-                qx, qy, qz, d = _closest_on_face(p, vertices, faces, f)
+                q = _closest_on_triangle(p, vertices[faces[f, 0]], vertices[faces[f, 1]],
+                                         vertices[faces[f, 2]])
+                d = ((p - q) ** 2).sum()
                 if d < best or (d == best and f < best_face):
                     best, best_face = d, f
-                    out_point[0], out_point[1], out_point[2] = qx, qy, qz
+                    out_point[:] = q
             continue
         top = _push_nearer_last(stack, top, p, node_lo, node_hi, c)
     return best_face
@@ -183,8 +162,7 @@ def _nearest_vertex_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, 
             for m in range(node_start[n], node_start[n] + node_count[n]):
                 for corner in range(3):
                     v = faces[order[m], corner]
-                    ex, ey, ez = p[0] - vertices[v, 0], p[1] - vertices[v, 1], p[2] - vertices[v, 2]
-                    d = ex * ex + ey * ey + ez * ez
+                    d = ((p - vertices[v]) ** 2).sum()
                     if d < best or (d == best and v < best_vertex):
                         best, best_vertex = d, v
             continue
