@@ -73,6 +73,54 @@ def _closest(points, vertices, faces, starts, candidates, big, out_point, out_fa
 
 
 @njit
+def _dot(ux, uy, uz, vx, vy, vz):
+    return ux * vx + uy * vy + uz * vz
+
+
+@njit
+def _closest_on_face(p, vertices, faces, f):
+    """The point of face ``f`` nearest to ``p`` and its squared distance, ``(qx, qy, qz, d)``: the
+    steps of :func:`_closest_on_triangle` on scalars, so that the traversal of one press makes no
+    array per triangle (it is not used by :func:`_closest`, the batch path the atlas's build
+    runs: its rounding, a few ulps apart, moved rebuilt meshes by micrometres)."""
+    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+    px, py, pz = p[0], p[1], p[2]
+    ax, ay, az = vertices[a, 0], vertices[a, 1], vertices[a, 2]
+    bx, by, bz = vertices[b, 0], vertices[b, 1], vertices[b, 2]
+    cx, cy, cz = vertices[c, 0], vertices[c, 1], vertices[c, 2]
+    abx, aby, abz = bx - ax, by - ay, bz - az
+    acx, acy, acz = cx - ax, cy - ay, cz - az
+    d1 = _dot(abx, aby, abz, px - ax, py - ay, pz - az)
+    d2 = _dot(acx, acy, acz, px - ax, py - ay, pz - az)
+    d3 = _dot(abx, aby, abz, px - bx, py - by, pz - bz)
+    d4 = _dot(acx, acy, acz, px - bx, py - by, pz - bz)
+    d5 = _dot(abx, aby, abz, px - cx, py - cy, pz - cz)
+    d6 = _dot(acx, acy, acz, px - cx, py - cy, pz - cz)
+    vc, vb, va = d1 * d4 - d3 * d2, d5 * d2 - d1 * d6, d3 * d6 - d5 * d4
+    if d1 <= 0.0 and d2 <= 0.0:
+        qx, qy, qz = ax, ay, az
+    elif d3 >= 0.0 and d4 <= d3:
+        qx, qy, qz = bx, by, bz
+    elif vc <= 0.0 and d1 >= 0.0 and d3 <= 0.0:
+        t = d1 / (d1 - d3)
+        qx, qy, qz = ax + abx * t, ay + aby * t, az + abz * t
+    elif d6 >= 0.0 and d5 <= d6:
+        qx, qy, qz = cx, cy, cz
+    elif vb <= 0.0 and d2 >= 0.0 and d6 <= 0.0:
+        t = d2 / (d2 - d6)
+        qx, qy, qz = ax + acx * t, ay + acy * t, az + acz * t
+    elif va <= 0.0 and (d4 - d3) >= 0.0 and (d5 - d6) >= 0.0:
+        t = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+        qx, qy, qz = bx + (cx - bx) * t, by + (cy - by) * t, bz + (cz - bz) * t
+    else:
+        denom = 1.0 / (va + vb + vc)
+        v, w = vb * denom, vc * denom
+        qx, qy, qz = ax + abx * v + acx * w, ay + aby * v + acy * w, az + abz * v + acz * w
+    ex, ey, ez = px - qx, py - qy, pz - qz
+    return qx, qy, qz, ex * ex + ey * ey + ez * ez
+
+
+@njit
 def _normals_at(vertices, faces, vertex_normals, points, face_ids, out):
     """Barycentric interpolation of the vertex normals at points on their faces, renormalised
     (barycentric coordinates by Cramer's rule, as ``trimesh.triangles.points_to_barycentric``)."""
@@ -133,12 +181,10 @@ def _closest_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, node_st
         if c < 0:
             for m in range(node_start[n], node_start[n] + node_count[n]):
                 f = order[m]
-                q = _closest_on_triangle(p, vertices[faces[f, 0]], vertices[faces[f, 1]],
-                                         vertices[faces[f, 2]])
-                d = ((p - q) ** 2).sum()
+                qx, qy, qz, d = _closest_on_face(p, vertices, faces, f)
                 if d < best or (d == best and f < best_face):
                     best, best_face = d, f
-                    out_point[:] = q
+                    out_point[0], out_point[1], out_point[2] = qx, qy, qz
             continue
         top = _push_nearer_last(stack, top, p, node_lo, node_hi, c)
     return best_face
@@ -162,7 +208,8 @@ def _nearest_vertex_bvh(p, vertices, faces, order, node_lo, node_hi, node_left, 
             for m in range(node_start[n], node_start[n] + node_count[n]):
                 for corner in range(3):
                     v = faces[order[m], corner]
-                    d = ((p - vertices[v]) ** 2).sum()
+                    ex, ey, ez = p[0] - vertices[v, 0], p[1] - vertices[v, 1], p[2] - vertices[v, 2]
+                    d = ex * ex + ey * ey + ez * ez
                     if d < best or (d == best and v < best_vertex):
                         best, best_vertex = d, v
             continue
