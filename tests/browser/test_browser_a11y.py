@@ -193,13 +193,27 @@ def off_page(page) -> list[dict]:
             if c["left"] < -1 or c["left"] + c["width"] > width + 1 or c["top"] + c["height"] > height + 1]
 
 
+def laid_out(page) -> bool:
+    """Whether the page has finished laying out a mode: every control on the page, and the controls
+    and the page's height the same 300 ms apart.  Bokeh lays a new mode out in steps: a check made
+    when no control was off the page could pass before the layer rows were drawn, and the next
+    measurement find them below a page not yet grown (one run in three, before this waited)."""
+    def shape() -> tuple:
+        return (page.evaluate("() => document.scrollingElement.scrollHeight"),
+                [(c["text"], c["top"], c["height"]) for c in page.evaluate(CONTROLS_JS)])
+
+    before = shape()
+    page.wait_for_timeout(300)
+    return before == shape() and not off_page(page)
+
+
 @pytest.mark.parametrize("narrow_hand", [pytest.param(True, id="phone")], indirect=True)
 def test_phone_every_control_is_reachable_and_finger_sized(narrow_hand):
     hand = narrow_hand
     page = hand.page
     for mode in MODE_NAMES:
         enter_mode(hand, mode)
-        settle(page, lambda: not off_page(page))  # the assertion below names the controls left off
+        settle(page, lambda: laid_out(page))  # the assertion below names the controls left off
         controls = page.evaluate(CONTROLS_JS)
         assert len(controls) > 15, controls
         outside = off_page(page)
